@@ -1,0 +1,32 @@
+namespace Lifeline.Cli;
+
+/// <summary>The documented exit codes of <c>lifeline</c> (docs/cli.md). They never change meaning.</summary>
+internal static class ExitCodes
+{
+    /// <summary>The command did all it was asked.</summary>
+    public const int Ok = 0;
+
+    /// <summary>The command failed: nothing it promised was done (the message says why).</summary>
+    public const int Failure = 1;
+
+    /// <summary>Wrong usage: unknown command or option, missing or invalid argument.</summary>
+    public const int Usage = 2;
+
+    /// <summary>A backup finished, but some source files could not be read (they are listed); the snapshot holds the rest.</summary>
+    public const int PartialBackup = 3;
+
+    /// <summary>The repository does not exist or is not a Lifeline repository.</summary>
+    public const int RepositoryNotFound = 10;
+
+    /// <summary>The password (or key) does not open the repository.</summary>
+    public const int WrongPassword = 12;
+
+    /// <summary>The repository is locked by another process.</summary>
+    public const int Locked = 11;
+
+    /// <summary>A check found errors (or data is corrupt).</summary>
+    public const int CheckFailed = 4;
+
+    /// <summary>Interrupted by the user (Ctrl-C).</summary>
+    public const int Interrupted = 130;
+}

@@ -1,0 +1,3 @@
+using Lifeline.Cli;
+
+return await LifelineCommand.RunAsync(args);

@@ -1,0 +1,65 @@
+namespace Lifeline.Storage;
+
+/// <summary>
+/// A flat namespace of immutable-by-convention objects addressed by key, with object-store semantics:
+/// there is no rename and no append. Every backend (file system, Azure Blob, S3) passes the same conformance suite.
+/// </summary>
+/// <remarks>
+/// Guarantees every implementation gives:
+/// <list type="bullet">
+/// <item>Keys are relative, '/'-separated, non-empty, with no empty, "." or ".." segments and no leading '/';
+/// anything else is rejected with <see cref="ArgumentException"/> before any I/O.</item>
+/// <item><see cref="PutAsync"/> is atomic: a concurrent or later reader sees either the whole previous object,
+/// the whole new object, or (for a new key) nothing; never a partial object. When it returns, the object is durable.</item>
+/// <item><see cref="PutIfAbsentAsync"/> is exact under concurrency: of any number of concurrent callers for one key,
+/// exactly one returns <c>true</c> and the object then holds that caller's bytes.</item>
+/// <item><see cref="GetAsync"/> of a missing key throws <see cref="ObjectNotFoundException"/>; a range beyond the
+/// end is clipped to the object's length.</item>
+/// <item><see cref="ListAsync"/> yields every object that existed for the whole listing, in ordinal key order,
+/// at most once each; objects created or deleted during the listing may or may not appear.</item>
+/// <item><see cref="DeleteAsync"/> of a missing key is not an error.</item>
+/// <item>Transient faults surface as <see cref="IOException"/> (or the SDK's transient exception), which the retry
+/// decorator retries; permanent faults (missing, forbidden, invalid) are never retried.</item>
+/// </list>
+/// </remarks>
+public interface IObjectStore
+{
+    /// <summary>A short human description of where the objects live, e.g. <c>file:///srv/repo</c>; never contains secrets.</summary>
+    string Location { get; }
+
+    /// <summary>Writes the whole object, replacing any existing one atomically.</summary>
+    Task PutAsync(string key, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default);
+
+    /// <summary>Writes the object only if no object has the key; returns <c>false</c> (and writes nothing) if one does.</summary>
+    Task<bool> PutIfAbsentAsync(string key, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default);
+
+    /// <summary>Reads the whole object, or <paramref name="length"/> bytes from <paramref name="offset"/> when a length is given.</summary>
+    /// <exception cref="ObjectNotFoundException">No object has the key.</exception>
+    Task<byte[]> GetAsync(string key, long offset = 0, long? length = null, CancellationToken cancellationToken = default);
+
+    /// <summary>Returns the object's size and last-modified time, or <c>null</c> when no object has the key.</summary>
+    Task<ObjectInfo?> StatAsync(string key, CancellationToken cancellationToken = default);
+
+    /// <summary>Lists the objects whose keys start with <paramref name="prefix"/> (plain string prefix), in ordinal key order.</summary>
+    IAsyncEnumerable<ObjectInfo> ListAsync(string prefix, CancellationToken cancellationToken = default);
+
+    /// <summary>Deletes the object; deleting a missing key succeeds.</summary>
+    Task DeleteAsync(string key, CancellationToken cancellationToken = default);
+}
+
+/// <summary>What a store knows of one object.</summary>
+public sealed record ObjectInfo(string Key, long Size, DateTimeOffset LastModified);
+
+/// <summary>Thrown when an object that must exist does not.</summary>
+public sealed class ObjectNotFoundException : Exception
+{
+    /// <summary>Creates the exception for <paramref name="key"/> in <paramref name="location"/>.</summary>
+    public ObjectNotFoundException(string key, string location, Exception? inner = null)
+        : base($"object '{key}' not found in {location}", inner)
+    {
+        Key = key;
+    }
+
+    /// <summary>The missing key.</summary>
+    public string Key { get; }
+}

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Runs every test of Lifeline, doing its own set-up first (servers on 127.0.0.1 only).
+# Usage: ./test.sh [extra dotnet test arguments]
+set -euo pipefail
+cd "$(dirname "$0")"
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+# --- set-up: services the tests talk to (each script is idempotent and starts only what is not running) ---
+for setup in scripts/setup/*.sh; do
+  [ -e "$setup" ] || continue
+  echo "== set-up: $setup"
+  bash "$setup"
+done
+
+# --- build once, then run every test project ---
+dotnet build Lifeline.slnx -c Release
+dotnet test Lifeline.slnx -c Release --no-build --logger "console;verbosity=normal" "$@" 2>&1 | tee /tmp/lifeline-test.log
+status=${PIPESTATUS[0]}
+passed=$(grep -Eo 'Passed: +[0-9]+' /tmp/lifeline-test.log | awk '{s+=$2} END {print s+0}')
+failed=$(grep -Eo 'Failed: +[0-9]+' /tmp/lifeline-test.log | awk '{s+=$2} END {print s+0}')
+skipped=$(grep -Eo 'Skipped: +[0-9]+' /tmp/lifeline-test.log | awk '{s+=$2} END {print s+0}')
+echo "tests: $passed passed, $failed failed, $skipped skipped"
+exit "$status"

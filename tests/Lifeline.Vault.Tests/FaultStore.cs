@@ -6,6 +6,10 @@ namespace Lifeline.Vault.Tests;
 internal sealed class FaultStore(IObjectStore inner) : IObjectStore
 {
     private int _deletes;
+    private int _packPuts;
+
+    /// <summary>Fail the Nth put of a pack (1-based) and every later one.</summary>
+    public int? FailPackPutFrom { get; set; }
 
     /// <summary>Fail the Nth delete (1-based) and every later one, as a crash at that point would.</summary>
     public int? FailDeleteFrom { get; set; }
@@ -17,7 +21,15 @@ internal sealed class FaultStore(IObjectStore inner) : IObjectStore
 
     public Task PutAsync(string key, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default) => inner.PutAsync(key, data, cancellationToken);
 
-    public Task<bool> PutIfAbsentAsync(string key, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default) => inner.PutIfAbsentAsync(key, data, cancellationToken);
+    public Task<bool> PutIfAbsentAsync(string key, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
+    {
+        if (key.StartsWith("data/", StringComparison.Ordinal) && Interlocked.Increment(ref _packPuts) >= FailPackPutFrom)
+        {
+            throw new IOException($"injected fault: put of pack {key}");
+        }
+
+        return inner.PutIfAbsentAsync(key, data, cancellationToken);
+    }
 
     public Task<byte[]> GetAsync(string key, long offset = 0, long? length = null, CancellationToken cancellationToken = default) => inner.GetAsync(key, offset, length, cancellationToken);
 

@@ -86,6 +86,37 @@ public sealed class MaintenanceTests
     }
 
     [Fact]
+    public async Task Backup_AfterAnInterruptedBackup_ReusesIndexedPacks()
+    {
+        using var tmp = new TempDir();
+        var inner = Vaults.Store(tmp);
+        var store = new FaultStore(inner) { FailPackPutFrom = 13 };
+        var src = tmp.Sub("src");
+        for (var i = 0; i < 16; i++)
+        {
+            File.WriteAllBytes(Path.Combine(src, $"part-{i:D2}.bin"), Vaults.RandomBytes(1024 * 1024, 100 + i));
+        }
+
+        await using (var repo = await Vaults.CreateAsync(store, options: Vaults.Small with { }, host: "h"))
+        {
+            await Assert.ThrowsAsync<IOException>(() => repo.BackupAsync(new BackupRequest { Paths = [src] }));
+            Assert.Empty(await repo.ListSnapshotsAsync().ToListAsync());
+        }
+
+        await using var again = await VaultRepository.OpenAsync(inner, Vaults.Password, new VaultOpenOptions { Host = "h" });
+        var check = await again.CheckAsync(new CheckOptions { ReadData = true });
+        Assert.True(check.Ok, string.Join("\n", check.Errors));
+
+        var result = await again.BackupAsync(new BackupRequest { Paths = [src] });
+
+        Assert.True(result.DataAdded <= 10L * 1024 * 1024, $"the second backup stored {result.DataAdded} bytes again");
+        var target = Path.Combine(tmp.Path, "out");
+        await again.RestoreAsync(new RestoreRequest { Snapshot = result.Snapshot, TargetDirectory = target });
+        Vaults.AssertSameTree(src, Path.Combine(target, "src"));
+        Assert.True((await again.CheckAsync(new CheckOptions())).Ok);
+    }
+
+    [Fact]
     public async Task Copy_ToAnotherVault_TransfersOnlyMissingDataAndRestores()
     {
         using var tmp = new TempDir();

@@ -86,11 +86,6 @@ internal sealed class MemoryIndex
         }
     }
 
-    /// <summary>Kept for callers that know how many blobs are coming; the sorted arrays need no reservation.</summary>
-    public void Reserve(int additional)
-    {
-    }
-
     public void AddPack(BlobId pack, IEnumerable<PackEntry> entries) => AddPacks([(pack, entries)]);
 
     /// <summary>Adds many packs with one merge (loading index files).</summary>

@@ -8,11 +8,11 @@ public sealed class MaintenanceTests
         => Directory.GetFiles(Path.Combine(store.Root, "data"), "*", SearchOption.AllDirectories).Sum(f => new FileInfo(f).Length);
 
     /// <summary>Three snapshots of a changing tree; the first one's unique data is 1 MB of random bytes.</summary>
-    private static async Task<(string Src, SnapshotInfo First, SnapshotInfo Last)> ThreeSnapshotsAsync(VaultRepository repo, TempDir tmp)
+    private static async Task<(string Src, SnapshotInfo First, SnapshotInfo Last)> ThreeSnapshotsAsync(VaultRepository repo, TempDir tmp, int oldBytes = 1_000_000)
     {
         var src = tmp.Sub("src");
         Vaults.MakeTree(src);
-        File.WriteAllBytes(Path.Combine(src, "old.bin"), Vaults.RandomBytes(1_000_000, 11));
+        File.WriteAllBytes(Path.Combine(src, "old.bin"), Vaults.RandomBytes(oldBytes, 11));
         var first = (await repo.BackupAsync(new BackupRequest { Paths = [src] })).Snapshot;
         File.Delete(Path.Combine(src, "old.bin"));
         File.WriteAllBytes(Path.Combine(src, "mid.bin"), Vaults.RandomBytes(200_000, 12));
@@ -62,9 +62,10 @@ public sealed class MaintenanceTests
         var store = new FaultStore(inner);
         SnapshotInfo last;
         string src;
-        await using (var repo = await Vaults.CreateAsync(store))
+        // One worker: blobs are packed in walk order, so the 3 MB old file fills packs of its own (≥ 2 to delete).
+        await using (var repo = await Vaults.CreateAsync(store, workers: 1))
         {
-            (src, _, last) = await ThreeSnapshotsAsync(repo, tmp);
+            (src, _, last) = await ThreeSnapshotsAsync(repo, tmp, oldBytes: 3_000_000);
             await repo.ForgetAsync(new RetentionPolicy { KeepLast = 1 });
             var indexFiles = (await inner.ListAsync("index/").ToListAsync()).Count;
             var failAt = crashAt switch // prune deletes the old index files, then the old packs

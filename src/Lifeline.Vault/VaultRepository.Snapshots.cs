@@ -62,6 +62,11 @@ public sealed partial class VaultRepository
             {
                 // forgotten between list and get
             }
+            catch (VaultCorruptException e)
+            {
+                // Listed by check as an error; every other snapshot stays usable.
+                Log.CorruptSnapshot(Logger, keys[i], e.Message);
+            }
         });
 
         return result.OfType<SnapshotInfo>().Where(s => Matches(s, filter)).OrderBy(s => s.Time).ThenBy(s => s.Id, StringComparer.Ordinal).ToList();

@@ -36,7 +36,8 @@ public sealed record MetadataAction
     public string? Description { get; init; }
     public string Provider { get; init; } = "parquet";
     public IReadOnlyDictionary<string, string?> FormatOptions { get; init; } = new Dictionary<string, string?>();
-    public required string SchemaString { get; init; }
+    /// <summary>The schema JSON; some old writers left it out (then the table has no columns).</summary>
+    public string SchemaString { get; init; } = "{\"type\":\"struct\",\"fields\":[]}";
     public IReadOnlyList<string> PartitionColumns { get; init; } = [];
     public IReadOnlyDictionary<string, string?> Configuration { get; init; } = new Dictionary<string, string?>();
     public long? CreatedTime { get; init; }
@@ -263,7 +264,7 @@ internal static class ActionJson
             Description = Str(md, "description"),
             Provider = format is null ? "parquet" : Str(format, "provider") ?? "parquet",
             FormatOptions = format?["options"] is JsonObject fo ? StrMap(fo) : new Dictionary<string, string?>(),
-            SchemaString = Str(md, "schemaString") ?? throw new DeltaProtocolException("metaData has no schemaString"),
+            SchemaString = Str(md, "schemaString") ?? "{\"type\":\"struct\",\"fields\":[]}",
             PartitionColumns = StrList(md["partitionColumns"]) ?? [],
             Configuration = md["configuration"] is JsonObject c ? StrMap(c) : new Dictionary<string, string?>(),
             CreatedTime = Long(md, "createdTime"),

@@ -397,7 +397,13 @@ internal sealed class LogReader(IObjectStore store, string root, ILogger logger)
             throw new DeltaUnsupportedFeatureException($"{location}: data file '{path}' is outside the table (absolute paths elsewhere are not supported)", "absolutePath");
         }
 
-        return Uri.UnescapeDataString(path);
+        var decoded = Uri.UnescapeDataString(path);
+        if (decoded.StartsWith('/') || decoded.Split('/').Any(s => s is ".." or "." or ""))
+        {
+            throw new DeltaProtocolException($"{location}: data file path '{path}' is not a relative path inside the table");
+        }
+
+        return decoded;
     }
 
     private sealed class ReplayState

@@ -3,7 +3,7 @@ using Lifeline.Storage.FileSystem;
 namespace Lifeline.Lake.Tests.Golden;
 
 /// <summary>Locates the Spark-written golden tables (../shared/testdata/delta-golden) and copies them when a test writes or sets times.</summary>
-internal static class Golden
+internal static class GoldenData
 {
     public static string Dir
     {

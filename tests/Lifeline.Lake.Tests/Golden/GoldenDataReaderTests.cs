@@ -8,7 +8,7 @@ public sealed class GoldenDataReaderTests
     [Fact]
     public async Task Read_Primitives_ReturnsEveryTypeAndNullRow()
     {
-        var rows = await RowsAsync(Golden.Open("data-reader-primitives"));
+        var rows = await RowsAsync(GoldenData.Open("data-reader-primitives"));
         Assert.Equal(11, rows.Count);
         var nullRow = Assert.Single(rows, r => r["as_int"] is null);
         Assert.All(nullRow.Values, Assert.Null);
@@ -32,7 +32,7 @@ public sealed class GoldenDataReaderTests
     [Fact]
     public async Task Read_PartitionValues_ParsesEveryPrimitiveType()
     {
-        var rows = await RowsAsync(Golden.Open("data-reader-partition-values"));
+        var rows = await RowsAsync(GoldenData.Open("data-reader-partition-values"));
         Assert.Equal(3, rows.Count);
         foreach (var row in rows.Where(r => r["as_int"] is not null))
         {
@@ -67,7 +67,7 @@ public sealed class GoldenDataReaderTests
     [Fact]
     public async Task Read_ArrayPrimitives_ReturnsOneElementArrays()
     {
-        var rows = await RowsAsync(Golden.Open("data-reader-array-primitives"));
+        var rows = await RowsAsync(GoldenData.Open("data-reader-array-primitives"));
         Assert.Equal(10, rows.Count);
         foreach (var row in rows)
         {
@@ -84,7 +84,7 @@ public sealed class GoldenDataReaderTests
     [Fact]
     public async Task Read_ArrayComplexObjects_ReturnsNestedListsMapsAndRecords()
     {
-        var rows = await RowsAsync(Golden.Open("data-reader-array-complex-objects"));
+        var rows = await RowsAsync(GoldenData.Open("data-reader-array-complex-objects"));
         Assert.Equal(10, rows.Count);
         foreach (var row in rows)
         {
@@ -104,7 +104,7 @@ public sealed class GoldenDataReaderTests
     [Fact]
     public async Task Read_Map_ReturnsTypedKeysAndValues()
     {
-        var rows = await RowsAsync(Golden.Open("data-reader-map"));
+        var rows = await RowsAsync(GoldenData.Open("data-reader-map"));
         Assert.Equal(10, rows.Count);
         foreach (var row in rows)
         {
@@ -122,7 +122,7 @@ public sealed class GoldenDataReaderTests
     [Fact]
     public async Task Read_NestedStruct_ReturnsStructs()
     {
-        var rows = await RowsAsync(Golden.Open("data-reader-nested-struct"));
+        var rows = await RowsAsync(GoldenData.Open("data-reader-nested-struct"));
         Assert.Equal(Enumerable.Range(0, 10), rows.Select(r => (int)r["b"]!).Order());
         foreach (var row in rows)
         {
@@ -139,7 +139,7 @@ public sealed class GoldenDataReaderTests
     [Fact]
     public async Task Read_ArrayOfNulls_ReturnsNullElements()
     {
-        var row = Assert.Single(await RowsAsync(Golden.Open("data-reader-nullable-field-invalid-schema-key")));
+        var row = Assert.Single(await RowsAsync(GoldenData.Open("data-reader-nullable-field-invalid-schema-key")));
         Assert.Equal(new object?[] { null, null, null }, (List<object?>)row["array_can_contain_null"]!);
     }
 
@@ -151,7 +151,7 @@ public sealed class GoldenDataReaderTests
     [InlineData("data-reader-date-types-JST", "", "Asia/Tokyo")]
     public async Task Read_DateTypes_ReturnsInstantOfWriterLocalTime(string name, string sub, string zone)
     {
-        var row = Assert.Single(await RowsAsync(Golden.Open(name, sub)));
+        var row = Assert.Single(await RowsAsync(GoldenData.Open(name, sub)));
         var tz = TimeZoneInfo.FindSystemTimeZoneById(zone);
         var local = new DateTime(2020, 1, 1, 8, 9, 10, DateTimeKind.Unspecified);
         Assert.Equal(new DateTimeOffset(local, tz.GetUtcOffset(local)).ToUniversalTime(), row["timestamp"]);
@@ -163,7 +163,7 @@ public sealed class GoldenDataReaderTests
     {
         foreach (var name in new[] { "basic-decimal-table", "basic-decimal-table-legacy" })
         {
-            var rows = (await RowsAsync(Golden.Open(name))).OrderBy(r => (decimal)r["part"]!).ToList();
+            var rows = (await RowsAsync(GoldenData.Open(name))).OrderBy(r => (decimal)r["part"]!).ToList();
             Assert.Equal([-2342342.23423m, 0.00004m, 234m, 2342222.23454m], rows.Select(r => (decimal)r["part"]!));
             // values beyond the column scale were rounded by Spark on write (0.001 in decimal(5,2) is 0.00)
             Assert.Equal([-999.99m, 0m, 1m, 111.11m], rows.Select(r => (decimal)r["col1"]!));
@@ -175,14 +175,14 @@ public sealed class GoldenDataReaderTests
     [Fact]
     public async Task Read_DecimalDecodeBug124_ReturnsLargeDecimal()
     {
-        var row = Assert.Single(await RowsAsync(Golden.Open("124-decimal-decode-bug")));
+        var row = Assert.Single(await RowsAsync(GoldenData.Open("124-decimal-decode-bug")));
         Assert.Equal(1000000m, row["large_decimal"]);
     }
 
     [Fact]
     public async Task Read_IteratorBug125_ReturnsRowsAcrossEmptyFiles()
     {
-        var rows = await RowsAsync(Golden.Open("125-iterator-bug"));
+        var rows = await RowsAsync(GoldenData.Open("125-iterator-bug"));
         Assert.Equal([1, 2, 3, 4, 5], rows.Select(r => (int)r["col1"]!).Order());
     }
 
@@ -191,7 +191,7 @@ public sealed class GoldenDataReaderTests
     [InlineData("table-with-columnmapping-mode-id")]
     public async Task Read_ColumnMapping_UsesLogicalNames(string name)
     {
-        var table = Golden.Open(name);
+        var table = GoldenData.Open(name);
         var snapshot = await table.GetSnapshotAsync();
         var rows = await table.ReadRowsAsync(snapshot);
         Assert.True(snapshot.ColumnMapping);
@@ -209,7 +209,7 @@ public sealed class GoldenDataReaderTests
     [Fact]
     public async Task Read_TimestampNtz_ReturnsLocalDateTimes()
     {
-        var rows = await RowsAsync(Golden.Open("data-reader-timestamp_ntz"));
+        var rows = await RowsAsync(GoldenData.Open("data-reader-timestamp_ntz"));
         Assert.Equal(9, rows.Count);
         Assert.Contains(rows, r => r["tsNtz"] is DateTime { Kind: DateTimeKind.Unspecified });
         Assert.Contains(rows, r => r["tsNtzPartition"] is DateTime);
@@ -218,7 +218,7 @@ public sealed class GoldenDataReaderTests
     [Fact]
     public async Task Read_TimestampPartitionIso8601_ParsesUtc()
     {
-        var rows = await RowsAsync(Golden.Open("kernel-timestamp-partition-col-ISO8601"));
+        var rows = await RowsAsync(GoldenData.Open("kernel-timestamp-partition-col-ISO8601"));
         Assert.Equal([new DateTimeOffset(2024, 1, 1, 10, 0, 0, TimeSpan.Zero), new DateTimeOffset(2024, 1, 2, 12, 30, 0, TimeSpan.Zero)],
             rows.Select(r => (DateTimeOffset)r["ts"]!).Order());
     }
@@ -229,14 +229,14 @@ public sealed class GoldenDataReaderTests
     [InlineData("kernel-timestamp-TIMESTAMP_MILLIS")]
     public async Task Read_TimestampEncodings_AgreeAcrossEncodings(string name)
     {
-        var reference = (await RowsAsync(Golden.Open("kernel-timestamp-TIMESTAMP_MICROS"))).Select(r => string.Join('|', r.OrderBy(kv => kv.Key).Select(kv => kv.Value))).Order();
-        var rows = (await RowsAsync(Golden.Open(name))).Select(r => string.Join('|', r.OrderBy(kv => kv.Key).Select(kv => kv.Value))).Order();
+        var reference = (await RowsAsync(GoldenData.Open("kernel-timestamp-TIMESTAMP_MICROS"))).Select(r => string.Join('|', r.OrderBy(kv => kv.Key).Select(kv => kv.Value))).Order();
+        var rows = (await RowsAsync(GoldenData.Open(name))).Select(r => string.Join('|', r.OrderBy(kv => kv.Key).Select(kv => kv.Value))).Order();
         Assert.Equal(reference, rows);
     }
 
     [Fact]
     public async Task Read_ParquetAllTypes_Reads200Rows()
     {
-        Assert.Equal(200, (await RowsAsync(Golden.Open("parquet-all-types"))).Count);
+        Assert.Equal(200, (await RowsAsync(GoldenData.Open("parquet-all-types"))).Count);
     }
 }

@@ -16,7 +16,7 @@ public sealed class GoldenLogReplayTests
     [Fact]
     public async Task Read_InsertsDeletesCheckpoint_ReturnsSurvivingIdsAtVersion13()
     {
-        var table = Golden.Open("basic-with-inserts-deletes-checkpoint");
+        var table = GoldenData.Open("basic-with-inserts-deletes-checkpoint");
         var snapshot = await table.GetSnapshotAsync();
         var expected = Enumerable.Range(0, 5).Concat(Enumerable.Range(10, 5)).Concat(Enumerable.Range(20, 5)).Concat(Enumerable.Range(30, 5))
             .Concat(Enumerable.Range(40, 5)).Concat(Enumerable.Range(50, 16)).Select(i => (long)i).Order();
@@ -29,7 +29,7 @@ public sealed class GoldenLogReplayTests
     [Fact]
     public async Task Read_InsertsUpdates_ReturnsUpdatedStrings()
     {
-        var rows = await RowsAsync(Golden.Open("basic-with-inserts-updates"));
+        var rows = await RowsAsync(GoldenData.Open("basic-with-inserts-updates"));
         var expected = Enumerable.Range(0, 100).Select(i => (i, i < 50 ? "N/A" : $"val={i}"));
         Assert.Equal(expected, rows.Select(r => ((int)r["id"]!, (string)r["str"]!)).OrderBy(x => x.Item1));
     }
@@ -37,7 +37,7 @@ public sealed class GoldenLogReplayTests
     [Fact]
     public async Task Read_InsertsMerge_ReturnsMergedRows()
     {
-        var rows = await RowsAsync(Golden.Open("basic-with-inserts-merge"));
+        var rows = await RowsAsync(GoldenData.Open("basic-with-inserts-merge"));
         var expected = Enumerable.Range(10, 40).Select(i => (i, $"val={i}"))
             .Concat(Enumerable.Range(50, 50).Select(i => (i, "N/A"))).Concat(Enumerable.Range(100, 50).Select(i => (i, "EXT")));
         Assert.Equal(expected, rows.Select(r => (Convert.ToInt32(r["id"]), (string)r["str"]!)).OrderBy(x => x.Item1));
@@ -46,7 +46,7 @@ public sealed class GoldenLogReplayTests
     [Fact]
     public async Task Read_OverwriteRestore_ReturnsVersion3With200Ids()
     {
-        var table = Golden.Open("basic-with-inserts-overwrite-restore");
+        var table = GoldenData.Open("basic-with-inserts-overwrite-restore");
         var snapshot = await table.GetSnapshotAsync();
         Assert.Equal(3, snapshot.Version);
         Assert.Equal(Enumerable.Range(0, 200).Select(i => (long)i), Col<long>(await table.ReadRowsAsync(snapshot), "id").Order());
@@ -55,7 +55,7 @@ public sealed class GoldenLogReplayTests
     [Fact]
     public async Task Read_OnlyCheckpointFiles_ReturnsRowsFromCheckpoint()
     {
-        var rows = await RowsAsync(Golden.Open("only-checkpoint-files"));
+        var rows = await RowsAsync(GoldenData.Open("only-checkpoint-files"));
         var expected = Enumerable.Range(5, 5).Concat(Enumerable.Range(0, 20)).Select(i => (long)i).Order();
         Assert.Equal(expected, Col<long>(rows, "id").Order());
     }
@@ -66,7 +66,7 @@ public sealed class GoldenLogReplayTests
     [InlineData("deltalog-state-reconstruction-from-checkpoint-missing-metadata", "no metaData action")]
     public async Task Snapshot_MissingProtocolOrMetadata_FailsClearly(string name, string message)
     {
-        var e = await Assert.ThrowsAsync<DeltaProtocolException>(() => Golden.Open(name).GetSnapshotAsync());
+        var e = await Assert.ThrowsAsync<DeltaProtocolException>(() => GoldenData.Open(name).GetSnapshotAsync());
         Assert.Contains(message, e.Message, StringComparison.Ordinal);
         Assert.Contains(name, e.Message, StringComparison.Ordinal);
     }
@@ -74,7 +74,7 @@ public sealed class GoldenLogReplayTests
     [Fact]
     public async Task Snapshot_LatestMetadataProtocol_UsesNewestActions()
     {
-        var snapshot = await Golden.Open("log-replay-latest-metadata-protocol").GetSnapshotAsync();
+        var snapshot = await GoldenData.Open("log-replay-latest-metadata-protocol").GetSnapshotAsync();
         Assert.Equal(["col1", "col2"], snapshot.Schema.Fields.Select(f => f.Name).Order());
         Assert.Equal((3, 7), (snapshot.Protocol.MinReaderVersion, snapshot.Protocol.MinWriterVersion));
     }
@@ -82,7 +82,7 @@ public sealed class GoldenLogReplayTests
     [Fact]
     public async Task Snapshot_CheckpointTable_IsVersion14WithOneFile()
     {
-        var snapshot = await Golden.Open("checkpoint").GetSnapshotAsync();
+        var snapshot = await GoldenData.Open("checkpoint").GetSnapshotAsync();
         Assert.Equal(14, snapshot.Version);
         Assert.Equal(10, snapshot.CheckpointVersion);
         Assert.Equal(["15"], snapshot.Files.Select(f => f.RelativePath));
@@ -98,7 +98,7 @@ public sealed class GoldenLogReplayTests
     [InlineData("snapshot-vacuumed", 5, 20, "data-3-")]
     public async Task Read_SnapshotSeries_HasVersionRowsAndValues(string name, long version, int rows, string prefix)
     {
-        var table = Golden.Open(name);
+        var table = GoldenData.Open(name);
         var snapshot = await table.GetSnapshotAsync();
         var read = await table.ReadRowsAsync(snapshot);
         Assert.Equal(version, snapshot.Version);
@@ -107,7 +107,7 @@ public sealed class GoldenLogReplayTests
         if (name == "snapshot-vacuumed")
         {
             // vacuum left exactly the files the snapshot needs
-            var onDisk = Directory.GetFiles(Path.Combine(Golden.Dir, name), "*.snappy.parquet").Select(Path.GetFileName).Order();
+            var onDisk = Directory.GetFiles(Path.Combine(GoldenData.Dir, name), "*.snappy.parquet").Select(Path.GetFileName).Order();
             Assert.Equal(onDisk, snapshot.Files.Select(f => f.RelativePath).Order());
         }
     }
@@ -115,15 +115,15 @@ public sealed class GoldenLogReplayTests
     [Fact]
     public async Task Snapshot_SpecialCharacters_DecodesPaths()
     {
-        Assert.Empty((await Golden.Open("log-replay-special-characters-a").GetSnapshotAsync()).Files);
-        var b = await Golden.Open("log-replay-special-characters-b").GetSnapshotAsync();
+        Assert.Empty((await GoldenData.Open("log-replay-special-characters-a").GetSnapshotAsync()).Files);
+        var b = await GoldenData.Open("log-replay-special-characters-b").GetSnapshotAsync();
         Assert.Equal(["special p@#h"], b.Files.Select(f => f.RelativePath));
     }
 
     [Fact]
     public async Task Read_EscapedChars_DecodesPartitionDirectories()
     {
-        var rows = await RowsAsync(Golden.Open("data-reader-escaped-chars"));
+        var rows = await RowsAsync(GoldenData.Open("data-reader-escaped-chars"));
         Assert.Equal([("foo1", "bar+%21"), ("foo2", "bar+%22"), ("foo3", "bar+%23")],
             rows.Select(r => ((string)r["_1"]!, (string)r["_2"]!)).Order());
     }
@@ -131,7 +131,7 @@ public sealed class GoldenLogReplayTests
     [Fact]
     public async Task Snapshot_DeleteReAddSameFile_KeepsLatestAdd()
     {
-        var snapshot = await Golden.Open("delete-re-add-same-file-different-transactions").GetSnapshotAsync();
+        var snapshot = await GoldenData.Open("delete-re-add-same-file-different-transactions").GetSnapshotAsync();
         Assert.Equal(["bar", "foo"], snapshot.Files.Select(f => f.RelativePath));
         Assert.Equal(1700000000000L, snapshot.Files.Single(f => f.RelativePath == "foo").Add.ModificationTime);
     }
@@ -139,7 +139,7 @@ public sealed class GoldenLogReplayTests
     [Fact]
     public async Task Snapshot_GetChanges_KnowsLastTransactionVersion()
     {
-        var snapshot = await Golden.Open("deltalog-getChanges").GetSnapshotAsync();
+        var snapshot = await GoldenData.Open("deltalog-getChanges").GetSnapshotAsync();
         Assert.Equal(3, snapshot.Txns["fakeAppId"].Version);
         Assert.False(snapshot.Txns.ContainsKey("nonExistentAppId"));
     }
@@ -147,7 +147,7 @@ public sealed class GoldenLogReplayTests
     [Fact]
     public async Task Snapshot_VersionsNotContiguous_FailsNamingTheGap()
     {
-        var e = await Assert.ThrowsAsync<DeltaProtocolException>(() => Golden.Open("versions-not-contiguous").GetSnapshotAsync());
+        var e = await Assert.ThrowsAsync<DeltaProtocolException>(() => GoldenData.Open("versions-not-contiguous").GetSnapshotAsync());
         Assert.Contains("not contiguous", e.Message, StringComparison.Ordinal);
         Assert.Contains("00000000000000000001.json", e.Message, StringComparison.Ordinal);
     }
@@ -155,14 +155,14 @@ public sealed class GoldenLogReplayTests
     [Fact]
     public async Task Snapshot_InvalidProtocolVersion_FailsNamingVersion()
     {
-        var e = await Assert.ThrowsAsync<DeltaUnsupportedFeatureException>(() => Golden.Open("deltalog-invalid-protocol-version").GetSnapshotAsync());
+        var e = await Assert.ThrowsAsync<DeltaUnsupportedFeatureException>(() => GoldenData.Open("deltalog-invalid-protocol-version").GetSnapshotAsync());
         Assert.Contains("reader version 99", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]
     public async Task Snapshot_NoDeltaLog_IsNotATable()
     {
-        await Assert.ThrowsAsync<DeltaTableNotFoundException>(() => Golden.Open("no-delta-log-folder").GetSnapshotAsync());
+        await Assert.ThrowsAsync<DeltaTableNotFoundException>(() => GoldenData.Open("no-delta-log-folder").GetSnapshotAsync());
     }
 
     [Theory]
@@ -172,7 +172,7 @@ public sealed class GoldenLogReplayTests
     [InlineData("spark-variant-checkpoint", "variantType-preview")]
     public async Task Snapshot_UnsupportedReaderFeature_FailsNamingFeature(string name, string feature)
     {
-        var e = await Assert.ThrowsAsync<DeltaUnsupportedFeatureException>(() => Golden.Open(name).GetSnapshotAsync());
+        var e = await Assert.ThrowsAsync<DeltaUnsupportedFeatureException>(() => GoldenData.Open(name).GetSnapshotAsync());
         Assert.Equal(feature, e.Feature);
         Assert.Contains($"'{feature}'", e.Message, StringComparison.Ordinal);
     }
@@ -180,7 +180,7 @@ public sealed class GoldenLogReplayTests
     [Fact]
     public async Task Snapshot_MultiPartCheckpoint_ReadsAllParts()
     {
-        var table = Golden.Open("multi-part-checkpoint");
+        var table = GoldenData.Open("multi-part-checkpoint");
         var snapshot = await table.GetSnapshotAsync();
         Assert.Equal(1, snapshot.Version);
         Assert.Equal(1, snapshot.CheckpointVersion);
@@ -194,7 +194,7 @@ public sealed class GoldenLogReplayTests
     [InlineData("v2-checkpoint-parquet")]
     public async Task Snapshot_V2Checkpoint_ReadsSidecars(string name)
     {
-        var table = Golden.Open(name);
+        var table = GoldenData.Open(name);
         var snapshot = await table.GetSnapshotAsync();
         Assert.Equal(2, snapshot.CheckpointVersion);
         Assert.Equal(10, (await table.ReadRowsAsync(snapshot)).Count);
@@ -204,7 +204,7 @@ public sealed class GoldenLogReplayTests
     public async Task Snapshot_CorruptLastCheckpoint_FallsBackToListing()
     {
         using var dir = new TempDir();
-        var table = Golden.Copy("corrupted-last-checkpoint", dir.Path);
+        var table = GoldenData.Copy("corrupted-last-checkpoint", dir.Path);
         await File.WriteAllTextAsync(Path.Combine(dir.Path, "_delta_log", "_last_checkpoint"), "{\"version\":10,\"si");
         var snapshot = await table.GetSnapshotAsync();
         Assert.Equal(10, snapshot.Version);
@@ -216,7 +216,7 @@ public sealed class GoldenLogReplayTests
     public async Task Snapshot_LastCheckpointPointsToMissingCheckpoint_FallsBackToListing()
     {
         using var dir = new TempDir();
-        var table = Golden.Copy("corrupted-last-checkpoint", dir.Path);
+        var table = GoldenData.Copy("corrupted-last-checkpoint", dir.Path);
         await File.WriteAllTextAsync(Path.Combine(dir.Path, "_delta_log", "_last_checkpoint"), "{\"version\":99,\"size\":3}");
         Assert.Equal(11, (await table.GetSnapshotAsync()).Files.Count);
     }
@@ -225,7 +225,7 @@ public sealed class GoldenLogReplayTests
     public async Task Snapshot_TornCheckpoint_IsIgnored()
     {
         using var dir = new TempDir();
-        var table = Golden.Copy("corrupted-last-checkpoint", dir.Path);
+        var table = GoldenData.Copy("corrupted-last-checkpoint", dir.Path);
         var cp = Path.Combine(dir.Path, "_delta_log", "00000000000000000010.checkpoint.parquet");
         var bytes = await File.ReadAllBytesAsync(cp);
         await File.WriteAllBytesAsync(cp, bytes[..(bytes.Length / 2)]);
@@ -238,7 +238,7 @@ public sealed class GoldenLogReplayTests
     public async Task Snapshot_CorruptCommitLine_FailsNamingTableVersionAndFile()
     {
         using var dir = new TempDir();
-        var table = Golden.Copy("snapshot-data1", dir.Path);
+        var table = GoldenData.Copy("snapshot-data1", dir.Path);
         await File.AppendAllTextAsync(Path.Combine(dir.Path, "_delta_log", "00000000000000000001.json"), "{\"add\":{\"path\":");
         var e = await Assert.ThrowsAsync<DeltaProtocolException>(() => table.GetSnapshotAsync());
         Assert.Contains("version 1", e.Message, StringComparison.Ordinal);
@@ -249,7 +249,7 @@ public sealed class GoldenLogReplayTests
     [Fact]
     public async Task Snapshot_UnknownVersion_FailsClearly()
     {
-        var e = await Assert.ThrowsAsync<DeltaVersionNotFoundException>(() => Golden.Open("snapshot-data1").GetSnapshotAsync(7));
+        var e = await Assert.ThrowsAsync<DeltaVersionNotFoundException>(() => GoldenData.Open("snapshot-data1").GetSnapshotAsync(7));
         Assert.Contains("version 7", e.Message, StringComparison.Ordinal);
     }
 
@@ -258,10 +258,10 @@ public sealed class GoldenLogReplayTests
     {
         // every table a reader-1 client can read reads; every other one fails with a DeltaProtocolException, never anything else
         var readable = 0;
-        foreach (var dir in Directory.GetDirectories(Golden.Dir, "_delta_log", SearchOption.AllDirectories))
+        foreach (var dir in Directory.GetDirectories(GoldenData.Dir, "_delta_log", SearchOption.AllDirectories))
         {
-            var root = Path.GetRelativePath(Golden.Dir, Path.GetDirectoryName(dir)!).Replace('\\', '/');
-            var table = new DeltaTable(new FileSystemObjectStore(Golden.Dir), root);
+            var root = Path.GetRelativePath(GoldenData.Dir, Path.GetDirectoryName(dir)!).Replace('\\', '/');
+            var table = new DeltaTable(new FileSystemObjectStore(GoldenData.Dir), root);
             try
             {
                 var snapshot = await table.GetSnapshotAsync();

@@ -9,7 +9,7 @@ public sealed class GoldenTimeTravelTests
 
     private static DeltaTable CopyWithTimes(TempDir dir)
     {
-        var table = Golden.Copy("time-travel-start-start20-start40", dir.Path);
+        var table = GoldenData.Copy("time-travel-start-start20-start40", dir.Path);
         for (var v = 0; v < 3; v++)
         {
             File.SetLastWriteTimeUtc(Path.Combine(dir.Path, "_delta_log", $"{v:D20}.json"), Start.AddMinutes(20 * v).UtcDateTime);
@@ -24,7 +24,7 @@ public sealed class GoldenTimeTravelTests
     [InlineData(2, 30)]
     public async Task SnapshotByVersion_ReturnsRowsOfThatVersion(long version, int rows)
     {
-        var read = await RowsAsync(Golden.Open("time-travel-start-start20-start40"), version);
+        var read = await RowsAsync(GoldenData.Open("time-travel-start-start20-start40"), version);
         Assert.Equal(Enumerable.Range(0, rows).Select(i => (long)i), Col<long>(read, "id").Order());
     }
 
@@ -68,7 +68,7 @@ public sealed class GoldenTimeTravelTests
     [Fact]
     public async Task SnapshotByVersion_SchemaChanges_InstantiatesOldSchema()
     {
-        var table = Golden.Open("time-travel-schema-changes-b");
+        var table = GoldenData.Open("time-travel-schema-changes-b");
         Assert.Equal(["id"], (await table.GetSnapshotAsync(0)).Schema.Fields.Select(f => f.Name));
         Assert.Equal(["id", "part"], (await table.GetSnapshotAsync(1)).Schema.Fields.Select(f => f.Name));
     }
@@ -76,7 +76,7 @@ public sealed class GoldenTimeTravelTests
     [Fact]
     public async Task SnapshotByVersion_PartitionChanges_InstantiatesOldPartitioning()
     {
-        var table = Golden.Open("time-travel-partition-changes-b");
+        var table = GoldenData.Open("time-travel-partition-changes-b");
         var v0 = await table.GetSnapshotAsync(0);
         var v1 = await table.GetSnapshotAsync(1);
         Assert.Equal(["part5"], v0.Metadata.PartitionColumns);

@@ -1,6 +1,5 @@
 using Lifeline.Lake.Schema;
 using Lifeline.Lake.Tests.Golden;
-using GoldenTables = Lifeline.Lake.Tests.Golden.Golden;
 using Lifeline.Storage.FileSystem;
 using Microsoft.Extensions.Time.Testing;
 
@@ -185,7 +184,7 @@ public sealed class WriteTests
         Assert.Equal(10, (long)last["version"]!);
 
         // the column tree is the one Spark writes (compare with a golden checkpoint)
-        Assert.Equal(await LeafPathsAsync(Path.Combine(GoldenTables.Dir, "checkpoint", "_delta_log", "00000000000000000010.checkpoint.parquet")),
+        Assert.Equal(await LeafPathsAsync(Path.Combine(GoldenData.Dir, "checkpoint", "_delta_log", "00000000000000000010.checkpoint.parquet")),
             await LeafPathsAsync(Path.Combine(logDir, "00000000000000000010.checkpoint.parquet")));
 
         // a reader starting from the checkpoint sees the same table as one replaying every commit

@@ -235,8 +235,24 @@ public sealed partial class DeltaTable
         long total = 0;
         foreach (var file in snapshot.Files)
         {
-            var data = await Store.GetAsync(Root + file.RelativePath, cancellationToken: cancellationToken);
-            total += (await ParquetFileReader.ReadFooterAsync(data, cancellationToken)).Rows;
+            byte[] data;
+            try
+            {
+                data = await Store.GetAsync(Root + file.RelativePath, cancellationToken: cancellationToken);
+            }
+            catch (ObjectNotFoundException)
+            {
+                throw new DeltaProtocolException($"{Location}: version {snapshot.Version}: data file {file.RelativePath} is missing");
+            }
+
+            try
+            {
+                total += (await ParquetFileReader.ReadFooterAsync(data, cancellationToken)).Rows;
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                throw new DeltaProtocolException($"{Location}: version {snapshot.Version}: data file {file.RelativePath} is unreadable ({e.Message})", e);
+            }
         }
 
         return total;

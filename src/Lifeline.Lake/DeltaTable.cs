@@ -182,7 +182,7 @@ public sealed partial class DeltaTable
                 throw new DeltaProtocolException($"{Location}: version {snapshot.Version}: data file {file.RelativePath} is unreadable ({e.Message})", e);
             }
 
-            var result = new Dictionary<string, object?[]>(StringComparer.Ordinal);
+            var result = new Dictionary<string, System.Collections.IList>(StringComparer.Ordinal);
             foreach (var field in snapshot.Schema.Fields)
             {
                 if (wanted is not null && !wanted.Contains(field.Name))

@@ -140,6 +140,11 @@ public sealed partial class DeltaTable
             throw new DeltaUnsupportedFeatureException($"{Location}: version {snapshot.Version}: file {file.RelativePath} has a deletion vector", "deletionVectors");
         }
 
+        if (file.IsExternal)
+        {
+            throw new DeltaUnsupportedFeatureException($"{Location}: version {snapshot.Version}: data file {file.RelativePath} is outside the table (absolute paths are not supported)", "absolutePath");
+        }
+
         var wanted = columns is null ? null : new HashSet<string>(columns, StringComparer.Ordinal);
         var partitionColumns = snapshot.Metadata.PartitionColumns;
         var dataColumns = wanted is null ? null : new HashSet<string>(wanted.Where(c => !partitionColumns.Contains(c)), StringComparer.Ordinal);
@@ -235,6 +240,11 @@ public sealed partial class DeltaTable
         long total = 0;
         foreach (var file in snapshot.Files)
         {
+            if (file.IsExternal)
+            {
+                throw new DeltaUnsupportedFeatureException($"{Location}: version {snapshot.Version}: data file {file.RelativePath} is outside the table (absolute paths are not supported)", "absolutePath");
+            }
+
             byte[] data;
             try
             {

@@ -31,6 +31,10 @@ internal static class ValueConverter
                     "timestamp" => new DateTimeOffset(DateTime.SpecifyKind(dt, DateTimeKind.Utc)),
                     _ => dt.Kind == DateTimeKind.Utc ? new DateTimeOffset(dt) : dt,
                 };
+            case DateOnly day when type?.Name == "timestamp_ntz":
+                return day.ToDateTime(TimeOnly.MinValue, DateTimeKind.Unspecified);
+            case DateOnly day when type?.Name == "timestamp":
+                return new DateTimeOffset(day.ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc));
             case BigDecimal big:
                 var text = big.ToString() ?? "";
                 return decimal.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var dec) ? dec : text;

@@ -9,6 +9,9 @@ public sealed record CommitEntry(long Version, DateTimeOffset Timestamp, string?
 /// <summary>A data file of a snapshot, with its decoded path relative to the table root.</summary>
 public sealed record DataFile(string RelativePath, AddAction Add)
 {
+    /// <summary>Whether the file lies outside the table root (an absolute URI in the log); such files are not read.</summary>
+    public bool IsExternal => LogReader.IsExternal(RelativePath);
+
     /// <summary>Number of records from the file statistics, if logged.</summary>
     public long? NumRecords => Add.Stats is { } s && JsonNode.Parse(s) is JsonObject o ? ActionJson.Long(o, "numRecords") : null;
 }

@@ -59,7 +59,7 @@ public static class TableBackupView
         }
 
         var dataFiles = 0;
-        foreach (var relative in referenced)
+        foreach (var relative in referenced.Where(r => !LogReader.IsExternal(r)))
         {
             if (await table.Store.StatAsync(table.Root + relative, cancellationToken) is { } info)
             {
@@ -157,7 +157,7 @@ public static class TableBackupView
         }
 
         var deleted = 0;
-        foreach (var relative in later.Where(p => !keep.Contains(p)))
+        foreach (var relative in later.Where(p => !keep.Contains(p) && !LogReader.IsExternal(p)))
         {
             await table.Store.DeleteAsync(table.Root + relative, cancellationToken);
             deleted++;

@@ -20,7 +20,7 @@ internal static class LakeCommands
 
     public static Command Create()
     {
-        var lake = new Command("lake", "Delta Lake tables: seed, list, history, show, verify, vacuum, replicate");
+        var lake = new Command("lake", "Delta Lake tables: seed, list, history, show, verify, vacuum, replicate, backup, restore");
         lake.Subcommands.Add(Seed());
         lake.Subcommands.Add(Ls());
         lake.Subcommands.Add(History());
@@ -28,6 +28,8 @@ internal static class LakeCommands
         lake.Subcommands.Add(Verify());
         lake.Subcommands.Add(Vacuum());
         lake.Subcommands.Add(Replicate());
+        lake.Subcommands.Add(Backup());
+        lake.Subcommands.Add(Restore());
         return lake;
     }
 
@@ -71,6 +73,26 @@ internal static class LakeCommands
         catch (DeltaProtocolException e)
         {
             return Fail(command, e.Message + "; run `lifeline lake verify` for a full report", ExitCodes.LakeCorrupt);
+        }
+        catch (Vault.WrongPasswordException e)
+        {
+            return Fail(command, e.Message, ExitCodes.WrongPassword);
+        }
+        catch (Vault.RepositoryNotFoundException e)
+        {
+            return Fail(command, e.Message + "; create it with --init", ExitCodes.RepositoryNotFound);
+        }
+        catch (Vault.RepositoryLockedException e)
+        {
+            return Fail(command, e.Message, ExitCodes.Locked);
+        }
+        catch (Vault.SnapshotNotFoundException e)
+        {
+            return Fail(command, e.Message, ExitCodes.LakeVersionNotFound);
+        }
+        catch (Vault.VaultException e)
+        {
+            return Fail(command, e.Message, ExitCodes.Failure);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or FormatException)
         {
@@ -339,6 +361,106 @@ internal static class LakeCommands
                 {
                     Console.WriteLine("  " + f);
                 }
+            }
+
+            return ExitCodes.Ok;
+        }));
+        return command;
+    }
+
+    private static Option<string> RepoOption() => new("--repo") { Description = "Vault repository directory", Required = true };
+
+    private static Option<string?> PasswordFileOption() => new("--password-file") { Description = "File holding the vault password (default: $LIFELINE_PASSWORD)" };
+
+    private static string Password(ParseResult parse, Option<string?> file)
+    {
+        var path = parse.GetValue(file);
+        var password = path is not null ? File.ReadAllText(path).TrimEnd('\r', '\n') : Environment.GetEnvironmentVariable("LIFELINE_PASSWORD");
+        return string.IsNullOrEmpty(password) ? throw new ArgumentException("no vault password: pass --password-file or set LIFELINE_PASSWORD") : password;
+    }
+
+    private static Command Backup()
+    {
+        var table = TableArgument();
+        var repo = RepoOption();
+        var passwordFile = PasswordFileOption();
+        var version = new Option<long?>("--version") { Description = "Back up this version (default: the latest)" };
+        var staging = new Option<string?>("--staging") { Description = "Staging directory kept between backups (default: under the temp directory)" };
+        var init = new Option<bool>("--init") { Description = "Create the vault if it does not exist" };
+        var command = new Command("backup", "Back up a table at one consistent version into the vault (only new files are stored)");
+        command.Arguments.Add(table);
+        command.Options.Add(repo);
+        command.Options.Add(passwordFile);
+        command.Options.Add(version);
+        command.Options.Add(staging);
+        command.Options.Add(init);
+        command.SetAction((parse, ct) => RunAsync(parse, "backup", async json =>
+        {
+            var store = new FileSystemObjectStore(Path.GetFullPath(parse.GetValue(repo)!));
+            var password = Password(parse, passwordFile);
+            await using var vault = parse.GetValue(init) && !await store.ListAsync("", ct).AnyAsync(ct)
+                ? await Vault.VaultRepository.InitAsync(store, password, null, null, ct)
+                : await Vault.VaultRepository.OpenAsync(store, password, null, ct);
+            var result = await LakeBackup.BackupAsync(vault, parse.GetValue(table)!, parse.GetValue(version), parse.GetValue(staging), ct);
+            if (json)
+            {
+                PrintJson(result);
+            }
+            else
+            {
+                Console.WriteLine($"snapshot {result.Snapshot[..8]}: {result.Table} version {result.Version}, {result.LogFiles} log files, {result.DataFiles} data files ({result.FilesNew} new, {result.DataAdded} bytes added)");
+            }
+
+            return ExitCodes.Ok;
+        }));
+        return command;
+    }
+
+    private static Command Restore()
+    {
+        var target = TableArgument("target", "New directory to restore the table into");
+        var repo = RepoOption();
+        var passwordFile = PasswordFileOption();
+        var from = new Option<string?>("--from") { Description = "The backed-up table's directory (as given to backup)" };
+        var snapshotId = new Option<string?>("--snapshot") { Description = "A vault snapshot id (prefix) instead of --from" };
+        var version = new Option<long?>("--version") { Description = "Restore as of this version" };
+        var at = new Option<string?>("--at") { Description = "Restore as of this time (ISO 8601)" };
+        var command = new Command("restore", "Restore a table from the vault as of a version or time into a new directory (history kept)");
+        command.Arguments.Add(target);
+        command.Options.Add(repo);
+        command.Options.Add(passwordFile);
+        command.Options.Add(from);
+        command.Options.Add(snapshotId);
+        command.Options.Add(version);
+        command.Options.Add(at);
+        command.SetAction((parse, ct) => RunAsync(parse, "restore", async json =>
+        {
+            DateTimeOffset? time = null;
+            if (parse.GetValue(at) is { } atText)
+            {
+                if (!DateTimeOffset.TryParse(atText, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var parsed))
+                {
+                    return Fail("restore", $"--at '{atText}' is not a time (use ISO 8601, e.g. 2024-12-01T10:00:00Z)", ExitCodes.Usage);
+                }
+
+                time = parsed;
+            }
+
+            if (time is not null && parse.GetValue(version) is not null)
+            {
+                return Fail("restore", "use either --version or --at, not both", ExitCodes.Usage);
+            }
+
+            var store = new FileSystemObjectStore(Path.GetFullPath(parse.GetValue(repo)!));
+            await using var vault = await Vault.VaultRepository.OpenAsync(store, Password(parse, passwordFile), null, ct);
+            var result = await LakeBackup.RestoreAsync(vault, parse.GetValue(from), parse.GetValue(snapshotId), parse.GetValue(target)!, parse.GetValue(version), time, ct);
+            if (json)
+            {
+                PrintJson(result);
+            }
+            else
+            {
+                Console.WriteLine($"restored {result.Target} at version {result.Version} from snapshot {result.Snapshot[..8]} (version {result.SnapshotVersion}): {result.Files} files, {result.Rows} rows");
             }
 
             return ExitCodes.Ok;

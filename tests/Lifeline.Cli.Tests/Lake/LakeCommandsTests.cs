@@ -38,6 +38,7 @@ public sealed class LakeCommandsTests : IDisposable
     private static async Task<(int Code, string Out, string Err)> RunAsync(params string[] args)
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        psi.Environment["LIFELINE_PASSWORD"] = "lake-test-password";
         psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "lifeline.dll"));
         foreach (var a in args)
         {
@@ -74,6 +75,30 @@ public sealed class LakeCommandsTests : IDisposable
         var verify = await RunAsync("lake", "verify", replica, "--full");
         Assert.Equal(0, verify.Code);
         Assert.Contains("ok", verify.Out, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task BackupRestore_ThroughTheVault_RestoresAnEarlierVersion()
+    {
+        var lake = Path.Combine(_dir, "lake");
+        Assert.Equal(0, (await RunAsync("lake", "seed", lake, "--leads", "300", "--batches", "3")).Code);
+        var repo = Path.Combine(_dir, "vault");
+        var backup = await RunAsync("lake", "backup", Path.Combine(lake, "leads"), "--repo", repo, "--init", "--staging", Path.Combine(_dir, "staging"), "--json");
+        Assert.True(backup.Code == 0, backup.Err);
+        using (var doc = JsonDocument.Parse(backup.Out))
+        {
+            Assert.Equal(3, doc.RootElement.GetProperty("version").GetInt64());
+        }
+
+        var restored = Path.Combine(_dir, "restored");
+        var restore = await RunAsync("lake", "restore", restored, "--repo", repo, "--from", Path.Combine(lake, "leads"), "--version", "2", "--json");
+        Assert.True(restore.Code == 0, restore.Err);
+        using var show = JsonDocument.Parse((await RunAsync("lake", "show", restored, "--json")).Out);
+        Assert.Equal(2, show.RootElement.GetProperty("version").GetInt64());
+        Assert.Equal(200, show.RootElement.GetProperty("rowCount").GetInt64());
+
+        var wrong = await RunAsync("lake", "restore", Path.Combine(_dir, "other"), "--repo", Path.Combine(_dir, "no-vault"), "--from", lake);
+        Assert.Equal(10, wrong.Code);
     }
 
     [Fact]

@@ -30,6 +30,7 @@ internal static class LakeCommands
         lake.Subcommands.Add(Replicate());
         lake.Subcommands.Add(Backup());
         lake.Subcommands.Add(Restore());
+        lake.Subcommands.Add(Demo());
         return lake;
     }
 
@@ -464,6 +465,20 @@ internal static class LakeCommands
             }
 
             return ExitCodes.Ok;
+        }));
+        return command;
+    }
+
+    private static Command Demo()
+    {
+        var dir = new Option<string?>("--dir") { Description = "Work directory (default: a new temporary directory)" };
+        var command = new Command("demo", "Seed the lake, back up, lose and restore a table (also as of an earlier version), replicate it");
+        command.Options.Add(dir);
+        command.SetAction((parse, ct) => RunAsync(parse, "demo", async _ =>
+        {
+            var work = parse.GetValue(dir) ?? Path.Combine(Path.GetTempPath(), "lifeline-lake-demo-" + Guid.NewGuid().ToString("N")[..8]);
+            Directory.CreateDirectory(work);
+            return await Lifeline.Cli.Demo.LakeDemo.RunAsync(work, Console.Out, ct);
         }));
         return command;
     }

@@ -102,6 +102,15 @@ public sealed class LakeCommandsTests : IDisposable
     }
 
     [Fact]
+    public async Task Demo_SeedsBacksUpLosesAndRestores()
+    {
+        var result = await RunAsync("lake", "demo", "--dir", Path.Combine(_dir, "demo"));
+        Assert.True(result.Code == 0, result.Out + result.Err);
+        Assert.Contains("restored leads as of version 2: 2000 rows", result.Out, StringComparison.Ordinal);
+        Assert.Contains("verify restored table: ok", result.Out, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Show_GoldenTableByVersion_PrintsFilesAndRows()
     {
         var result = await RunAsync("lake", "show", Path.Combine(GoldenDir(), "snapshot-data3"), "--version", "2", "--json");

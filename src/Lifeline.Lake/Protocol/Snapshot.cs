@@ -65,7 +65,9 @@ public sealed class Snapshot
     internal Dictionary<string, RemoveAction> Tombstones { get; }
 
     /// <summary>The active data files, ordered by path.</summary>
-    public IReadOnlyList<DataFile> Files => [.. FilesByKey.Values.OrderBy(f => f.RelativePath, StringComparer.Ordinal)];
+    public IReadOnlyList<DataFile> Files => _files ??= [.. FilesByKey.Values.OrderBy(f => f.RelativePath, StringComparer.Ordinal)];
+
+    private IReadOnlyList<DataFile>? _files;
 
     /// <summary>The last committed version of each idempotent writer (appId → version).</summary>
     public IReadOnlyDictionary<string, TxnAction> Txns { get; }

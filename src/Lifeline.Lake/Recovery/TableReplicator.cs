@@ -55,7 +55,7 @@ public static class TableReplicator
                 (files, bytes) = await CopyIfNeededAsync(source, target, LogFiles.LogDir + cp.FileName, files, bytes, cancellationToken);
             }
 
-            next = start + 1;
+            next = sourceCommits.ContainsKey(start) ? start : start + 1;
         }
 
         for (var v = next; v <= last; v++)

@@ -41,6 +41,7 @@ public sealed class ColumnBatch
 internal static class ParquetFileReader
 {
     private static readonly ParquetOptions Options = new() { UseDateOnlyTypeForDates = true };
+    private static readonly ParquetOptions BigDecimalOptions = new() { UseDateOnlyTypeForDates = true, UseBigDecimal = true };
 
     /// <summary>Reads the footer only (throws when it is unreadable).</summary>
     public static async Task<(ParquetSchema Schema, long Rows)> ReadFooterAsync(byte[] data, CancellationToken cancellationToken)
@@ -66,7 +67,16 @@ internal static class ParquetFileReader
         [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
         using var stream = new MemoryStream(data, writable: false);
-        await using var reader = await ParquetReader.CreateAsync(stream, Options, leaveStreamOpen: true, cancellationToken);
+        var reader = await ParquetReader.CreateAsync(stream, Options, leaveStreamOpen: true, cancellationToken);
+        if (reader.Schema.DataFields.Any(f => f is DecimalDataField { Precision: > 28 }))
+        {
+            // .NET decimal holds 28 digits: such files are read with Parquet.Net's BigDecimal (then SqlDecimal)
+            await reader.DisposeAsync();
+            stream.Position = 0;
+            reader = await ParquetReader.CreateAsync(stream, BigDecimalOptions, leaveStreamOpen: true, cancellationToken);
+        }
+
+        await using var readerScope = reader;
         var nodes = new List<(string Name, LevelNode Node)>();
         foreach (var field in reader.Schema.Fields)
         {
@@ -312,6 +322,7 @@ internal static class ParquetFileReader
             t == typeof(float) ? await ReadAsync<float>(rg, df, n, ct) :
             t == typeof(double) ? await ReadAsync<double>(rg, df, n, ct) :
             t == typeof(decimal) ? await ReadAsync<decimal>(rg, df, n, ct) :
+            t == typeof(global::Parquet.Data.BigDecimal) ? await ReadAsync<global::Parquet.Data.BigDecimal>(rg, df, n, ct) :
             t == typeof(DateTime) ? await ReadAsync<DateTime>(rg, df, n, ct) :
             t == typeof(DateOnly) ? await ReadAsync<DateOnly>(rg, df, n, ct) :
             t == typeof(TimeSpan) ? await ReadAsync<TimeSpan>(rg, df, n, ct) :

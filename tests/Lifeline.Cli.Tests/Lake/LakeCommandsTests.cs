@@ -111,6 +111,36 @@ public sealed class LakeCommandsTests : IDisposable
     }
 
     [Fact]
+    public async Task LsHistoryVacuum_OnSeededLake_Work()
+    {
+        var lake = Path.Combine(_dir, "lake");
+        Assert.Equal(0, (await RunAsync("lake", "seed", lake, "--leads", "100", "--batches", "2")).Code);
+        var ls = await RunAsync("lake", "ls", lake, "--json");
+        Assert.Equal(0, ls.Code);
+        using (var doc = JsonDocument.Parse(ls.Out))
+        {
+            Assert.Equal(5, doc.RootElement.GetArrayLength());
+        }
+
+        var history = await RunAsync("lake", "history", Path.Combine(lake, "leads"), "--json");
+        Assert.Equal(0, history.Code);
+        using (var doc = JsonDocument.Parse(history.Out))
+        {
+            Assert.Equal(["CREATE TABLE", "WRITE", "WRITE"], doc.RootElement.EnumerateArray().Select(e => e.GetProperty("operation").GetString()));
+        }
+
+        var refused = await RunAsync("lake", "vacuum", Path.Combine(lake, "leads"), "--retention-hours", "0");
+        Assert.Equal(22, refused.Code);
+        Assert.Contains("shorter than delta.deletedFileRetentionDuration", refused.Err, StringComparison.Ordinal);
+        var vacuum = await RunAsync("lake", "vacuum", Path.Combine(lake, "leads"), "--retention-hours", "0", "--force", "--json");
+        Assert.Equal(0, vacuum.Code);
+        using (var doc = JsonDocument.Parse(vacuum.Out))
+        {
+            Assert.Equal(0, doc.RootElement.GetProperty("deleted").GetArrayLength());
+        }
+    }
+
+    [Fact]
     public async Task Show_GoldenTableByVersion_PrintsFilesAndRows()
     {
         var result = await RunAsync("lake", "show", Path.Combine(GoldenDir(), "snapshot-data3"), "--version", "2", "--json");

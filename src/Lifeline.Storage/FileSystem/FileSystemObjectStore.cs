@@ -215,7 +215,7 @@ public sealed class FileSystemObjectStore : IObjectStore
     {
         cancellationToken.ThrowIfCancellationRequested();
         var entries = ReadDirectory(directory);
-        entries.Sort(static (a, b) => string.CompareOrdinal(a.SortName, b.SortName));
+        entries.Sort(static (a, b) => KeyOrder.Instance.Compare(a.SortName, b.SortName));
         foreach (var (sortName, entry) in entries)
         {
             var key = keyPrefix + sortName;

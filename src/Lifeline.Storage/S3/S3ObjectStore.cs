@@ -49,13 +49,14 @@ public sealed record S3ObjectStoreOptions
 /// <see cref="AmazonS3Exception"/>s that <see cref="Resilience.TransientFaults"/> classifies as transient.</item>
 /// </list>
 /// </remarks>
-public sealed class S3ObjectStore : IObjectStore
+public sealed class S3ObjectStore : IObjectStore, IDisposable
 {
     private readonly IAmazonS3 _client;
     private readonly string _bucket;
     private readonly string _prefix;
     private readonly S3ObjectStoreOptions _options;
     private readonly ILogger _logger;
+    private readonly bool _ownsClient;
     private volatile bool _bucketKnownToExist;
 
     /// <summary>Creates a store on <paramref name="bucket"/>, with every key below <paramref name="prefix"/>.</summary>
@@ -65,6 +66,11 @@ public sealed class S3ObjectStore : IObjectStore
     /// <param name="options">Options; defaults when null.</param>
     /// <param name="logger">Optional logger.</param>
     public S3ObjectStore(IAmazonS3 client, string bucket, string prefix = "", S3ObjectStoreOptions? options = null, ILogger? logger = null)
+        : this(client, bucket, prefix, options, logger, ownsClient: false)
+    {
+    }
+
+    internal S3ObjectStore(IAmazonS3 client, string bucket, string prefix, S3ObjectStoreOptions? options, ILogger? logger, bool ownsClient)
     {
         ArgumentNullException.ThrowIfNull(client);
         ArgumentException.ThrowIfNullOrWhiteSpace(bucket);
@@ -81,6 +87,7 @@ public sealed class S3ObjectStore : IObjectStore
         _prefix = prefix;
         _options = options ?? new S3ObjectStoreOptions();
         _logger = logger ?? NullLogger.Instance;
+        _ownsClient = ownsClient;
         var where = client.Config.ServiceURL is { Length: > 0 } url ? new Uri(url).GetLeftPart(UriPartial.Authority) : client.Config.RegionEndpoint?.SystemName ?? "default region";
         Location = $"s3://{bucket}/{prefix.TrimEnd('/')} ({where})".Replace("/ (", " (", StringComparison.Ordinal);
     }
@@ -116,6 +123,21 @@ public sealed class S3ObjectStore : IObjectStore
 
     /// <summary>The bucket name.</summary>
     public string Bucket => _bucket;
+
+    /// <summary>The options in force.</summary>
+    public S3ObjectStoreOptions Options => _options;
+
+    /// <summary>The S3 client.</summary>
+    public IAmazonS3 Client => _client;
+
+    /// <summary>Disposes the client if this store created it (<see cref="ObjectStores.Open"/>).</summary>
+    public void Dispose()
+    {
+        if (_ownsClient)
+        {
+            _client.Dispose();
+        }
+    }
 
     /// <inheritdoc />
     public async Task PutAsync(string key, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)

@@ -63,11 +63,14 @@ public static partial class ObjectStores
         // Uri lower-cases host names; a container or bucket name must be checked as typed.
         var afterScheme = location[(location.IndexOf("://", StringComparison.Ordinal) + 3)..];
         var name = afterScheme[..(afterScheme.IndexOfAny(['/', '?']) is var end and >= 0 ? end : afterScheme.Length)];
+        // Uri also resolves "a/../b" to "b"; the prefix must be checked as typed too.
+        var rawPath = afterScheme[name.Length..];
+        rawPath = rawPath[..(rawPath.IndexOf('?', StringComparison.Ordinal) is var q and >= 0 ? q : rawPath.Length)];
         return uri.Scheme switch
         {
             "file" => OpenFile(uri, query, location),
-            "azure" => OpenAzure(name, uri, query, env, logger, location),
-            "s3" => OpenS3(name, uri, query, env, logger, location),
+            "azure" => OpenAzure(name, rawPath, query, env, logger, location),
+            "s3" => OpenS3(name, rawPath, query, env, logger, location),
             _ => throw new ArgumentException($"unsupported store scheme '{uri.Scheme}' in '{Redact(location)}': {Usage}", nameof(location)),
         };
     }
@@ -82,7 +85,7 @@ public static partial class ObjectStores
         return new FileSystemObjectStore(uri.LocalPath);
     }
 
-    private static AzureBlobObjectStore OpenAzure(string container, Uri uri, Dictionary<string, string> query, IReadOnlyDictionary<string, string?>? env, ILogger? logger, string location)
+    private static AzureBlobObjectStore OpenAzure(string container, string rawPath, Dictionary<string, string> query, IReadOnlyDictionary<string, string?>? env, ILogger? logger, string location)
     {
         if (!ContainerName().IsMatch(container))
         {
@@ -90,7 +93,7 @@ public static partial class ObjectStores
         }
 
         RejectUnknownOptions(query, location, "endpoint");
-        var prefix = PrefixOf(uri, location);
+        var prefix = PrefixOf(rawPath, location);
         var endpoint = query.GetValueOrDefault("endpoint") ?? Get(env, "AZURE_STORAGE_BLOB_ENDPOINT");
         BlobServiceClient service;
         if (Get(env, "AZURE_STORAGE_CONNECTION_STRING") is { } connectionString)
@@ -129,7 +132,7 @@ public static partial class ObjectStores
         return new AzureBlobObjectStore(service.GetBlobContainerClient(container), prefix, logger);
     }
 
-    private static S3ObjectStore OpenS3(string bucket, Uri uri, Dictionary<string, string> query, IReadOnlyDictionary<string, string?>? env, ILogger? logger, string location)
+    private static S3ObjectStore OpenS3(string bucket, string rawPath, Dictionary<string, string> query, IReadOnlyDictionary<string, string?>? env, ILogger? logger, string location)
     {
         if (!BucketName().IsMatch(bucket))
         {
@@ -137,7 +140,7 @@ public static partial class ObjectStores
         }
 
         RejectUnknownOptions(query, location, "endpoint", "region", "conditional-writes", "sort-listings");
-        var prefix = PrefixOf(uri, location);
+        var prefix = PrefixOf(rawPath, location);
         var endpoint = query.GetValueOrDefault("endpoint") ?? Get(env, "AWS_ENDPOINT_URL_S3") ?? Get(env, "AWS_ENDPOINT_URL");
         if (endpoint is not null)
         {
@@ -150,7 +153,21 @@ public static partial class ObjectStores
             ConditionalWrites = Flag(query, "conditional-writes", true, location),
             SortListingsInClient = Flag(query, "sort-listings", false, location),
         };
-        var config = S3ObjectStore.CreateConfig(endpoint, region);
+        if (endpoint is null && region is null)
+        {
+            throw new ArgumentException($"no region for '{location}': set AWS_REGION, or add ?region=NAME (or ?endpoint=URL for an S3-compatible server)", nameof(env));
+        }
+
+        AmazonS3Config config;
+        try
+        {
+            config = S3ObjectStore.CreateConfig(endpoint, region);
+        }
+        catch (ArgumentException)
+        {
+            throw new ArgumentException($"unknown AWS region '{region}' for '{location}': use a name such as eu-west-1", nameof(location));
+        }
+
         AmazonS3Client client;
         if (Get(env, "AWS_ACCESS_KEY_ID") is { } accessKey)
         {
@@ -175,9 +192,9 @@ public static partial class ObjectStores
         return string.IsNullOrWhiteSpace(value) ? null : value;
     }
 
-    private static string PrefixOf(Uri uri, string location)
+    private static string PrefixOf(string rawPath, string location)
     {
-        var prefix = Uri.UnescapeDataString(uri.AbsolutePath).Trim('/');
+        var prefix = Uri.UnescapeDataString(rawPath).Trim('/');
         if (prefix.Length > 0)
         {
             try

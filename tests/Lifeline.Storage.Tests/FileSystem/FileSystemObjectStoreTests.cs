@@ -78,12 +78,14 @@ public sealed class FileSystemObjectStoreTests : IDisposable
         for (var round = 0; round < 50; round++)
         {
             var key = $"locks/{round}";
-            using var barrier = new Barrier(8);
-            var wins = await Task.WhenAll(Enumerable.Range(0, 8).Select(i => Task.Run(() =>
+            var start = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            var racers = Enumerable.Range(0, 8).Select(i => Task.Run(async () =>
             {
-                barrier.SignalAndWait();
-                return store.PutIfAbsentAsync(key, new[] { (byte)i });
-            })));
+                await start.Task;
+                return await store.PutIfAbsentAsync(key, new[] { (byte)i });
+            })).ToArray();
+            start.SetResult();
+            var wins = await Task.WhenAll(racers);
             Assert.Equal(1, wins.Count(w => w));
             var winner = Array.IndexOf(wins, true);
             Assert.Equal(new[] { (byte)winner }, await store.GetAsync(key));

@@ -61,7 +61,16 @@ public sealed class StorageCommandsTests : IDisposable
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        await process.WaitForExitAsync(timeout.Token);
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"lifeline {string.Join(' ', args)} did not exit within 60 s");
+        }
+
         return (process.ExitCode, await stdout, await stderr);
     }
 }

@@ -16,6 +16,7 @@ internal static class LifelineCommand
         root.Subcommands.Add(DemoCommand.Create());
         root.Subcommands.Add(LakeCommands.Create());
         // area command groups: one line each
+        root.Subcommands.Add(StorageCommands.Create());
         return root;
     }
 

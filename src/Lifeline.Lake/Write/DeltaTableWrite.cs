@@ -99,6 +99,18 @@ public sealed partial class DeltaTable
             return new CommitResult(read.Version, 0, 0, 0, Skipped: true);
         }
 
+        var known = read.Schema.Fields.Select(f => f.Name).ToHashSet(StringComparer.Ordinal);
+        foreach (var row in rows)
+        {
+            foreach (var column in row.Keys)
+            {
+                if (!known.Contains(column))
+                {
+                    throw new ArgumentException($"{Location}: column '{column}' is not in the table schema ({string.Join(", ", known)}); schema evolution is not supported");
+                }
+            }
+        }
+
         // 1. data files first: a crash before the commit leaves only orphans that VACUUM removes
         var adds = new List<AddAction>();
         var schema = read.Schema;

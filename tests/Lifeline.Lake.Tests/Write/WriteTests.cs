@@ -150,6 +150,19 @@ public sealed class WriteTests
     }
 
     [Fact]
+    public async Task Append_UnknownColumnOrNullInRequiredColumn_IsRefusedBeforeAnyFile()
+    {
+        using var dir = new TempDir();
+        var table = CreateSut(dir);
+        await table.CreateAsync(new StructType([new("id", PrimitiveType.Long, false)]));
+        var e = await Assert.ThrowsAsync<ArgumentException>(() => table.AppendAsync([new Dictionary<string, object?> { ["id"] = 1L, ["extra"] = 2 }]));
+        Assert.Contains("'extra'", e.Message, StringComparison.Ordinal);
+        await Assert.ThrowsAsync<ArgumentException>(() => table.AppendAsync([new Dictionary<string, object?> { ["id"] = null }]));
+        Assert.Equal(0, (await table.GetSnapshotAsync()).Version);
+        Assert.Empty(Directory.GetFiles(Path.Combine(dir.Path, "tables", "t"), "*.parquet"));
+    }
+
+    [Fact]
     public async Task Append_SameAppIdAndVersion_IsSkipped()
     {
         using var dir = new TempDir();

@@ -118,12 +118,22 @@ public sealed partial class DeltaTable
         return await _log.CommitEntriesAsync(commits, ict, withCommitInfo, cancellationToken);
     }
 
-    /// <summary>Reads the rows of <paramref name="snapshot"/> file by file, row group by row group; partition columns are filled from partition values.</summary>
+    /// <summary>
+    /// Reads the rows of <paramref name="snapshot"/> file by file, row group by row group; partition columns are filled
+    /// from partition values. <paramref name="columns"/> limits the columns read; <paramref name="partitionFilter"/>
+    /// (typed partition values by column name) skips whole files, e.g. <c>p =&gt; (DateOnly)p["date"]! &gt;= since</c>.
+    /// </summary>
     public async IAsyncEnumerable<ColumnBatch> ReadAsync(Snapshot snapshot, IReadOnlyCollection<string>? columns = null,
+        Func<IReadOnlyDictionary<string, object?>, bool>? partitionFilter = null,
         [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         foreach (var file in snapshot.Files)
         {
+            if (partitionFilter is not null && !partitionFilter(TypedPartitionValues(snapshot, file)))
+            {
+                continue;
+            }
+
             await foreach (var batch in ReadFileAsync(snapshot, file, columns, cancellationToken))
             {
                 yield return batch;
@@ -223,7 +233,7 @@ public sealed partial class DeltaTable
     public async Task<List<Dictionary<string, object?>>> ReadRowsAsync(Snapshot snapshot, CancellationToken cancellationToken = default)
     {
         var rows = new List<Dictionary<string, object?>>();
-        await foreach (var batch in ReadAsync(snapshot, null, cancellationToken))
+        await foreach (var batch in ReadAsync(snapshot, null, null, cancellationToken))
         {
             for (var i = 0; i < batch.RowCount; i++)
             {

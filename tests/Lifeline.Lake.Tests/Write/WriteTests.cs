@@ -115,6 +115,23 @@ public sealed class WriteTests
     }
 
     [Fact]
+    public async Task Read_PartitionFilterAndColumns_SkipFilesAndColumns()
+    {
+        using var dir = new TempDir();
+        var table = CreateSut(dir);
+        await table.CreateAsync(Simple, ["part"]);
+        await table.AppendAsync([.. Rows([1, 2], "a"), .. Rows([3], "b")]);
+        var rows = new List<long>();
+        await foreach (var batch in table.ReadAsync(await table.GetSnapshotAsync(), ["id"], p => (string?)p["part"] == "a"))
+        {
+            Assert.Equal(["id"], batch.Columns.Keys);
+            rows.AddRange(((long?[])batch.Columns["id"]).Select(v => v!.Value));
+        }
+
+        Assert.Equal([1L, 2L], rows.Order());
+    }
+
+    [Fact]
     public async Task Create_Twice_Fails()
     {
         using var dir = new TempDir();

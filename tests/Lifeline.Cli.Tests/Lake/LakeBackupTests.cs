@@ -8,25 +8,8 @@ using Lifeline.Vault;
 namespace Lifeline.Cli.Tests.Lake;
 
 /// <summary>Table backup into a real vault and restore as of a version or time.</summary>
-public sealed class LakeBackupTests : IDisposable
+public sealed class LakeBackupTests() : LakeTestDirectory("lifeline-lake-backup-tests")
 {
-    private readonly string _dir = Path.Combine(Path.GetTempPath(), "lifeline-lake-backup-tests", Guid.NewGuid().ToString("N"));
-
-    public LakeBackupTests() => Directory.CreateDirectory(_dir);
-
-    public void Dispose()
-    {
-        try
-        {
-            Directory.Delete(_dir, true);
-        }
-        catch (IOException)
-        {
-        }
-    }
-
-    private string Sub(string name) => Path.Combine(_dir, name);
-
     private static async Task<List<string>> ContentAsync(DeltaTable table, long? version = null) =>
         [.. (await table.ReadRowsAsync(await table.GetSnapshotAsync(version))).Select(r => $"{r["id"]}/{r["part"]}").Order(StringComparer.Ordinal)];
 

@@ -4,23 +4,8 @@ using System.Text.Json;
 namespace Lifeline.Cli.Tests.Lake;
 
 /// <summary><c>lifeline lake</c> run as a real process.</summary>
-public sealed class LakeCommandsTests : IDisposable
+public sealed class LakeCommandsTests() : LakeTestDirectory("lifeline-lake-cli-tests")
 {
-    private readonly string _dir = Path.Combine(Path.GetTempPath(), "lifeline-lake-cli-tests", Guid.NewGuid().ToString("N"));
-
-    public LakeCommandsTests() => Directory.CreateDirectory(_dir);
-
-    public void Dispose()
-    {
-        try
-        {
-            Directory.Delete(_dir, true);
-        }
-        catch (IOException)
-        {
-        }
-    }
-
     private static string GoldenDir()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
@@ -55,7 +40,7 @@ public sealed class LakeCommandsTests : IDisposable
     [Fact]
     public async Task SeedShowReplicateVerify_OnOwnLake_Works()
     {
-        var lake = Path.Combine(_dir, "lake");
+        var lake = Path.Combine(Dir, "lake");
         var seed = await RunAsync("lake", "seed", lake, "--leads", "500", "--batches", "2", "--json");
         Assert.Equal(0, seed.Code);
 
@@ -66,7 +51,7 @@ public sealed class LakeCommandsTests : IDisposable
         Assert.Equal(250, doc.RootElement.GetProperty("rowCount").GetInt64());
         Assert.All(doc.RootElement.GetProperty("files").EnumerateArray(), f => Assert.StartsWith("created_date=", f.GetString(), StringComparison.Ordinal));
 
-        var replica = Path.Combine(_dir, "replica");
+        var replica = Path.Combine(Dir, "replica");
         var rep = await RunAsync("lake", "replicate", Path.Combine(lake, "leads"), replica, "--json");
         Assert.Equal(0, rep.Code);
         using var repDoc = JsonDocument.Parse(rep.Out);
@@ -80,31 +65,31 @@ public sealed class LakeCommandsTests : IDisposable
     [Fact]
     public async Task BackupRestore_ThroughTheVault_RestoresAnEarlierVersion()
     {
-        var lake = Path.Combine(_dir, "lake");
+        var lake = Path.Combine(Dir, "lake");
         Assert.Equal(0, (await RunAsync("lake", "seed", lake, "--leads", "300", "--batches", "3")).Code);
-        var repo = Path.Combine(_dir, "vault");
-        var backup = await RunAsync("lake", "backup", Path.Combine(lake, "leads"), "--repo", repo, "--init", "--staging", Path.Combine(_dir, "staging"), "--json");
+        var repo = Path.Combine(Dir, "vault");
+        var backup = await RunAsync("lake", "backup", Path.Combine(lake, "leads"), "--repo", repo, "--init", "--staging", Path.Combine(Dir, "staging"), "--json");
         Assert.True(backup.Code == 0, backup.Err);
         using (var doc = JsonDocument.Parse(backup.Out))
         {
             Assert.Equal(3, doc.RootElement.GetProperty("version").GetInt64());
         }
 
-        var restored = Path.Combine(_dir, "restored");
+        var restored = Path.Combine(Dir, "restored");
         var restore = await RunAsync("lake", "restore", restored, "--repo", repo, "--from", Path.Combine(lake, "leads"), "--version", "2", "--json");
         Assert.True(restore.Code == 0, restore.Err);
         using var show = JsonDocument.Parse((await RunAsync("lake", "show", restored, "--json")).Out);
         Assert.Equal(2, show.RootElement.GetProperty("version").GetInt64());
         Assert.Equal(200, show.RootElement.GetProperty("rowCount").GetInt64());
 
-        var wrong = await RunAsync("lake", "restore", Path.Combine(_dir, "other"), "--repo", Path.Combine(_dir, "no-vault"), "--from", lake);
+        var wrong = await RunAsync("lake", "restore", Path.Combine(Dir, "other"), "--repo", Path.Combine(Dir, "no-vault"), "--from", lake);
         Assert.Equal(10, wrong.Code);
     }
 
     [Fact]
     public async Task Demo_SeedsBacksUpLosesAndRestores()
     {
-        var result = await RunAsync("lake", "demo", "--dir", Path.Combine(_dir, "demo"));
+        var result = await RunAsync("lake", "demo", "--dir", Path.Combine(Dir, "demo"));
         Assert.True(result.Code == 0, result.Out + result.Err);
         Assert.Contains("restored leads as of version 2: 2000 rows", result.Out, StringComparison.Ordinal);
         Assert.Contains("verify restored table: ok", result.Out, StringComparison.Ordinal);
@@ -113,7 +98,7 @@ public sealed class LakeCommandsTests : IDisposable
     [Fact]
     public async Task LsHistoryVacuum_OnSeededLake_Work()
     {
-        var lake = Path.Combine(_dir, "lake");
+        var lake = Path.Combine(Dir, "lake");
         Assert.Equal(0, (await RunAsync("lake", "seed", lake, "--leads", "100", "--batches", "2")).Code);
         var ls = await RunAsync("lake", "ls", lake, "--json");
         Assert.Equal(0, ls.Code);

@@ -39,24 +39,21 @@ internal static class GoldenData
     /// <summary>Copies a golden table into <paramref name="target"/> (keeping modification times) and opens the copy.</summary>
     public static DeltaTable Copy(string name, string target)
     {
-        CopyDir(Path.Combine(Dir, name), target);
+        CopyTree(Path.Combine(Dir, name), target);
         return new DeltaTable(new FileSystemObjectStore(target), "");
     }
 
-    private static void CopyDir(string from, string to)
+    /// <summary>Copies a directory tree keeping modification times (what a backup tool's restore does), writable.</summary>
+    public static void CopyTree(string from, string to)
     {
         Directory.CreateDirectory(to);
-        foreach (var file in Directory.GetFiles(from))
+        foreach (var file in Directory.EnumerateFiles(from, "*", SearchOption.AllDirectories))
         {
-            var dest = Path.Combine(to, Path.GetFileName(file));
+            var dest = Path.Combine(to, Path.GetRelativePath(from, file));
+            Directory.CreateDirectory(Path.GetDirectoryName(dest)!);
             File.Copy(file, dest, overwrite: true);
             File.SetAttributes(dest, FileAttributes.Normal);
             File.SetLastWriteTimeUtc(dest, File.GetLastWriteTimeUtc(file));
-        }
-
-        foreach (var dir in Directory.GetDirectories(from))
-        {
-            CopyDir(dir, Path.Combine(to, Path.GetFileName(dir)));
         }
     }
 }

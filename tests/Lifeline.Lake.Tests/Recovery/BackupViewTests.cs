@@ -9,18 +9,6 @@ public sealed class BackupViewTests
 {
     private static readonly StructType Simple = new([new("id", PrimitiveType.Long), new("part", PrimitiveType.String)]);
 
-    /// <summary>Stands in for a backup tool's restore: copies files with their modification times.</summary>
-    internal static void CopyTree(string from, string to)
-    {
-        foreach (var file in Directory.EnumerateFiles(from, "*", SearchOption.AllDirectories))
-        {
-            var dest = Path.Combine(to, Path.GetRelativePath(from, file));
-            Directory.CreateDirectory(Path.GetDirectoryName(dest)!);
-            File.Copy(file, dest, true);
-            File.SetLastWriteTimeUtc(dest, File.GetLastWriteTimeUtc(file));
-        }
-    }
-
     private static async Task<List<string>> ContentAsync(DeltaTable table, long? version = null) =>
         [.. (await table.ReadRowsAsync(await table.GetSnapshotAsync(version))).Select(r => $"{r["id"]}/{r["part"]}").Order(StringComparer.Ordinal)];
 
@@ -43,7 +31,7 @@ public sealed class BackupViewTests
 
         // writes after the view do not change it
         await table.AppendAsync([new Dictionary<string, object?> { ["id"] = 99L, ["part"] = "c" }]);
-        CopyTree(staging, dir.Sub("restored"));
+        GoldenData.CopyTree(staging, dir.Sub("restored"));
         var restored = new DeltaTable(new FileSystemObjectStore(dir.Sub("restored")), "");
         Assert.Equal(11, (await restored.GetSnapshotAsync()).Version);
         Assert.Equal(10, (await restored.GetSnapshotAsync()).CheckpointVersion);
@@ -83,7 +71,7 @@ public sealed class BackupViewTests
         }
 
         await TableBackupView.MaterializeAsync(table, null, dir.Sub("staging"));
-        CopyTree(dir.Sub("staging"), dir.Sub("restored"));
+        GoldenData.CopyTree(dir.Sub("staging"), dir.Sub("restored"));
         var restored = new DeltaTable(new FileSystemObjectStore(dir.Sub("restored")), "");
         await TableBackupView.TrimToVersionAsync(restored, 6);
         var snapshot = await restored.GetSnapshotAsync();
@@ -109,7 +97,7 @@ public sealed class BackupViewTests
         }
 
         await TableBackupView.MaterializeAsync(live, null, dir.Sub("staging"));
-        CopyTree(dir.Sub("staging"), dir.Sub("restored"));
+        GoldenData.CopyTree(dir.Sub("staging"), dir.Sub("restored"));
         var restored = new DeltaTable(new FileSystemObjectStore(dir.Sub("restored")), "");
         Assert.Equal(1, (await restored.GetSnapshotAtAsync(start.AddMinutes(25))).Version);
         Assert.Equal(20, (await restored.ReadRowsAsync(await restored.GetSnapshotAtAsync(start.AddMinutes(25)))).Count);

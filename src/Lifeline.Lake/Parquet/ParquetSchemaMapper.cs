@@ -66,22 +66,17 @@ internal static class ParquetSchemaMapper
                     "timestamp_ntz" => new DateTimeDataField(name, DateTimeFormat.Timestamp, isAdjustedToUTC: false, unit: DateTimeTimeUnit.Micros, isNullable: nullable),
                     _ => new DataField(name, ClrTypeOf(p), isNullable: nullable),
                 };
+            // Parquet.Net writes groups (struct, list, map) as optional, as Spark does for nullable columns; a non-nullable
+            // group is still written optional (readers accept it), so `nullable` only matters for leaves.
             case StructType s:
-                return Nullability(new PqStructField(name, s.Fields.Select(f => ToParquet(f.Name, f.Type, f.Nullable)).ToArray()), nullable);
+                return new PqStructField(name, s.Fields.Select(f => ToParquet(f.Name, f.Type, f.Nullable)).ToArray());
             case ArrayType a:
-                return Nullability(new ListField(name, ToParquet("element", a.ElementType, a.ContainsNull)), nullable);
+                return new ListField(name, ToParquet("element", a.ElementType, a.ContainsNull));
             case MapType m:
-                return Nullability(new MapField(name, ToParquet("key", m.KeyType, false), ToParquet("value", m.ValueType, m.ValueContainsNull)), nullable);
+                return new MapField(name, ToParquet("key", m.KeyType, false), ToParquet("value", m.ValueType, m.ValueContainsNull));
             default:
                 throw new NotSupportedException($"cannot write Delta type {type}");
         }
-    }
-
-    // Parquet.Net writes groups (struct, list, map) as optional; Spark does the same for nullable columns.
-    private static PqField Nullability(PqField field, bool nullable)
-    {
-        _ = nullable;
-        return field;
     }
 
     public static Type ClrTypeOf(PrimitiveType p) => p.Name switch

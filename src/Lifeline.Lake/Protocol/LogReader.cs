@@ -269,7 +269,7 @@ internal sealed class LogReader(IObjectStore store, string root, ILogger logger)
                 state = new ReplayState();
                 foreach (var a in actions)
                 {
-                    state.Apply(a, Location, cp);
+                    state.Apply(a, Location);
                 }
 
                 start = cp + 1;
@@ -305,7 +305,7 @@ internal sealed class LogReader(IObjectStore store, string root, ILogger logger)
         {
             foreach (var a in await ReadCommitAsync(v, ct))
             {
-                state.Apply(a, Location, v);
+                state.Apply(a, Location);
             }
 
             replayed.Add(commits[v]);
@@ -424,11 +424,8 @@ internal sealed class LogReader(IObjectStore store, string root, ILogger logger)
         public readonly Dictionary<string, DataFile> Files = new(StringComparer.Ordinal);
         public readonly Dictionary<string, RemoveAction> Tombstones = new(StringComparer.Ordinal);
         public readonly Dictionary<string, TxnAction> Txns = new(StringComparer.Ordinal);
-        private string _location = "";
-
-        public void Apply(LogAction a, string location, long version)
+        public void Apply(LogAction a, string location)
         {
-            _location = location;
             if (a.Protocol is { } p)
             {
                 Protocol = p;
@@ -439,14 +436,14 @@ internal sealed class LogReader(IObjectStore store, string root, ILogger logger)
             }
             else if (a.Add is { } add)
             {
-                var rel = DecodePath(add.Path, _location);
+                var rel = DecodePath(add.Path, location);
                 var key = FileKey(rel, add.DeletionVector);
                 Files[key] = new DataFile(rel, add);
                 Tombstones.Remove(key);
             }
             else if (a.Remove is { } rm)
             {
-                var rel = DecodePath(rm.Path, _location);
+                var rel = DecodePath(rm.Path, location);
                 var key = FileKey(rel, rm.DeletionVector);
                 Files.Remove(key);
                 Tombstones[key] = rm;
@@ -455,8 +452,6 @@ internal sealed class LogReader(IObjectStore store, string root, ILogger logger)
             {
                 Txns[t.AppId] = t;
             }
-
-            _ = version;
         }
 
         private static string FileKey(string path, JsonObject? dv) =>

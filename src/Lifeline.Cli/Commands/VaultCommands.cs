@@ -35,9 +35,11 @@ internal static class VaultCommands
     {
         var kdfMemory = new Option<int?>("--kdf-memory-mib") { Description = "Argon2id memory per key derivation in MiB (default 64)" };
         var kdfIterations = new Option<int?>("--kdf-iterations") { Description = "Argon2id iterations (default 3)" };
+        var packSize = new Option<int?>("--pack-size-mib") { Description = "Target pack file size in MiB (default 16)" };
         var command = new Command("init", "Create a new repository at --repo with one key for the password");
         command.Options.Add(kdfMemory);
         command.Options.Add(kdfIterations);
+        command.Options.Add(packSize);
         command.SetAction(async (parse, ct) =>
         {
             var session = VaultSession.ForProcess(parse);
@@ -52,6 +54,11 @@ internal static class VaultCommands
             if (parse.GetValue(kdfIterations) is { } iterations)
             {
                 options = options with { KdfIterations = Positive("--kdf-iterations", iterations, "3") };
+            }
+
+            if (parse.GetValue(packSize) is { } pack)
+            {
+                options = options with { PackSize = Positive("--pack-size-mib", pack, "16") * 1024 * 1024 };
             }
 
             var store = session.Settings.OpenStore(location, create: true);

@@ -39,6 +39,9 @@ public sealed record VaultOpenOptions
 
     /// <summary>Number of compress+encrypt workers during backup. Default <see cref="Environment.ProcessorCount"/>.</summary>
     public int? Workers { get; init; }
+
+    /// <summary>Where the vault logs its events. Default none.</summary>
+    public Microsoft.Extensions.Logging.ILogger? Logger { get; init; }
 }
 
 /// <summary>What to back up.</summary>

@@ -45,9 +45,16 @@ internal static class LifelineCommand
         if (parse.Action is ParseErrorAction && parse.Errors.Count > 0)
         {
             var command = parse.CommandResult.Command;
-            var path = string.Join(' ', CommandPath(parse));
-            await Console.Error.WriteLineAsync($"lifeline: {CliConsole.OneLine(parse.Errors[0].Message)} (see '{path} --help')");
-            _ = command;
+            var path = CommandPath(parse).ToList();
+            if (command.Action is null && command.Subcommands.Count > 0 && parse.Errors.Count == 1 && parse.UnmatchedTokens.Count == 0)
+            {
+                // a command group without its subcommand (e.g. plain `lifeline vault`): show what it offers
+                await Create().Parse([.. path.Skip(1), "--help"]).InvokeAsync(new InvocationConfiguration(), cts.Token);
+                await Console.Error.WriteLineAsync($"lifeline: '{string.Join(' ', path)}' needs a command (listed above)");
+                return ExitCodes.Usage;
+            }
+
+            await Console.Error.WriteLineAsync($"lifeline: {CliConsole.OneLine(parse.Errors[0].Message)} (see '{string.Join(' ', path)} --help')");
             return ExitCodes.Usage;
         }
 

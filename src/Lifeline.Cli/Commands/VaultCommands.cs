@@ -33,9 +33,9 @@ internal static class VaultCommands
 
     private static Command Init()
     {
-        var kdfMemory = new Option<int?>("--kdf-memory-mib") { Description = "Argon2id memory per key derivation in MiB (default 64)" };
-        var kdfIterations = new Option<int?>("--kdf-iterations") { Description = "Argon2id iterations (default 3)" };
-        var packSize = new Option<int?>("--pack-size-mib") { Description = "Target pack file size in MiB (default 16)" };
+        var kdfMemory = CountOption("--kdf-memory-mib", "Argon2id memory per key derivation in MiB (default 64)");
+        var kdfIterations = CountOption("--kdf-iterations", "Argon2id iterations (default 3)");
+        var packSize = CountOption("--pack-size-mib", "Target pack file size in MiB (default 16)");
         var command = new Command("init", "Create a new repository at --repo with one key for the password");
         command.Options.Add(kdfMemory);
         command.Options.Add(kdfIterations);
@@ -345,12 +345,12 @@ internal static class VaultCommands
 
     private static Command Forget()
     {
-        var keepLast = new Option<int?>("--keep-last") { Description = "Keep the newest N snapshots" };
-        var keepHourly = new Option<int?>("--keep-hourly") { Description = "Keep the newest snapshot of each of the last N hours" };
-        var keepDaily = new Option<int?>("--keep-daily") { Description = "Keep the newest snapshot of each of the last N days" };
-        var keepWeekly = new Option<int?>("--keep-weekly") { Description = "Keep the newest snapshot of each of the last N weeks" };
-        var keepMonthly = new Option<int?>("--keep-monthly") { Description = "Keep the newest snapshot of each of the last N months" };
-        var keepYearly = new Option<int?>("--keep-yearly") { Description = "Keep the newest snapshot of each of the last N years" };
+        var keepLast = CountOption("--keep-last", "Keep the newest N snapshots");
+        var keepHourly = CountOption("--keep-hourly", "Keep the newest snapshot of each of the last N hours");
+        var keepDaily = CountOption("--keep-daily", "Keep the newest snapshot of each of the last N days");
+        var keepWeekly = CountOption("--keep-weekly", "Keep the newest snapshot of each of the last N weeks");
+        var keepMonthly = CountOption("--keep-monthly", "Keep the newest snapshot of each of the last N months");
+        var keepYearly = CountOption("--keep-yearly", "Keep the newest snapshot of each of the last N years");
         var keepWithin = new Option<string?>("--keep-within") { Description = "Keep every snapshot within this duration of the newest, e.g. 30d, 2y, 7y, 12h, 1y6m" };
         var keepTag = new Option<string[]>("--keep-tag") { Description = "Keep every snapshot with this tag (repeatable)" };
         var dryRun = new Option<bool>("--dry-run", "-n") { Description = "Show what would be removed; change nothing" };
@@ -546,6 +546,23 @@ internal static class VaultCommands
         var verb = r.DryRun ? "would free" : "freed";
         c.Line($"{verb} {CliConsole.Bytes(r.BytesFreed)}: {r.PacksDeleted} pack(s) deleted, {r.PacksRewritten} rewritten into {r.PacksWritten}, {r.BlobsRemoved} unused blob(s), {r.IndexFilesReplaced} index file(s) replaced");
     }
+
+    /// <summary>An optional whole-number option whose bad value is a usage error naming it with an example.</summary>
+    private static Option<int?> CountOption(string name, string description) => new(name)
+    {
+        Description = description,
+        CustomParser = result =>
+        {
+            var token = result.Tokens.Count > 0 ? result.Tokens[0].Value : "";
+            if (int.TryParse(token, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var value))
+            {
+                return value;
+            }
+
+            result.AddError($"invalid value '{token}' for {name}: use a whole number, e.g. {name} 7");
+            return null;
+        },
+    };
 
     private static void AddFilters(Command command)
     {

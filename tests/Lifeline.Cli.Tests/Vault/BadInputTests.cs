@@ -136,6 +136,7 @@ public sealed class BadInputTests
     [Theory]
     [InlineData("forget", "--keep-within", "30x", "--keep-within")]
     [InlineData("forget", "--keep-within", "d30", "--keep-within")]
+    [InlineData("forget", "--keep-last", "abc", "--keep-last")]
     [InlineData("snapshots", "--since", "yesterday", "--since")]
     [InlineData("snapshots", "--until", "2026-13-01", "--until")]
     [InlineData("check", "--read-data-subset", "3/2", "--read-data-subset")]

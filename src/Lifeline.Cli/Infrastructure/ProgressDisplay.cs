@@ -71,7 +71,7 @@ internal sealed class ProgressDisplay
 
     private static string Describe(string title, ProgressUpdate update)
     {
-        var text = string.IsNullOrEmpty(update.Phase) ? title : $"{title}: {update.Phase}";
+        var text = string.IsNullOrEmpty(update.Phase) || update.Phase == title ? title : $"{title}: {update.Phase}";
         if (update.FilesTotal > 0)
         {
             text += $" {update.FilesDone}/{update.FilesTotal} files";

@@ -37,7 +37,7 @@ internal static class DemoCommand
             var removeAfter = given is null && !parse.GetValue(keep);
             try
             {
-                return await new VaultDemo(console, TimeProvider.System).RunAsync(directory, ct);
+                return await new VaultDemo(console, TimeProvider.System, keepsDirectory: !removeAfter).RunAsync(directory, ct);
             }
             finally
             {

@@ -23,11 +23,13 @@ internal sealed class VaultDemo
     private readonly CliConsole _console;
     private readonly TimeProvider _time;
     private readonly List<DemoStep> _steps = [];
+    private readonly bool _keepsDirectory;
 
-    public VaultDemo(CliConsole console, TimeProvider time)
+    public VaultDemo(CliConsole console, TimeProvider time, bool keepsDirectory)
     {
         _console = console;
         _time = time;
+        _keepsDirectory = keepsDirectory;
     }
 
     /// <summary>Runs the story in <paramref name="directory"/>; returns the exit code (0 when the restore is proven identical).</summary>
@@ -130,7 +132,7 @@ internal sealed class VaultDemo
             _console.Line(verified
                 ? $"restore verified: {files} files, {CliConsole.Bytes(bytes)}, byte-identical with modification times"
                 : "restore NOT verified: see the steps above");
-            _console.Line($"total {_steps.Sum(s => s.Seconds):0.00}s in {directory}");
+            _console.Line($"total {_steps.Sum(s => s.Seconds):0.00}s in {directory}{(_keepsDirectory ? "" : " (removed now; --keep or --dir keeps it)")}");
         }
 
         return exitCode;

@@ -10,7 +10,7 @@ namespace Lifeline.Vault.Restore;
 /// <summary>Restores a snapshot into a directory (docs/vault-format.md, "Restore details").</summary>
 internal sealed class RestoreEngine
 {
-    private const long MaxRangeRead = 32L * 1024 * 1024;
+    private const long MaxRangeRead = 16L * 1024 * 1024;
     private readonly VaultRepository _repo;
     private readonly RestoreRequest _request;
     private readonly IProgress<VaultProgress>? _progress;
@@ -256,7 +256,7 @@ internal sealed class RestoreEngine
                 for (var k = i; k < j; k++)
                 {
                     var e = locations[k].Entry;
-                    var raw = ArrayPool<byte>.Shared.Rent((int)e.RawLength);
+                    var raw = VaultBuffers.Pool.Rent((int)e.RawLength);
                     try
                     {
                         BlobDecoder.Decode(data.AsSpan((int)(e.Offset - first.Entry.Offset), (int)e.Length), e, _repo.Key.Data, packName, raw);
@@ -265,7 +265,7 @@ internal sealed class RestoreEngine
                     }
                     finally
                     {
-                        ArrayPool<byte>.Shared.Return(raw);
+                        VaultBuffers.Pool.Return(raw);
                     }
                 }
 

@@ -6,7 +6,7 @@ namespace Lifeline.Cli.Tests.Vault;
 /// <summary>A data set big enough that a backup, prune or copy of it takes a moment (shared, read-only).</summary>
 public sealed class CrashDataFixture : IDisposable
 {
-    public const int Files = 24;
+    public const int Files = 40;
     public const int FileSize = 4 * 1024 * 1024;
 
     public CrashDataFixture()
@@ -36,7 +36,7 @@ public sealed class CrashDataFixture : IDisposable
 /// </summary>
 public sealed class CrashTests : IClassFixture<CrashDataFixture>
 {
-    private const int PackMiB = 2;
+    private const int PackMiB = 9; // the smallest the vault allows (largest chunk 8 MiB + header room)
     private static readonly TimeSpan KillDeadline = TimeSpan.FromSeconds(90);
     private readonly CrashDataFixture _data;
 
@@ -47,8 +47,8 @@ public sealed class CrashTests : IClassFixture<CrashDataFixture>
 
     [Theory]
     [InlineData(1, false)]
-    [InlineData(10, true)]
-    [InlineData(24, true)]
+    [InlineData(8, true)]
+    [InlineData(12, true)]
     public async Task Backup_KilledWhileWriting_RepositoryChecksEarlierSnapshotRestoresNextBackupReuses(int packsBeforeKill, bool afterAnIndex)
     {
         using var ctx = new VaultTestContext("crash-backup");
@@ -79,7 +79,7 @@ public sealed class CrashTests : IClassFixture<CrashDataFixture>
         var added = next.GetProperty("dataAdded").GetInt64();
         if (afterAnIndex)
         {
-            // at least one index file (8 packs of ~2 MiB) was durable before the kill: that data is not sent again
+            // at least one index file (listing 8 packs of ~9 MiB) was durable before the kill: that data is not sent again
             Assert.True(added <= _data.Bytes - (8L * 1024 * 1024), $"the next backup added {added} of {_data.Bytes} bytes: it did not reuse the killed backup's packs");
         }
 
@@ -155,7 +155,7 @@ public sealed class CrashTests : IClassFixture<CrashDataFixture>
 
     [Theory]
     [InlineData(1, false)]
-    [InlineData(12, true)]
+    [InlineData(8, true)]
     public async Task Copy_KilledWhileWriting_DestinationChecksAndNextCopyReuses(int packsBeforeKill, bool afterAnIndex)
     {
         using var ctx = new VaultTestContext("crash-copy");

@@ -26,6 +26,20 @@ internal static class VaultEndToEnd
         sw.Restart();
         var r2 = await repo.BackupAsync(new BackupRequest { Paths = [source] });
         Print("unchanged re-backup", sw.Elapsed, bytes, $"added {r2.DataAdded} B");
+        if (Environment.GetEnvironmentVariable("VAULT_E2E_MUTATE") is { Length: > 0 } mutate)
+        {
+            // e.g. VAULT_E2E_MUTATE="python3 /work/shared/bench/make-dataset.py /tmp/vaultbench --mib 1024 --mutate 5"
+            var parts = mutate.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            using (var p = Process.Start(parts[0], parts[1..]))
+            {
+                await p.WaitForExitAsync();
+            }
+
+            sw.Restart();
+            var r3 = await repo.BackupAsync(new BackupRequest { Paths = [source] });
+            Print("changed re-backup", sw.Elapsed, bytes, $"added {r3.DataAdded / 1048576.0:F1} MiB, {r3.FilesChanged} files changed");
+        }
+
         if (restoreDir is not null)
         {
             if (Directory.Exists(restoreDir))

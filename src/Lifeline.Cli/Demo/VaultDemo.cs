@@ -155,7 +155,7 @@ internal sealed class VaultDemo
         }
         else
         {
-            _console.Line($"{name}: {result} ({seconds:0.00}s)");
+            _console.Line($"{name} ... {seconds:0.00}s");
         }
 
         return value;

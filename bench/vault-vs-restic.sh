@@ -85,6 +85,8 @@ measure lifeline-changed "$LIFELINE" vault backup "$TREE"
 measure cp-sync sh -c "cp -r '$TREE' '$WORK/cp-copy' && sync"
 measure restic-restore sh -c "restic restore --no-cache latest --target '$WORK/restic-restore' >/dev/null && sync"
 measure lifeline-restore sh -c "'$LIFELINE' vault restore latest --target '$WORK/lifeline-restore' >/dev/null && sync"
+measure restic-open restic snapshots --no-cache -q
+measure lifeline-open "$LIFELINE" vault snapshots
 measure restic-check restic check --no-cache --read-data
 measure lifeline-check "$LIFELINE" vault check --read-data
 
@@ -116,6 +118,8 @@ verdict() { if [ "$(echo "$1" | bc -l)" = 1 ]; then echo "met"; else echo "misse
   printf '| restore + sync | %.2f s | %.2f s | %s | ≤ 1.2× cp -r + sync (%.2f s): lifeline %s× | %s |\n' "$r" "$l" "$(ratio "$l" "$r")" "$c" "$(ratio "$l" "$c")" "$(verdict "$l <= $c * 1.2")"
   r=${SECS[restic-check]}; l=${SECS[lifeline-check]}
   printf '| check --read-data | %.2f s | %.2f s | %s | ≤ restic | %s |\n' "$r" "$l" "$(ratio "$l" "$r")" "$(verdict "$l <= $r")"
+  r=${SECS[restic-open]}; l=${SECS[lifeline-open]}
+  printf '| open + list snapshots (start-up, key derivation) | %.2f s | %.2f s | %s | — (part of every command) | |\n' "$r" "$l" "$(ratio "$l" "$r")"
   printf '| repository size | %s MB | %s MB | %s | ≤ restic | %s |\n' "$((RESTIC_SIZE / 1000000))" "$((LIFELINE_SIZE / 1000000))" "$(ratio "$LIFELINE_SIZE" "$RESTIC_SIZE")" "$(verdict "$LIFELINE_SIZE <= $RESTIC_SIZE")"
   printf '| peak memory (max RSS of all phases) | %s MB | %s MB | %s | < 300 MB | %s |\n' "$RESTIC_PEAK" "$LIFELINE_PEAK" "$(ratio "$LIFELINE_PEAK" "$RESTIC_PEAK")" "$(verdict "$LIFELINE_PEAK < 300")"
   printf '| `cp -r` + `sync` of the tree | %.2f s | | | | |\n' "${SECS[cp-sync]}"

@@ -80,6 +80,28 @@ public sealed class BackupCrashTests
         (await ctx.JsonAsync("restore", "latest", "--source", "big", "--target", big)).ShouldSucceed();
         Assert.Empty(TreeComparer.Compare(CrashData.Fingerprint, await TreeComparer.FingerprintAsync(Path.Combine(big, "big"), default)));
     }
+
+    [Theory]
+    [InlineData("INT")]
+    [InlineData("TERM")]
+    public async Task Backup_InterruptedBySignal_Exits130WithOneLineAndLeavesNoLock(string signal)
+    {
+        using var ctx = new VaultTestContext("interrupt");
+        await ctx.InitAsync(CrashData.PackMiB);
+        using var child = ctx.Runner.Start(["vault", "backup", CrashData.Big]);
+        var reached = await TestData.WaitUntilAsync(() => TestData.Packs(ctx.Repo).Count >= 1, CrashData.KillDeadline, giveUp: () => child.HasExited);
+        Assert.True(reached && !child.HasExited, "the backup finished before it could be interrupted");
+        using (var kill = System.Diagnostics.Process.Start("kill", [$"-{signal}", child.Process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!)
+        {
+            await kill.WaitForExitAsync();
+        }
+
+        var result = await child.WaitAsync(CrashData.KillDeadline);
+        Assert.Equal("lifeline: interrupted", result.ShouldFailWith(ExitCodes.Interrupted));
+        Assert.Empty(Directory.GetFiles(Path.Combine(ctx.Repo, "locks")));
+        Assert.Equal(0, (await ctx.JsonAsync("snapshots")).Json.GetArrayLength());
+        (await ctx.JsonAsync("check")).ShouldSucceed();
+    }
 }
 
 /// <summary>Where a prune is killed.</summary>

@@ -59,6 +59,25 @@ internal static class VaultEndToEnd
         return 0;
     }
 
+    /// <summary>vault-restore REPO TARGET: restore latest and check --read-data in a fresh process (peak memory of each).</summary>
+    public static async Task<int> RestoreOnlyAsync(string[] args)
+    {
+        if (Directory.Exists(args[1]))
+        {
+            Directory.Delete(args[1], true);
+        }
+
+        await using var repo = await VaultRepository.OpenAsync(new FileSystemObjectStore(args[0]), "bench");
+        var snap = await repo.FindSnapshotAsync("latest");
+        var sw = Stopwatch.StartNew();
+        var r = await repo.RestoreAsync(new RestoreRequest { Snapshot = snap, TargetDirectory = args[1] });
+        Print("restore", sw.Elapsed, r.Bytes, "");
+        sw.Restart();
+        var c = await repo.CheckAsync(new CheckOptions { ReadData = true });
+        Print("check --read-data", sw.Elapsed, r.Bytes, c.Ok ? "ok" : string.Join("; ", c.Errors));
+        return 0;
+    }
+
     private static void Print(string what, TimeSpan t, long bytes, string extra)
     {
         using var p = Process.GetCurrentProcess();

@@ -30,6 +30,7 @@ public sealed class BackupRestoreTests
         var target = Path.Combine(tmp.Path, "restored");
         var restored = await repo.RestoreAsync(new RestoreRequest { Snapshot = snap, TargetDirectory = target });
         Assert.Equal(4, restored.Files);
+        Assert.Equal(result.TotalBytes, restored.Bytes);
         Vaults.AssertSameTree(src, Path.Combine(target, "src"), checkRootMtime: true);
     }
 

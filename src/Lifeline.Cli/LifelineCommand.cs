@@ -19,6 +19,7 @@ internal static class LifelineCommand
         root.Subcommands.Add(DemoCommand.Create());
         // area command groups: one line each
         root.Subcommands.Add(VaultCommands.Create());
+        root.Subcommands.Add(StorageCommands.Create());
         return root;
     }
 

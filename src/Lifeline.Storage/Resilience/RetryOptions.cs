@@ -9,7 +9,7 @@ public sealed record RetryOptions
     /// <summary>The delay before the first retry; each later one doubles it. Default 200 ms. Zero retries at once.</summary>
     public TimeSpan BaseDelay { get; init; } = TimeSpan.FromMilliseconds(200);
 
-    /// <summary>The longest delay between two attempts. Default 15 s.</summary>
+    /// <summary>The longest delay between two attempts. Default 15 s; <see cref="TimeSpan.Zero"/> means no cap.</summary>
     public TimeSpan MaxDelay { get; init; } = TimeSpan.FromSeconds(15);
 
     /// <summary>Whether delays are randomised (decorrelated jitter) so that many clients do not retry in step. Default true.</summary>

@@ -76,6 +76,25 @@ public abstract class ObjectStoreConformanceTests
     }
 
     [Fact]
+    public async Task PutAsync_KeysWithSpacesPunctuationAndUnicode_RoundTripAndList()
+    {
+        var store = await CreateSutAsync();
+        string[] keys = ["odd/a b", "odd/c#d", "odd/e%20f", "odd/g+h", "odd/i=j&k", "odd/l;m,n", "odd/ünï/cödé", "odd/x~y_z.parquet", "odd/part-00000-id.c000.snappy.parquet"];
+        foreach (var key in keys)
+        {
+            await store.PutAsync(key, Utf8(key));
+        }
+
+        foreach (var key in keys)
+        {
+            Assert.Equal(Utf8(key), await store.GetAsync(key));
+            Assert.Equal(Encoding.UTF8.GetByteCount(key), (await store.StatAsync(key))!.Size);
+        }
+
+        Assert.Equal(keys.Order(KeyOrder.Instance).ToArray(), (await ListAllAsync(store, "odd/")).Select(i => i.Key).ToArray());
+    }
+
+    [Fact]
     public async Task PutAsync_CanceledToken_ThrowsAndStoresNothing()
     {
         var store = await CreateSutAsync();

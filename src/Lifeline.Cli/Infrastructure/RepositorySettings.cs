@@ -81,6 +81,14 @@ internal sealed class RepositorySettings
     /// </summary>
     public IObjectStore OpenStore(string location, bool create)
     {
+        var store = OpenUndelayedStore(location, create);
+        return _environment(DelayingObjectStore.Variable) is { Length: > 0 } delays
+            ? new DelayingObjectStore(store, DelayingObjectStore.Parse(delays), TimeProvider.System)
+            : store;
+    }
+
+    private IObjectStore OpenUndelayedStore(string location, bool create)
+    {
         if (location.Contains("://", StringComparison.Ordinal) && !location.StartsWith("file://", StringComparison.OrdinalIgnoreCase))
         {
             // s3:// and azure:// (credentials from the environment, docs/storage.md), retried on transient faults

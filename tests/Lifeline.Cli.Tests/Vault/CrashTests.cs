@@ -151,21 +151,26 @@ public sealed class PruneCrashTests
         var indexDir = Path.Combine(ctx.Repo, "index");
         var indexBefore = Directory.GetFiles(indexDir).ToHashSet(StringComparer.Ordinal);
 
-        using var child = ctx.Runner.Start(["vault", "prune"]);
+        // Deletes are slowed down (a test hook of the command line) so that the phases after the new index last long
+        // enough to be observed and killed in, even on a loaded machine.
+        using var child = ctx.Runner.Start(["vault", "prune"], new Dictionary<string, string?> { ["LIFELINE_DEBUG_STORE_DELAY"] = "delete=150ms" });
         Func<bool> condition = point switch
         {
             PrunePoint.Rewrite => () => TestData.Packs(ctx.Repo).Any(p => !packsBefore.Contains(p)),
             PrunePoint.NewIndex => () => Directory.GetFiles(indexDir).Any(f => !f.Contains("/.tmp-", StringComparison.Ordinal) && !indexBefore.Contains(f)),
             _ => () => packsBefore.Any(p => !File.Exists(Path.Combine(ctx.Repo, p))),
         };
-        var reached = await TestData.WaitUntilAsync(condition, CrashData.KillDeadline, giveUp: () => child.HasExited);
+        var locks = Path.Combine(ctx.Repo, "locks");
+        var reached = await TestData.WaitUntilAsync(() => condition() && Directory.EnumerateFiles(locks).Any(), CrashData.KillDeadline, giveUp: () => child.HasExited);
         var killedWhileRunning = await child.KillAsync();
         Assert.True(reached && killedWhileRunning, $"the kill point {point} was not reached while prune ran\n{await child.WaitAsync(CrashData.KillDeadline)}");
 
-        // prune holds an exclusive lease (60 s): check reports it clearly; after 'unlock --remove-all' check passes
+        // The killed prune's exclusive lease (60 s) is still there: check reports it clearly (exit 11), and after
+        // 'unlock --remove-all' check passes.
         var locked = (await ctx.RunAsync("vault", "check")).ShouldFailWith(ExitCodes.Locked);
         Assert.Contains("unlock", locked);
         Assert.True((await ctx.JsonAsync("unlock", "--remove-all")).Json.GetProperty("removed").GetInt32() >= 1);
+
         (await ctx.JsonAsync("check")).ShouldSucceed();
         var restored = ctx.Dir.Combine("restored");
         (await ctx.JsonAsync("restore", "latest", "--target", restored)).ShouldSucceed();

@@ -14,6 +14,9 @@ internal sealed class FaultStore(IObjectStore inner) : IObjectStore
     /// <summary>Fail the Nth delete (1-based) and every later one, as a crash at that point would.</summary>
     public int? FailDeleteFrom { get; set; }
 
+    /// <summary>Deletes attempted so far (locks included).</summary>
+    public int DeleteCount => Volatile.Read(ref _deletes);
+
     /// <summary>Keys deleted so far.</summary>
     public List<string> Deleted { get; } = [];
 

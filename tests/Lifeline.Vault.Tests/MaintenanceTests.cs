@@ -8,11 +8,11 @@ public sealed class MaintenanceTests
         => Directory.GetFiles(Path.Combine(store.Root, "data"), "*", SearchOption.AllDirectories).Sum(f => new FileInfo(f).Length);
 
     /// <summary>Three snapshots of a changing tree; the first one's unique data is 1 MB of random bytes.</summary>
-    private static async Task<(string Src, SnapshotInfo First, SnapshotInfo Last)> ThreeSnapshotsAsync(VaultRepository repo, TempDir tmp)
+    private static async Task<(string Src, SnapshotInfo First, SnapshotInfo Last)> ThreeSnapshotsAsync(VaultRepository repo, TempDir tmp, int oldBytes = 1_000_000)
     {
         var src = tmp.Sub("src");
         Vaults.MakeTree(src);
-        File.WriteAllBytes(Path.Combine(src, "old.bin"), Vaults.RandomBytes(1_000_000, 11));
+        File.WriteAllBytes(Path.Combine(src, "old.bin"), Vaults.RandomBytes(oldBytes, 11));
         var first = (await repo.BackupAsync(new BackupRequest { Paths = [src] })).Snapshot;
         File.Delete(Path.Combine(src, "old.bin"));
         File.WriteAllBytes(Path.Combine(src, "mid.bin"), Vaults.RandomBytes(200_000, 12));
@@ -36,9 +36,11 @@ public sealed class MaintenanceTests
         Assert.Equal(before, RepoBytes(store));
         var result = await repo.PruneAsync();
 
-        Assert.True(result.BytesFreed >= 900_000, $"freed {result.BytesFreed}");
+        // 1 MB of random data became unused; packs that keep < 20 % unused bytes are left alone, so not all of it is freed.
+        Assert.True(result.BytesFreed >= 500_000, $"freed {result.BytesFreed}");
         Assert.Equal(dry.PacksDeleted, result.PacksDeleted);
-        Assert.True(RepoBytes(store) <= before - 900_000);
+        Assert.InRange(dry.BytesFreed - result.BytesFreed, 0, 16 * 1024); // the estimate leaves out new pack headers
+        Assert.Equal(before - result.BytesFreed, RepoBytes(store));
         var check = await repo.CheckAsync(new CheckOptions { ReadData = true });
         Assert.True(check.Ok, string.Join("\n", check.Errors));
         Assert.Empty(check.Warnings);
@@ -49,23 +51,35 @@ public sealed class MaintenanceTests
     }
 
     [Theory]
-    [InlineData(1)]
-    [InlineData(2)]
-    [InlineData(4)]
-    public async Task Prune_CrashAtNthDelete_LeavesACheckableRestorableRepository(int failAt)
+    [InlineData("first old index file")]
+    [InlineData("last old index file")]
+    [InlineData("first old pack")]
+    [InlineData("second old pack")]
+    public async Task Prune_CrashAtNthDelete_LeavesACheckableRestorableRepository(string crashAt)
     {
         using var tmp = new TempDir();
         var inner = Vaults.Store(tmp);
         var store = new FaultStore(inner);
         SnapshotInfo last;
         string src;
-        await using (var repo = await Vaults.CreateAsync(store))
+        // One worker: blobs are packed in walk order, so the 3 MB old file fills packs of its own (≥ 2 to delete).
+        await using (var repo = await Vaults.CreateAsync(store, workers: 1))
         {
-            (src, _, last) = await ThreeSnapshotsAsync(repo, tmp);
+            (src, _, last) = await ThreeSnapshotsAsync(repo, tmp, oldBytes: 3_000_000);
             await repo.ForgetAsync(new RetentionPolicy { KeepLast = 1 });
-            store.FailDeleteFrom = store.Deleted.Count(k => !k.StartsWith("locks/", StringComparison.Ordinal)) + failAt + 3; // after forget's deletes and lock deletes
+            var indexFiles = (await inner.ListAsync("index/").ToListAsync()).Count;
+            var failAt = crashAt switch // prune deletes the old index files, then the old packs
+            {
+                "first old index file" => 1,
+                "last old index file" => indexFiles,
+                "first old pack" => indexFiles + 1,
+                _ => indexFiles + 2,
+            };
+            var deletedBefore = store.Deleted.Count;
+            store.FailDeleteFrom = store.DeleteCount + failAt;
 
             await Assert.ThrowsAsync<IOException>(() => repo.PruneAsync());
+            Assert.True(failAt - 1 == store.Deleted.Skip(deletedBefore).Count(k => !k.StartsWith("locks/", StringComparison.Ordinal)), $"{crashAt}: index files {indexFiles}, deleted: {string.Join(", ", store.Deleted.Skip(deletedBefore))}");
         }
 
         // The "crashed" process is gone; its lock is stale after the TTL, here removed like 'unlock --remove-all'.

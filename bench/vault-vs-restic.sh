@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # Side-by-side benchmark: lifeline vault vs restic (Debian) on the shared 1 GiB data set, one run.
+# lifeline runs as its apphost, published Release with ReadyToRun (what a deployment would ship);
+# restic is Debian's package, run with --no-cache.
 # Phases: full backup, unchanged re-backup, changed re-backup (after --mutate 5 of the same tree), restore (+ sync),
 # check --read-data, repository size, peak memory (max RSS from /usr/bin/time -v); plus `cp -r` + `sync` of the tree.
 # Usage: bench/vault-vs-restic.sh [--mib N]     (default 1024; results: markdown table on stdout and in $WORK/results.md)
@@ -24,9 +26,10 @@ command -v restic >/dev/null || need_apt+=(restic)
 if [ ${#need_apt[@]} -gt 0 ]; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
 fi
-echo "== building lifeline (Release)" >&2
-dotnet build src/Lifeline.Cli -c Release -nologo -v q >/dev/null
-LIFELINE=$ROOT/src/Lifeline.Cli/bin/Release/net10.0/lifeline
+echo "== publishing lifeline (Release, ReadyToRun, framework-dependent) into $BENCH_DIR/lifeline-bin" >&2
+mkdir -p "$BENCH_DIR"
+dotnet publish src/Lifeline.Cli -c Release -r linux-x64 --self-contained false -p:PublishReadyToRun=true -nologo -v q -o "$BENCH_DIR/lifeline-bin" >/dev/null
+LIFELINE=$BENCH_DIR/lifeline-bin/lifeline
 [ -x "$LIFELINE" ] || { echo "apphost not found at $LIFELINE" >&2; exit 1; }
 
 # --- data set (cached) ---

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # Side-by-side benchmark: lifeline vault vs restic (Debian) on the shared 1 GiB data set, one run.
+# lifeline runs as its apphost, published Release with ReadyToRun (what a deployment would ship);
+# restic is Debian's package, run with --no-cache.
 # Phases: full backup, unchanged re-backup, changed re-backup (after --mutate 5 of the same tree), restore (+ sync),
 # check --read-data, repository size, peak memory (max RSS from /usr/bin/time -v); plus `cp -r` + `sync` of the tree.
 # Usage: bench/vault-vs-restic.sh [--mib N]     (default 1024; results: markdown table on stdout and in $WORK/results.md)
@@ -24,9 +26,10 @@ command -v restic >/dev/null || need_apt+=(restic)
 if [ ${#need_apt[@]} -gt 0 ]; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
 fi
-echo "== building lifeline (Release)" >&2
-dotnet build src/Lifeline.Cli -c Release -nologo -v q >/dev/null
-LIFELINE=$ROOT/src/Lifeline.Cli/bin/Release/net10.0/lifeline
+echo "== publishing lifeline (Release, ReadyToRun, framework-dependent) into $BENCH_DIR/lifeline-bin" >&2
+mkdir -p "$BENCH_DIR"
+dotnet publish src/Lifeline.Cli -c Release -r linux-x64 --self-contained false -p:PublishReadyToRun=true -nologo -v q -o "$BENCH_DIR/lifeline-bin" >/dev/null
+LIFELINE=$BENCH_DIR/lifeline-bin/lifeline
 [ -x "$LIFELINE" ] || { echo "apphost not found at $LIFELINE" >&2; exit 1; }
 
 # --- data set (cached) ---
@@ -85,6 +88,8 @@ measure lifeline-changed "$LIFELINE" vault backup "$TREE"
 measure cp-sync sh -c "cp -r '$TREE' '$WORK/cp-copy' && sync"
 measure restic-restore sh -c "restic restore --no-cache latest --target '$WORK/restic-restore' >/dev/null && sync"
 measure lifeline-restore sh -c "'$LIFELINE' vault restore latest --target '$WORK/lifeline-restore' >/dev/null && sync"
+measure restic-open restic snapshots --no-cache -q
+measure lifeline-open "$LIFELINE" vault snapshots
 measure restic-check restic check --no-cache --read-data
 measure lifeline-check "$LIFELINE" vault check --read-data
 
@@ -116,6 +121,8 @@ verdict() { if [ "$(echo "$1" | bc -l)" = 1 ]; then echo "met"; else echo "misse
   printf '| restore + sync | %.2f s | %.2f s | %s | ≤ 1.2× cp -r + sync (%.2f s): lifeline %s× | %s |\n' "$r" "$l" "$(ratio "$l" "$r")" "$c" "$(ratio "$l" "$c")" "$(verdict "$l <= $c * 1.2")"
   r=${SECS[restic-check]}; l=${SECS[lifeline-check]}
   printf '| check --read-data | %.2f s | %.2f s | %s | ≤ restic | %s |\n' "$r" "$l" "$(ratio "$l" "$r")" "$(verdict "$l <= $r")"
+  r=${SECS[restic-open]}; l=${SECS[lifeline-open]}
+  printf '| open + list snapshots (start-up, key derivation) | %.2f s | %.2f s | %s | — (part of every command) | |\n' "$r" "$l" "$(ratio "$l" "$r")"
   printf '| repository size | %s MB | %s MB | %s | ≤ restic | %s |\n' "$((RESTIC_SIZE / 1000000))" "$((LIFELINE_SIZE / 1000000))" "$(ratio "$LIFELINE_SIZE" "$RESTIC_SIZE")" "$(verdict "$LIFELINE_SIZE <= $RESTIC_SIZE")"
   printf '| peak memory (max RSS of all phases) | %s MB | %s MB | %s | < 300 MB | %s |\n' "$RESTIC_PEAK" "$LIFELINE_PEAK" "$(ratio "$LIFELINE_PEAK" "$RESTIC_PEAK")" "$(verdict "$LIFELINE_PEAK < 300")"
   printf '| `cp -r` + `sync` of the tree | %.2f s | | | | |\n' "${SECS[cp-sync]}"

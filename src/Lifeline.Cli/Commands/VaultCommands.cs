@@ -58,11 +58,27 @@ internal static class VaultCommands
 
             if (parse.GetValue(packSize) is { } pack)
             {
-                options = options with { PackSize = Positive("--pack-size-mib", pack, "16") * 1024 * 1024 };
+                if (pack < 9)
+                {
+                    throw new UsageException($"--pack-size-mib {pack} is too small: a pack must hold the largest chunk (8 MiB), use at least 9, e.g. --pack-size-mib 16");
+                }
+
+                options = options with { PackSize = pack * 1024 * 1024 };
             }
 
             var store = session.Settings.OpenStore(location, create: true);
-            await using var repo = await VaultRepository.InitAsync(store, password, options, session.Time, ct);
+            VaultRepository repo;
+            try
+            {
+                repo = await VaultRepository.InitAsync(store, password, options, session.Time, ct);
+            }
+            catch (ArgumentException e)
+            {
+                // parameters the vault refuses (e.g. a pack size too small for the largest chunk)
+                throw new UsageException($"invalid init options: {(e.ParamName is null ? e.Message : e.Message.Replace($" (Parameter '{e.ParamName}')", "", StringComparison.Ordinal))}");
+            }
+
+            await using var _ = repo;
             session.Console.Document(new InitJson(repo.Id, store.Location));
             session.Console.Line($"created vault {Short(repo.Id)} at {store.Location}");
             session.Console.Line("keep the password safe: the data cannot be read without it");

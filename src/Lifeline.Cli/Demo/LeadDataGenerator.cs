@@ -35,7 +35,7 @@ internal static class LeadDataGenerator
 
     /// <summary>
     /// Changes the data set like a day of work: appends new leads to the current month, adds a new month,
-    /// registers model version 2 (sharing most bytes with version 1) and updates the configuration.
+    /// registers model version 2 (version 1 with its last tenth retrained) and updates the configuration.
     /// </summary>
     public static async Task ChangeAsync(string root, int rowsPerMonth, int modelBytes, CancellationToken ct)
     {
@@ -76,7 +76,10 @@ internal static class LeadDataGenerator
     private static string Row(Random rng, int month, int id) => string.Create(CultureInfo.InvariantCulture,
         $"L{id:D8},{Sizes[rng.Next(Sizes.Length)]},{Industries[rng.Next(Industries.Length)]},{rng.Next(0, 40)},{rng.NextDouble() * 900:0.0},{rng.NextDouble() * 300:0.0},{Sources[rng.Next(Sources.Length)]},2026-{month:00}-{rng.Next(1, 29):00}T{rng.Next(0, 24):00}:{rng.Next(0, 60):00}:00Z\n");
 
-    /// <summary>A pseudo-random "model"; with a base seed, 90% of its 64 KiB blocks equal the base model's.</summary>
+    /// <summary>
+    /// A pseudo-random "model"; with a base seed, the base model with its last tenth rewritten (retrained top
+    /// layers), so that 90% of its bytes, and most of its chunks, equal the base model's.
+    /// </summary>
     private static async Task<long> WriteModelAsync(string path, int size, int seed, int? baseSeed, CancellationToken ct)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
@@ -84,15 +87,8 @@ internal static class LeadDataGenerator
         new Random(baseSeed ?? seed).NextBytes(bytes);
         if (baseSeed is not null)
         {
-            var changes = new Random(seed);
-            const int block = 64 * 1024;
-            for (var offset = 0; offset < size; offset += block)
-            {
-                if (changes.Next(10) == 0)
-                {
-                    changes.NextBytes(bytes.AsSpan(offset, Math.Min(block, size - offset)));
-                }
-            }
+            var changed = size / 10;
+            new Random(seed).NextBytes(bytes.AsSpan(size - changed, changed));
         }
 
         await File.WriteAllBytesAsync(path, bytes, ct);

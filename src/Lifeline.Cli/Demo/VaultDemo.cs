@@ -19,7 +19,7 @@ internal sealed record DemoJson(string Directory, bool Verified, int Files, long
 internal sealed class VaultDemo
 {
     private const int RowsPerMonth = 12_000;
-    private const int ModelBytes = 2 * 1024 * 1024;
+    private const int ModelBytes = 16 * 1024 * 1024;
     private readonly CliConsole _console;
     private readonly TimeProvider _time;
     private readonly List<DemoStep> _steps = [];
@@ -68,7 +68,7 @@ internal sealed class VaultDemo
         await StepAsync("change data", async () =>
         {
             await LeadDataGenerator.ChangeAsync(data, RowsPerMonth, ModelBytes, ct);
-            return (0, "new leads appended, a new month, model v2 (90% shared with v1), config v2");
+            return (0, "new leads appended, a new month, model v2 (last tenth retrained), config v2");
         });
 
         var second = await StepAsync("backup 2", async () =>
@@ -155,7 +155,7 @@ internal sealed class VaultDemo
         }
         else
         {
-            _console.Line($"{name}: {result} ({seconds:0.00}s)");
+            _console.Line($"{name} ... {seconds:0.00}s");
         }
 
         return value;

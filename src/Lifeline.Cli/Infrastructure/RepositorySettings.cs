@@ -1,5 +1,6 @@
 using Lifeline.Storage;
 using Lifeline.Storage.FileSystem;
+using Lifeline.Storage.Resilience;
 
 namespace Lifeline.Cli.Infrastructure;
 
@@ -16,10 +17,14 @@ internal sealed class RepositorySettings
     public const string NewPasswordVariable = "LIFELINE_NEW_PASSWORD";
 
     private readonly Func<string, string?> _environment;
+    private readonly IReadOnlyDictionary<string, string?>? _storeEnvironment;
 
-    public RepositorySettings(Func<string, string?> environment)
+    /// <param name="environment">Reads the LIFELINE_* variables.</param>
+    /// <param name="storeEnvironment">Credentials for s3:// and azure:// stores; null reads the process environment.</param>
+    public RepositorySettings(Func<string, string?> environment, IReadOnlyDictionary<string, string?>? storeEnvironment = null)
     {
         _environment = environment;
+        _storeEnvironment = storeEnvironment;
     }
 
     /// <summary>The settings of this process (real environment variables).</summary>
@@ -76,9 +81,26 @@ internal sealed class RepositorySettings
     /// </summary>
     public IObjectStore OpenStore(string location, bool create)
     {
+        var store = OpenUndelayedStore(location, create);
+        return _environment(DelayingObjectStore.Variable) is { Length: > 0 } delays
+            ? new DelayingObjectStore(store, DelayingObjectStore.Parse(delays), TimeProvider.System)
+            : store;
+    }
+
+    private IObjectStore OpenUndelayedStore(string location, bool create)
+    {
         if (location.Contains("://", StringComparison.Ordinal) && !location.StartsWith("file://", StringComparison.OrdinalIgnoreCase))
         {
-            return StoreFactory.OpenRemote(location, _environment);
+            // s3:// and azure:// (credentials from the environment, docs/storage.md), retried on transient faults
+            try
+            {
+                return new RetryingObjectStore(ObjectStores.Open(location, _storeEnvironment));
+            }
+            catch (ArgumentException e)
+            {
+                var message = e.ParamName is null ? e.Message : e.Message.Replace($" (Parameter '{e.ParamName}')", "", StringComparison.Ordinal);
+                throw new UsageException(message);
+            }
         }
 
         var path = location.StartsWith("file://", StringComparison.OrdinalIgnoreCase) ? new Uri(location).LocalPath : location;

@@ -27,6 +27,9 @@ internal static class ExitCodes
     /// <summary>A check found errors (or data is corrupt).</summary>
     public const int CheckFailed = 4;
 
+    /// <summary>The registry database is corrupt; the message names the restore command to run.</summary>
+    public const int RegistryCorrupt = 20;
+
     /// <summary>Interrupted by the user (Ctrl-C).</summary>
     public const int Interrupted = 130;
 }

@@ -15,6 +15,7 @@ internal static class LifelineCommand
         root.Options.Add(Json);
         root.Subcommands.Add(DemoCommand.Create());
         // area command groups: one line each
+        root.Subcommands.Add(RegistryCommands.Create());
         return root;
     }
 

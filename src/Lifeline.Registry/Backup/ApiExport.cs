@@ -31,7 +31,7 @@ public sealed record ExportedModel
 /// (versions, stages, aliases, tags, descriptions, original timestamps) and <c>artifacts/&lt;proxy path&gt;</c>,
 /// then <c>manifest.json</c> last. Lineage is kept as it is on the source: run tags and params, version run ids.
 /// </summary>
-internal static class ApiExport
+public static class ApiExport
 {
     public static async Task<RegistryBackupManifest> ExportAsync(MlflowClient client, string directory, TimeProvider time, CancellationToken ct)
     {

@@ -24,7 +24,7 @@ public sealed record ImportResult
 /// <c>lifeline.original_*</c> tag, so a second import creates nothing; a run whose import was cut short (no
 /// <c>lifeline.import_complete</c> tag) is deleted and imported again.
 /// </summary>
-internal static class ApiImport
+public static class ApiImport
 {
     public const string OriginalRunId = "lifeline.original_run_id";
     public const string OriginalExperimentId = "lifeline.original_experiment_id";

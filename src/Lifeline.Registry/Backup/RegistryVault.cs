@@ -18,7 +18,7 @@ public sealed record RegistryRestoreResult(SnapshotInfo Snapshot, RegistryBackup
 /// then reinstates it: natively into an empty data directory, or through the API into any MLflow server or into an
 /// empty embedded registry.
 /// </summary>
-internal static class RegistryVault
+public static class RegistryVault
 {
     public const string SourceName = "registry";
 

@@ -30,6 +30,7 @@ internal static class RegistryCommands
     private static readonly Option<string?> Repo = new("--repo", "-r") { Description = "Vault repository path (default: $LIFELINE_REPO)" };
     private static readonly Option<string?> PasswordFile = new("--password-file", "-p") { Description = "File holding the vault password (default: $LIFELINE_PASSWORD)" };
     private static readonly Option<string?> WorkDir = new("--work-dir") { Description = "Directory for staging files (default: the system temp directory)" };
+    private static readonly Option<string?> Postgres = new("--postgres") { Description = "PostgreSQL connection string of the registry's metadata instead of SQLite (default: $LIFELINE_REGISTRY_POSTGRES)" };
 
     public static Command Create()
     {
@@ -55,15 +56,14 @@ internal static class RegistryCommands
     {
         var urls = new Option<string>("--urls") { Description = "Where to listen (loopback by default)", DefaultValueFactory = _ => "http://127.0.0.1:5100" };
         var config = new Option<string?>("--config") { Description = "JSON file with a \"Registry\" section (Tokens with Sha256 and Role, RequireTokenForReads, ...)" };
-        var postgres = new Option<string?>("--postgres") { Description = "PostgreSQL connection string instead of SQLite (default: $LIFELINE_REGISTRY_POSTGRES)" };
         var anonymous = new Option<bool>("--allow-anonymous-writes") { Description = "Accept writes without a token when none is configured (local demos only)" };
-        var command = new Command("serve", "Serve the registry's MLflow REST API and artifact proxy") { DataDir, urls, config, postgres, anonymous };
+        var command = new Command("serve", "Serve the registry's MLflow REST API and artifact proxy") { DataDir, urls, config, Postgres, anonymous };
         command.SetAction(async (parse, ct) => await RunAsync(parse, async json =>
         {
             var options = await LoadOptionsAsync(parse.GetValue(config), ct) with
             {
                 DataDirectory = DataDirectory(parse),
-                PostgresConnectionString = parse.GetValue(postgres) ?? Environment.GetEnvironmentVariable("LIFELINE_REGISTRY_POSTGRES"),
+                PostgresConnectionString = PostgresOf(parse),
                 AllowAnonymousWrites = parse.GetValue(anonymous),
             };
             options = options with { Tokens = [.. options.Tokens, .. TokensFromEnvironment()] };
@@ -119,14 +119,14 @@ internal static class RegistryCommands
 
     private static Command BackupCommand()
     {
-        var command = new Command("backup", "Back the registry up into the vault: natively (--data-dir, online SQLite backup + artifacts) or through the API (--via-api URL)") { DataDir, ViaApi, Repo, PasswordFile, WorkDir };
+        var command = new Command("backup", "Back the registry up into the vault: natively (--data-dir, online SQLite backup + artifacts) or through the API (--via-api URL)") { DataDir, Postgres, ViaApi, Repo, PasswordFile, WorkDir };
         command.SetAction(async (parse, ct) => await RunAsync(parse, async json =>
         {
             await using var vault = await OpenVaultAsync(parse, ct);
             var work = WorkDirectory(parse);
             var result = parse.GetValue(ViaApi) is { } url
                 ? await RegistryVault.BackupViaApiAsync(vault, ClientFor(url), work, TimeProvider.System, ct)
-                : await RegistryVault.BackupNativeAsync(vault, DataDirectory(parse), work, TimeProvider.System, ct);
+                : await RegistryVault.BackupNativeAsync(vault, Target(parse), work, TimeProvider.System, ct);
             Print(json, new
             {
                 snapshot = result.Snapshot.Id,
@@ -145,7 +145,7 @@ internal static class RegistryCommands
     {
         var snapshot = new Option<string?>("--snapshot") { Description = "Snapshot id (prefix); default the newest registry snapshot" };
         var at = new Option<string?>("--at") { Description = "Restore the newest registry backup at or before this time (ISO 8601, e.g. 2026-11-26T12:00:00Z)" };
-        var command = new Command("restore", "Restore the registry from the vault into an EMPTY data directory (--data-dir) or through the API (--via-api URL)") { DataDir, ViaApi, Repo, PasswordFile, WorkDir, snapshot, at };
+        var command = new Command("restore", "Restore the registry from the vault into an EMPTY data directory (--data-dir) or through the API (--via-api URL)") { DataDir, Postgres, ViaApi, Repo, PasswordFile, WorkDir, snapshot, at };
         command.SetAction(async (parse, ct) => await RunAsync(parse, async json =>
         {
             DateTimeOffset? when = null;
@@ -158,7 +158,7 @@ internal static class RegistryCommands
 
             await using var vault = await OpenVaultAsync(parse, ct);
             var api = parse.GetValue(ViaApi) is { } url ? ClientFor(url) : null;
-            var result = await RegistryVault.RestoreAsync(vault, parse.GetValue(snapshot), when, api is null ? DataDirectory(parse) : null, api, WorkDirectory(parse), TimeProvider.System, ct);
+            var result = await RegistryVault.RestoreAsync(vault, parse.GetValue(snapshot), when, api is null ? Target(parse) : null, api, WorkDirectory(parse), TimeProvider.System, ct);
             Print(json, new
             {
                 snapshot = result.Snapshot.Id,
@@ -295,6 +295,10 @@ internal static class RegistryCommands
     private sealed class UsageError(string message) : Exception(message);
 
     private static string DataDirectory(ParseResult parse) => parse.GetValue(DataDir) ?? new RegistryOptions().DataDirectory;
+
+    private static string? PostgresOf(ParseResult parse) => parse.GetValue(Postgres) ?? Environment.GetEnvironmentVariable("LIFELINE_REGISTRY_POSTGRES");
+
+    private static RegistryOptions Target(ParseResult parse) => new() { DataDirectory = DataDirectory(parse), PostgresConnectionString = PostgresOf(parse) };
 
     private static string WorkDirectory(ParseResult parse)
     {

@@ -43,28 +43,56 @@ internal static class NativeBackup
     internal static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
     /// <summary>Writes a backup of the registry in <paramref name="dataDirectory"/> into the empty <paramref name="stagingDirectory"/>.</summary>
-    public static async Task<RegistryBackupManifest> CreateAsync(string dataDirectory, string stagingDirectory, TimeProvider time, CancellationToken ct)
+    public static Task<RegistryBackupManifest> CreateAsync(string dataDirectory, string stagingDirectory, TimeProvider time, CancellationToken ct) =>
+        CreateAsync(new RegistryOptions { DataDirectory = dataDirectory }, stagingDirectory, time, ct);
+
+    /// <summary>
+    /// Writes a backup of the registry configured by <paramref name="source"/> into the empty <paramref name="stagingDirectory"/>:
+    /// SQLite through its online backup API; PostgreSQL by copying every table inside one REPEATABLE READ snapshot into
+    /// a SQLite file of the same schema (so both backends back up to, and restore from, the same format).
+    /// </summary>
+    public static async Task<RegistryBackupManifest> CreateAsync(RegistryOptions source, string stagingDirectory, TimeProvider time, CancellationToken ct)
     {
-        var databasePath = Path.Combine(dataDirectory, DatabaseFile);
-        if (!File.Exists(databasePath))
-        {
-            throw new FileNotFoundException($"no registry database at {databasePath}: is --data-dir the registry's data directory?", databasePath);
-        }
-
+        var dataDirectory = source.DataDirectory;
         RequireEmpty(stagingDirectory);
-        await using (var store = new SqliteRegistryStore(databasePath, time))
+        var stagedDatabase = Path.Combine(stagingDirectory, DatabaseFile);
+        string description;
+        if (!string.IsNullOrEmpty(source.PostgresConnectionString))
         {
-            await store.InitializeAsync(ct); // refuses a corrupt database before copying it
+            await using var postgres = new PostgresRegistryStore(source.PostgresConnectionString, time);
+            await postgres.InitializeAsync(ct);
+            await using var staged = new SqliteRegistryStore(stagedDatabase, time);
+            await staged.InitializeAsync(ct);
+            await postgres.CopyToAsync(staged, ct);
+            description = postgres.Description;
+        }
+        else
+        {
+            var databasePath = Path.Combine(dataDirectory, DatabaseFile);
+            if (!File.Exists(databasePath))
+            {
+                throw new FileNotFoundException($"no registry database at {databasePath}: is --data-dir the registry's data directory?", databasePath);
+            }
+
+            await using (var store = new SqliteRegistryStore(databasePath, time))
+            {
+                await store.InitializeAsync(ct); // refuses a corrupt database before copying it
+            }
+
+            using var sourceConnection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = databasePath, Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ToString());
+            using var targetConnection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = stagedDatabase, Pooling = false }.ToString());
+            sourceConnection.Open();
+            targetConnection.Open();
+            sourceConnection.BackupDatabase(targetConnection);
+            description = Path.GetFullPath(dataDirectory);
         }
 
+        SqliteConnection.ClearAllPools();
         int schemaVersion;
         var counts = new Dictionary<string, long>();
-        using (var source = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = databasePath, Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ToString()))
-        using (var target = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = Path.Combine(stagingDirectory, DatabaseFile), Pooling = false }.ToString()))
+        using (var target = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = stagedDatabase, Pooling = false }.ToString()))
         {
-            source.Open();
             target.Open();
-            source.BackupDatabase(target);
             using var command = target.CreateCommand();
             command.CommandText = "PRAGMA journal_mode = DELETE";
             command.ExecuteNonQuery();
@@ -84,7 +112,7 @@ internal static class NativeBackup
         var manifest = new RegistryBackupManifest
         {
             Mode = "native",
-            Source = Path.GetFullPath(dataDirectory),
+            Source = description,
             CreatedAt = time.GetUtcNow(),
             SchemaVersion = schemaVersion,
             Counts = counts,
@@ -96,23 +124,38 @@ internal static class NativeBackup
     }
 
     /// <summary>Restores a native backup directory into <paramref name="dataDirectory"/>, which must hold no registry yet.</summary>
-    public static async Task<RegistryBackupManifest> RestoreAsync(string stagingDirectory, string dataDirectory, TimeProvider time, CancellationToken ct)
+    public static Task<RegistryBackupManifest> RestoreAsync(string stagingDirectory, string dataDirectory, TimeProvider time, CancellationToken ct) =>
+        RestoreAsync(stagingDirectory, new RegistryOptions { DataDirectory = dataDirectory }, time, ct);
+
+    /// <summary>Restores a native backup directory into the registry configured by <paramref name="target"/>, which must be empty.</summary>
+    public static async Task<RegistryBackupManifest> RestoreAsync(string stagingDirectory, RegistryOptions target, TimeProvider time, CancellationToken ct)
     {
         var manifest = await ReadManifestAsync(stagingDirectory, "native", ct);
+        var dataDirectory = target.DataDirectory;
+        if (!string.IsNullOrEmpty(target.PostgresConnectionString))
+        {
+            await using var postgres = new PostgresRegistryStore(target.PostgresConnectionString, time);
+            await postgres.InitializeAsync(ct);
+            if (!await postgres.IsEmptyAsync(ct))
+            {
+                throw new InvalidOperationException($"{postgres.Description} already holds a registry; restore goes into an empty one");
+            }
+
+            await RestoreArtifactsAsync(stagingDirectory, dataDirectory, manifest, ct);
+            await using var staged = new SqliteRegistryStore(Path.Combine(stagingDirectory, DatabaseFile), time);
+            await staged.InitializeAsync(ct);
+            await staged.CopyToAsync(postgres, ct);
+            SqliteConnection.ClearAllPools();
+            return manifest;
+        }
+
         var databasePath = Path.Combine(dataDirectory, DatabaseFile);
         if (File.Exists(databasePath) || (Directory.Exists(Path.Combine(dataDirectory, "artifacts")) && Directory.EnumerateFileSystemEntries(Path.Combine(dataDirectory, "artifacts")).Any()))
         {
             throw new InvalidOperationException($"{dataDirectory} already holds a registry; restore goes into an empty data directory (move the old one aside first)");
         }
 
-        Directory.CreateDirectory(dataDirectory);
-        var artifactStore = new FileSystemObjectStore(Path.Combine(dataDirectory, "artifacts"));
-        foreach (var entry in manifest.Artifacts)
-        {
-            var bytes = await File.ReadAllBytesAsync(Path.Combine(stagingDirectory, "artifacts", entry.Path), ct);
-            VerifySha(entry, bytes);
-            await artifactStore.PutAsync(entry.Path, bytes, ct);
-        }
+        await RestoreArtifactsAsync(stagingDirectory, dataDirectory, manifest, ct);
 
         // The database goes in last and through a temporary name, so a half-done restore never looks like a registry.
         var temp = databasePath + ".restoring";
@@ -121,6 +164,24 @@ internal static class NativeBackup
         await using var store = new SqliteRegistryStore(databasePath, time);
         await store.InitializeAsync(ct);
         return manifest;
+    }
+
+    private static async Task RestoreArtifactsAsync(string stagingDirectory, string dataDirectory, RegistryBackupManifest manifest, CancellationToken ct)
+    {
+        var artifactDirectory = Path.Combine(dataDirectory, "artifacts");
+        if (Directory.Exists(artifactDirectory) && Directory.EnumerateFileSystemEntries(artifactDirectory).Any())
+        {
+            throw new InvalidOperationException($"{artifactDirectory} already holds artifacts; restore goes into an empty data directory");
+        }
+
+        Directory.CreateDirectory(dataDirectory);
+        var artifactStore = new FileSystemObjectStore(artifactDirectory);
+        foreach (var entry in manifest.Artifacts)
+        {
+            var bytes = await File.ReadAllBytesAsync(Path.Combine(stagingDirectory, "artifacts", entry.Path), ct);
+            VerifySha(entry, bytes);
+            await artifactStore.PutAsync(entry.Path, bytes, ct);
+        }
     }
 
     internal static async Task<List<ArtifactEntry>> CopyArtifactsAsync(IObjectStore source, string targetDirectory, CancellationToken ct)

@@ -22,13 +22,17 @@ public static class RegistryVault
 {
     public const string SourceName = "registry";
 
-    public static async Task<RegistryBackupResult> BackupNativeAsync(VaultRepository vault, string dataDirectory, string workDirectory, TimeProvider time, CancellationToken ct)
+    public static Task<RegistryBackupResult> BackupNativeAsync(VaultRepository vault, string dataDirectory, string workDirectory, TimeProvider time, CancellationToken ct) =>
+        BackupNativeAsync(vault, new RegistryOptions { DataDirectory = dataDirectory }, workDirectory, time, ct);
+
+    /// <summary>Native backup of the registry <paramref name="source"/> configures (SQLite or PostgreSQL metadata, artifacts in its data directory).</summary>
+    public static async Task<RegistryBackupResult> BackupNativeAsync(VaultRepository vault, RegistryOptions source, string workDirectory, TimeProvider time, CancellationToken ct)
     {
         var start = time.GetTimestamp();
         var staging = Staging(workDirectory);
         try
         {
-            var manifest = await NativeBackup.CreateAsync(dataDirectory, staging, time, ct);
+            var manifest = await NativeBackup.CreateAsync(source, staging, time, ct);
             var result = await vault.BackupAsync(new BackupRequest { Paths = [staging], Source = SourceName, Tags = [SourceName, "mode=native"] }, ct: ct);
             return new RegistryBackupResult(result.Snapshot, manifest, time.GetElapsedTime(start));
         }
@@ -57,10 +61,16 @@ public static class RegistryVault
     /// <summary>
     /// Restores the newest registry snapshot at or before <paramref name="at"/> (or <paramref name="snapshotId"/>).
     /// With <paramref name="targetApi"/> the export is imported through the API (a native snapshot cannot be); otherwise
-    /// into <paramref name="dataDirectory"/>, which must be empty (an API snapshot is imported through an embedded server).
+    /// into the registry <paramref name="target"/> configures, which must be empty (an API snapshot is imported through an
+    /// embedded server).
     /// </summary>
+    public static Task<RegistryRestoreResult> RestoreAsync(
+        VaultRepository vault, string? snapshotId, DateTimeOffset? at, string? dataDirectory, MlflowClient? targetApi, string workDirectory, TimeProvider time, CancellationToken ct) =>
+        RestoreAsync(vault, snapshotId, at, dataDirectory is null ? null : new RegistryOptions { DataDirectory = dataDirectory }, targetApi, workDirectory, time, ct);
+
+    /// <inheritdoc cref="RestoreAsync(VaultRepository, string?, DateTimeOffset?, string?, MlflowClient?, string, TimeProvider, CancellationToken)"/>
     public static async Task<RegistryRestoreResult> RestoreAsync(
-        VaultRepository vault, string? snapshotId, DateTimeOffset? at, string? dataDirectory, MlflowClient? targetApi, string workDirectory, TimeProvider time, CancellationToken ct)
+        VaultRepository vault, string? snapshotId, DateTimeOffset? at, RegistryOptions? target, MlflowClient? targetApi, string workDirectory, TimeProvider time, CancellationToken ct)
     {
         var start = time.GetTimestamp();
         var snapshot = await vault.FindSnapshotAsync(snapshotId ?? "latest", new SnapshotFilter { Source = SourceName }, at, ct);
@@ -80,17 +90,17 @@ public static class RegistryVault
 
                 import = await ApiImport.ImportAsync(targetApi, directory, ct);
             }
-            else if (dataDirectory is null)
+            else if (target is null)
             {
                 throw new ArgumentException("a restore needs a target: a data directory or an API URL");
             }
             else if (manifest.Mode == "native")
             {
-                await NativeBackup.RestoreAsync(directory, dataDirectory, time, ct);
+                await NativeBackup.RestoreAsync(directory, target, time, ct);
             }
             else
             {
-                import = await ImportIntoEmbeddedAsync(directory, dataDirectory, ct);
+                import = await ImportIntoEmbeddedAsync(directory, target, ct);
             }
 
             return new RegistryRestoreResult(snapshot, manifest, import, time.GetElapsedTime(start));
@@ -102,15 +112,19 @@ public static class RegistryVault
     }
 
     /// <summary>Imports an API export into an empty embedded registry through a private server on a loopback port.</summary>
-    public static async Task<ImportResult> ImportIntoEmbeddedAsync(string exportDirectory, string dataDirectory, CancellationToken ct)
+    public static Task<ImportResult> ImportIntoEmbeddedAsync(string exportDirectory, string dataDirectory, CancellationToken ct) =>
+        ImportIntoEmbeddedAsync(exportDirectory, new RegistryOptions { DataDirectory = dataDirectory }, ct);
+
+    /// <summary>Imports an API export into the empty registry <paramref name="target"/> configures, through a private loopback server.</summary>
+    public static async Task<ImportResult> ImportIntoEmbeddedAsync(string exportDirectory, RegistryOptions target, CancellationToken ct)
     {
-        if (File.Exists(Path.Combine(dataDirectory, NativeBackup.DatabaseFile)))
+        if (string.IsNullOrEmpty(target.PostgresConnectionString) && File.Exists(Path.Combine(target.DataDirectory, NativeBackup.DatabaseFile)))
         {
-            throw new InvalidOperationException($"{dataDirectory} already holds a registry; restore goes into an empty data directory (move the old one aside first)");
+            throw new InvalidOperationException($"{target.DataDirectory} already holds a registry; restore goes into an empty data directory (move the old one aside first)");
         }
 
         var token = Convert.ToHexString(RandomNumberGenerator.GetBytes(32));
-        var options = new RegistryOptions { DataDirectory = dataDirectory, Tokens = [new RegistryToken { Token = token, Role = RegistryRole.Admin }] };
+        var options = target with { Tokens = [new RegistryToken { Token = token, Role = RegistryRole.Admin }], RequireTokenForReads = false };
         await using var app = await RegistryServer.StartAsync(options, "http://127.0.0.1:0", cancellationToken: ct);
         using var http = new HttpClient { BaseAddress = app.Address(), Timeout = TimeSpan.FromMinutes(10) };
         var result = await ApiImport.ImportAsync(new MlflowClient(http, token), exportDirectory, ct);

@@ -76,6 +76,58 @@ internal abstract class SqlRegistryStore : IRegistryStore
         return Convert.ToInt32(await ScalarAsync(connection, null, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations", cancellationToken), CultureInfo.InvariantCulture);
     }
 
+    // ---------------- copying a whole registry (native backup of any backend) ----------------
+
+    /// <summary>Starts a read-only transaction that sees one consistent snapshot of the database.</summary>
+    protected abstract Task<DbTransaction> BeginSnapshotAsync(DbConnection connection, CancellationToken cancellationToken);
+
+    /// <summary>True when the store holds nothing but the Default experiment.</summary>
+    public async Task<bool> IsEmptyAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        var count = await ScalarAsync(connection, null, "SELECT (SELECT COUNT(*) FROM runs) + (SELECT COUNT(*) FROM registered_models) + (SELECT COUNT(*) FROM experiments WHERE experiment_id <> 0)", cancellationToken);
+        return Convert.ToInt64(count, CultureInfo.InvariantCulture) == 0;
+    }
+
+    /// <summary>
+    /// Copies every row of every table into <paramref name="target"/> (initialised and empty), reading one consistent
+    /// snapshot of this store and writing in one transaction: a native backup of PostgreSQL into SQLite and back.
+    /// </summary>
+    public async Task<long> CopyToAsync(SqlRegistryStore target, CancellationToken cancellationToken)
+    {
+        if (!await target.IsEmptyAsync(cancellationToken))
+        {
+            throw new InvalidOperationException($"{target.Description} already holds a registry; a copy goes into an empty one");
+        }
+
+        await using var source = await OpenAsync(cancellationToken);
+        await using var snapshot = await BeginSnapshotAsync(source, cancellationToken);
+        await using var destination = await target.OpenAsync(cancellationToken);
+        await using var write = await target.BeginWriteAsync(destination, cancellationToken);
+        var rows = 0L;
+        foreach (var table in Schema.Tables)
+        {
+            await ExecAsync(destination, write, $"DELETE FROM {table}", cancellationToken);
+            await using var reader = await QueryAsync(source, snapshot, $"SELECT * FROM {table}", cancellationToken);
+            var columns = Enumerable.Range(0, reader.FieldCount).Select(reader.GetName).ToArray();
+            var insert = $"INSERT INTO {table} ({string.Join(", ", columns)}) VALUES ({string.Join(", ", columns.Select((_, i) => "@c" + i.ToString(CultureInfo.InvariantCulture)))})";
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                var args = new (string, object?)[columns.Length];
+                for (var i = 0; i < columns.Length; i++)
+                {
+                    args[i] = ("c" + i.ToString(CultureInfo.InvariantCulture), reader.IsDBNull(i) ? null : reader.GetValue(i));
+                }
+
+                await ExecAsync(destination, write, insert, cancellationToken, args);
+                rows++;
+            }
+        }
+
+        await write.CommitAsync(cancellationToken);
+        return rows;
+    }
+
     // ---------------- experiments ----------------
 
     public async Task<string> CreateExperimentAsync(string name, string? artifactLocation, IReadOnlyList<MlflowTag> tags, CancellationToken cancellationToken)

@@ -135,7 +135,7 @@ public sealed class RegistryBackupTests
     }
 
     /// <summary>Everything a client can see, as one canonical JSON text (ids, timestamps, stages, aliases, histories, artifact bytes).</summary>
-    private static async Task<string> DescribeAsync(MlflowClient client)
+    internal static async Task<string> DescribeAsync(MlflowClient client)
     {
         var parts = new List<object>();
         await foreach (var e in client.ListExperimentsAsync("ALL"))

@@ -13,4 +13,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 5102, Level = LogLevel.Critical, Message = "registry database is corrupt: {Message}")]
     public static partial void Corrupt(ILogger logger, string message);
+
+    [LoggerMessage(EventId = 5103, Level = LogLevel.Error, Message = "internal error on {Method} {Path}")]
+    public static partial void InternalError(ILogger logger, string method, string path, Exception exception);
 }

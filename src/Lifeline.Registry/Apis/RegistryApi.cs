@@ -318,6 +318,13 @@ public static class RegistryApi
         {
             return Error(e.ErrorCode, e.Message);
         }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // Storage failures and bugs: MLflow's INTERNAL_ERROR shape, details in the log only.
+            var logger = context.RequestServices.GetRequiredService<Microsoft.Extensions.Logging.ILoggerFactory>().CreateLogger("Lifeline.Registry.Api");
+            Log.InternalError(logger, context.Request.Method, context.Request.Path.Value ?? "", e);
+            return Error(ErrorCodes.InternalError, $"Internal error ({e.GetType().Name}); see the registry's log.");
+        }
     }
 
     internal static IResult Error(string code, string message) =>

@@ -28,6 +28,9 @@ internal abstract class SqlRegistryStore : IRegistryStore
     /// <summary>Starts a transaction that holds the write lock from its start (SQLite BEGIN IMMEDIATE).</summary>
     protected abstract Task<DbTransaction> BeginWriteAsync(DbConnection connection, CancellationToken cancellationToken);
 
+    /// <summary>Serialises inserts into <paramref name="table"/> for the rest of the transaction (no-op where writers are already serialised).</summary>
+    protected virtual Task LockTableAsync(DbConnection connection, DbTransaction tx, string table, CancellationToken cancellationToken) => Task.CompletedTask;
+
     /// <summary>Throws <see cref="RegistryCorruptException"/> if the database is damaged.</summary>
     protected abstract Task CheckIntegrityAsync(DbConnection connection, CancellationToken cancellationToken);
 
@@ -135,6 +138,7 @@ internal abstract class SqlRegistryStore : IRegistryStore
         RequireName(name, "experiment name");
         await using var connection = await OpenAsync(cancellationToken);
         await using var tx = await BeginWriteAsync(connection, cancellationToken);
+        await LockTableAsync(connection, tx, "experiments", cancellationToken);
         if (await ScalarAsync(connection, tx, "SELECT experiment_id FROM experiments WHERE name = @n", cancellationToken, ("n", name)) is not null)
         {
             throw MlflowException.AlreadyExists($"Experiment(name={name}) already exists.");
@@ -488,6 +492,7 @@ internal abstract class SqlRegistryStore : IRegistryStore
         await using (var connection = await OpenAsync(cancellationToken))
         await using (var tx = await BeginWriteAsync(connection, cancellationToken))
         {
+            await LockTableAsync(connection, tx, "registered_models", cancellationToken);
             if (await ScalarAsync(connection, tx, "SELECT name FROM registered_models WHERE name = @n", cancellationToken, ("n", name)) is not null)
             {
                 throw MlflowException.AlreadyExists($"Registered Model (name={name}) already exists.");

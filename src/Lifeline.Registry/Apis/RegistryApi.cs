@@ -100,7 +100,9 @@ public static class RegistryApi
         Both<SearchRunsRequest>(api, "runs/search", static async (s, r, ct) =>
         {
             var conditions = SearchSupport.ParseFilter(r.Filter);
-            var runs = (await s.ListRunsAsync(r.ExperimentIds, ParseViewType(r.RunViewType), ct)).Where(run => SearchSupport.Matches(conditions, f => RunField(run, f)));
+            var byTag = conditions.FirstOrDefault(c => c.Op == "=" && (c.Field.StartsWith("tags.", StringComparison.Ordinal) || c.Field.StartsWith("tag.", StringComparison.Ordinal)));
+            var requiredTag = byTag is null ? null : new MlflowTag(byTag.Field[(byTag.Field.IndexOf('.') + 1)..], byTag.Value);
+            var runs = (await s.ListRunsAsync(r.ExperimentIds, ParseViewType(r.RunViewType), ct, requiredTag)).Where(run => SearchSupport.Matches(conditions, f => RunField(run, f)));
             var ordered = SearchSupport.Order(runs, r.OrderBy, RunField, q => q.OrderByDescending(run => run.Info.StartTime).ThenBy(run => run.Info.RunId, StringComparer.Ordinal));
             var (items, next) = SearchSupport.Page(ordered, r.MaxResults, r.PageToken, 1000, 50000);
             return new SearchRunsResponse { Runs = items, NextPageToken = next };

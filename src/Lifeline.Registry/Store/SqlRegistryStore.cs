@@ -398,7 +398,7 @@ internal abstract class SqlRegistryStore : IRegistryStore
         return list;
     }
 
-    public async Task<IReadOnlyList<MlflowRun>> ListRunsAsync(IReadOnlyList<string> experimentIds, ViewType viewType, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<MlflowRun>> ListRunsAsync(IReadOnlyList<string> experimentIds, ViewType viewType, CancellationToken cancellationToken, MlflowTag? requiredTag = null)
     {
         var ids = experimentIds.Select(ParseExperimentId).ToList();
         var clauses = new List<string>();
@@ -412,8 +412,16 @@ internal abstract class SqlRegistryStore : IRegistryStore
             clauses.Add(viewType == ViewType.ActiveOnly ? "lifecycle_stage = 'active'" : "lifecycle_stage = 'deleted'");
         }
 
+        var args = new List<(string, object?)>();
+        if (requiredTag is not null)
+        {
+            clauses.Add("run_id IN (SELECT run_id FROM run_tags WHERE key = @tk AND value = @tv)");
+            args.Add(("tk", requiredTag.Key));
+            args.Add(("tv", requiredTag.Value));
+        }
+
         await using var connection = await OpenAsync(cancellationToken);
-        return await ReadRunsAsync(connection, clauses.Count == 0 ? "" : "WHERE " + string.Join(" AND ", clauses), cancellationToken);
+        return await ReadRunsAsync(connection, clauses.Count == 0 ? "" : "WHERE " + string.Join(" AND ", clauses), cancellationToken, [.. args]);
     }
 
     private static void RequireActiveRun(MlflowRun run)

@@ -38,4 +38,30 @@ public sealed class SqliteRegistryStoreTests : RegistryStoreSuite
         Assert.Equal("kept", (await reopened.GetRegisteredModelAsync("kept", CancellationToken.None)).Name);
         Assert.Equal(ErrorCodes.ResourceDoesNotExist, (await Assert.ThrowsAsync<MlflowException>(() => reopened.GetRunAsync("nope", CancellationToken.None))).ErrorCode);
     }
+
+    [Fact]
+    public async Task Initialize_DatabaseAtVersion1_MigratesToLatestKeepingData()
+    {
+        await Store.CreateRegisteredModelAsync("old", null, [], CancellationToken.None);
+        await Store.DisposeAsync();
+        var path = _dir.Combine("registry.db");
+        using (var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={path};Pooling=false"))
+        {
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = "DROP INDEX ix_run_tags_key_value; DELETE FROM schema_migrations WHERE version > 1;";
+            command.ExecuteNonQuery();
+        }
+
+        await using var reopened = new SqliteRegistryStore(path, Time);
+        await reopened.InitializeAsync(CancellationToken.None);
+        Assert.Equal(Schema.LatestVersion, await reopened.GetSchemaVersionAsync(CancellationToken.None));
+        Assert.True(Schema.LatestVersion >= 2);
+        Assert.Equal("old", (await reopened.GetRegisteredModelAsync("old", CancellationToken.None)).Name);
+        using var check = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={path};Pooling=false");
+        check.Open();
+        using var query = check.CreateCommand();
+        query.CommandText = "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name = 'ix_run_tags_key_value'";
+        Assert.Equal(1L, (long)query.ExecuteScalar()!);
+    }
 }

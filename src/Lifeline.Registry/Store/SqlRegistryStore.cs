@@ -349,25 +349,30 @@ internal abstract class SqlRegistryStore : IRegistryStore
             }
         }
 
-        foreach (var m in metrics)
+        if (metrics.Count > 0)
         {
-            var isNan = double.IsNaN(m.Value) ? 1L : 0L;
-            var value = isNan == 1 ? 0d : m.Value;
-            (string, object?)[] args = [("r", runId), ("k", m.Key), ("v", value), ("n", isNan), ("t", m.Timestamp), ("s", m.Step)];
-            await ExecAsync(connection, tx, "INSERT INTO metrics (run_id, key, value, is_nan, timestamp, step) VALUES (@r, @k, @v, @n, @t, @s) ON CONFLICT DO NOTHING", cancellationToken, args);
+            // One multi-row statement for the history and one for the latest values: two round trips per batch.
+            var rows = metrics.Select(m => (m.Key, Value: double.IsNaN(m.Value) ? 0d : m.Value, IsNan: double.IsNaN(m.Value) ? 1L : 0L, m.Timestamp, m.Step)).ToList();
+            await ExecAsync(connection, tx, "INSERT INTO metrics (run_id, key, value, is_nan, timestamp, step) VALUES " + Rows(rows.Count, 6) + " ON CONFLICT DO NOTHING", cancellationToken,
+                [.. rows.SelectMany((m, i) => Args(i, 6, runId, m.Key, m.Value, m.IsNan, m.Timestamp, m.Step))]);
+            var latest = rows.GroupBy(m => m.Key, StringComparer.Ordinal)
+                .Select(g => g.OrderByDescending(m => m.Step).ThenByDescending(m => m.Timestamp).ThenByDescending(m => m.Value).First()).ToList();
             await ExecAsync(connection, tx,
-                "INSERT INTO latest_metrics (run_id, key, value, is_nan, timestamp, step) VALUES (@r, @k, @v, @n, @t, @s) " +
+                "INSERT INTO latest_metrics (run_id, key, value, is_nan, timestamp, step) VALUES " + Rows(latest.Count, 6) + " " +
                 "ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value, is_nan = excluded.is_nan, timestamp = excluded.timestamp, step = excluded.step " +
                 "WHERE excluded.step > latest_metrics.step OR (excluded.step = latest_metrics.step AND (excluded.timestamp > latest_metrics.timestamp " +
-                "OR (excluded.timestamp = latest_metrics.timestamp AND excluded.value > latest_metrics.value)))", cancellationToken, args);
+                "OR (excluded.timestamp = latest_metrics.timestamp AND excluded.value > latest_metrics.value)))", cancellationToken,
+                [.. latest.SelectMany((m, i) => Args(i, 6, runId, m.Key, m.Value, m.IsNan, m.Timestamp, m.Step))]);
         }
 
-        foreach (var t in tags)
+        if (tags.Count > 0)
         {
-            await ExecAsync(connection, tx, "INSERT INTO run_tags (run_id, key, value) VALUES (@r, @k, @v) ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value", cancellationToken, ("r", runId), ("k", t.Key), ("v", t.Value ?? ""));
-            if (t.Key == "mlflow.runName")
+            var lastPerKey = tags.GroupBy(t => t.Key, StringComparer.Ordinal).Select(g => g.Last()).ToList();
+            await ExecAsync(connection, tx, "INSERT INTO run_tags (run_id, key, value) VALUES " + Rows(lastPerKey.Count, 3) + " ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value", cancellationToken,
+                [.. lastPerKey.SelectMany((t, i) => Args(i, 3, runId, t.Key, t.Value ?? ""))]);
+            if (lastPerKey.FirstOrDefault(t => t.Key == "mlflow.runName") is { } name)
             {
-                await ExecAsync(connection, tx, "UPDATE runs SET run_name = @v WHERE run_id = @r", cancellationToken, ("r", runId), ("v", t.Value ?? ""));
+                await ExecAsync(connection, tx, "UPDATE runs SET run_name = @v WHERE run_id = @r", cancellationToken, ("r", runId), ("v", name.Value ?? ""));
             }
         }
 
@@ -431,6 +436,13 @@ internal abstract class SqlRegistryStore : IRegistryStore
             throw MlflowException.Invalid($"The run {run.Info.RunId} must be in the 'active' state. Current state is {run.Info.LifecycleStage}.");
         }
     }
+
+    /// <summary><c>(@p0_0, @p0_1, ...), (@p1_0, ...)</c> for a multi-row VALUES list.</summary>
+    private static string Rows(int rows, int columns) =>
+        string.Join(", ", Enumerable.Range(0, rows).Select(r => "(" + string.Join(", ", Enumerable.Range(0, columns).Select(c => $"@p{r}_{c}")) + ")"));
+
+    private static IEnumerable<(string, object?)> Args(int row, int columns, params object?[] values) =>
+        Enumerable.Range(0, columns).Select(c => ($"p{row}_{c}", values[c]));
 
     private static MlflowMetric ReadMetric(DbDataReader reader) => new()
     {

@@ -82,9 +82,9 @@ public sealed partial class VaultRepository : IAsyncDisposable
         }
 
         _ = new FastCdc(new byte[32], options.ChunkMinSize, options.ChunkAverageSize, options.ChunkMaxSize); // validates sizes
-        if (options.PackSize < 1024 * 1024 && options.PackSize < options.ChunkMaxSize)
+        if (options.PackSize < options.ChunkMaxSize + (64 * 1024))
         {
-            throw new ArgumentException($"pack size {options.PackSize} is too small");
+            throw new ArgumentException($"pack size {options.PackSize} is too small: it must hold the largest chunk ({options.ChunkMaxSize} bytes) plus 64 KiB");
         }
 
         var host = openOptions.Host ?? Environment.MachineName;
@@ -347,17 +347,11 @@ public sealed partial class VaultRepository : IAsyncDisposable
                 }
             });
 
-            foreach (var item in loaded)
+            var files = loaded.OfType<(string Name, List<(BlobId Pack, List<PackEntry> Entries)> Packs)>().ToList();
+            Index.AddPacks(files.SelectMany(x => x.Packs).Select(p => (p.Pack, (IEnumerable<PackEntry>)p.Entries)));
+            foreach (var x in files)
             {
-                if (item is { } x)
-                {
-                    foreach (var (pack, entries) in x.Packs)
-                    {
-                        Index.AddPack(pack, entries);
-                    }
-
-                    MarkIndexLoaded(x.Name);
-                }
+                MarkIndexLoaded(x.Name);
             }
         }
         finally

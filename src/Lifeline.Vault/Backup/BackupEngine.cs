@@ -41,7 +41,7 @@ internal sealed class BackupEngine
         _cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
         Workers = Math.Max(1, repo.Options.Workers ?? Environment.ProcessorCount);
         _jobs = Channel.CreateBounded<BlobJob>(new BoundedChannelOptions(Workers * 2) { SingleWriter = true, SingleReader = false });
-        _packCapacity = repo.Config.PackSize + (64 * 1024);
+        _packCapacity = repo.Config.PackSize;
     }
 
     public int Workers { get; }
@@ -135,7 +135,7 @@ internal sealed class BackupEngine
 
         if (_readBuffer.Length > 0)
         {
-            ArrayPool<byte>.Shared.Return(_readBuffer);
+            VaultBuffers.Pool.Return(_readBuffer);
             _readBuffer = [];
         }
 
@@ -378,7 +378,7 @@ internal sealed class BackupEngine
         var id = BlobId.Hash(bytes);
         if (IsNew(id))
         {
-            var buffer = ArrayPool<byte>.Shared.Rent(bytes.Length);
+            var buffer = VaultBuffers.Pool.Rent(bytes.Length);
             bytes.CopyTo(buffer, 0);
             await _jobs.Writer.WriteAsync(new BlobJob(BlobType.Tree, id, buffer, bytes.Length), Token);
         }
@@ -419,7 +419,7 @@ internal sealed class BackupEngine
         {
             if (_readBuffer.Length == 0)
             {
-                _readBuffer = ArrayPool<byte>.Shared.Rent(Math.Max(ReadBufferSize, _repo.Chunker.MaxSize * 3));
+                _readBuffer = VaultBuffers.Pool.Rent(Math.Max(ReadBufferSize, _repo.Chunker.MaxSize * 3));
             }
 
             var buf = _readBuffer;
@@ -473,7 +473,7 @@ internal sealed class BackupEngine
                 content.Add(id.ToString());
                 if (IsNew(id))
                 {
-                    var chunk = ArrayPool<byte>.Shared.Rent(cut);
+                    var chunk = VaultBuffers.Pool.Rent(cut);
                     Buffer.BlockCopy(buf, start, chunk, 0, cut);
                     await _jobs.Writer.WriteAsync(new BlobJob(BlobType.Data, id, chunk, cut), Token);
                 }
@@ -502,7 +502,7 @@ internal sealed class BackupEngine
     {
         try
         {
-            using var encoder = new BlobEncoder();
+            using var encoder = new BlobEncoder(_repo.Options.CompressionLevel);
             PackBuilder? pack = null;
             try
             {
@@ -510,7 +510,9 @@ internal sealed class BackupEngine
                 {
                     try
                     {
-                        if (pack is not null && pack.Length + job.Length + 1024 > _repo.Config.PackSize)
+                        // Room for the blob and the grown header, so that a pack never outgrows its pooled buffer.
+                        var reserve = job.Length + (2 * Crypto.Sealer.Overhead) + ((pack?.Count ?? 0) + 1) * PackEntry.Size + 4;
+                        if (pack is not null && pack.Length + reserve > _packCapacity)
                         {
                             await UploadAsync(pack);
                             pack = null;
@@ -521,10 +523,10 @@ internal sealed class BackupEngine
                     }
                     finally
                     {
-                        ArrayPool<byte>.Shared.Return(job.Buffer);
+                        VaultBuffers.Pool.Return(job.Buffer);
                     }
 
-                    if (pack.Length >= _repo.Config.PackSize)
+                    if (pack.Length >= _packCapacity - (64 * 1024))
                     {
                         await UploadAsync(pack);
                         pack = null;

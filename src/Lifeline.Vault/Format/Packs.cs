@@ -2,7 +2,6 @@ using System.Buffers;
 using System.Buffers.Binary;
 using System.Security.Cryptography;
 using Lifeline.Vault.Crypto;
-using ZstdSharp;
 
 namespace Lifeline.Vault.Format;
 
@@ -69,7 +68,7 @@ internal sealed class PackBuilder : IDisposable
 
     public PackBuilder(int capacity)
     {
-        _buffer = ArrayPool<byte>.Shared.Rent(capacity);
+        _buffer = VaultBuffers.Pool.Rent(capacity);
     }
 
     public int Length => _length;
@@ -116,9 +115,9 @@ internal sealed class PackBuilder : IDisposable
             return;
         }
 
-        var bigger = ArrayPool<byte>.Shared.Rent(Math.Max(_buffer.Length * 2, _length + extra));
+        var bigger = VaultBuffers.Pool.Rent(Math.Max(_buffer.Length * 2, _length + extra));
         _buffer.AsSpan(0, _length).CopyTo(bigger);
-        ArrayPool<byte>.Shared.Return(_buffer);
+        VaultBuffers.Pool.Return(_buffer);
         _buffer = bigger;
     }
 
@@ -126,7 +125,7 @@ internal sealed class PackBuilder : IDisposable
     {
         if (_buffer.Length > 0)
         {
-            ArrayPool<byte>.Shared.Return(_buffer);
+            VaultBuffers.Pool.Return(_buffer);
             _buffer = [];
         }
     }
@@ -163,9 +162,14 @@ internal sealed class BlobEncoder : IDisposable
 {
     private const int SampleSize = 32 * 1024;
     private const int SampleThreshold = 64 * 1024;
-    private readonly Compressor _sample = new(1);
-    private readonly Compressor _main = new(3);
+    private readonly NativeZstd.Compressor _sample = new(1);
+    private readonly NativeZstd.Compressor _main;
     private byte[] _scratch = [];
+
+    public BlobEncoder(int level = 3)
+    {
+        _main = new NativeZstd.Compressor(Math.Clamp(level, 1, 19));
+    }
 
     /// <summary>Returns the payload to seal: the zstd frame when it saves at least 3 %, else the input.</summary>
     public ReadOnlySpan<byte> Encode(ReadOnlySpan<byte> plain, out bool compressed)
@@ -176,10 +180,10 @@ internal sealed class BlobEncoder : IDisposable
             return plain;
         }
 
-        var bound = Compressor.GetCompressBound(plain.Length);
+        var bound = ZstdSharp.Compressor.GetCompressBound(plain.Length);
         if (_scratch.Length < bound)
         {
-            _scratch = GC.AllocateUninitializedArray<byte>(Math.Max(bound, Compressor.GetCompressBound(SampleSize)));
+            _scratch = GC.AllocateUninitializedArray<byte>(Math.Max(bound, ZstdSharp.Compressor.GetCompressBound(SampleSize)));
         }
 
         if (plain.Length > SampleThreshold)
@@ -213,7 +217,7 @@ internal sealed class BlobEncoder : IDisposable
 internal static class BlobDecoder
 {
     [ThreadStatic]
-    private static Decompressor? t_decompressor;
+    private static NativeZstd.Decompressor? t_decompressor;
 
     /// <summary>Decrypts and decompresses into a new array of the raw length, and checks SHA-256 against the id.</summary>
     public static byte[] Decode(ReadOnlySpan<byte> stored, PackEntry entry, Sealer sealer, string packName)
@@ -240,7 +244,7 @@ internal static class BlobDecoder
         }
         else
         {
-            var payload = ArrayPool<byte>.Shared.Rent(payloadLen);
+            var payload = VaultBuffers.Pool.Rent(payloadLen);
             try
             {
                 if (!sealer.TryOpen(stored, Roles.Blob, payload))
@@ -248,15 +252,11 @@ internal static class BlobDecoder
                     throw new VaultCorruptException($"blob {entry.Id} in pack {packName} fails authentication");
                 }
 
-                t_decompressor ??= new Decompressor();
-                int n;
-                try
+                t_decompressor ??= new NativeZstd.Decompressor();
+                var n = t_decompressor.Unwrap(payload.AsSpan(0, payloadLen), raw[..(int)entry.RawLength]);
+                if (n < 0)
                 {
-                    n = t_decompressor.Unwrap(payload.AsSpan(0, payloadLen), raw);
-                }
-                catch (ZstdException e)
-                {
-                    throw new VaultCorruptException($"blob {entry.Id} in pack {packName} does not decompress ({e.Message})", e);
+                    throw new VaultCorruptException($"blob {entry.Id} in pack {packName} does not decompress");
                 }
 
                 if (n != entry.RawLength)
@@ -266,7 +266,7 @@ internal static class BlobDecoder
             }
             finally
             {
-                ArrayPool<byte>.Shared.Return(payload);
+                VaultBuffers.Pool.Return(payload);
             }
         }
 

@@ -10,7 +10,7 @@ namespace Lifeline.Vault.Restore;
 /// <summary>Restores a snapshot into a directory (docs/vault-format.md, "Restore details").</summary>
 internal sealed class RestoreEngine
 {
-    private const long MaxRangeRead = 32L * 1024 * 1024;
+    private const long MaxRangeRead = 16L * 1024 * 1024;
     private readonly VaultRepository _repo;
     private readonly RestoreRequest _request;
     private readonly IProgress<VaultProgress>? _progress;
@@ -253,10 +253,12 @@ internal sealed class RestoreEngine
                     throw new VaultCorruptException($"pack {packName} is shorter than the index says");
                 }
 
+                LargeReads.Add(data.Length);
+
                 for (var k = i; k < j; k++)
                 {
                     var e = locations[k].Entry;
-                    var raw = ArrayPool<byte>.Shared.Rent((int)e.RawLength);
+                    var raw = VaultBuffers.Pool.Rent((int)e.RawLength);
                     try
                     {
                         BlobDecoder.Decode(data.AsSpan((int)(e.Offset - first.Entry.Offset), (int)e.Length), e, _repo.Key.Data, packName, raw);
@@ -265,12 +267,18 @@ internal sealed class RestoreEngine
                     }
                     finally
                     {
-                        ArrayPool<byte>.Shared.Return(raw);
+                        VaultBuffers.Pool.Return(raw);
                     }
                 }
 
+                var rawBytes = 0L;
+                for (var k = i; k < j; k++)
+                {
+                    rawBytes += locations[k].Entry.RawLength;
+                }
+
                 i = j;
-                var done = Interlocked.Add(ref _bytesDone, end - first.Entry.Offset);
+                var done = Interlocked.Add(ref _bytesDone, rawBytes);
                 _progress?.Report(new VaultProgress { Phase = "restore", FilesDone = Interlocked.Read(ref _filesDone), FilesTotal = _files.Count, BytesDone = done, BytesTotal = _bytesTotal, Current = path });
             }
         }

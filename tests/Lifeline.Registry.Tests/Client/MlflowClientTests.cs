@@ -70,4 +70,26 @@ public sealed class MlflowClientTests : IAsyncLifetime
         var missing = await Assert.ThrowsAsync<MlflowException>(() => client.DownloadArtifactAsync("0/none/artifacts/x"));
         Assert.Equal(ErrorCodes.ResourceDoesNotExist, missing.ErrorCode);
     }
+
+    [Fact]
+    public async Task SearchRegisteredModels_OrderByAndFilter_AsMlflow()
+    {
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.Parse("2026-11-26T10:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
+        await using var server = await RegistryTestServer.StartAsync(time: time);
+        var client = server.Client();
+        foreach (var name in new[] { "b-model", "a-model", "c-other" })
+        {
+            await client.CreateRegisteredModelAsync(name);
+            time.Advance(TimeSpan.FromSeconds(1));
+        }
+
+        await client.UpdateRegisteredModelAsync("b-model", "touched last");
+        var byName = await client.SearchRegisteredModelsAsync(new SearchRequest { Filter = "name LIKE '%model'" });
+        Assert.Equal(["a-model", "b-model"], byName.RegisteredModels.Select(m => m.Name));
+        var newestFirst = await client.SearchRegisteredModelsAsync(new SearchRequest { OrderBy = ["last_updated_timestamp DESC", "name"], MaxResults = 2 });
+        Assert.Equal(["b-model", "c-other"], newestFirst.RegisteredModels.Select(m => m.Name));
+        Assert.NotNull(newestFirst.NextPageToken);
+        var bad = await Assert.ThrowsAsync<MlflowException>(() => client.SearchRegisteredModelsAsync(new SearchRequest { Filter = "owner = 'x'" }));
+        Assert.Equal(ErrorCodes.InvalidParameterValue, bad.ErrorCode);
+    }
 }

@@ -33,6 +33,11 @@ internal static class ExitCodes
     /// <summary>Interrupted by the user (Ctrl-C) or SIGTERM.</summary>
     public const int Interrupted = 130;
 
+    // registry (30-39)
+
+    /// <summary>The registry database is corrupt; the message names the restore command to run.</summary>
+    public const int RegistryCorrupt = 30;
+
     // lake (20-29)
 
     /// <summary>The path holds no Delta table (no commit or checkpoint in <c>_delta_log/</c>).</summary>

@@ -21,6 +21,7 @@ internal static class LifelineCommand
         // area command groups: one line each
         root.Subcommands.Add(VaultCommands.Create());
         root.Subcommands.Add(StorageCommands.Create());
+        root.Subcommands.Add(RegistryCommands.Create());
         return root;
     }
 

@@ -1,0 +1,40 @@
+using Lifeline.Scoring.Apis;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Lifeline.Scoring.Hosting;
+
+/// <summary>Builds the scoring web application (Kestrel), used by <c>lifeline scoring serve</c> and the tests.</summary>
+public static class ScoringHost
+{
+    /// <summary>
+    /// Builds the app listening on <paramref name="urls"/> (loopback by default). <paramref name="services"/> runs
+    /// before <see cref="ScoringServiceCollectionExtensions.AddScoring"/>, so what it registers wins.
+    /// </summary>
+    public static WebApplication Build(string urls, Action<ScoringOptions> configure, Action<IServiceCollection>? services = null, LogLevel logLevel = LogLevel.Warning)
+    {
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
+        builder.WebHost.UseUrls(urls);
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
+        builder.Logging.SetMinimumLevel(logLevel);
+        services?.Invoke(builder.Services);
+        builder.Services.AddScoring(configure);
+        var probe = new ScoringOptions();
+        configure(probe);
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            // Kestrel's own cap sits just above ours, so our handlers answer 413 with the limit named.
+            kestrel.Limits.MaxRequestBodySize = probe.MaxBatchBodyBytes + 1L;
+        });
+        var app = builder.Build();
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.MapOpenApi();
+        app.MapScoringApi();
+        return app;
+    }
+}

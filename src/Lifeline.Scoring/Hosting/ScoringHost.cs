@@ -1,6 +1,9 @@
 using Lifeline.Scoring.Apis;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
@@ -32,9 +35,25 @@ public static class ScoringHost
         });
         var app = builder.Build();
         app.UseExceptionHandler();
-        app.UseStatusCodePages();
+        app.UseStatusCodePages(WriteStatusProblemAsync);
         app.MapOpenApi();
         app.MapScoringApi();
         return app;
+    }
+
+    // Statuses set before a handler runs (404, 405, and 415 from the endpoints' Accepts metadata) as ProblemDetails.
+    private static async Task WriteStatusProblemAsync(StatusCodeContext context)
+    {
+        var http = context.HttpContext;
+        var problems = http.RequestServices.GetRequiredService<IProblemDetailsService>();
+        var details = new ProblemDetails { Status = http.Response.StatusCode };
+        if (http.Response.StatusCode == StatusCodes.Status415UnsupportedMediaType)
+        {
+            details.Title = "Unsupported content type";
+            details.Detail = $"the body must be JSON (Content-Type: application/json), got '{http.Request.ContentType ?? "none"}'";
+            details.Extensions["field"] = "content-type";
+        }
+
+        await problems.WriteAsync(new ProblemDetailsContext { HttpContext = http, ProblemDetails = details });
     }
 }

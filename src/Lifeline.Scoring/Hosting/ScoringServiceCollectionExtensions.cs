@@ -50,7 +50,12 @@ public static class ScoringServiceCollectionExtensions
 
         services.AddProblemDetails();
         services.AddExceptionHandler<ScoringExceptionHandler>();
-        services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, ScoringJsonContext.Default));
+        services.ConfigureHttpJsonOptions(json =>
+        {
+            // The wire is snake_case like the original service; the source-generated context supplies the metadata.
+            json.SerializerOptions.PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower;
+            json.SerializerOptions.TypeInfoResolverChain.Insert(0, ScoringJsonContext.Default);
+        });
         services.AddOpenApi();
         return services;
     }

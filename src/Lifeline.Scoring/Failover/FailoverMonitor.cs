@@ -123,9 +123,17 @@ internal sealed class FailoverMonitor : BackgroundService
         }
     }
 
+    private PeriodicTimer? _timer;
+
+    public override Task StartAsync(CancellationToken cancellationToken)
+    {
+        _timer = new PeriodicTimer(_options.CheckInterval, _timeProvider); // before the loop runs, so a fake clock drives it at once
+        return base.StartAsync(cancellationToken);
+    }
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        using var timer = new PeriodicTimer(_options.CheckInterval, _timeProvider);
+        using var timer = _timer ?? new PeriodicTimer(_options.CheckInterval, _timeProvider);
         try
         {
             while (await timer.WaitForNextTickAsync(stoppingToken))

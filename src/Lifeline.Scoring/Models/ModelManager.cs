@@ -85,12 +85,15 @@ internal sealed class ModelManager(
         options.Validate();
         _rejected = await ReadRejectedAsync(cancellationToken);
         await InitialLoadAsync(cancellationToken);
+        _timer = new PeriodicTimer(options.PollInterval, timeProvider); // before the loop runs, so a fake clock drives it at once
         await base.StartAsync(cancellationToken);
     }
 
+    private PeriodicTimer? _timer;
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        using var timer = new PeriodicTimer(options.PollInterval, timeProvider);
+        using var timer = _timer ?? new PeriodicTimer(options.PollInterval, timeProvider);
         try
         {
             while (await timer.WaitForNextTickAsync(stoppingToken))

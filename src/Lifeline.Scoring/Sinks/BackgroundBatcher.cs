@@ -12,7 +12,7 @@ namespace Lifeline.Scoring.Sinks;
 /// dropped on failure) until shutdown. After a crash, what was queued since the last flush (at most one flush
 /// interval) is lost.
 /// </summary>
-internal sealed class BackgroundBatcher<T> : BackgroundService
+internal sealed class BackgroundBatcher<T> : IHostedService, IDisposable
 {
     private readonly Channel<T> _channel;
     private readonly Func<IReadOnlyList<T>, CancellationToken, Task> _append;
@@ -75,9 +75,34 @@ internal sealed class BackgroundBatcher<T> : BackgroundService
     /// <summary>Queues a record, waiting for room (for rare records that must not be dropped, e.g. audit).</summary>
     public ValueTask EnqueueAsync(T record, CancellationToken cancellationToken) => _channel.Writer.WriteAsync(record, cancellationToken);
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    private readonly CancellationTokenSource _stopping = new();
+    private PeriodicTimer? _timer;
+    private Task? _loop;
+
+    /// <summary>Starts the flush loop; the timer exists when this returns (so a fake clock can drive it at once).</summary>
+    public Task StartAsync(CancellationToken cancellationToken)
     {
-        using var timer = new PeriodicTimer(_flushInterval, _timeProvider);
+        _timer = new PeriodicTimer(_flushInterval, _timeProvider);
+        _loop = RunAsync(_timer, _stopping.Token);
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Stops taking records and appends everything still queued; returns when it is written.</summary>
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await _stopping.CancelAsync();
+        if (_loop is null)
+        {
+            _channel.Writer.TryComplete();
+            await FlushAsync(CancellationToken.None);
+            return;
+        }
+
+        await _loop.WaitAsync(cancellationToken);
+    }
+
+    private async Task RunAsync(PeriodicTimer timer, CancellationToken stoppingToken)
+    {
         try
         {
             while (await timer.WaitForNextTickAsync(stoppingToken))
@@ -92,6 +117,12 @@ internal sealed class BackgroundBatcher<T> : BackgroundService
 
         _channel.Writer.TryComplete();
         await FlushAsync(CancellationToken.None);
+    }
+
+    public void Dispose()
+    {
+        _timer?.Dispose();
+        _stopping.Dispose();
     }
 
     /// <summary>Appends everything queued now, in batches of at most the maximum batch size.</summary>

@@ -15,6 +15,9 @@ internal static class LifelineCommand
         root.Options.Add(Json);
         root.Subcommands.Add(DemoCommand.Create());
         // area command groups: one line each
+        root.Subcommands.Add(TrainCommands.Create());
+        root.Subcommands.Add(ScoringCommands.Create());
+        root.Subcommands.Add(ScoringCommands.CreateModel());
         return root;
     }
 

@@ -24,4 +24,5 @@ namespace Lifeline.Scoring;
 [JsonSerializable(typeof(PredictionRecord))]
 [JsonSerializable(typeof(AuditRecord))]
 [JsonSerializable(typeof(Failover.Alert))]
+[JsonSerializable(typeof(Training.TrainingOutcome))]
 internal sealed partial class ScoringJsonContext : JsonSerializerContext;

@@ -123,6 +123,45 @@ internal sealed class TrainingJob(MlflowClient registry, TimeProvider timeProvid
         }
     }
 
+    /// <summary>
+    /// The same job against a directory model source (no registry): train, add a version, promote it when it beats
+    /// the current Production version on the held-out set. There is no run to log to; the decision is returned.
+    /// </summary>
+    public static async Task<TrainingOutcome> RunLocalAsync(
+        ITrainingDataSource data, DirectoryModelSource target, string modelName, TrainingOptions options, string workDirectory,
+        TimeProvider timeProvider, CancellationToken cancellationToken)
+    {
+        var training = await data.LoadAsync(cancellationToken);
+        var artifactDirectory = Path.Combine(workDirectory, "model");
+        var trained = await new LeadModelTrainer(timeProvider).TrainAsync(
+            training.Leads, training.Table, training.TableVersion, options, artifactDirectory, cancellationToken);
+        var production = await target.GetProductionAsync(cancellationToken);
+        ModelMetrics? productionMetrics = null;
+        if (production is not null)
+        {
+            var directory = Path.Combine(workDirectory, "production-v" + production.Version);
+            await target.DownloadAsync(production, directory, cancellationToken);
+            productionMetrics = ModelMetrics.Evaluate((await ModelArtifact.LoadAsync(directory, cancellationToken)).Model, trained.Holdout);
+        }
+
+        var promote = productionMetrics is null || trained.Metrics.Auc > productionMetrics.Auc
+            || (trained.Metrics.Auc == productionMetrics.Auc && trained.Metrics.LogLoss < productionMetrics.LogLoss);
+        var version = await target.AddVersionAsync(artifactDirectory, cancellationToken);
+        var versionDirectory = Path.Combine(target.Root, "versions", version);
+        await ModelArtifact.WriteSignatureAsync(versionDirectory, trained.Signature with { ModelVersion = version }, cancellationToken);
+        if (promote)
+        {
+            await target.PromoteAsync(version, cancellationToken);
+        }
+
+        var decision = productionMetrics is null
+            ? "promoted: no Production version yet"
+            : string.Create(CultureInfo.InvariantCulture,
+                $"{(promote ? "promoted" : "not promoted")}: held-out AUC {trained.Metrics.Auc:0.0000} vs Production v{production!.Version} {productionMetrics.Auc:0.0000}");
+        return new TrainingOutcome("", modelName, version, promote, decision, trained.Metrics, productionMetrics, production?.Version,
+            training.Table, training.TableVersion);
+    }
+
     private async Task<(ModelVersionInfo? Version, ModelMetrics? Metrics)> EvaluateProductionAsync(
         string modelName, TrainedModel trained, string workDirectory, CancellationToken cancellationToken)
     {

@@ -33,6 +33,12 @@ internal sealed class LeadScorer(
 
     public ActiveModel? Current => models.Current;
 
+    public ScoringMetrics Metrics => metrics;
+
+    public ScoringOptions Options => options;
+
+    public TimeProvider TimeProvider => timeProvider;
+
     /// <summary>Checks one lead; returns null when valid, else the errors keyed by field (prefixed for batch items).</summary>
     public static Dictionary<string, string[]>? Validate(ScoreLeadRequest? lead, string prefix, Dictionary<string, string[]>? errors = null)
     {

@@ -18,7 +18,13 @@ public static class ScoringApi
     public static IEndpointRouteBuilder MapScoringApi(this IEndpointRouteBuilder app)
     {
         app.MapPost("/score-lead", ScoreLeadAsync).WithName("ScoreLead").WithSummary("Score one lead")
-            .Accepts<ScoreLeadRequest>("application/json");
+            .Accepts<ScoreLeadRequest>("application/json")
+            .Produces<ScoreLeadResponse>()
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
+            .ProducesProblem(StatusCodes.Status422UnprocessableEntity)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         app.MapPost("/score-leads", ScoreLeadsAsync).WithName("ScoreLeads").WithSummary("Score a batch of leads")
             .Accepts<ScoreLeadsRequest>("application/json");
         app.MapGet("/health", Health).WithName("Health").WithSummary("Liveness");
@@ -30,11 +36,11 @@ public static class ScoringApi
         return app;
     }
 
-    internal static async Task<Results<Ok<ScoreLeadResponse>, ProblemHttpResult>> ScoreLeadAsync(
-        HttpContext context, LeadScorer scorer, ScoringOptions options, ScoringMetrics metrics, TimeProvider timeProvider)
+    internal static async Task<IResult> ScoreLeadAsync(HttpContext context, LeadScorer scorer)
     {
-        var started = timeProvider.GetTimestamp();
-        var (lead, problem) = await JsonBody.ReadAsync(context.Request, ScoringJsonContext.Default.ScoreLeadRequest, options.MaxLeadBodyBytes);
+        var metrics = scorer.Metrics;
+        var started = scorer.TimeProvider.GetTimestamp();
+        var (lead, problem) = await JsonBody.ReadAsync(context.Request, ScoringJsonContext.Default.ScoreLeadRequest, scorer.Options.MaxLeadBodyBytes);
         if (problem is not null)
         {
             metrics.Request("score-lead", problem.StatusCode);
@@ -63,7 +69,7 @@ public static class ScoringApi
 
         metrics.ScoreLeadOk.Inc();
         metrics.ScoreLeadLatency.Observe(response.LatencyMs / 1000);
-        return TypedResults.Ok(response);
+        return new FastJsonResult<ScoreLeadResponse>(response, ScoringJsonContext.Default.ScoreLeadResponse);
     }
 
     internal static async Task<Results<Ok<ScoreLeadsResponse>, ProblemHttpResult>> ScoreLeadsAsync(

@@ -47,12 +47,13 @@ internal static class ScoringCommands
         var alias = new Option<string?>("--alias") { Description = "Serve the version with this alias instead of a stage" };
         var cacheDir = new Option<string>("--cache-dir") { Description = "Local artifact cache (serves while the registry is down)", DefaultValueFactory = _ => Path.Combine("lifeline-data", "scoring", "cache") };
         var sinkDir = new Option<string?>("--sink-dir") { Description = "Directory of predictions.jsonl and audit_logs.jsonl", DefaultValueFactory = _ => Path.Combine("lifeline-data", "scoring", "sinks") };
+        var lakeDir = new Option<string?>("--lake") { Description = "Lake directory: predictions and audit records go to its Delta tables instead of JSON lines" };
         var noSinks = new Option<bool>("--no-sinks") { Description = "Do not record predictions (audit records stay in memory)" };
         var poll = new Option<int>("--poll-seconds") { Description = "How often to look for a new Production version", DefaultValueFactory = _ => 30 };
         var verbose = new Option<bool>("--verbose") { Description = "Log at Information level" };
         var command = new Command("serve", $"Serve POST /score-lead and friends until Ctrl-C (admin token in ${AdminTokenVariable})")
         {
-            urls, registryUrl, modelDir, modelName, stage, alias, cacheDir, sinkDir, noSinks, poll, verbose,
+            urls, registryUrl, modelDir, modelName, stage, alias, cacheDir, sinkDir, lakeDir, noSinks, poll, verbose,
         };
         command.SetAction(async (parse, ct) =>
         {
@@ -91,6 +92,12 @@ internal static class ScoringCommands
 
             try
             {
+                Lifeline.Lake.LeadScoring.LeadScoringLake? lake = null;
+                if (parse.GetValue(lakeDir) is { } lakePath && !parse.GetValue(noSinks))
+                {
+                    lake = await Lifeline.Lake.LeadScoring.LeadScoringLake.OpenOrCreateAsync(new Lifeline.Storage.FileSystem.FileSystemObjectStore(lakePath), cancellationToken: ct);
+                }
+
                 var app = ScoringHost.Build(listen.ToString().TrimEnd('/'), o =>
                 {
                     o.ModelName = parse.GetValue(modelName)!;
@@ -98,7 +105,15 @@ internal static class ScoringCommands
                     o.SinkDirectory = parse.GetValue(noSinks) ? null : parse.GetValue(sinkDir);
                     o.PollInterval = TimeSpan.FromSeconds(Math.Max(1, parse.GetValue(poll)));
                     o.AdminToken = Environment.GetEnvironmentVariable(AdminTokenVariable);
-                }, s => s.AddSingleton(source), parse.GetValue(verbose) ? LogLevel.Information : LogLevel.Warning);
+                }, s =>
+                {
+                    s.AddSingleton(source);
+                    if (lake is not null)
+                    {
+                        s.AddSingleton<Lifeline.Scoring.Sinks.IPredictionSink>(new Lifeline.Scoring.Lake.DeltaPredictionSink(lake));
+                        s.AddSingleton<Lifeline.Scoring.Sinks.IAuditSink>(new Lifeline.Scoring.Lake.DeltaAuditSink(lake));
+                    }
+                }, parse.GetValue(verbose) ? LogLevel.Information : LogLevel.Warning);
                 await using (app)
                 {
                     await app.StartAsync(ct);

@@ -16,13 +16,14 @@ internal static class TrainCommands
         var registryUrl = new Option<string>("--registry-url") { Description = $"MLflow-compatible registry (token in ${ScoringCommands.RegistryTokenVariable})" };
         var modelDir = new Option<string?>("--model-dir") { Description = "Instead of a registry: a directory model source (versions/<v>/, production.txt)" };
         var modelName = new Option<string>("--model-name") { Description = "Registered model name", DefaultValueFactory = _ => "lead-scoring" };
+        var lakeDir = new Option<string?>("--lake") { Description = "Lake directory: train on its leads joined with conversions (generated leads when it has fewer than 500 labelled)" };
         var rows = new Option<int>("--synthetic-rows") { Description = "Generated leads to train on while the lake has none", DefaultValueFactory = _ => 20_000 };
         var seed = new Option<int>("--seed") { Description = "Seed of the data, split and trainer", DefaultValueFactory = _ => 1 };
         var trees = new Option<int>("--trees") { Description = "Boosted trees", DefaultValueFactory = _ => 100 };
         var leaves = new Option<int>("--leaves") { Description = "Leaves per tree", DefaultValueFactory = _ => 8 };
         var command = new Command("train", "Train the lead classifier, log the run with lineage, register a version, promote it only if it beats Production")
         {
-            registryUrl, modelDir, modelName, rows, seed, trees, leaves,
+            registryUrl, modelDir, lakeDir, modelName, rows, seed, trees, leaves,
         };
         command.SetAction(async (parse, ct) =>
         {
@@ -48,7 +49,22 @@ internal static class TrainCommands
             var work = Path.Combine(Path.GetTempPath(), "lifeline-train-" + Guid.NewGuid().ToString("N"));
             using var http = new HttpClient { BaseAddress = registry ?? new Uri("http://127.0.0.1/"), Timeout = TimeSpan.FromMinutes(2) };
             var client = new MlflowClient(http, Environment.GetEnvironmentVariable(ScoringCommands.RegistryTokenVariable));
-            var data = new SyntheticTrainingData(parse.GetValue(rows), parse.GetValue(seed));
+            ITrainingDataSource data = new SyntheticTrainingData(parse.GetValue(rows), parse.GetValue(seed));
+            if (parse.GetValue(lakeDir) is { } lakePath)
+            {
+                var lake = await Lifeline.Lake.LeadScoring.LeadScoringLake.OpenOrCreateAsync(new Lifeline.Storage.FileSystem.FileSystemObjectStore(lakePath), cancellationToken: ct);
+                var fromLake = new LakeTrainingData(lake, $"the lake at {lakePath} (leads joined with conversions)");
+                var loaded = await fromLake.LoadAsync(ct);
+                if (loaded.Leads.Count >= 500)
+                {
+                    data = new PreloadedTrainingData(loaded, fromLake.Description);
+                }
+                else
+                {
+                    await Console.Error.WriteLineAsync($"lifeline train: the lake has {loaded.Leads.Count} labelled leads (< 500); training on generated leads instead");
+                }
+            }
+
             var options = new TrainingOptions { Trees = parse.GetValue(trees), Leaves = parse.GetValue(leaves), Seed = parse.GetValue(seed) };
             try
             {
@@ -64,7 +80,7 @@ internal static class TrainCommands
                 {
                     var m = outcome.Metrics;
                     await Console.Out.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-                        $"trained on {data.Description}: AUC {m.Auc:0.0000}, F1 {m.F1:0.0000}, precision {m.Precision:0.0000}, recall {m.Recall:0.0000}, log loss {m.LogLoss:0.0000} ({m.Count} held out)"));
+                        $"trained on {data.Description} ({outcome.TrainingTable} {outcome.TrainingTableVersion}): AUC {m.Auc:0.0000}, F1 {m.F1:0.0000}, precision {m.Precision:0.0000}, recall {m.Recall:0.0000}, log loss {m.LogLoss:0.0000} ({m.Count} held out)"));
                     await Console.Out.WriteLineAsync($"run {(outcome.RunId.Length == 0 ? "(none: directory source)" : outcome.RunId)}; registered {outcome.ModelName} version {outcome.Version}; {outcome.Decision}");
                 }
 

@@ -123,7 +123,16 @@ internal sealed class LeadScorer(
         if (predictions.Enabled)
         {
             predictions.Write(new PredictionRecord(response.LeadId, response.LeadScore, response.ScoreCategory, response.ModelVersion,
-                response.PredictionTimestamp, response.LatencyMs));
+                response.PredictionTimestamp, response.LatencyMs)
+            {
+                CompanySize = lead.CompanySize,
+                Industry = lead.Industry,
+                PageViews = lead.PageViews,
+                TimeOnSite = lead.TimeOnSite,
+                FormCompletionTime = lead.FormCompletionTime,
+                ReferralSource = lead.ReferralSource,
+                CreatedAt = lead.CreatedAt,
+            });
         }
 
         return (response, ScoreFailure.None);

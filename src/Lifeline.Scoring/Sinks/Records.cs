@@ -1,13 +1,22 @@
 namespace Lifeline.Scoring.Sinks;
 
-/// <summary>One served prediction, as appended to the <c>predictions</c> table.</summary>
+/// <summary>One served prediction with the lead as it was scored, as appended to the <c>predictions</c> table.</summary>
 public sealed record PredictionRecord(
     string LeadId,
     double LeadScore,
     string ScoreCategory,
     string ModelVersion,
     DateTimeOffset PredictionTimestamp,
-    double LatencyMs);
+    double LatencyMs)
+{
+    public string? CompanySize { get; init; }
+    public string? Industry { get; init; }
+    public int? PageViews { get; init; }
+    public double? TimeOnSite { get; init; }
+    public double? FormCompletionTime { get; init; }
+    public string? ReferralSource { get; init; }
+    public string? CreatedAt { get; init; }
+}
 
 /// <summary>One admin or automatic action (rollback, model switch), as appended to the <c>audit_logs</c> table.</summary>
 public sealed record AuditRecord(

@@ -22,3 +22,11 @@ internal sealed class SyntheticTrainingData(int count, int seed) : ITrainingData
     public Task<TrainingData> LoadAsync(CancellationToken cancellationToken) =>
         Task.FromResult(new TrainingData(SyntheticLeads.Generate(count, seed), "synthetic", $"seed={seed};count={count}"));
 }
+
+/// <summary>Data already loaded (e.g. read from the lake to check there is enough of it).</summary>
+internal sealed class PreloadedTrainingData(TrainingData data, string description) : ITrainingDataSource
+{
+    public string Description => description;
+
+    public Task<TrainingData> LoadAsync(CancellationToken cancellationToken) => Task.FromResult(data);
+}

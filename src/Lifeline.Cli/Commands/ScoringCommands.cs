@@ -120,9 +120,12 @@ internal static class ScoringCommands
                     var ready = app.Services.GetRequiredService<Lifeline.Scoring.Models.ModelManager>().Current;
                     await Console.Out.WriteLineAsync($"scoring: listening on {listen.ToString().TrimEnd('/')}, model {parse.GetValue(modelName)} " +
                         (ready is null ? "NOT loaded (readiness false; polling the source)" : $"version {ready.Version}") + $", source {source.Description}");
+                    // Ctrl-C (the CLI's token) or SIGTERM (the host's ApplicationStopping) both end in a graceful stop that drains the sinks.
+                    var lifetime = app.Services.GetRequiredService<Microsoft.Extensions.Hosting.IHostApplicationLifetime>();
+                    using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct, lifetime.ApplicationStopping);
                     try
                     {
-                        await Task.Delay(Timeout.Infinite, ct);
+                        await Task.Delay(Timeout.Infinite, stop.Token);
                     }
                     catch (OperationCanceledException)
                     {

@@ -18,11 +18,19 @@ public static class ScoringHost
     /// </summary>
     public static WebApplication Build(string urls, Action<ScoringOptions> configure, Action<IServiceCollection>? services = null, LogLevel logLevel = LogLevel.Warning)
     {
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
+        // No appsettings.json watcher on the working directory (the sinks write there); configuration comes from code.
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            Args = ["--hostBuilder:reloadConfigOnChange=false"],
+            ContentRootPath = AppContext.BaseDirectory,
+        });
         builder.WebHost.UseUrls(urls);
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
         builder.Logging.SetMinimumLevel(logLevel);
+        // Hosting's per-request diagnostics logger, when enabled at any level, makes ASP.NET Core start an Activity and a
+        // log scope for every request; the service's own metrics and logs cover requests, so it is switched off.
+        builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None);
         services?.Invoke(builder.Services);
         builder.Services.AddScoring(configure);
         var probe = new ScoringOptions();

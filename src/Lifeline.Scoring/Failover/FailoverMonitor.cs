@@ -22,6 +22,7 @@ internal sealed class FailoverMonitor : BackgroundService
     private volatile ActiveModel? _watched;
     private int _rollingBack;
     private DateTimeOffset? _overBudgetSince;
+    private DateTimeOffset _quietUntil = DateTimeOffset.MinValue;
     private readonly CancellationTokenSource _stopping = new();
 
     public FailoverMonitor(ModelManager models, ScoringOptions options, TimeProvider timeProvider)
@@ -41,6 +42,7 @@ internal sealed class FailoverMonitor : BackgroundService
 
     private void Watch(ActiveModel model)
     {
+        _quietUntil = DateTimeOffset.MinValue;
         _window.Clear();
         _overBudgetSince = null;
         _watched = model;
@@ -74,7 +76,7 @@ internal sealed class FailoverMonitor : BackgroundService
 
     private void Trip(string reason)
     {
-        if (Interlocked.CompareExchange(ref _rollingBack, 1, 0) != 0)
+        if (_timeProvider.GetUtcNow() < _quietUntil || Interlocked.CompareExchange(ref _rollingBack, 1, 0) != 0)
         {
             return;
         }
@@ -86,11 +88,16 @@ internal sealed class FailoverMonitor : BackgroundService
     {
         try
         {
-            await _models.RollbackAsync(reason, "failover", _stopping.Token);
+            if (await _models.RollbackAsync(reason, "failover", _stopping.Token) is null)
+            {
+                // Nothing to go back to (alerted once by the manager): do not ask again on every failure; wait a window.
+                _quietUntil = _timeProvider.GetUtcNow() + _options.Window;
+            }
         }
         catch (Exception)
         {
-            // logged by the manager; the next failure may trip again
+            // logged by the manager; try again after a window
+            _quietUntil = _timeProvider.GetUtcNow() + _options.Window;
         }
         finally
         {

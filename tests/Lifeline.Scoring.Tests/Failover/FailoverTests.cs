@@ -204,3 +204,52 @@ public class FailoverTests
         };
     }
 }
+
+public class FailoverNoPreviousTests
+{
+    [Fact]
+    public async Task FailingOnlyVersion_NoPrevious_OneAlertPerWindowNotPerFailure()
+    {
+        using var dir = new TempDir();
+        var source = await TestModels.SourceAsync(dir.Sub("registry"));
+        var alerts = new List<Lifeline.Scoring.Failover.Alert>();
+        await using var server = await ScoringServer.StartAsync(source, dir.Path, o => o.Failover.MinRequests = 10, s =>
+            s.AddSingleton<Lifeline.Scoring.Failover.IAlertSink>(new ListAlertSink(alerts)));
+        var monitor = server.Get<Lifeline.Scoring.Failover.FailoverMonitor>();
+        var current = server.Get<Lifeline.Scoring.Models.ModelManager>().Current!;
+
+        for (var i = 0; i < 50; i++)
+        {
+            monitor.Record(current, failed: true, 1);
+            if (monitor.LastRollback is { } running)
+            {
+                await running;
+            }
+        }
+
+        Assert.Single(alerts);
+        Assert.Equal("model-failover-impossible", alerts[0].Kind);
+        server.Time.Advance(TimeSpan.FromSeconds(61));
+        monitor.Record(current, failed: true, 1); // the old failures left the window: not enough outcomes yet
+        for (var i = 0; i < 10; i++)
+        {
+            monitor.Record(current, failed: true, 1);
+        }
+
+        await monitor.LastRollback!;
+        Assert.Equal(2, alerts.Count);
+    }
+
+    private sealed class ListAlertSink(List<Lifeline.Scoring.Failover.Alert> alerts) : Lifeline.Scoring.Failover.IAlertSink
+    {
+        public Task RaiseAsync(Lifeline.Scoring.Failover.Alert alert, CancellationToken cancellationToken)
+        {
+            lock (alerts)
+            {
+                alerts.Add(alert);
+            }
+
+            return Task.CompletedTask;
+        }
+    }
+}

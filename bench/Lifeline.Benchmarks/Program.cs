@@ -1,3 +1,16 @@
 using BenchmarkDotNet.Running;
+using Lifeline.Benchmarks;
+
+if (args.Length > 0 && args[0] == "vault-stages")
+{
+    return VaultStages.Run(args[1]);
+}
+
+if (args.Length > 0 && args[0] == "vault-e2e")
+{
+    // Quick end-to-end throughput check: vault-e2e SOURCE_DIR REPO_DIR [RESTORE_DIR]
+    return await VaultEndToEnd.RunAsync(args[1..]);
+}
 
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+return 0;

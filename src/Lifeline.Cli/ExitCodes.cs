@@ -24,10 +24,13 @@ internal static class ExitCodes
     /// <summary>The repository is locked by another process.</summary>
     public const int Locked = 11;
 
-    /// <summary>A check found errors (or data is corrupt).</summary>
+    /// <summary>A check found errors, or data read from the repository is corrupt or missing.</summary>
     public const int CheckFailed = 4;
 
-    /// <summary>Interrupted by the user (Ctrl-C).</summary>
+    /// <summary>No snapshot matches the given id, "latest" with the filters, or the time given with --at.</summary>
+    public const int SnapshotNotFound = 13;
+
+    /// <summary>Interrupted by the user (Ctrl-C) or SIGTERM.</summary>
     public const int Interrupted = 130;
 
     /// <summary>A service the command talks to (registry, scoring service) could not be reached.</summary>

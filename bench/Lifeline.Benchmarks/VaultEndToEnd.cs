@@ -1,0 +1,53 @@
+using System.Diagnostics;
+using Lifeline.Storage.FileSystem;
+using Lifeline.Vault;
+
+namespace Lifeline.Benchmarks;
+
+/// <summary>Times a full backup, an unchanged re-backup, a restore and check --read-data of a directory; prints, does not assert.</summary>
+internal static class VaultEndToEnd
+{
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var source = args[0];
+        var repoDir = args[1];
+        var restoreDir = args.Length > 2 ? args[2] : null;
+        if (Directory.Exists(repoDir))
+        {
+            Directory.Delete(repoDir, true);
+        }
+
+        var bytes = new DirectoryInfo(source).EnumerateFiles("*", SearchOption.AllDirectories).Sum(f => f.Length);
+        var store = new FileSystemObjectStore(repoDir);
+        await using var repo = await VaultRepository.InitAsync(store, "bench", VaultInitOptions.ForTests);
+        var sw = Stopwatch.StartNew();
+        var r = await repo.BackupAsync(new BackupRequest { Paths = [source] });
+        Print("full backup", sw.Elapsed, bytes, $"added {r.DataAdded / 1048576.0:F1} MiB, {r.BlobsAdded} blobs");
+        sw.Restart();
+        var r2 = await repo.BackupAsync(new BackupRequest { Paths = [source] });
+        Print("unchanged re-backup", sw.Elapsed, bytes, $"added {r2.DataAdded} B");
+        if (restoreDir is not null)
+        {
+            if (Directory.Exists(restoreDir))
+            {
+                Directory.Delete(restoreDir, true);
+            }
+
+            sw.Restart();
+            await repo.RestoreAsync(new RestoreRequest { Snapshot = r.Snapshot, TargetDirectory = restoreDir });
+            Print("restore", sw.Elapsed, bytes, "");
+        }
+
+        sw.Restart();
+        var c = await repo.CheckAsync(new CheckOptions { ReadData = true });
+        Print("check --read-data", sw.Elapsed, bytes, c.Ok ? "ok" : string.Join("; ", c.Errors));
+        Console.WriteLine($"peak working set {Process.GetCurrentProcess().PeakWorkingSet64 / 1048576} MiB");
+        return 0;
+    }
+
+    private static void Print(string what, TimeSpan t, long bytes, string extra)
+    {
+        using var p = Process.GetCurrentProcess();
+        Console.WriteLine($"{what,-22} {t.TotalSeconds,7:F2} s  {bytes / t.TotalSeconds / 1e6,8:F0} MB/s  peak so far {p.PeakWorkingSet64 / 1048576} MiB, GC heap {GC.GetTotalMemory(false) / 1048576} MiB  {extra}");
+    }
+}

@@ -1,0 +1,606 @@
+using System.Buffers;
+using System.Threading.Channels;
+using Lifeline.Vault.Format;
+using Microsoft.Win32.SafeHandles;
+
+namespace Lifeline.Vault.Backup;
+
+/// <summary>
+/// One backup run (docs/vault-format.md, "Backup details"): a reader walks, reads, chunks and hashes; workers
+/// compress, encrypt and pack; packs upload in the background; index files follow their packs; the snapshot is last.
+/// </summary>
+internal sealed class BackupEngine
+{
+    private const int ReadBufferSize = 32 * 1024 * 1024;
+    private const int PacksPerIndexFile = 8;
+    private const int MaxUploadsInFlight = 2;
+
+    private readonly VaultRepository _repo;
+    private readonly BackupRequest _request;
+    private readonly IProgress<VaultProgress>? _progress;
+    private readonly CancellationTokenSource _cts;
+    private readonly Channel<BlobJob> _jobs;
+    private readonly HashSet<BlobId> _inflight = [];
+    private readonly List<SourceError> _errors = [];
+    private readonly SemaphoreSlim _uploadSlots = new(MaxUploadsInFlight, MaxUploadsInFlight);
+    private readonly List<Task> _uploads = [];
+    private readonly List<(BlobId Pack, IReadOnlyList<PackEntry> Entries)> _pendingIndex = [];
+    private readonly int _packCapacity;
+    private byte[] _readBuffer = [];
+    private long _dataAdded;
+    private long _blobsAdded;
+    private long _filesNew, _filesChanged, _filesUnmodified, _dirsNew, _dirsChanged, _dirsUnmodified, _totalFiles, _totalBytes;
+    private long _bytesDone;
+    private long _lastReported;
+
+    public BackupEngine(VaultRepository repo, BackupRequest request, IProgress<VaultProgress>? progress, CancellationToken ct)
+    {
+        _repo = repo;
+        _request = request;
+        _progress = progress;
+        _cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        Workers = Math.Max(1, repo.Options.Workers ?? Environment.ProcessorCount);
+        _jobs = Channel.CreateBounded<BlobJob>(new BoundedChannelOptions(Workers * 2) { SingleWriter = true, SingleReader = false });
+        _packCapacity = repo.Config.PackSize;
+    }
+
+    public int Workers { get; }
+
+    private CancellationToken Token => _cts.Token;
+
+    private readonly record struct BlobJob(BlobType Type, BlobId Id, byte[] Buffer, int Length);
+
+    public async Task<BackupResult> RunAsync(SnapshotInfo? parent)
+    {
+        var started = _repo.Time.GetUtcNow();
+        var startTs = _repo.Time.GetTimestamp();
+        var paths = _request.Paths.Select(p => Path.TrimEndingDirectorySeparator(Path.GetFullPath(p))).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+        if (paths.Count == 0)
+        {
+            throw new ArgumentException("nothing to back up: give at least one path");
+        }
+
+        var names = paths.Select(NameOf).ToList();
+        var dup = names.GroupBy(n => n, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
+        if (dup is not null)
+        {
+            throw new VaultException($"two backup paths end in the same name '{dup.Key}': back them up as separate sources or give their common parent");
+        }
+
+        TreeJson? parentRoot = null;
+        if (parent is not null)
+        {
+            parentRoot = await TryLoadTreeAsync(parent.TreeId);
+        }
+
+        var workers = Enumerable.Range(0, Workers).Select(_ => Task.Run(WorkerAsync)).ToArray();
+        BlobId rootId = default;
+        Exception? readerError = null;
+        try
+        {
+            rootId = await Task.Run(async () =>
+            {
+                var nodes = new List<NodeJson>();
+                for (var i = 0; i < paths.Count; i++)
+                {
+                    var parentNode = parentRoot?.Nodes.Find(n => n.Name == names[i]);
+                    var node = await BackupEntryAsync(paths[i], names[i], parentNode);
+                    if (node is not null)
+                    {
+                        nodes.Add(node);
+                    }
+                }
+
+                nodes.Sort(static (a, b) => string.CompareOrdinal(a.Name, b.Name));
+                return await StoreTreeAsync(nodes);
+            });
+        }
+        catch (Exception e)
+        {
+            readerError = e;
+            await _cts.CancelAsync();
+        }
+
+        _jobs.Writer.TryComplete();
+        var failures = new List<Exception>();
+        foreach (var w in workers)
+        {
+            try
+            {
+                await w;
+            }
+            catch (Exception e)
+            {
+                failures.Add(e);
+            }
+        }
+
+        Task[] uploads;
+        lock (_uploads)
+        {
+            uploads = [.. _uploads];
+        }
+
+        foreach (var u in uploads)
+        {
+            try
+            {
+                await u;
+            }
+            catch (Exception e)
+            {
+                failures.Add(e);
+            }
+        }
+
+        if (_readBuffer.Length > 0)
+        {
+            VaultBuffers.Pool.Return(_readBuffer);
+            _readBuffer = [];
+        }
+
+        var real = failures.Find(e => e is not OperationCanceledException);
+        if (real is not null)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(real);
+        }
+
+        if (readerError is not null)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(readerError);
+        }
+
+        if (failures.Count > 0)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failures[0]);
+        }
+
+        if (_pendingIndex.Count > 0)
+        {
+            await _repo.WriteIndexFileAsync([.. _pendingIndex], Token);
+            _pendingIndex.Clear();
+        }
+
+        var ended = _repo.Time.GetUtcNow();
+        var summary = new SnapshotSummary
+        {
+            TotalFiles = _totalFiles,
+            TotalBytes = _totalBytes,
+            FilesNew = _filesNew,
+            FilesChanged = _filesChanged,
+            FilesUnmodified = _filesUnmodified,
+            DataAdded = _dataAdded,
+            Errors = _errors.Count,
+            BackupStart = started,
+            BackupEnd = ended,
+        };
+        var json = new SnapshotJson
+        {
+            Time = started,
+            Host = _request.Host ?? _repo.Host,
+            Source = _request.Source,
+            Paths = paths,
+            Tags = [.. _request.Tags],
+            Parent = parent?.Id,
+            Tree = rootId.ToString(),
+            Summary = summary,
+        };
+        var id = await _repo.SaveSnapshotAsync(json, Token);
+        var info = new SnapshotInfo
+        {
+            Id = id,
+            Time = json.Time,
+            Host = json.Host,
+            Source = json.Source,
+            Paths = json.Paths,
+            Tags = json.Tags,
+            ParentId = json.Parent,
+            TreeId = json.Tree,
+            Summary = summary,
+        };
+        _progress?.Report(new VaultProgress { Phase = "backup", FilesDone = _totalFiles, FilesTotal = _totalFiles, BytesDone = _bytesDone, BytesTotal = _bytesDone });
+        Log.BackupDone(_repo.Logger, json.Source, id[..8], _totalFiles, _dataAdded, _errors.Count);
+        return new BackupResult
+        {
+            Snapshot = info,
+            FilesNew = _filesNew,
+            FilesChanged = _filesChanged,
+            FilesUnmodified = _filesUnmodified,
+            DirsNew = _dirsNew,
+            DirsChanged = _dirsChanged,
+            DirsUnmodified = _dirsUnmodified,
+            BlobsAdded = _blobsAdded,
+            DataAdded = _dataAdded,
+            TotalFiles = _totalFiles,
+            TotalBytes = _totalBytes,
+            Duration = _repo.Time.GetElapsedTime(startTs),
+            Errors = [.. _errors],
+        };
+    }
+
+    private static string NameOf(string fullPath)
+    {
+        var name = Path.GetFileName(fullPath);
+        return name.Length == 0 ? "root" : name;
+    }
+
+    private async Task<TreeJson?> TryLoadTreeAsync(string? id)
+    {
+        if (id is null || !BlobId.TryParse(id, out var blob) || !_repo.Index.Contains(blob))
+        {
+            return null;
+        }
+
+        try
+        {
+            return await _repo.LoadTreeAsync(blob, Token);
+        }
+        catch (VaultCorruptException)
+        {
+            return null;
+        }
+    }
+
+    private void AddError(string path, Exception e)
+    {
+        var message = e.Message;
+        _errors.Add(new SourceError(path, message));
+        Log.SourceError(_repo.Logger, path, message);
+    }
+
+    private async Task<NodeJson?> BackupEntryAsync(string path, string name, NodeJson? parentNode)
+    {
+        Token.ThrowIfCancellationRequested();
+        FileStat st;
+        try
+        {
+            st = FileStats.Lstat(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            AddError(path, e);
+            return null;
+        }
+
+        switch (st.Type)
+        {
+            case NodeType.Dir:
+            {
+                var parentSubtree = parentNode?.Type == "dir" ? parentNode.Subtree : null;
+                var subtree = await BackupDirAsync(path, parentSubtree);
+                if (parentNode is null)
+                {
+                    _dirsNew++;
+                }
+                else if (parentSubtree == subtree.ToString())
+                {
+                    _dirsUnmodified++;
+                }
+                else
+                {
+                    _dirsChanged++;
+                }
+
+                return new NodeJson { Name = name, Type = "dir", Mode = st.Mode, Mtime = st.MtimeNs, Inode = st.Inode, Ctime = st.CtimeNs, Subtree = subtree.ToString() };
+            }
+
+            case NodeType.File:
+            {
+                List<string>? content = null;
+                var size = st.Size;
+                if (!_request.Force && parentNode is { Type: "file" } p && p.Size == st.Size && p.Mtime == st.MtimeNs && p.Inode == st.Inode
+                    && p.Ctime == st.CtimeNs && p.Content is not null && p.Content.TrueForAll(c => BlobId.TryParse(c, out var b) && _repo.Index.Contains(b)))
+                {
+                    content = p.Content;
+                    _filesUnmodified++;
+                    _bytesDone += size;
+                }
+                else
+                {
+                    (content, size) = await ReadFileAsync(path);
+                    if (content is null)
+                    {
+                        return null;
+                    }
+
+                    if (parentNode is null)
+                    {
+                        _filesNew++;
+                    }
+                    else
+                    {
+                        _filesChanged++;
+                    }
+                }
+
+                _totalFiles++;
+                _totalBytes += size;
+                Report(path, force: true);
+                return new NodeJson { Name = name, Type = "file", Mode = st.Mode, Size = size, Mtime = st.MtimeNs, Inode = st.Inode, Ctime = st.CtimeNs, Content = content };
+            }
+
+            case NodeType.Symlink:
+            {
+                string? target;
+                try
+                {
+                    target = new FileInfo(path).LinkTarget;
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    AddError(path, e);
+                    return null;
+                }
+
+                return new NodeJson { Name = name, Type = "symlink", Mode = st.Mode, Mtime = st.MtimeNs, Inode = st.Inode, Ctime = st.CtimeNs, Target = target ?? "" };
+            }
+
+            default:
+                // sockets, fifos and devices are not backed up
+                return null;
+        }
+    }
+
+    private async Task<BlobId> BackupDirAsync(string path, string? parentSubtree)
+    {
+        var parentTree = await TryLoadTreeAsync(parentSubtree);
+        List<string> names;
+        try
+        {
+            names = Directory.EnumerateFileSystemEntries(path).Select(p => Path.GetFileName(p)).ToList();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            AddError(path, e);
+            names = [];
+        }
+
+        names.Sort(StringComparer.Ordinal);
+        Dictionary<string, NodeJson>? parentNodes = parentTree?.Nodes.ToDictionary(n => n.Name, StringComparer.Ordinal);
+        var nodes = new List<NodeJson>(names.Count);
+        foreach (var name in names)
+        {
+            NodeJson? parentNode = null;
+            parentNodes?.TryGetValue(name, out parentNode);
+            var node = await BackupEntryAsync(Path.Combine(path, name), name, parentNode);
+            if (node is not null)
+            {
+                nodes.Add(node);
+            }
+        }
+
+        return await StoreTreeAsync(nodes);
+    }
+
+    private async Task<BlobId> StoreTreeAsync(List<NodeJson> nodes)
+    {
+        var bytes = WireJson.Serialize(new TreeJson { Nodes = nodes }, WireJson.Default.TreeJson);
+        var id = BlobId.Hash(bytes);
+        if (IsNew(id))
+        {
+            var buffer = VaultBuffers.Pool.Rent(bytes.Length);
+            bytes.CopyTo(buffer, 0);
+            await _jobs.Writer.WriteAsync(new BlobJob(BlobType.Tree, id, buffer, bytes.Length), Token);
+        }
+
+        return id;
+    }
+
+    private bool IsNew(BlobId id)
+    {
+        if (_inflight.Contains(id) || _repo.Index.Contains(id))
+        {
+            return false;
+        }
+
+        _inflight.Add(id);
+        return true;
+    }
+
+    private async Task<(List<string>? Content, long Size)> ReadFileAsync(string path)
+    {
+        SafeFileHandle handle;
+        try
+        {
+            if (_repo.SourceFaultForTests?.Invoke(path) is { } fault)
+            {
+                throw fault;
+            }
+
+            handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, FileOptions.SequentialScan);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            AddError(path, e);
+            return (null, 0);
+        }
+
+        using (handle)
+        {
+            if (_readBuffer.Length == 0)
+            {
+                _readBuffer = VaultBuffers.Pool.Rent(Math.Max(ReadBufferSize, _repo.Chunker.MaxSize * 3));
+            }
+
+            var buf = _readBuffer;
+            var max = _repo.Chunker.MaxSize;
+            var content = new List<string>();
+            long fileOffset = 0;
+            int start = 0, end = 0;
+            var eof = false;
+            while (true)
+            {
+                if (!eof && end - start < max)
+                {
+                    if (start > 0)
+                    {
+                        Buffer.BlockCopy(buf, start, buf, 0, end - start);
+                        end -= start;
+                        start = 0;
+                    }
+
+                    while (end < buf.Length)
+                    {
+                        int n;
+                        try
+                        {
+                            n = RandomAccess.Read(handle, buf.AsSpan(end), fileOffset);
+                        }
+                        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                        {
+                            AddError(path, e);
+                            return (null, 0);
+                        }
+
+                        if (n == 0)
+                        {
+                            eof = true;
+                            break;
+                        }
+
+                        end += n;
+                        fileOffset += n;
+                    }
+                }
+
+                if (end == start)
+                {
+                    break;
+                }
+
+                var cut = _repo.Chunker.FindCut(buf.AsSpan(start, end - start));
+                var id = BlobId.Hash(buf.AsSpan(start, cut));
+                content.Add(id.ToString());
+                if (IsNew(id))
+                {
+                    var chunk = VaultBuffers.Pool.Rent(cut);
+                    Buffer.BlockCopy(buf, start, chunk, 0, cut);
+                    await _jobs.Writer.WriteAsync(new BlobJob(BlobType.Data, id, chunk, cut), Token);
+                }
+
+                start += cut;
+                _bytesDone += cut;
+                Report(path, force: false);
+            }
+
+            return (content, fileOffset);
+        }
+    }
+
+    private void Report(string current, bool force)
+    {
+        if (_progress is null || (!force && _bytesDone - _lastReported < 16 * 1024 * 1024))
+        {
+            return;
+        }
+
+        _lastReported = _bytesDone;
+        _progress.Report(new VaultProgress { Phase = "backup", FilesDone = _totalFiles, BytesDone = _bytesDone, Current = current });
+    }
+
+    private async Task WorkerAsync()
+    {
+        try
+        {
+            using var encoder = new BlobEncoder();
+            PackBuilder? pack = null;
+            try
+            {
+                await foreach (var job in _jobs.Reader.ReadAllAsync(Token))
+                {
+                    try
+                    {
+                        // Room for the blob and the grown header, so that a pack never outgrows its pooled buffer.
+                        var reserve = job.Length + (2 * Crypto.Sealer.Overhead) + ((pack?.Count ?? 0) + 1) * PackEntry.Size + 4;
+                        if (pack is not null && pack.Length + reserve > _packCapacity)
+                        {
+                            await UploadAsync(pack);
+                            pack = null;
+                        }
+
+                        pack ??= new PackBuilder(_packCapacity);
+                        AddToPack(encoder, pack, job);
+                    }
+                    finally
+                    {
+                        VaultBuffers.Pool.Return(job.Buffer);
+                    }
+
+                    if (pack.Length >= _packCapacity - (64 * 1024))
+                    {
+                        await UploadAsync(pack);
+                        pack = null;
+                    }
+                }
+
+                if (pack is { Count: > 0 })
+                {
+                    await UploadAsync(pack);
+                    pack = null;
+                }
+            }
+            finally
+            {
+                pack?.Dispose();
+            }
+        }
+        catch
+        {
+            await _cts.CancelAsync();
+            throw;
+        }
+    }
+
+    private void AddToPack(BlobEncoder encoder, PackBuilder pack, BlobJob job)
+    {
+        var plain = job.Buffer.AsSpan(0, job.Length);
+        var payload = encoder.Encode(plain, out var compressed);
+        pack.Add(job.Type, job.Id, payload, compressed, job.Length, _repo.Key.Data);
+    }
+
+    private async Task UploadAsync(PackBuilder pack)
+    {
+        await _uploadSlots.WaitAsync(Token);
+        var (id, bytes) = pack.Finish(_repo.Key.Data);
+        var entries = pack.Entries.ToArray();
+        var task = Task.Run(async () =>
+        {
+            try
+            {
+                await _repo.Store.PutIfAbsentAsync(VaultRepository.PackKey(id), bytes, Token);
+                _repo.Index.AddPack(id, entries);
+                Interlocked.Add(ref _dataAdded, bytes.Length);
+                Interlocked.Add(ref _blobsAdded, entries.Length);
+                List<(BlobId, IReadOnlyList<PackEntry>)>? flush = null;
+                lock (_pendingIndex)
+                {
+                    _pendingIndex.Add((id, entries));
+                    if (_pendingIndex.Count >= PacksPerIndexFile)
+                    {
+                        flush = [.. _pendingIndex];
+                        _pendingIndex.Clear();
+                    }
+                }
+
+                if (flush is not null)
+                {
+                    await _repo.WriteIndexFileAsync(flush, Token);
+                }
+            }
+            catch
+            {
+                await _cts.CancelAsync();
+                throw;
+            }
+            finally
+            {
+                pack.Dispose();
+                _uploadSlots.Release();
+            }
+        });
+        lock (_uploads)
+        {
+            _uploads.Add(task);
+        }
+    }
+}

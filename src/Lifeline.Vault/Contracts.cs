@@ -1,0 +1,454 @@
+namespace Lifeline.Vault;
+
+/// <summary>Options for creating a new repository. Every property has a documented default.</summary>
+public sealed record VaultInitOptions
+{
+    /// <summary>Argon2id memory in KiB. Default 65536 (64 MiB); tests use <see cref="ForTests"/>.</summary>
+    public int KdfMemoryKiB { get; init; } = 64 * 1024;
+
+    /// <summary>Argon2id iterations (time cost). Default 3.</summary>
+    public int KdfIterations { get; init; } = 3;
+
+    /// <summary>Argon2id parallelism (lanes). Default 2.</summary>
+    public int KdfParallelism { get; init; } = 2;
+
+    /// <summary>Minimum chunk size in bytes. Default 512 KiB.</summary>
+    public int ChunkMinSize { get; init; } = 512 * 1024;
+
+    /// <summary>Average (target) chunk size in bytes, a power of two. Default 1 MiB.</summary>
+    public int ChunkAverageSize { get; init; } = 1024 * 1024;
+
+    /// <summary>Maximum chunk size in bytes. Default 8 MiB.</summary>
+    public int ChunkMaxSize { get; init; } = 8 * 1024 * 1024;
+
+    /// <summary>Target pack size in bytes. Default 16 MiB.</summary>
+    public int PackSize { get; init; } = 16 * 1024 * 1024;
+
+    /// <summary>Small KDF parameters (8 MiB, 1 iteration, 1 lane) for tests; never use for real data.</summary>
+    public static VaultInitOptions ForTests { get; } = new() { KdfMemoryKiB = 8 * 1024, KdfIterations = 1, KdfParallelism = 1 };
+}
+
+/// <summary>Options that apply to an opened repository (not stored in it).</summary>
+public sealed record VaultOpenOptions
+{
+    /// <summary>Lock lease time-to-live. Default 60 s; the lease is renewed every TTL/3 while work runs.</summary>
+    public TimeSpan LockTtl { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Host name recorded in snapshots, keys and locks. Default <see cref="Environment.MachineName"/>.</summary>
+    public string? Host { get; init; }
+
+    /// <summary>Number of compress+encrypt workers during backup. Default <see cref="Environment.ProcessorCount"/>.</summary>
+    public int? Workers { get; init; }
+
+    /// <summary>Where the vault logs its events. Default none.</summary>
+    public Microsoft.Extensions.Logging.ILogger? Logger { get; init; }
+}
+
+/// <summary>What to back up.</summary>
+public sealed record BackupRequest
+{
+    /// <summary>Files or directories to back up (absolute or relative to the current directory).</summary>
+    public required IReadOnlyList<string> Paths { get; init; }
+
+    /// <summary>The source name (which protected component this is), e.g. "registry". Default "default".</summary>
+    public string Source { get; init; } = "default";
+
+    /// <summary>Tags stored with the snapshot.</summary>
+    public IReadOnlyList<string> Tags { get; init; } = [];
+
+    /// <summary>Host name stored with the snapshot; default the repository's host.</summary>
+    public string? Host { get; init; }
+
+    /// <summary>Parent snapshot id (prefix) to compare against; default the newest with the same source, host and paths.</summary>
+    public string? ParentId { get; init; }
+
+    /// <summary>When true, every file is read and chunked even if unchanged since the parent. Default false.</summary>
+    public bool Force { get; init; }
+}
+
+/// <summary>The outcome of a backup.</summary>
+public sealed record BackupResult
+{
+    /// <summary>The snapshot written.</summary>
+    public required SnapshotInfo Snapshot { get; init; }
+
+    /// <summary>Files not in the parent.</summary>
+    public long FilesNew { get; init; }
+
+    /// <summary>Files in the parent but changed.</summary>
+    public long FilesChanged { get; init; }
+
+    /// <summary>Files unchanged since the parent.</summary>
+    public long FilesUnmodified { get; init; }
+
+    /// <summary>Directories not in the parent.</summary>
+    public long DirsNew { get; init; }
+
+    /// <summary>Directories in the parent whose tree changed.</summary>
+    public long DirsChanged { get; init; }
+
+    /// <summary>Directories whose tree is unchanged.</summary>
+    public long DirsUnmodified { get; init; }
+
+    /// <summary>Blobs newly stored.</summary>
+    public long BlobsAdded { get; init; }
+
+    /// <summary>Bytes newly stored in packs (after compression and encryption).</summary>
+    public long DataAdded { get; init; }
+
+    /// <summary>Total files in the snapshot.</summary>
+    public long TotalFiles { get; init; }
+
+    /// <summary>Total bytes of file content in the snapshot.</summary>
+    public long TotalBytes { get; init; }
+
+    /// <summary>Wall time of the backup.</summary>
+    public TimeSpan Duration { get; init; }
+
+    /// <summary>Source paths that could not be read; non-empty means "partly backed up".</summary>
+    public IReadOnlyList<SourceError> Errors { get; init; } = [];
+}
+
+/// <summary>A source path that could not be backed up, and why.</summary>
+public sealed record SourceError(string Path, string Message);
+
+/// <summary>Statistics stored in a snapshot.</summary>
+public sealed record SnapshotSummary
+{
+    /// <summary>Files in the snapshot.</summary>
+    public long TotalFiles { get; init; }
+
+    /// <summary>Bytes of file content in the snapshot.</summary>
+    public long TotalBytes { get; init; }
+
+    /// <summary>Files not in the parent.</summary>
+    public long FilesNew { get; init; }
+
+    /// <summary>Files changed since the parent.</summary>
+    public long FilesChanged { get; init; }
+
+    /// <summary>Files unchanged since the parent.</summary>
+    public long FilesUnmodified { get; init; }
+
+    /// <summary>Bytes newly stored (after compression and encryption).</summary>
+    public long DataAdded { get; init; }
+
+    /// <summary>Number of source errors (files not backed up).</summary>
+    public int Errors { get; init; }
+
+    /// <summary>When the backup started.</summary>
+    public DateTimeOffset BackupStart { get; init; }
+
+    /// <summary>When the backup ended.</summary>
+    public DateTimeOffset BackupEnd { get; init; }
+}
+
+/// <summary>A snapshot as stored in the repository.</summary>
+public sealed record SnapshotInfo
+{
+    /// <summary>Full id (64 hex characters).</summary>
+    public required string Id { get; init; }
+
+    /// <summary>The first 8 characters of <see cref="Id"/>.</summary>
+    public string ShortId => Id.Length > 8 ? Id[..8] : Id;
+
+    /// <summary>When the snapshot was taken.</summary>
+    public DateTimeOffset Time { get; init; }
+
+    /// <summary>Host name.</summary>
+    public string Host { get; init; } = "";
+
+    /// <summary>Source name.</summary>
+    public string Source { get; init; } = "";
+
+    /// <summary>Backed-up paths (absolute).</summary>
+    public IReadOnlyList<string> Paths { get; init; } = [];
+
+    /// <summary>Tags.</summary>
+    public IReadOnlyList<string> Tags { get; init; } = [];
+
+    /// <summary>The parent snapshot id, if any.</summary>
+    public string? ParentId { get; init; }
+
+    /// <summary>The root tree blob id.</summary>
+    public string TreeId { get; init; } = "";
+
+    /// <summary>When copied from another repository, the id of the snapshot there.</summary>
+    public string? OriginalId { get; init; }
+
+    /// <summary>Statistics of the backup.</summary>
+    public SnapshotSummary? Summary { get; init; }
+}
+
+/// <summary>Selects snapshots; null properties match everything.</summary>
+public sealed record SnapshotFilter
+{
+    /// <summary>Only this source.</summary>
+    public string? Source { get; init; }
+
+    /// <summary>Only snapshots carrying all of these tags.</summary>
+    public IReadOnlyList<string>? Tags { get; init; }
+
+    /// <summary>Only this host.</summary>
+    public string? Host { get; init; }
+
+    /// <summary>Only snapshots taken at or after this time.</summary>
+    public DateTimeOffset? Since { get; init; }
+
+    /// <summary>Only snapshots taken at or before this time.</summary>
+    public DateTimeOffset? Until { get; init; }
+}
+
+/// <summary>The kind of a tree entry.</summary>
+public enum NodeType
+{
+    /// <summary>A regular file.</summary>
+    File,
+
+    /// <summary>A directory.</summary>
+    Dir,
+
+    /// <summary>A symbolic link.</summary>
+    Symlink,
+}
+
+/// <summary>One entry of a snapshot's tree.</summary>
+public sealed record NodeInfo
+{
+    /// <summary>Path inside the snapshot, '/'-separated, starting with '/'.</summary>
+    public required string Path { get; init; }
+
+    /// <summary>File, directory or symlink.</summary>
+    public NodeType Type { get; init; }
+
+    /// <summary>Size in bytes (files).</summary>
+    public long Size { get; init; }
+
+    /// <summary>Unix mode bits (permissions).</summary>
+    public int Mode { get; init; }
+
+    /// <summary>Modification time.</summary>
+    public DateTimeOffset ModTime { get; init; }
+
+    /// <summary>Symlink target (symlinks).</summary>
+    public string? LinkTarget { get; init; }
+}
+
+/// <summary>Differences between two snapshots (paths).</summary>
+public sealed record DiffResult
+{
+    /// <summary>Paths only in the newer snapshot.</summary>
+    public IReadOnlyList<string> Added { get; init; } = [];
+
+    /// <summary>Paths only in the older snapshot.</summary>
+    public IReadOnlyList<string> Removed { get; init; } = [];
+
+    /// <summary>Paths in both whose content, type or metadata differ.</summary>
+    public IReadOnlyList<string> Modified { get; init; } = [];
+
+    /// <summary>Bytes of added files.</summary>
+    public long AddedBytes { get; init; }
+
+    /// <summary>Bytes of removed files.</summary>
+    public long RemovedBytes { get; init; }
+}
+
+/// <summary>What to restore, and where.</summary>
+public sealed record RestoreRequest
+{
+    /// <summary>The snapshot to restore.</summary>
+    public required SnapshotInfo Snapshot { get; init; }
+
+    /// <summary>The directory to restore into (created if missing).</summary>
+    public required string TargetDirectory { get; init; }
+
+    /// <summary>Glob patterns ('*', '?', '**') on snapshot paths; empty means everything.</summary>
+    public IReadOnlyList<string> Include { get; init; } = [];
+
+    /// <summary>Allow a non-empty target; existing files are replaced. Default false.</summary>
+    public bool Overwrite { get; init; }
+}
+
+/// <summary>The outcome of a restore.</summary>
+public sealed record RestoreResult
+{
+    /// <summary>Files written.</summary>
+    public long Files { get; init; }
+
+    /// <summary>Directories created.</summary>
+    public long Dirs { get; init; }
+
+    /// <summary>Bytes written.</summary>
+    public long Bytes { get; init; }
+}
+
+/// <summary>What a check verifies.</summary>
+public sealed record CheckOptions
+{
+    /// <summary>Decrypt and verify the hash of every blob in every pack. Default false.</summary>
+    public bool ReadData { get; init; }
+
+    /// <summary>Read only subset N of T (1-based) of the packs, a deterministic partition by pack id.</summary>
+    public (int N, int T)? ReadDataSubset { get; init; }
+}
+
+/// <summary>The outcome of a check.</summary>
+public sealed record CheckResult
+{
+    /// <summary>Every problem found, one line each.</summary>
+    public IReadOnlyList<string> Errors { get; init; } = [];
+
+    /// <summary>Harmless findings (e.g. packs not referenced by the index, left by an interrupted backup).</summary>
+    public IReadOnlyList<string> Warnings { get; init; } = [];
+
+    /// <summary>Snapshots checked.</summary>
+    public int Snapshots { get; init; }
+
+    /// <summary>Trees checked.</summary>
+    public long Trees { get; init; }
+
+    /// <summary>Packs in the store.</summary>
+    public int Packs { get; init; }
+
+    /// <summary>Blobs in the index.</summary>
+    public long Blobs { get; init; }
+
+    /// <summary>Packs whose data was read.</summary>
+    public int PacksRead { get; init; }
+
+    /// <summary>Bytes of pack data read.</summary>
+    public long BytesRead { get; init; }
+
+    /// <summary>True when no errors were found.</summary>
+    public bool Ok => Errors.Count == 0;
+}
+
+/// <summary>Which snapshots to keep, with restic's semantics. Null means "not used".</summary>
+public sealed record RetentionPolicy
+{
+    /// <summary>Keep the newest N snapshots.</summary>
+    public int? KeepLast { get; init; }
+
+    /// <summary>Keep the newest snapshot of each of the last N hours that have one.</summary>
+    public int? KeepHourly { get; init; }
+
+    /// <summary>Keep the newest snapshot of each of the last N days that have one.</summary>
+    public int? KeepDaily { get; init; }
+
+    /// <summary>Keep the newest snapshot of each of the last N ISO weeks that have one.</summary>
+    public int? KeepWeekly { get; init; }
+
+    /// <summary>Keep the newest snapshot of each of the last N months that have one.</summary>
+    public int? KeepMonthly { get; init; }
+
+    /// <summary>Keep the newest snapshot of each of the last N years that have one.</summary>
+    public int? KeepYearly { get; init; }
+
+    /// <summary>Keep every snapshot taken within this duration before the newest snapshot of its group.</summary>
+    public TimeSpan? KeepWithin { get; init; }
+
+    /// <summary>Keep every snapshot carrying any of these tags.</summary>
+    public IReadOnlyList<string>? KeepTags { get; init; }
+
+    /// <summary>True when no rule is set (forget would remove everything; refused).</summary>
+    public bool IsEmpty => KeepLast is null && KeepHourly is null && KeepDaily is null && KeepWeekly is null
+        && KeepMonthly is null && KeepYearly is null && KeepWithin is null && (KeepTags is null || KeepTags.Count == 0);
+}
+
+/// <summary>A snapshot kept by forget, and the rules that kept it (e.g. "last", "daily", "within 30.00:00:00").</summary>
+public sealed record KeptSnapshot(SnapshotInfo Snapshot, IReadOnlyList<string> Reasons);
+
+/// <summary>The outcome of forget.</summary>
+public sealed record ForgetResult
+{
+    /// <summary>Snapshots kept, with reasons.</summary>
+    public IReadOnlyList<KeptSnapshot> Keep { get; init; } = [];
+
+    /// <summary>Snapshots removed (or that would be, on a dry run).</summary>
+    public IReadOnlyList<SnapshotInfo> Remove { get; init; } = [];
+
+    /// <summary>True when nothing was changed.</summary>
+    public bool DryRun { get; init; }
+}
+
+/// <summary>The outcome of prune.</summary>
+public sealed record PruneResult
+{
+    /// <summary>Packs deleted (entirely unused, or replaced by a rewrite).</summary>
+    public int PacksDeleted { get; init; }
+
+    /// <summary>Partly used packs whose used blobs were rewritten into new packs.</summary>
+    public int PacksRewritten { get; init; }
+
+    /// <summary>New packs written by the rewrite.</summary>
+    public int PacksWritten { get; init; }
+
+    /// <summary>Blobs no longer used by any snapshot that were removed.</summary>
+    public long BlobsRemoved { get; init; }
+
+    /// <summary>Bytes of packs deleted minus bytes of packs written.</summary>
+    public long BytesFreed { get; init; }
+
+    /// <summary>Index files replaced.</summary>
+    public int IndexFilesReplaced { get; init; }
+
+    /// <summary>True when nothing was changed.</summary>
+    public bool DryRun { get; init; }
+}
+
+/// <summary>The outcome of copying snapshots to another repository.</summary>
+public sealed record CopyResult
+{
+    /// <summary>Snapshots written to the destination.</summary>
+    public int SnapshotsCopied { get; init; }
+
+    /// <summary>Snapshots already in the destination.</summary>
+    public int SnapshotsSkipped { get; init; }
+
+    /// <summary>Blobs transferred (the destination lacked them).</summary>
+    public long BlobsCopied { get; init; }
+
+    /// <summary>Plaintext bytes of the blobs transferred.</summary>
+    public long BytesCopied { get; init; }
+}
+
+/// <summary>A key (password) that opens the repository.</summary>
+public sealed record KeyInfo
+{
+    /// <summary>Key id (64 hex characters).</summary>
+    public required string Id { get; init; }
+
+    /// <summary>The first 8 characters of <see cref="Id"/>.</summary>
+    public string ShortId => Id.Length > 8 ? Id[..8] : Id;
+
+    /// <summary>When the key was added.</summary>
+    public DateTimeOffset Created { get; init; }
+
+    /// <summary>Host that added it.</summary>
+    public string Host { get; init; } = "";
+
+    /// <summary>True for the key that opened this repository.</summary>
+    public bool Current { get; init; }
+}
+
+/// <summary>Progress of long-running work.</summary>
+public sealed record VaultProgress
+{
+    /// <summary>Phase name, e.g. "scan", "backup", "restore", "check", "read-data", "prune", "copy".</summary>
+    public required string Phase { get; init; }
+
+    /// <summary>Files (or items) done.</summary>
+    public long FilesDone { get; init; }
+
+    /// <summary>Files (or items) in total, when known.</summary>
+    public long? FilesTotal { get; init; }
+
+    /// <summary>Bytes done.</summary>
+    public long BytesDone { get; init; }
+
+    /// <summary>Bytes in total, when known.</summary>
+    public long? BytesTotal { get; init; }
+
+    /// <summary>The item being worked on, when useful.</summary>
+    public string? Current { get; init; }
+}

@@ -1,0 +1,126 @@
+using System.Security.Cryptography;
+using System.Text;
+
+namespace Lifeline.Vault.Crypto;
+
+/// <summary>The roles an encrypted object can have; the role is the GCM associated data (docs/vault-format.md).</summary>
+internal static class Roles
+{
+    public static readonly byte[] Config = "config"u8.ToArray();
+    public static readonly byte[] Index = "index"u8.ToArray();
+    public static readonly byte[] Snapshot = "snapshot"u8.ToArray();
+    public static readonly byte[] Lock = "lock"u8.ToArray();
+    public static readonly byte[] PackHeader = "pack-header"u8.ToArray();
+    public static readonly byte[] Blob = "blob"u8.ToArray();
+    public static readonly byte[] Key = "key"u8.ToArray();
+}
+
+/// <summary>AES-256-GCM with random nonces: stored form nonce(12) | ciphertext | tag(16).</summary>
+internal sealed class Sealer : IDisposable
+{
+    public const int NonceSize = 12;
+    public const int TagSize = 16;
+    public const int Overhead = NonceSize + TagSize;
+
+    // AesGcm is not thread-safe: one instance per thread.
+    private readonly ThreadLocal<AesGcm> _aes;
+
+    public Sealer(byte[] key)
+    {
+        var copy = (byte[])key.Clone();
+        _aes = new ThreadLocal<AesGcm>(() => new AesGcm(copy, TagSize), trackAllValues: true);
+    }
+
+    public byte[] Seal(ReadOnlySpan<byte> plaintext, ReadOnlySpan<byte> role)
+    {
+        var output = GC.AllocateUninitializedArray<byte>(plaintext.Length + Overhead);
+        Seal(plaintext, role, output);
+        return output;
+    }
+
+    /// <summary>Encrypts into <paramref name="destination"/> (at least plaintext + 28 bytes); returns the bytes written.</summary>
+    public int Seal(ReadOnlySpan<byte> plaintext, ReadOnlySpan<byte> role, Span<byte> destination)
+    {
+        var nonce = destination[..NonceSize];
+        RandomNumberGenerator.Fill(nonce);
+        var ct = destination.Slice(NonceSize, plaintext.Length);
+        var tag = destination.Slice(NonceSize + plaintext.Length, TagSize);
+        _aes.Value!.Encrypt(nonce, plaintext, ct, tag, role);
+        return plaintext.Length + Overhead;
+    }
+
+    /// <summary>Decrypts; returns false when the tag does not verify (wrong key or tampered data).</summary>
+    public bool TryOpen(ReadOnlySpan<byte> sealedData, ReadOnlySpan<byte> role, Span<byte> destination)
+    {
+        if (sealedData.Length < Overhead || destination.Length < sealedData.Length - Overhead)
+        {
+            return false;
+        }
+
+        var len = sealedData.Length - Overhead;
+        try
+        {
+            _aes.Value!.Decrypt(sealedData[..NonceSize], sealedData.Slice(NonceSize, len), sealedData[(NonceSize + len)..], destination[..len], role);
+            return true;
+        }
+        catch (AuthenticationTagMismatchException)
+        {
+            return false;
+        }
+    }
+
+    public byte[]? TryOpen(ReadOnlySpan<byte> sealedData, ReadOnlySpan<byte> role)
+    {
+        if (sealedData.Length < Overhead)
+        {
+            return null;
+        }
+
+        var output = GC.AllocateUninitializedArray<byte>(sealedData.Length - Overhead);
+        return TryOpen(sealedData, role, output) ? output : null;
+    }
+
+    public void Dispose()
+    {
+        foreach (var aes in _aes.Values)
+        {
+            aes.Dispose();
+        }
+
+        _aes.Dispose();
+    }
+}
+
+/// <summary>The master key and the subkeys derived from it.</summary>
+internal sealed class MasterKey : IDisposable
+{
+    public const int Size = 32;
+
+    public MasterKey(byte[] material)
+    {
+        if (material.Length != Size)
+        {
+            throw new ArgumentException("the master key is 32 bytes", nameof(material));
+        }
+
+        Material = material;
+        Data = new Sealer(HKDF.Expand(HashAlgorithmName.SHA256, material, 32, Encoding.ASCII.GetBytes("lifeline-vault/v1/data")));
+        Meta = new Sealer(HKDF.Expand(HashAlgorithmName.SHA256, material, 32, Encoding.ASCII.GetBytes("lifeline-vault/v1/meta")));
+    }
+
+    public byte[] Material { get; }
+
+    /// <summary>Blobs and pack headers.</summary>
+    public Sealer Data { get; }
+
+    /// <summary>Config, index, snapshots, locks.</summary>
+    public Sealer Meta { get; }
+
+    public static MasterKey Create() => new(RandomNumberGenerator.GetBytes(Size));
+
+    public void Dispose()
+    {
+        Data.Dispose();
+        Meta.Dispose();
+    }
+}

@@ -1,0 +1,169 @@
+using System.Security.Cryptography;
+using Lifeline.Storage;
+using Lifeline.Vault.Crypto;
+using Lifeline.Vault.Format;
+
+namespace Lifeline.Vault.Locking;
+
+/// <summary>A held lease in locks/&lt;id&gt;, renewed every TTL/3 until disposed (docs/vault-format.md, "Locks").</summary>
+internal sealed class VaultLock : IAsyncDisposable
+{
+    private readonly VaultRepository _repo;
+    private readonly ITimer? _timer;
+    private readonly SemaphoreSlim _renewGate = new(1, 1);
+    private LockJson _content;
+    private bool _disposed;
+
+    private VaultLock(VaultRepository repo, string id, LockJson content, bool renew)
+    {
+        _repo = repo;
+        Id = id;
+        _content = content;
+        if (renew)
+        {
+            var period = repo.Options.LockTtl / 3;
+            _timer = repo.Time.CreateTimer(_ => _ = RenewAsync(), null, period, period);
+        }
+    }
+
+    public string Id { get; }
+
+    public string Key => "locks/" + Id;
+
+    public bool Exclusive => _content.Exclusive;
+
+    /// <summary>True when someone removed our lock file (e.g. unlock --remove-all): we no longer hold the repository.</summary>
+    public bool Lost { get; private set; }
+
+    public void ThrowIfLost()
+    {
+        if (Lost)
+        {
+            throw new VaultException($"the lock {Id[..8]} on {_repo.Store.Location} was removed by someone else while working; stopping before deleting anything (run the command again)");
+        }
+    }
+
+    public static async Task<VaultLock> AcquireAsync(VaultRepository repo, bool exclusive, bool renew, CancellationToken ct)
+    {
+        await ThrowIfConflictAsync(repo, exclusive, null, ct);
+        var now = repo.Time.GetUtcNow();
+        var content = new LockJson { Host = repo.Host, Pid = Environment.ProcessId, Exclusive = exclusive, Created = now, Expires = now + repo.Options.LockTtl };
+        var id = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32));
+        await repo.Store.PutIfAbsentAsync("locks/" + id, Seal(repo, content), ct);
+        try
+        {
+            await ThrowIfConflictAsync(repo, exclusive, id, ct);
+        }
+        catch
+        {
+            await repo.Store.DeleteAsync("locks/" + id, CancellationToken.None);
+            throw;
+        }
+
+        return new VaultLock(repo, id, content, renew);
+    }
+
+    private static byte[] Seal(VaultRepository repo, LockJson content)
+        => repo.Key.Meta.Seal(WireJson.Serialize(content, WireJson.Default.LockJson), Roles.Lock);
+
+    /// <summary>Every lock in the repository, with its decoded content (null when it does not decode).</summary>
+    public static async Task<List<(string Key, LockJson? Content)>> ListAsync(VaultRepository repo, CancellationToken ct)
+    {
+        var result = new List<(string, LockJson?)>();
+        await foreach (var o in repo.Store.ListAsync("locks/", ct))
+        {
+            LockJson? content = null;
+            try
+            {
+                var plain = await repo.LoadFileAsync(o.Key, Roles.Lock, contentAddressed: false, ct);
+                content = WireJson.Deserialize(plain, WireJson.Default.LockJson, o.Key);
+            }
+            catch (ObjectNotFoundException)
+            {
+                continue;
+            }
+            catch (VaultCorruptException)
+            {
+                Log.BadLock(repo.Logger, o.Key);
+            }
+
+            result.Add((o.Key, content));
+        }
+
+        return result;
+    }
+
+    private static async Task ThrowIfConflictAsync(VaultRepository repo, bool exclusive, string? ownId, CancellationToken ct)
+    {
+        var now = repo.Time.GetUtcNow();
+        foreach (var (key, content) in await ListAsync(repo, ct))
+        {
+            if (content is null || key == "locks/" + ownId || content.Expires <= now)
+            {
+                continue;
+            }
+
+            if (exclusive || content.Exclusive)
+            {
+                throw new RepositoryLockedException(key["locks/".Length..], $"{content.Host} (pid {content.Pid})", content.Expires, content.Exclusive);
+            }
+        }
+    }
+
+    /// <summary>Extends the lease; public for tests, normally driven by the timer.</summary>
+    public async Task RenewAsync()
+    {
+        if (!await _renewGate.WaitAsync(0))
+        {
+            return;
+        }
+
+        try
+        {
+            if (_disposed || Lost)
+            {
+                return;
+            }
+
+            if (await _repo.Store.StatAsync(Key) is null)
+            {
+                Lost = true;
+                Log.LockLost(_repo.Logger, Id[..8]);
+                return;
+            }
+
+            _content = _content with { Expires = _repo.Time.GetUtcNow() + _repo.Options.LockTtl };
+            await _repo.Store.PutAsync(Key, Seal(_repo, _content));
+        }
+        catch (Exception e)
+        {
+            Log.LockRenewFailed(_repo.Logger, Id[..8], e.Message);
+        }
+        finally
+        {
+            _renewGate.Release();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_timer is not null)
+        {
+            await _timer.DisposeAsync();
+        }
+
+        await _renewGate.WaitAsync();
+        try
+        {
+            _disposed = true;
+            if (!Lost)
+            {
+                await _repo.Store.DeleteAsync(Key, CancellationToken.None);
+            }
+        }
+        finally
+        {
+            _renewGate.Release();
+        }
+    }
+}

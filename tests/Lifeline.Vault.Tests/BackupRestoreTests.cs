@@ -1,0 +1,187 @@
+using Lifeline.Storage.FileSystem;
+
+namespace Lifeline.Vault.Tests;
+
+public sealed class BackupRestoreTests
+{
+    [Fact]
+    public async Task Restore_AfterBackup_IsByteIdenticalWithMtimesAndModes()
+    {
+        using var tmp = new TempDir();
+        var src = tmp.Sub("src");
+        Vaults.MakeTree(src);
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(Path.Combine(src, "a", "text.csv"), UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        }
+        await using var repo = await Vaults.CreateAsync(Vaults.Store(tmp));
+
+        var result = await repo.BackupAsync(new BackupRequest { Paths = [src], Source = "lake", Tags = ["daily"] });
+        Assert.Empty(result.Errors);
+        Assert.Equal(4, result.TotalFiles);
+        Assert.Equal(4, result.FilesNew);
+        Assert.True(result.DataAdded > 0);
+
+        var snap = await repo.FindSnapshotAsync("latest");
+        Assert.Equal(result.Snapshot.Id, snap.Id);
+        Assert.Equal("lake", snap.Source);
+        Assert.Equal(["daily"], snap.Tags);
+
+        var target = Path.Combine(tmp.Path, "restored");
+        var restored = await repo.RestoreAsync(new RestoreRequest { Snapshot = snap, TargetDirectory = target });
+        Assert.Equal(4, restored.Files);
+        Vaults.AssertSameTree(src, Path.Combine(target, "src"), checkRootMtime: true);
+    }
+
+    [Fact]
+    public async Task Restore_BigFileLargerThanMaxChunk_IsByteIdentical()
+    {
+        using var tmp = new TempDir();
+        var src = tmp.Sub("big");
+        var data = new byte[20 * 1024 * 1024];
+        Vaults.RandomBytes(10 * 1024 * 1024, 5).CopyTo(data, 0);
+        Vaults.TextBytes(10 * 1024 * 1024, 6).CopyTo(data, 10 * 1024 * 1024);
+        File.WriteAllBytes(Path.Combine(src, "model.bin"), data);
+        await using var repo = await Vaults.CreateAsync(Vaults.Store(tmp), VaultInitOptions.ForTests);
+
+        var result = await repo.BackupAsync(new BackupRequest { Paths = [src] });
+        var nodes = await repo.ListNodesAsync(result.Snapshot).ToListAsync();
+        Assert.Contains(nodes, n => n.Path == "/big/model.bin" && n.Size == data.Length);
+
+        var target = Path.Combine(tmp.Path, "out");
+        await repo.RestoreAsync(new RestoreRequest { Snapshot = result.Snapshot, TargetDirectory = target });
+        Vaults.AssertSameTree(src, Path.Combine(target, "big"));
+    }
+
+    [Fact]
+    public async Task Backup_Unchanged_AddsAlmostNothingAndReadsNothing()
+    {
+        using var tmp = new TempDir();
+        var src = tmp.Sub("src");
+        Vaults.MakeTree(src);
+        await using var repo = await Vaults.CreateAsync(Vaults.Store(tmp));
+        var first = await repo.BackupAsync(new BackupRequest { Paths = [src] });
+
+        var opened = new List<string>();
+        repo.SourceFaultForTests = p =>
+        {
+            opened.Add(p);
+            return null;
+        };
+        var second = await repo.BackupAsync(new BackupRequest { Paths = [src] });
+
+        Assert.Equal(first.Snapshot.Id, second.Snapshot.ParentId);
+        Assert.Equal(4, second.FilesUnmodified);
+        Assert.Equal(0, second.DataAdded);
+        Assert.Empty(opened);
+        Assert.Equal(first.Snapshot.TreeId, second.Snapshot.TreeId);
+    }
+
+    [Fact]
+    public async Task Backup_SameDataFromAnotherSource_DeduplicatesData()
+    {
+        using var tmp = new TempDir();
+        var src = tmp.Sub("src");
+        Vaults.MakeTree(src);
+        var copy = tmp.Sub("copy");
+        foreach (var f in Directory.GetFiles(src, "*", SearchOption.AllDirectories))
+        {
+            var dest = Path.Combine(copy, Path.GetRelativePath(src, f));
+            Directory.CreateDirectory(Path.GetDirectoryName(dest)!);
+            File.Copy(f, dest);
+        }
+
+        await using var repo = await Vaults.CreateAsync(Vaults.Store(tmp));
+        var first = await repo.BackupAsync(new BackupRequest { Paths = [src], Source = "one" });
+        var second = await repo.BackupAsync(new BackupRequest { Paths = [copy], Source = "two" });
+
+        Assert.Null(second.Snapshot.ParentId);
+        Assert.Equal(4, second.FilesNew);
+        // Only tree blobs (different mtimes/inodes) are new; file data is deduplicated.
+        Assert.True(second.DataAdded < first.DataAdded / 20, $"second backup added {second.DataAdded} bytes, first {first.DataAdded}");
+    }
+
+    [Fact]
+    public async Task Backup_UnreadableFile_IsReportedAndTheRestBackedUp()
+    {
+        using var tmp = new TempDir();
+        var src = tmp.Sub("src");
+        Vaults.MakeTree(src);
+        await using var repo = await Vaults.CreateAsync(Vaults.Store(tmp));
+        repo.SourceFaultForTests = p => p.EndsWith("random.bin", StringComparison.Ordinal) ? new UnauthorizedAccessException($"permission denied: '{p}'") : null;
+
+        var result = await repo.BackupAsync(new BackupRequest { Paths = [src] });
+
+        var error = Assert.Single(result.Errors);
+        Assert.EndsWith("random.bin", error.Path, StringComparison.Ordinal);
+        Assert.Equal(3, result.TotalFiles);
+        Assert.Equal(1, result.Snapshot.Summary!.Errors);
+        var nodes = await repo.ListNodesAsync(result.Snapshot).ToListAsync();
+        Assert.DoesNotContain(nodes, n => n.Path.EndsWith("random.bin", StringComparison.Ordinal));
+        Assert.Contains(nodes, n => n.Path == "/src/a/text.csv");
+    }
+
+    [Fact]
+    public async Task Restore_NonEmptyTarget_IsRefusedUnlessOverwrite()
+    {
+        using var tmp = new TempDir();
+        var src = tmp.Sub("src");
+        Vaults.MakeTree(src);
+        await using var repo = await Vaults.CreateAsync(Vaults.Store(tmp));
+        var result = await repo.BackupAsync(new BackupRequest { Paths = [src] });
+        var target = tmp.Sub("target");
+        File.WriteAllText(Path.Combine(target, "existing"), "x");
+
+        await Assert.ThrowsAsync<RestoreTargetNotEmptyException>(() => repo.RestoreAsync(new RestoreRequest { Snapshot = result.Snapshot, TargetDirectory = target }));
+        Assert.False(Directory.Exists(Path.Combine(target, "src")));
+
+        await repo.RestoreAsync(new RestoreRequest { Snapshot = result.Snapshot, TargetDirectory = target, Overwrite = true });
+        Vaults.AssertSameTree(src, Path.Combine(target, "src"));
+    }
+
+    [Fact]
+    public async Task Restore_Include_RestoresOnlyMatches()
+    {
+        using var tmp = new TempDir();
+        var src = tmp.Sub("src");
+        Vaults.MakeTree(src);
+        await using var repo = await Vaults.CreateAsync(Vaults.Store(tmp));
+        var result = await repo.BackupAsync(new BackupRequest { Paths = [src] });
+        var target = Path.Combine(tmp.Path, "target");
+
+        var r = await repo.RestoreAsync(new RestoreRequest { Snapshot = result.Snapshot, TargetDirectory = target, Include = ["*.csv", "/src/a/b/c"] });
+
+        Assert.Equal(2, r.Files);
+        Assert.True(File.Exists(Path.Combine(target, "src", "a", "text.csv")));
+        Assert.True(File.Exists(Path.Combine(target, "src", "a", "b", "c", "small.txt")));
+        Assert.False(File.Exists(Path.Combine(target, "src", "a", "b", "random.bin")));
+        Assert.False(Directory.Exists(Path.Combine(target, "src", "empty-dir")));
+    }
+
+    [Fact]
+    public async Task FindSnapshot_AtTimeAndPrefix_PicksTheRightOne()
+    {
+        using var tmp = new TempDir();
+        var src = tmp.Sub("src");
+        Vaults.MakeTree(src);
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
+        await using var repo = await Vaults.CreateAsync(Vaults.Store(tmp), time: time);
+        var s1 = (await repo.BackupAsync(new BackupRequest { Paths = [src] })).Snapshot;
+        time.Advance(TimeSpan.FromHours(1));
+        File.WriteAllText(Path.Combine(src, "new.txt"), "new");
+        var s2 = (await repo.BackupAsync(new BackupRequest { Paths = [src] })).Snapshot;
+
+        Assert.Equal(s2.Id, (await repo.FindSnapshotAsync("latest")).Id);
+        Assert.Equal(s1.Id, (await repo.FindSnapshotAsync("latest", at: s1.Time.AddMinutes(30))).Id);
+        Assert.Equal(s1.Id, (await repo.FindSnapshotAsync(s1.Id[..10])).Id);
+        await Assert.ThrowsAsync<SnapshotNotFoundException>(() => repo.FindSnapshotAsync("latest", at: s1.Time.AddMinutes(-1)));
+        await Assert.ThrowsAsync<SnapshotNotFoundException>(() => repo.FindSnapshotAsync("ffffffffff0000"));
+        await Assert.ThrowsAsync<SnapshotNotFoundException>(() => repo.FindSnapshotAsync("latest", new SnapshotFilter { Source = "nope" }));
+
+        var diff = await repo.DiffAsync(s1, s2);
+        Assert.Equal(["/src/new.txt"], diff.Added);
+        Assert.Empty(diff.Removed);
+        var list = await repo.ListSnapshotsAsync().ToListAsync();
+        Assert.Equal([s1.Id, s2.Id], list.Select(s => s.Id));
+    }
+}

@@ -54,4 +54,13 @@ internal static class ExitCodes
 
     /// <summary>A concurrent commit conflicted with this one; re-read and retry.</summary>
     public const int LakeConcurrentModification = 24;
+
+    // scoring and services (40-49)
+
+    /// <summary>A service the command talks to (registry, scoring service) could not be reached.</summary>
+    public const int ServiceUnreachable = 40;
+    /// <summary>The service refused the token (missing, wrong, or without the needed role).</summary>
+    public const int NotAuthorized = 41;
+    /// <summary><c>lifeline model rollback</c>: the service has no previous version to go back to.</summary>
+    public const int NothingToRollBack = 42;
 }

@@ -22,6 +22,9 @@ internal static class LifelineCommand
         root.Subcommands.Add(VaultCommands.Create());
         root.Subcommands.Add(StorageCommands.Create());
         root.Subcommands.Add(RegistryCommands.Create());
+        root.Subcommands.Add(TrainCommands.Create());
+        root.Subcommands.Add(ScoringCommands.Create());
+        root.Subcommands.Add(ScoringCommands.CreateModel());
         return root;
     }
 

@@ -71,7 +71,7 @@ public sealed class RegistryCommandsTests : IDisposable
         Directory.CreateDirectory(P("bad"));
         await File.WriteAllBytesAsync(P("bad/registry.db"), Enumerable.Repeat((byte)0x42, 16384).ToArray());
         var serve = await RunAsync("registry", "serve", "--data-dir", P("bad"), "--urls", "http://127.0.0.1:0");
-        Assert.Equal(20, serve.Code);
+        Assert.Equal(30, serve.Code);
         Assert.Contains("lifeline registry restore", serve.Stderr, StringComparison.Ordinal);
     }
 

@@ -144,6 +144,7 @@ public sealed partial class VaultRepository : IAsyncDisposable
             keyFiles.Add(k);
         }
 
+        var unwrappedButConfigFailed = false;
         foreach (var k in keyFiles)
         {
             KeyFileJson file;
@@ -167,8 +168,15 @@ public sealed partial class VaultRepository : IAsyncDisposable
             }
 
             var master = new MasterKey(material);
-            var plain = master.Meta.TryOpen(sealedConfig, Roles.Config)
-                ?? throw new VaultCorruptException($"config of {store.Location} fails authentication with a valid key");
+            var plain = master.Meta.TryOpen(sealedConfig, Roles.Config);
+            if (plain is null)
+            {
+                // A key left by an interrupted init (another master key), or a damaged config: try the other keys.
+                master.Dispose();
+                unwrappedButConfigFailed = true;
+                continue;
+            }
+
             var config = WireJson.Deserialize(plain, WireJson.Default.ConfigJson, "config");
             if (config.Version != 1)
             {
@@ -181,7 +189,9 @@ public sealed partial class VaultRepository : IAsyncDisposable
             return repo;
         }
 
-        throw new WrongPasswordException(store.Location);
+        throw unwrappedButConfigFailed
+            ? new VaultCorruptException($"config of {store.Location} fails authentication with every key the password opens")
+            : new WrongPasswordException(store.Location);
     }
 
     /// <inheritdoc />
@@ -344,6 +354,12 @@ public sealed partial class VaultRepository : IAsyncDisposable
                 catch (ObjectNotFoundException)
                 {
                     // deleted by a concurrent prune between list and get: its replacement is listed next time
+                }
+                catch (VaultCorruptException e)
+                {
+                    // Open anyway so that check can report it and other data stays reachable; backup then simply
+                    // stores again what only this file indexed, prune refuses to run, restore names missing blobs.
+                    Log.CorruptIndex(Logger, toLoad[i], e.Message);
                 }
             });
 

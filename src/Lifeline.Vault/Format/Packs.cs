@@ -63,12 +63,14 @@ internal readonly record struct PackEntry(BlobType Type, bool Compressed, BlobId
 internal sealed class PackBuilder : IDisposable
 {
     private readonly List<PackEntry> _entries = [];
+    private readonly ArrayPool<byte> _pool;
     private byte[] _buffer;
     private int _length;
 
-    public PackBuilder(int capacity)
+    public PackBuilder(int capacity, ArrayPool<byte>? pool = null)
     {
-        _buffer = VaultBuffers.Pool.Rent(capacity);
+        _pool = pool ?? VaultBuffers.Pool;
+        _buffer = _pool.Rent(capacity);
     }
 
     public int Length => _length;
@@ -115,9 +117,9 @@ internal sealed class PackBuilder : IDisposable
             return;
         }
 
-        var bigger = VaultBuffers.Pool.Rent(Math.Max(_buffer.Length * 2, _length + extra));
+        var bigger = _pool.Rent(Math.Max(_buffer.Length * 2, _length + extra));
         _buffer.AsSpan(0, _length).CopyTo(bigger);
-        VaultBuffers.Pool.Return(_buffer);
+        _pool.Return(_buffer);
         _buffer = bigger;
     }
 
@@ -125,7 +127,7 @@ internal sealed class PackBuilder : IDisposable
     {
         if (_buffer.Length > 0)
         {
-            VaultBuffers.Pool.Return(_buffer);
+            _pool.Return(_buffer);
             _buffer = [];
         }
     }
@@ -166,7 +168,7 @@ internal sealed class BlobEncoder : IDisposable
     private readonly NativeZstd.Compressor _main;
     private byte[] _scratch = [];
 
-    public BlobEncoder(int level = 3)
+    public BlobEncoder(int level = 1)
     {
         _main = new NativeZstd.Compressor(Math.Clamp(level, 1, 19));
     }

@@ -638,8 +638,12 @@ internal abstract class SqlRegistryStore : IRegistryStore
     {
         var wanted = stages.Select(s => ModelStages.Canonical(s) ?? throw InvalidStage(s)).ToList();
         await using var connection = await OpenAsync(cancellationToken);
-        await RequireModelAsync(connection, null, name, cancellationToken);
-        var versions = await ReadVersionsAsync(connection, "WHERE name = @n AND status = 'READY'", cancellationToken, ("n", name));
+        var versions = await ReadVersionsAsync(connection, "WHERE name = @n AND status = 'READY'", cancellationToken, ("n", name ?? ""));
+        if (versions.Count == 0)
+        {
+            await RequireModelAsync(connection, null, name!, cancellationToken); // a model without versions, or no model
+        }
+
         return LatestPerStage(versions, wanted);
     }
 
@@ -831,36 +835,34 @@ internal abstract class SqlRegistryStore : IRegistryStore
             return versions;
         }
 
-        // Tags and aliases of the versions read, in one query each per model.
+        // Tags and aliases of the versions read: one query per model for both.
         var tags = new Dictionary<(string, long), List<MlflowTag>>();
         var aliases = new Dictionary<(string, long), List<string>>();
         foreach (var model in versions.Select(v => v.Name).Distinct())
         {
-            await using (var reader = await QueryAsync(connection, null, "SELECT version, key, value FROM model_version_tags WHERE name = @n ORDER BY version, key", cancellationToken, ("n", model)))
+            await using var reader = await QueryAsync(connection, null,
+                "SELECT 't' AS kind, version, key, value FROM model_version_tags WHERE name = @n " +
+                "UNION ALL SELECT 'a' AS kind, version, alias, alias FROM registered_model_aliases WHERE name = @n ORDER BY 1, 2, 3", cancellationToken, ("n", model));
+            while (await reader.ReadAsync(cancellationToken))
             {
-                while (await reader.ReadAsync(cancellationToken))
+                var key = (model, GetLong(reader, 1));
+                if (reader.GetString(0) == "t")
                 {
-                    var key = (model, GetLong(reader, 0));
                     if (!tags.TryGetValue(key, out var list))
                     {
                         tags[key] = list = [];
                     }
 
-                    list.Add(new MlflowTag(reader.GetString(1), reader.GetString(2)));
+                    list.Add(new MlflowTag(reader.GetString(2), reader.GetString(3)));
                 }
-            }
-
-            await using (var reader = await QueryAsync(connection, null, "SELECT version, alias FROM registered_model_aliases WHERE name = @n ORDER BY alias", cancellationToken, ("n", model)))
-            {
-                while (await reader.ReadAsync(cancellationToken))
+                else
                 {
-                    var key = (model, GetLong(reader, 0));
                     if (!aliases.TryGetValue(key, out var list))
                     {
                         aliases[key] = list = [];
                     }
 
-                    list.Add(reader.GetString(1));
+                    list.Add(reader.GetString(2));
                 }
             }
         }

@@ -1,5 +1,8 @@
 using System.CommandLine;
+using System.CommandLine.Invocation;
+using System.Runtime.InteropServices;
 using Lifeline.Cli.Commands;
+using Lifeline.Cli.Infrastructure;
 
 namespace Lifeline.Cli;
 
@@ -14,10 +17,22 @@ internal static class LifelineCommand
         var root = new RootCommand("Lifeline: disaster recovery for machine-learning deployments");
         root.Options.Add(Json);
         root.Subcommands.Add(DemoCommand.Create());
+        root.Subcommands.Add(LakeCommands.Create());
         // area command groups: one line each
+        root.Subcommands.Add(VaultCommands.Create());
+        root.Subcommands.Add(StorageCommands.Create());
+        root.Subcommands.Add(RegistryCommands.Create());
+        root.Subcommands.Add(TrainCommands.Create());
+        root.Subcommands.Add(ScoringCommands.Create());
+        root.Subcommands.Add(ScoringCommands.CreateModel());
         return root;
     }
 
+    /// <summary>
+    /// Parses and runs a command. Usage errors print one line and exit 2; every exception from a command goes through
+    /// <see cref="ErrorReporter"/> (one line on stderr, a documented exit code, no stack trace); Ctrl-C and SIGTERM
+    /// cancel the command's token and exit 130.
+    /// </summary>
     public static async Task<int> RunAsync(string[] args)
     {
         using var cts = new CancellationTokenSource();
@@ -26,15 +41,49 @@ internal static class LifelineCommand
             e.Cancel = true;
             cts.Cancel();
         };
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
+        {
+            context.Cancel = true;
+            cts.Cancel();
+        });
+
         var parse = Create().Parse(args);
+        if (parse.Action is ParseErrorAction && parse.Errors.Count > 0)
+        {
+            var command = parse.CommandResult.Command;
+            var path = CommandPath(parse).ToList();
+            if (command.Action is null && command.Subcommands.Count > 0 && parse.Errors.Count == 1 && parse.UnmatchedTokens.Count == 0)
+            {
+                // a command group without its subcommand (e.g. plain `lifeline vault`): show what it offers
+                await Create().Parse([.. path.Skip(1), "--help"]).InvokeAsync(new InvocationConfiguration(), cts.Token);
+                await Console.Error.WriteLineAsync($"lifeline: '{string.Join(' ', path)}' needs a command (listed above)");
+                return ExitCodes.Usage;
+            }
+
+            await Console.Error.WriteLineAsync($"lifeline: {CliConsole.OneLine(parse.Errors[0].Message)} (see '{string.Join(' ', path)} --help')");
+            return ExitCodes.Usage;
+        }
+
         try
         {
-            return await parse.InvokeAsync(new InvocationConfiguration(), cts.Token);
+            var configuration = new InvocationConfiguration { EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null };
+            return await parse.InvokeAsync(configuration, cts.Token);
         }
-        catch (OperationCanceledException)
+        catch (Exception e)
         {
-            await Console.Error.WriteLineAsync("lifeline: interrupted");
-            return ExitCodes.Interrupted;
+            await Console.Out.FlushAsync(CancellationToken.None);
+            return ErrorReporter.Report(cts.IsCancellationRequested && e is not CliException ? new OperationCanceledException() : e, Console.Error, Environment.GetEnvironmentVariable);
         }
+    }
+
+    private static IEnumerable<string> CommandPath(ParseResult parse)
+    {
+        var names = new Stack<string>();
+        for (var result = parse.CommandResult; result is not null; result = result.Parent as System.CommandLine.Parsing.CommandResult)
+        {
+            names.Push(result.Parent is null ? "lifeline" : result.Command.Name);
+        }
+
+        return names;
     }
 }

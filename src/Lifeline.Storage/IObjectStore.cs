@@ -7,19 +7,32 @@ namespace Lifeline.Storage;
 /// <remarks>
 /// Guarantees every implementation gives:
 /// <list type="bullet">
-/// <item>Keys are relative, '/'-separated, non-empty, with no empty, "." or ".." segments and no leading '/';
-/// anything else is rejected with <see cref="ArgumentException"/> before any I/O.</item>
+/// <item>Keys are relative, '/'-separated, non-empty, with no empty, "." or ".." segments, no leading '/', no '\'
+/// and no NUL; anything else is rejected with <see cref="ArgumentException"/> before any I/O
+/// (<see cref="ObjectKeys.Validate"/>). A backend may reserve more names (the file system reserves ".tmp-*").</item>
+/// <item>No key is a folder of another key: "a/b" and "a/b/c" never both exist. Cloud stores would allow it, the file
+/// system cannot (it throws <see cref="InvalidOperationException"/>), so portable callers never rely on it.</item>
 /// <item><see cref="PutAsync"/> is atomic: a concurrent or later reader sees either the whole previous object,
 /// the whole new object, or (for a new key) nothing; never a partial object. When it returns, the object is durable.</item>
 /// <item><see cref="PutIfAbsentAsync"/> is exact under concurrency: of any number of concurrent callers for one key,
-/// exactly one returns <c>true</c> and the object then holds that caller's bytes.</item>
-/// <item><see cref="GetAsync"/> of a missing key throws <see cref="ObjectNotFoundException"/>; a range beyond the
-/// end is clipped to the object's length.</item>
+/// exactly one returns <c>true</c> and the object then holds that caller's bytes. (The one documented exception is an
+/// S3 store opened with <c>conditional-writes=false</c> for a server that ignores conditional writes; see
+/// docs/storage.md and <c>lifeline storage probe</c>.)</item>
+/// <item><see cref="GetAsync"/> of a missing key throws <see cref="ObjectNotFoundException"/> (with or without a range);
+/// a range beyond the end is clipped to the object's length, so an offset at or past the end returns no bytes; a
+/// negative offset or length throws <see cref="ArgumentOutOfRangeException"/>.</item>
+/// <item><see cref="StatAsync"/> of a missing key returns <c>null</c>; sizes are exact, times are the backend's.</item>
 /// <item><see cref="ListAsync"/> yields every object that existed for the whole listing, in ordinal key order,
-/// at most once each; objects created or deleted during the listing may or may not appear.</item>
+/// at most once each; objects created or deleted during the listing may or may not appear. The prefix is a plain
+/// string prefix ("snap/ab" matches "snap/abc"); the empty prefix lists everything. Temporary or internal objects of
+/// a backend are never listed. (Precisely, every backend orders by code point, i.e. UTF-8 bytes, see
+/// <see cref="KeyOrder"/>; that equals ordinal order for every key without characters from U+E000 to U+FFFF mixed
+/// with characters above U+FFFF.)</item>
 /// <item><see cref="DeleteAsync"/> of a missing key is not an error.</item>
 /// <item>Transient faults surface as <see cref="IOException"/> (or the SDK's transient exception), which the retry
 /// decorator retries; permanent faults (missing, forbidden, invalid) are never retried.</item>
+/// <item>A cancelled token throws <see cref="OperationCanceledException"/>; a put cancelled before it returns may or
+/// may not have happened, but never happened partly.</item>
 /// </list>
 /// </remarks>
 public interface IObjectStore

@@ -4,10 +4,24 @@ namespace Lifeline.Storage.FileSystem;
 
 /// <summary>
 /// An <see cref="IObjectStore"/> on a local directory. Keys map to files below the root ('/' becomes a directory).
-/// Writes go to a temporary file in the same directory, are flushed to disk, then renamed into place, so readers
-/// never see a partial object. Put-if-absent uses a no-replace move (link(2) on Unix), which is exact under
-/// concurrency. Temporary files are named <c>.tmp-*</c>, never listed, and left behind only by a crash.
 /// </summary>
+/// <remarks>
+/// <list type="bullet">
+/// <item>Writes go to a temporary file in the target directory, which is flushed to disk and then renamed into place;
+/// the directory is flushed after the rename (and after creating new directories), so readers never see a partial
+/// object and a returned put survives a power loss.</item>
+/// <item>Put-if-absent publishes the temporary file with <c>renameat2(RENAME_NOREPLACE)</c> on Linux (falling back to
+/// <c>link(2)</c> where the file system lacks it, and to a no-replace <c>MoveFileEx</c> on Windows): exact under
+/// concurrency, and atomic for readers.</item>
+/// <item>Temporary files are named <c>.tmp-*</c>; such names are reserved (rejected as keys), never listed, and left
+/// behind only by a crash.</item>
+/// <item>A file cannot also be a directory, so a key that is a folder of another key ("a/b" and "a/b/c") cannot
+/// exist in this store: writing the second one throws <see cref="InvalidOperationException"/>, and reading "a/b"
+/// when only "a/b/c" exists reports it missing.</item>
+/// <item>Listing walks the tree depth-first in ordinal key order and streams; memory is bounded by the largest
+/// directory, not the store.</item>
+/// </list>
+/// </remarks>
 public sealed class FileSystemObjectStore : IObjectStore
 {
     private const string TempPrefix = ".tmp-";
@@ -16,6 +30,7 @@ public sealed class FileSystemObjectStore : IObjectStore
     /// <summary>Opens (and creates if needed) a store rooted at <paramref name="root"/>.</summary>
     public FileSystemObjectStore(string root)
     {
+        ArgumentException.ThrowIfNullOrWhiteSpace(root);
         _root = Path.GetFullPath(root);
         Directory.CreateDirectory(_root);
     }
@@ -30,16 +45,23 @@ public sealed class FileSystemObjectStore : IObjectStore
     public async Task PutAsync(string key, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
     {
         var path = PathOf(key);
-        var temp = await WriteTempAsync(path, data, cancellationToken);
+        var temp = await WriteTempAsync(key, path, data, cancellationToken);
         try
         {
-            File.Move(temp, path, overwrite: true);
+            if (Directory.Exists(path))
+            {
+                throw FolderConflict(key);
+            }
+
+            File.Move(temp, path, overwrite: true); // rename(2): atomic replace
         }
         catch
         {
             TryDelete(temp);
             throw;
         }
+
+        NativeFileOps.FsyncDirectory(Path.GetDirectoryName(path)!);
     }
 
     /// <inheritdoc />
@@ -48,25 +70,39 @@ public sealed class FileSystemObjectStore : IObjectStore
         var path = PathOf(key);
         if (File.Exists(path))
         {
-            return false;
+            return false; // someone already won; the exact decision below is only needed when it looks free
         }
 
-        var temp = await WriteTempAsync(path, data, cancellationToken);
+        var temp = await WriteTempAsync(key, path, data, cancellationToken);
+        bool moved;
         try
         {
-            File.Move(temp, path, overwrite: false);
-            return true;
-        }
-        catch (IOException) when (File.Exists(path))
-        {
-            TryDelete(temp);
-            return false;
+            if (Directory.Exists(path))
+            {
+                throw FolderConflict(key);
+            }
+
+            moved = NativeFileOps.TryMoveNoReplace(temp, path);
         }
         catch
         {
             TryDelete(temp);
             throw;
         }
+
+        if (!moved)
+        {
+            TryDelete(temp);
+            if (Directory.Exists(path))
+            {
+                throw FolderConflict(key);
+            }
+
+            return false;
+        }
+
+        NativeFileOps.FsyncDirectory(Path.GetDirectoryName(path)!);
+        return true;
     }
 
     /// <inheritdoc />
@@ -75,17 +111,20 @@ public sealed class FileSystemObjectStore : IObjectStore
         ArgumentOutOfRangeException.ThrowIfNegative(offset);
         if (length is < 0)
         {
-            throw new ArgumentOutOfRangeException(nameof(length));
+            throw new ArgumentOutOfRangeException(nameof(length), length, "length must not be negative");
         }
 
         var path = PathOf(key);
+        cancellationToken.ThrowIfCancellationRequested();
         FileStream stream;
         try
         {
             stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1, FileOptions.Asynchronous);
         }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException
+                                   || (e is UnauthorizedAccessException or IOException && !File.Exists(path)))
         {
+            // Missing, or a directory (a folder of other keys), or below a file: no object has this key.
             throw new ObjectNotFoundException(key, Location, e);
         }
 
@@ -93,14 +132,20 @@ public sealed class FileSystemObjectStore : IObjectStore
         {
             var size = stream.Length;
             var start = Math.Min(offset, size);
-            var count = (int)Math.Min(length ?? (size - start), size - start);
-            var buffer = GC.AllocateUninitializedArray<byte>(count);
+            var count = Math.Min(length ?? (size - start), size - start);
+            if (count > Array.MaxLength)
+            {
+                throw new InvalidOperationException($"object '{key}' in {Location}: {count} bytes do not fit one read; read it in ranges");
+            }
+
+            var buffer = GC.AllocateUninitializedArray<byte>((int)count);
             var read = 0;
             while (read < count)
             {
                 var n = await RandomAccess.ReadAsync(stream.SafeFileHandle, buffer.AsMemory(read), start + read, cancellationToken);
                 if (n == 0)
                 {
+                    // Objects are replaced by rename, never truncated in place: only outside interference gets here.
                     throw new IOException($"object '{key}' in {Location} shrank while being read");
                 }
 
@@ -124,46 +169,15 @@ public sealed class FileSystemObjectStore : IObjectStore
         ArgumentNullException.ThrowIfNull(prefix);
         // Start from the deepest directory the prefix fully names, then filter by the plain string prefix.
         var slash = prefix.LastIndexOf('/');
-        var dirKey = slash < 0 ? string.Empty : prefix[..slash];
-        var startDir = dirKey.Length == 0 ? _root : Path.Combine(_root, dirKey.Replace('/', Path.DirectorySeparatorChar));
-        if (dirKey.Length > 0)
+        var startKey = slash < 0 ? string.Empty : prefix[..(slash + 1)];
+        if (startKey.Length > 0)
         {
-            ObjectKeys.Validate(dirKey);
+            ObjectKeys.Validate(startKey[..^1]);
         }
 
-        if (!Directory.Exists(startDir))
-        {
-            yield break;
-        }
+        var startDir = startKey.Length == 0 ? _root : Path.Combine(_root, startKey[..^1].Replace('/', Path.DirectorySeparatorChar));
 
-        var results = new List<ObjectInfo>();
-        var options = new EnumerationOptions { RecurseSubdirectories = true, IgnoreInaccessible = false, AttributesToSkip = 0, ReturnSpecialDirectories = false };
-        foreach (var file in new DirectoryInfo(startDir).EnumerateFiles("*", options))
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            if (file.Name.StartsWith(TempPrefix, StringComparison.Ordinal))
-            {
-                continue;
-            }
-
-            var key = Path.GetRelativePath(_root, file.FullName).Replace(Path.DirectorySeparatorChar, '/');
-            if (!key.StartsWith(prefix, StringComparison.Ordinal))
-            {
-                continue;
-            }
-
-            try
-            {
-                results.Add(new ObjectInfo(key, file.Length, file.LastWriteTimeUtc));
-            }
-            catch (FileNotFoundException)
-            {
-                // deleted during the listing: allowed to be absent
-            }
-        }
-
-        results.Sort(static (a, b) => string.CompareOrdinal(a.Key, b.Key));
-        foreach (var info in results)
+        foreach (var info in Walk(startKey, startDir, prefix, cancellationToken))
         {
             yield return info;
         }
@@ -175,6 +189,12 @@ public sealed class FileSystemObjectStore : IObjectStore
     public Task DeleteAsync(string key, CancellationToken cancellationToken = default)
     {
         var path = PathOf(key);
+        cancellationToken.ThrowIfCancellationRequested();
+        if (!File.Exists(path))
+        {
+            return Task.CompletedTask; // missing (or a folder of other keys): nothing to delete
+        }
+
         try
         {
             File.Delete(path);
@@ -184,6 +204,79 @@ public sealed class FileSystemObjectStore : IObjectStore
         }
 
         return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// Depth-first walk in ordinal key order. Within one directory a sub-directory sorts as its name plus '/', which
+    /// is exactly where its keys fall among its siblings' keys (names never contain '/'), so walking the sorted entries
+    /// and descending in place yields every key in ordinal order while holding one directory listing per level.
+    /// </summary>
+    private static IEnumerable<ObjectInfo> Walk(string keyPrefix, string directory, string prefix, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        var entries = ReadDirectory(directory);
+        entries.Sort(static (a, b) => KeyOrder.Instance.Compare(a.SortName, b.SortName));
+        foreach (var (sortName, entry) in entries)
+        {
+            var key = keyPrefix + sortName;
+            if (entry is DirectoryInfo)
+            {
+                if (key.StartsWith(prefix, StringComparison.Ordinal) || prefix.StartsWith(key, StringComparison.Ordinal))
+                {
+                    foreach (var info in Walk(key, entry.FullName, prefix, cancellationToken))
+                    {
+                        yield return info;
+                    }
+                }
+
+                continue;
+            }
+
+            if (!key.StartsWith(prefix, StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            ObjectInfo found;
+            try
+            {
+                var file = (FileInfo)entry;
+                found = new ObjectInfo(key, file.Length, file.LastWriteTimeUtc);
+            }
+            catch (FileNotFoundException)
+            {
+                continue; // deleted during the listing: allowed to be absent
+            }
+
+            yield return found;
+        }
+    }
+
+    private static List<(string SortName, FileSystemInfo Info)> ReadDirectory(string directory)
+    {
+        var entries = new List<(string, FileSystemInfo)>();
+        try
+        {
+            foreach (var info in new DirectoryInfo(directory).EnumerateFileSystemInfos())
+            {
+                if (info.Name.StartsWith(TempPrefix, StringComparison.Ordinal))
+                {
+                    continue;
+                }
+
+                entries.Add(info is DirectoryInfo ? (info.Name + "/", info) : (info.Name, info));
+            }
+        }
+        catch (DirectoryNotFoundException)
+        {
+            // missing, or deleted during the listing
+        }
+        catch (IOException) when (File.Exists(directory))
+        {
+            // the prefix names a file, not a directory: no keys below it
+        }
+
+        return entries;
     }
 
     private string PathOf(string key)
@@ -198,10 +291,14 @@ public sealed class FileSystemObjectStore : IObjectStore
         return Path.Combine(_root, key.Replace('/', Path.DirectorySeparatorChar));
     }
 
-    private static async Task<string> WriteTempAsync(string path, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
+    private static InvalidOperationException FolderConflict(string key) =>
+        new($"object key '{key}' is already a folder of other keys; the file-system store cannot hold both 'a/b' and 'a/b/c'");
+
+    private async Task<string> WriteTempAsync(string key, string path, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
     {
+        cancellationToken.ThrowIfCancellationRequested();
         var dir = Path.GetDirectoryName(path)!;
-        Directory.CreateDirectory(dir);
+        EnsureDirectory(key, dir);
         var temp = Path.Combine(dir, TempPrefix + Guid.NewGuid().ToString("N"));
         try
         {
@@ -216,6 +313,33 @@ public sealed class FileSystemObjectStore : IObjectStore
         }
 
         return temp;
+    }
+
+    /// <summary>Creates the directory and its missing parents, flushing each parent that gained an entry.</summary>
+    private void EnsureDirectory(string key, string dir)
+    {
+        if (Directory.Exists(dir))
+        {
+            return;
+        }
+
+        var missing = new Stack<string>();
+        for (var d = dir; d.Length > _root.Length && !Directory.Exists(d); d = Path.GetDirectoryName(d)!)
+        {
+            if (File.Exists(d))
+            {
+                var conflicting = Path.GetRelativePath(_root, d).Replace(Path.DirectorySeparatorChar, '/');
+                throw new InvalidOperationException($"object key '{key}' would put an object inside object '{conflicting}'; the file-system store cannot hold both 'a/b' and 'a/b/c'");
+            }
+
+            missing.Push(d);
+        }
+
+        Directory.CreateDirectory(dir);
+        foreach (var created in missing)
+        {
+            NativeFileOps.FsyncDirectory(Path.GetDirectoryName(created)!);
+        }
     }
 
     private static void TryDelete(string path)

@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# Side-by-side benchmark: lifeline vault vs restic (Debian) on the shared 1 GiB data set, one run.
+# lifeline runs as its apphost, published Release with ReadyToRun (what a deployment would ship);
+# restic is Debian's package, run with --no-cache.
+# Phases: full backup, unchanged re-backup, changed re-backup (after --mutate 5 of the same tree), restore (+ sync),
+# check --read-data, repository size, peak memory (max RSS from /usr/bin/time -v); plus `cp -r` + `sync` of the tree.
+# Usage: bench/vault-vs-restic.sh [--mib N]     (default 1024; results: markdown table on stdout and in $WORK/results.md)
+# Environment: BENCH_DIR (default /var/tmp/lifeline-bench: the data set is cached there), MAKE_DATASET (path of
+# make-dataset.py; default ../shared/bench/make-dataset.py next to the repository, then /work/shared/bench/...).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+MIB=1024
+if [ "${1:-}" = "--mib" ]; then MIB=$2; fi
+BENCH_DIR=${BENCH_DIR:-/var/tmp/lifeline-bench}
+MAKE_DATASET=${MAKE_DATASET:-}
+for candidate in "$MAKE_DATASET" "$ROOT/../shared/bench/make-dataset.py" /work/shared/bench/make-dataset.py; do
+  if [ -n "$candidate" ] && [ -f "$candidate" ]; then MAKE_DATASET=$candidate; break; fi
+done
+[ -f "$MAKE_DATASET" ] || { echo "make-dataset.py not found: set MAKE_DATASET" >&2; exit 2; }
+
+# --- tools ---
+need_apt=()
+command -v restic >/dev/null || need_apt+=(restic)
+[ -x /usr/bin/time ] || need_apt+=(time)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+echo "== publishing lifeline (Release, ReadyToRun, framework-dependent) into $BENCH_DIR/lifeline-bin" >&2
+mkdir -p "$BENCH_DIR"
+dotnet publish src/Lifeline.Cli -c Release -r linux-x64 --self-contained false -p:PublishReadyToRun=true -nologo -v q -o "$BENCH_DIR/lifeline-bin" >/dev/null
+LIFELINE=$BENCH_DIR/lifeline-bin/lifeline
+[ -x "$LIFELINE" ] || { echo "apphost not found at $LIFELINE" >&2; exit 1; }
+
+# --- data set (cached) ---
+mkdir -p "$BENCH_DIR"
+DATA=$BENCH_DIR/data-$MIB
+if [ ! -f "$DATA/.complete" ]; then
+  echo "== generating $MIB MiB data set in $DATA (cached for later runs)" >&2
+  rm -rf "$DATA"
+  python3 "$MAKE_DATASET" "$DATA" --mib "$MIB"
+  touch "$DATA/.complete"
+fi
+
+WORK=$BENCH_DIR/run-$(date -u +%Y%m%dT%H%M%S)
+mkdir -p "$WORK"
+trap 'rm -rf "$WORK/tree" "$WORK/cp-copy" "$WORK/restic-restore" "$WORK/lifeline-restore" "$WORK/restic-repo" "$WORK/lifeline-repo"' EXIT
+TREE=$WORK/tree
+cp -a "$DATA" "$TREE"
+rm -f "$TREE/.complete"
+
+export RESTIC_PASSWORD=bench-password RESTIC_REPOSITORY=$WORK/restic-repo
+export LIFELINE_PASSWORD=bench-password LIFELINE_REPO=$WORK/lifeline-repo
+export DOTNET_NOLOGO=1 DOTNET_CLI_TELEMETRY_OPTOUT=1
+
+DROP="no (not permitted in this container)"
+drop_caches() {
+  sync
+  if echo 3 > /proc/sys/vm/drop_caches 2>/dev/null; then DROP="yes"; fi
+}
+
+declare -A SECS RSS
+# measure KEY command... : wall seconds and max RSS (MB) of one command (after dropping the page cache if allowed)
+measure() {
+  local key=$1; shift
+  drop_caches
+  local start end
+  start=$(date +%s.%N)
+  /usr/bin/time -v -o "$WORK/time-$key.txt" "$@" >"$WORK/out-$key.txt" 2>&1 || { echo "FAILED: $key: $*" >&2; cat "$WORK/out-$key.txt" >&2; exit 1; }
+  end=$(date +%s.%N)
+  SECS[$key]=$(echo "$end - $start" | bc -l)
+  RSS[$key]=$(awk -F': ' '/Maximum resident set size/ {printf "%.0f", $2/1024}' "$WORK/time-$key.txt")
+  printf '%-28s %8.2f s %6s MB\n' "$key" "${SECS[$key]}" "${RSS[$key]}" >&2
+}
+
+LOAD_START=$(uptime | sed 's/.*load average/load average/')
+echo "== $(date -u '+%Y-%m-%d %H:%M') UTC, $LOAD_START" >&2
+restic init >/dev/null
+"$LIFELINE" vault init >/dev/null
+
+measure restic-full restic backup --no-cache -q "$TREE"
+measure lifeline-full "$LIFELINE" vault backup "$TREE"
+measure restic-unchanged restic backup --no-cache -q "$TREE"
+measure lifeline-unchanged "$LIFELINE" vault backup "$TREE"
+python3 "$MAKE_DATASET" "$TREE" --mib "$MIB" --mutate 5 >/dev/null
+measure restic-changed restic backup --no-cache -q "$TREE"
+measure lifeline-changed "$LIFELINE" vault backup "$TREE"
+measure cp-sync sh -c "cp -r '$TREE' '$WORK/cp-copy' && sync"
+measure restic-restore sh -c "restic restore --no-cache latest --target '$WORK/restic-restore' >/dev/null && sync"
+measure lifeline-restore sh -c "'$LIFELINE' vault restore latest --target '$WORK/lifeline-restore' >/dev/null && sync"
+measure restic-open restic snapshots --no-cache -q
+measure lifeline-open "$LIFELINE" vault snapshots
+measure restic-check restic check --no-cache --read-data
+measure lifeline-check "$LIFELINE" vault check --read-data
+
+# the restores must equal the tree (content); lifeline's also keeps modification times
+diff -r "$TREE" "$WORK/lifeline-restore/tree" >/dev/null || { echo "lifeline restore differs from the tree" >&2; exit 1; }
+diff -r "$TREE" "$WORK/restic-restore$TREE" >/dev/null || { echo "restic restore differs from the tree" >&2; exit 1; }
+
+RESTIC_SIZE=$(du -sb "$WORK/restic-repo" | cut -f1)
+LIFELINE_SIZE=$(du -sb "$WORK/lifeline-repo" | cut -f1)
+peak() { local m=0; for k in full unchanged changed restore check; do v=${RSS[$1-$k]}; [ "$v" -gt "$m" ] && m=$v; done; echo "$m"; }
+RESTIC_PEAK=$(peak restic)
+LIFELINE_PEAK=$(peak lifeline)
+
+ratio() { echo "scale=2; $1 / $2" | bc -l; }
+verdict() { if [ "$(echo "$1" | bc -l)" = 1 ]; then echo "met"; else echo "missed"; fi; }
+{
+  echo "| phase | restic | lifeline | lifeline / restic | target | |"
+  echo "|---|---:|---:|---:|---|---|"
+  for phase in full unchanged changed; do
+    r=${SECS[restic-$phase]}; l=${SECS[lifeline-$phase]}
+    case $phase in
+      full) name="full backup"; target="≤ 0.5× restic"; ok=$(verdict "$l <= $r * 0.5");;
+      unchanged) name="unchanged re-backup"; target="≤ 0.5× restic"; ok=$(verdict "$l <= $r * 0.5");;
+      changed) name="changed re-backup (--mutate 5)"; target="—"; ok="";;
+    esac
+    printf '| %s | %.2f s | %.2f s | %s | %s | %s |\n' "$name" "$r" "$l" "$(ratio "$l" "$r")" "$target" "$ok"
+  done
+  r=${SECS[restic-restore]}; l=${SECS[lifeline-restore]}; c=${SECS[cp-sync]}
+  printf '| restore + sync | %.2f s | %.2f s | %s | ≤ 1.2× cp -r + sync (%.2f s): lifeline %s× | %s |\n' "$r" "$l" "$(ratio "$l" "$r")" "$c" "$(ratio "$l" "$c")" "$(verdict "$l <= $c * 1.2")"
+  r=${SECS[restic-check]}; l=${SECS[lifeline-check]}
+  printf '| check --read-data | %.2f s | %.2f s | %s | ≤ restic | %s |\n' "$r" "$l" "$(ratio "$l" "$r")" "$(verdict "$l <= $r")"
+  r=${SECS[restic-open]}; l=${SECS[lifeline-open]}
+  printf '| open + list snapshots (start-up, key derivation) | %.2f s | %.2f s | %s | — (part of every command) | |\n' "$r" "$l" "$(ratio "$l" "$r")"
+  printf '| repository size | %s MB | %s MB | %s | ≤ restic | %s |\n' "$((RESTIC_SIZE / 1000000))" "$((LIFELINE_SIZE / 1000000))" "$(ratio "$LIFELINE_SIZE" "$RESTIC_SIZE")" "$(verdict "$LIFELINE_SIZE <= $RESTIC_SIZE")"
+  printf '| peak memory (max RSS of all phases) | %s MB | %s MB | %s | < 300 MB | %s |\n' "$RESTIC_PEAK" "$LIFELINE_PEAK" "$(ratio "$LIFELINE_PEAK" "$RESTIC_PEAK")" "$(verdict "$LIFELINE_PEAK < 300")"
+  printf '| `cp -r` + `sync` of the tree | %.2f s | | | | |\n' "${SECS[cp-sync]}"
+  echo
+  echo "Peak memory per phase (MB), restic / lifeline: full ${RSS[restic-full]} / ${RSS[lifeline-full]}, unchanged ${RSS[restic-unchanged]} / ${RSS[lifeline-unchanged]}, changed ${RSS[restic-changed]} / ${RSS[lifeline-changed]}, restore ${RSS[restic-restore]} / ${RSS[lifeline-restore]}, check ${RSS[restic-check]} / ${RSS[lifeline-check]}."
+  echo
+  echo "Run: $(date -u '+%Y-%m-%d %H:%M') UTC; $MIB MiB data set; $(restic version | cut -d' ' -f1-2); page cache dropped between phases: $DROP."
+  echo "Machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores, $(free -g | awk '/^Mem:/ {print $2}') GiB RAM; at start $LOAD_START, at end $(uptime | sed "s/.*load average/load average/")."
+} | tee "$WORK/results.md"

@@ -1,0 +1,613 @@
+using System.CommandLine;
+using Lifeline.Cli.Infrastructure;
+using Lifeline.Vault;
+
+namespace Lifeline.Cli.Commands;
+
+/// <summary><c>lifeline vault ...</c>: the backup repository's command line, restic-like (docs/cli.md).</summary>
+internal static class VaultCommands
+{
+    private static readonly Option<string?> SourceFilter = new("--source") { Description = "Only snapshots of this source" };
+    private static readonly Option<string[]> TagFilter = new("--tag") { Description = "Only snapshots carrying this tag (repeatable: all must match)" };
+    private static readonly Option<string?> HostFilter = new("--host") { Description = "Only snapshots from this host" };
+
+    public static Command Create()
+    {
+        var vault = new Command("vault", "Encrypted, deduplicating, verified backup repository (restic-like)");
+        vault.Options.Add(VaultSession.Repo);
+        vault.Options.Add(VaultSession.PasswordFile);
+        vault.Subcommands.Add(Init());
+        vault.Subcommands.Add(Backup());
+        vault.Subcommands.Add(Snapshots());
+        vault.Subcommands.Add(Ls());
+        vault.Subcommands.Add(Diff());
+        vault.Subcommands.Add(Restore());
+        vault.Subcommands.Add(Check());
+        vault.Subcommands.Add(Forget());
+        vault.Subcommands.Add(Prune());
+        vault.Subcommands.Add(Copy());
+        vault.Subcommands.Add(Key());
+        vault.Subcommands.Add(Unlock());
+        return vault;
+    }
+
+    private static Command Init()
+    {
+        var kdfMemory = CountOption("--kdf-memory-mib", "Argon2id memory per key derivation in MiB (default 64)");
+        var kdfIterations = CountOption("--kdf-iterations", "Argon2id iterations (default 3)");
+        var packSize = CountOption("--pack-size-mib", "Target pack file size in MiB (default 16)");
+        var command = new Command("init", "Create a new repository at --repo with one key for the password");
+        command.Options.Add(kdfMemory);
+        command.Options.Add(kdfIterations);
+        command.Options.Add(packSize);
+        command.SetAction(async (parse, ct) =>
+        {
+            var session = VaultSession.ForProcess(parse);
+            var location = session.Location;
+            var password = session.Settings.Password(parse.GetValue(VaultSession.PasswordFile));
+            var options = new VaultInitOptions();
+            if (parse.GetValue(kdfMemory) is { } mib)
+            {
+                options = options with { KdfMemoryKiB = Positive("--kdf-memory-mib", mib, "64") * 1024 };
+            }
+
+            if (parse.GetValue(kdfIterations) is { } iterations)
+            {
+                options = options with { KdfIterations = Positive("--kdf-iterations", iterations, "3") };
+            }
+
+            if (parse.GetValue(packSize) is { } pack)
+            {
+                if (pack < 9)
+                {
+                    throw new UsageException($"--pack-size-mib {pack} is too small: a pack must hold the largest chunk (8 MiB), use at least 9, e.g. --pack-size-mib 16");
+                }
+
+                options = options with { PackSize = pack * 1024 * 1024 };
+            }
+
+            var store = session.Settings.OpenStore(location, create: true);
+            VaultRepository repo;
+            try
+            {
+                repo = await VaultRepository.InitAsync(store, password, options, session.Time, ct);
+            }
+            catch (ArgumentException e)
+            {
+                // parameters the vault refuses (e.g. a pack size too small for the largest chunk)
+                throw new UsageException($"invalid init options: {(e.ParamName is null ? e.Message : e.Message.Replace($" (Parameter '{e.ParamName}')", "", StringComparison.Ordinal))}");
+            }
+
+            await using var _ = repo;
+            session.Console.Document(new InitJson(repo.Id, store.Location));
+            session.Console.Line($"created vault {Short(repo.Id)} at {store.Location}");
+            session.Console.Line("keep the password safe: the data cannot be read without it");
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+
+    private static Command Backup()
+    {
+        var paths = new Argument<string[]>("PATH") { Description = "Files or directories to back up", Arity = ArgumentArity.OneOrMore };
+        var source = new Option<string?>("--source") { Description = "Source name (which component this is), default \"default\"" };
+        var tags = new Option<string[]>("--tag") { Description = "Tag the snapshot (repeatable)" };
+        var host = new Option<string?>("--host") { Description = "Host name stored in the snapshot (default: this machine)" };
+        var parent = new Option<string?>("--parent") { Description = "Snapshot to compare against (default: the newest of the same source, host and paths)" };
+        var force = new Option<bool>("--force") { Description = "Read every file even if unchanged since the parent" };
+        var command = new Command("backup", "Back up files and directories into a new snapshot");
+        command.Arguments.Add(paths);
+        command.Options.Add(source);
+        command.Options.Add(tags);
+        command.Options.Add(host);
+        command.Options.Add(parent);
+        command.Options.Add(force);
+        command.SetAction(async (parse, ct) =>
+        {
+            var session = VaultSession.ForProcess(parse);
+            var request = new BackupRequest
+            {
+                Paths = parse.GetValue(paths) ?? [],
+                Source = parse.GetValue(source) is { Length: > 0 } s ? s : "default",
+                Tags = parse.GetValue(tags) ?? [],
+                Host = parse.GetValue(host),
+                ParentId = parse.GetValue(parent),
+                Force = parse.GetValue(force),
+            };
+            foreach (var path in request.Paths)
+            {
+                if (!File.Exists(path) && !Directory.Exists(path) && !IsSymlink(path))
+                {
+                    throw new UsageException($"backup source '{path}' does not exist");
+                }
+            }
+
+            await using var repo = await session.OpenAsync(ct);
+            var result = await session.WithProgressAsync("backup", progress => repo.BackupAsync(request, progress, ct));
+            foreach (var error in result.Errors)
+            {
+                session.Console.Warning($"not backed up: {error.Path}: {error.Message}");
+            }
+
+            session.Console.Document(new BackupJson(
+                SnapshotJson.From(result.Snapshot), result.FilesNew, result.FilesChanged, result.FilesUnmodified,
+                result.DirsNew, result.DirsChanged, result.DirsUnmodified, result.BlobsAdded, result.DataAdded,
+                result.TotalFiles, result.TotalBytes, result.Duration.TotalSeconds,
+                result.Errors.Select(e => new SourceErrorJson(e.Path, e.Message)).ToList()));
+            var c = session.Console;
+            c.Line($"files:       {result.FilesNew} new, {result.FilesChanged} changed, {result.FilesUnmodified} unmodified");
+            c.Line($"directories: {result.DirsNew} new, {result.DirsChanged} changed, {result.DirsUnmodified} unmodified");
+            c.Line($"added to the vault: {CliConsole.Bytes(result.DataAdded)} ({result.BlobsAdded} blobs)");
+            c.Line($"processed {result.TotalFiles} files, {CliConsole.Bytes(result.TotalBytes)} in {result.Duration.TotalSeconds:0.00}s");
+            c.Line($"snapshot {result.Snapshot.ShortId} saved (source {result.Snapshot.Source})");
+            if (result.Errors.Count > 0)
+            {
+                c.Line($"partly backed up: {result.Errors.Count} source path(s) could not be read (listed on stderr)");
+                return ExitCodes.PartialBackup;
+            }
+
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+
+    private static Command Snapshots()
+    {
+        var since = new Option<string?>("--since") { Description = "Only snapshots taken at or after this time (ISO 8601 or 'YYYY-MM-DD HH:MM')" };
+        var until = new Option<string?>("--until") { Description = "Only snapshots taken at or before this time" };
+        var command = new Command("snapshots", "List snapshots, oldest first");
+        AddFilters(command);
+        command.Options.Add(since);
+        command.Options.Add(until);
+        command.SetAction(async (parse, ct) =>
+        {
+            var session = VaultSession.ForProcess(parse);
+            var zone = session.Time.LocalTimeZone;
+            var filter = Filter(parse) with
+            {
+                Since = parse.GetValue(since) is { } s ? TimeArguments.ParseTime("--since", s, zone) : null,
+                Until = parse.GetValue(until) is { } u ? TimeArguments.ParseTime("--until", u, zone) : null,
+            };
+            await using var repo = await session.OpenAsync(ct);
+            var list = new List<SnapshotInfo>();
+            await foreach (var snapshot in repo.ListSnapshotsAsync(filter, ct))
+            {
+                list.Add(snapshot);
+            }
+
+            session.Console.Document(list.Select(SnapshotJson.From).ToList());
+            session.Console.Table(
+                ["ID", "Time", "Host", "Source", "Tags", "Paths", "Size"],
+                list.Select(s => (IReadOnlyList<string>)
+                [
+                    s.ShortId, CliConsole.Time(s.Time), s.Host, s.Source, string.Join(',', s.Tags), string.Join(' ', s.Paths),
+                    s.Summary is null ? "" : CliConsole.Bytes(s.Summary.TotalBytes),
+                ]),
+                new HashSet<int> { 6 });
+            session.Console.Line($"{list.Count} snapshot(s)");
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+
+    private static Command Ls()
+    {
+        var snapshotArg = new Argument<string>("SNAPSHOT") { Description = "Snapshot id (prefix) or 'latest'" };
+        var pathArg = new Argument<string?>("PATH") { Description = "Only entries at or below this path in the snapshot", Arity = ArgumentArity.ZeroOrOne };
+        var longFormat = new Option<bool>("--long", "-l") { Description = "Show type, mode, size and modification time" };
+        var command = new Command("ls", "List the files and directories of a snapshot");
+        command.Arguments.Add(snapshotArg);
+        command.Arguments.Add(pathArg);
+        command.Options.Add(longFormat);
+        AddFilters(command);
+        command.SetAction(async (parse, ct) =>
+        {
+            var session = VaultSession.ForProcess(parse);
+            await using var repo = await session.OpenAsync(ct);
+            var snapshot = await repo.FindSnapshotAsync(parse.GetValue(snapshotArg)!, Filter(parse), null, ct);
+            var nodes = new List<NodeJson>();
+            var isLong = parse.GetValue(longFormat);
+            var prefix = parse.GetValue(pathArg);
+            if (!session.Console.Json)
+            {
+                session.Console.Line($"snapshot {snapshot.ShortId} of {string.Join(' ', snapshot.Paths)} at {CliConsole.Time(snapshot.Time)}:");
+            }
+
+            await foreach (var node in repo.ListNodesAsync(snapshot, prefix, ct))
+            {
+                if (session.Console.Json)
+                {
+                    nodes.Add(NodeJson.From(node));
+                }
+                else if (isLong)
+                {
+                    var n = NodeJson.From(node);
+                    session.Console.Line($"{n.Type,-7} {n.Mode} {node.Size,12} {CliConsole.Time(node.ModTime)} {node.Path}{(node.LinkTarget is null ? "" : " -> " + node.LinkTarget)}");
+                }
+                else
+                {
+                    session.Console.Line(node.Path);
+                }
+            }
+
+            session.Console.Document(new LsJson(SnapshotJson.From(snapshot), nodes));
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+
+    private static Command Diff()
+    {
+        var a = new Argument<string>("A") { Description = "The older snapshot (id prefix or 'latest')" };
+        var b = new Argument<string>("B") { Description = "The newer snapshot (id prefix or 'latest')" };
+        var command = new Command("diff", "Show what changed between two snapshots");
+        command.Arguments.Add(a);
+        command.Arguments.Add(b);
+        command.SetAction(async (parse, ct) =>
+        {
+            var session = VaultSession.ForProcess(parse);
+            await using var repo = await session.OpenAsync(ct);
+            var from = await repo.FindSnapshotAsync(parse.GetValue(a)!, null, null, ct);
+            var to = await repo.FindSnapshotAsync(parse.GetValue(b)!, null, null, ct);
+            var diff = await repo.DiffAsync(from, to, ct);
+            session.Console.Document(new DiffJson(SnapshotJson.From(from), SnapshotJson.From(to), diff.Added, diff.Removed, diff.Modified, diff.AddedBytes, diff.RemovedBytes));
+            session.Console.Line($"comparing snapshot {from.ShortId} to {to.ShortId}:");
+            foreach (var line in diff.Added.Select(p => "+    " + p).Concat(diff.Removed.Select(p => "-    " + p)).Concat(diff.Modified.Select(p => "M    " + p))
+                         .OrderBy(l => l[5..], StringComparer.Ordinal))
+            {
+                session.Console.Line(line);
+            }
+
+            session.Console.Line($"{diff.Added.Count} added ({CliConsole.Bytes(diff.AddedBytes)}), {diff.Removed.Count} removed ({CliConsole.Bytes(diff.RemovedBytes)}), {diff.Modified.Count} modified");
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+
+    private static Command Restore()
+    {
+        var snapshotArg = new Argument<string>("SNAPSHOT") { Description = "Snapshot id (prefix) or 'latest'" };
+        var target = new Option<string>("--target", "-t") { Description = "Directory to restore into (must be empty unless --overwrite)", Required = true };
+        var at = new Option<string?>("--at") { Description = "With 'latest': the newest snapshot at or before this time (ISO 8601 or 'YYYY-MM-DD HH:MM')" };
+        var include = new Option<string[]>("--include", "-i") { Description = "Restore only paths matching this glob (repeatable; '*', '?', '**')" };
+        var overwrite = new Option<bool>("--overwrite") { Description = "Allow a non-empty target; existing files are replaced" };
+        var command = new Command("restore", "Restore a snapshot into a directory");
+        command.Arguments.Add(snapshotArg);
+        command.Options.Add(target);
+        command.Options.Add(at);
+        command.Options.Add(include);
+        command.Options.Add(overwrite);
+        AddFilters(command);
+        command.SetAction(async (parse, ct) =>
+        {
+            var session = VaultSession.ForProcess(parse);
+            var which = parse.GetValue(snapshotArg)!;
+            DateTimeOffset? atTime = null;
+            if (parse.GetValue(at) is { } atText)
+            {
+                if (!string.Equals(which, "latest", StringComparison.OrdinalIgnoreCase))
+                {
+                    throw new UsageException($"--at picks the newest snapshot at or before a time: use it with 'latest', e.g. restore latest --at '2026-11-26 14:30' (not with the id '{which}')");
+                }
+
+                atTime = TimeArguments.ParseTime("--at", atText, session.Time.LocalTimeZone);
+            }
+
+            var targetDir = Path.GetFullPath(parse.GetValue(target)!);
+            if (File.Exists(targetDir))
+            {
+                throw new UsageException($"restore target '{targetDir}' is a file: --target needs a directory");
+            }
+
+            await using var repo = await session.OpenAsync(ct);
+            var snapshot = await repo.FindSnapshotAsync(which, Filter(parse), atTime, ct);
+            var started = session.Time.GetTimestamp();
+            var result = await session.WithProgressAsync("restore", progress => repo.RestoreAsync(new RestoreRequest
+            {
+                Snapshot = snapshot,
+                TargetDirectory = targetDir,
+                Include = parse.GetValue(include) ?? [],
+                Overwrite = parse.GetValue(overwrite),
+            }, progress, ct));
+            var seconds = session.Time.GetElapsedTime(started).TotalSeconds;
+            session.Console.Document(new RestoreJson(SnapshotJson.From(snapshot), targetDir, result.Files, result.Dirs, result.Bytes, seconds));
+            session.Console.Line($"restored snapshot {snapshot.ShortId} ({CliConsole.Time(snapshot.Time)}) to {targetDir}");
+            session.Console.Line($"{result.Files} files, {result.Dirs} directories, {CliConsole.Bytes(result.Bytes)} in {seconds:0.00}s");
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+
+    private static Command Check()
+    {
+        var readData = new Option<bool>("--read-data") { Description = "Also read, decrypt and verify every blob of every pack" };
+        var subset = new Option<string?>("--read-data-subset") { Description = "Read and verify part N of T of the packs, e.g. 1/5" };
+        var command = new Command("check", "Verify the repository: snapshots, trees, index, packs, and with --read-data every blob");
+        command.Options.Add(readData);
+        command.Options.Add(subset);
+        command.SetAction(async (parse, ct) =>
+        {
+            var session = VaultSession.ForProcess(parse);
+            (int, int)? part = parse.GetValue(subset) is { } text ? TimeArguments.ParseSubset("--read-data-subset", text) : null;
+            var options = new CheckOptions { ReadData = parse.GetValue(readData) || part is not null, ReadDataSubset = part };
+            await using var repo = await session.OpenAsync(ct);
+            var result = await session.WithProgressAsync("check", progress => repo.CheckAsync(options, progress, ct));
+            session.Console.Document(new CheckJson(
+                result.Ok, result.Errors, result.Warnings, result.Snapshots, result.Trees, result.Packs, result.Blobs,
+                result.PacksRead, result.BytesRead, options.ReadData, part is { } p ? $"{p.Item1}/{p.Item2}" : null));
+            foreach (var warning in result.Warnings)
+            {
+                session.Console.Line($"warning: {warning}");
+            }
+
+            foreach (var error in result.Errors)
+            {
+                session.Console.Line($"error: {error}");
+            }
+
+            var read = options.ReadData ? $", read {result.PacksRead} packs ({CliConsole.Bytes(result.BytesRead)})" : "";
+            session.Console.Line($"checked {result.Snapshots} snapshots, {result.Trees} trees, {result.Packs} packs, {result.Blobs} blobs{read}");
+            if (!result.Ok)
+            {
+                var more = result.Errors.Count > 1 ? $" (and {result.Errors.Count - 1} more)" : "";
+                throw new CliException(ExitCodes.CheckFailed, $"check found {result.Errors.Count} error(s): {result.Errors[0]}{more}");
+            }
+
+            session.Console.Line("no errors were found");
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+
+    private static Command Forget()
+    {
+        var keepLast = CountOption("--keep-last", "Keep the newest N snapshots");
+        var keepHourly = CountOption("--keep-hourly", "Keep the newest snapshot of each of the last N hours");
+        var keepDaily = CountOption("--keep-daily", "Keep the newest snapshot of each of the last N days");
+        var keepWeekly = CountOption("--keep-weekly", "Keep the newest snapshot of each of the last N weeks");
+        var keepMonthly = CountOption("--keep-monthly", "Keep the newest snapshot of each of the last N months");
+        var keepYearly = CountOption("--keep-yearly", "Keep the newest snapshot of each of the last N years");
+        var keepWithin = new Option<string?>("--keep-within") { Description = "Keep every snapshot within this duration of the newest, e.g. 30d, 2y, 7y, 12h, 1y6m" };
+        var keepTag = new Option<string[]>("--keep-tag") { Description = "Keep every snapshot with this tag (repeatable)" };
+        var dryRun = new Option<bool>("--dry-run", "-n") { Description = "Show what would be removed; change nothing" };
+        var prune = new Option<bool>("--prune") { Description = "Run prune afterwards to free the data" };
+        var command = new Command("forget", "Remove snapshots that the retention policy does not keep");
+        foreach (var option in new Option[] { keepLast, keepHourly, keepDaily, keepWeekly, keepMonthly, keepYearly, keepWithin, keepTag, dryRun, prune })
+        {
+            command.Options.Add(option);
+        }
+
+        AddFilters(command);
+        command.SetAction(async (parse, ct) =>
+        {
+            var session = VaultSession.ForProcess(parse);
+            int? Count(Option<int?> option)
+            {
+                var value = parse.GetValue(option);
+                return value is < 0 ? throw new UsageException($"{option.Name} must be 0 or more, e.g. {option.Name} 7") : value;
+            }
+
+            var policy = new RetentionPolicy
+            {
+                KeepLast = Count(keepLast),
+                KeepHourly = Count(keepHourly),
+                KeepDaily = Count(keepDaily),
+                KeepWeekly = Count(keepWeekly),
+                KeepMonthly = Count(keepMonthly),
+                KeepYearly = Count(keepYearly),
+                KeepWithin = parse.GetValue(keepWithin) is { } w ? TimeArguments.ParseDuration("--keep-within", w).Approximate : null,
+                KeepTags = parse.GetValue(keepTag) is { Length: > 0 } t ? t : null,
+            };
+            if (policy.IsEmpty)
+            {
+                throw new UsageException("forget needs a retention policy: pass at least one --keep-* option, e.g. --keep-daily 7 --keep-within 30d");
+            }
+
+            var isDry = parse.GetValue(dryRun);
+            await using var repo = await session.OpenAsync(ct);
+            var result = await repo.ForgetAsync(policy, Filter(parse), isDry, ct);
+            PruneResult? pruned = null;
+            if (parse.GetValue(prune) && !isDry && result.Remove.Count > 0)
+            {
+                pruned = await session.WithProgressAsync("prune", progress => repo.PruneAsync(false, progress, ct));
+            }
+
+            session.Console.Document(new ForgetJson(
+                result.DryRun,
+                result.Keep.Select(k => new KeptJson(SnapshotJson.From(k.Snapshot), k.Reasons)).ToList(),
+                result.Remove.Select(SnapshotJson.From).ToList(),
+                pruned is null ? null : PruneJson.From(pruned)));
+            var c = session.Console;
+            c.Line($"keep {result.Keep.Count} snapshot(s):");
+            c.Table(
+                ["ID", "Time", "Source", "Tags", "Reasons"],
+                result.Keep.Select(k => (IReadOnlyList<string>)[k.Snapshot.ShortId, CliConsole.Time(k.Snapshot.Time), k.Snapshot.Source, string.Join(',', k.Snapshot.Tags), string.Join(", ", k.Reasons)]));
+            c.Line($"{(result.DryRun ? "would remove" : "removed")} {result.Remove.Count} snapshot(s){(result.Remove.Count > 0 ? ":" : "")}");
+            if (result.Remove.Count > 0)
+            {
+                c.Table(
+                    ["ID", "Time", "Source", "Tags"],
+                    result.Remove.Select(s => (IReadOnlyList<string>)[s.ShortId, CliConsole.Time(s.Time), s.Source, string.Join(',', s.Tags)]));
+            }
+
+            if (pruned is not null)
+            {
+                PrintPrune(c, pruned);
+            }
+            else if (!result.DryRun && result.Remove.Count > 0)
+            {
+                c.Line("run 'lifeline vault prune' to free the data");
+            }
+
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+
+    private static Command Prune()
+    {
+        var dryRun = new Option<bool>("--dry-run", "-n") { Description = "Show what would be freed; change nothing" };
+        var command = new Command("prune", "Delete data that no snapshot uses (new packs are written before anything is deleted)");
+        command.Options.Add(dryRun);
+        command.SetAction(async (parse, ct) =>
+        {
+            var session = VaultSession.ForProcess(parse);
+            await using var repo = await session.OpenAsync(ct);
+            var result = await session.WithProgressAsync("prune", progress => repo.PruneAsync(parse.GetValue(dryRun), progress, ct));
+            session.Console.Document(PruneJson.From(result));
+            PrintPrune(session.Console, result);
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+
+    private static Command Copy()
+    {
+        var to = new Option<string>("--to") { Description = "The destination repository (it must exist: 'lifeline vault init' it first)", Required = true };
+        var toPasswordFile = new Option<string?>("--to-password-file") { Description = "Read the destination's password from this file (default: $LIFELINE_TO_PASSWORD)" };
+        var command = new Command("copy", "Copy snapshots to another repository, sending only the data it lacks");
+        command.Options.Add(to);
+        command.Options.Add(toPasswordFile);
+        AddFilters(command);
+        command.SetAction(async (parse, ct) =>
+        {
+            var session = VaultSession.ForProcess(parse);
+            var destination = parse.GetValue(to)!;
+            await using var repo = await session.OpenAsync(ct);
+            await using var target = await session.OpenOtherAsync(
+                destination, parse.GetValue(toPasswordFile), "--to", "--to-password-file", RepositorySettings.ToPasswordVariable, ct);
+            var result = await session.WithProgressAsync("copy", progress => repo.CopyToAsync(target, Filter(parse), progress, ct));
+            session.Console.Document(new CopyJson(target.Store.Location, result.SnapshotsCopied, result.SnapshotsSkipped, result.BlobsCopied, result.BytesCopied));
+            session.Console.Line($"copied {result.SnapshotsCopied} snapshot(s) to {target.Store.Location} ({result.SnapshotsSkipped} already there)");
+            session.Console.Line($"sent {result.BlobsCopied} blobs, {CliConsole.Bytes(result.BytesCopied)}");
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+
+    private static Command Key()
+    {
+        var key = new Command("key", "Manage the keys (passwords) that open the repository");
+        var newPasswordFile = new Option<string?>("--new-password-file") { Description = "Read the new password from this file (default: $LIFELINE_NEW_PASSWORD)" };
+        var add = new Command("add", "Add a key for another password");
+        add.Options.Add(newPasswordFile);
+        add.SetAction(async (parse, ct) =>
+        {
+            var session = VaultSession.ForProcess(parse);
+            var newPassword = session.Settings.Password(parse.GetValue(newPasswordFile), "--new-password-file", RepositorySettings.NewPasswordVariable);
+            await using var repo = await session.OpenAsync(ct);
+            var added = await repo.AddKeyAsync(newPassword, ct);
+            session.Console.Document(KeyJson.From(added));
+            session.Console.Line($"added key {added.ShortId}");
+            return ExitCodes.Ok;
+        });
+
+        var list = new Command("list", "List the keys");
+        list.SetAction(async (parse, ct) =>
+        {
+            var session = VaultSession.ForProcess(parse);
+            await using var repo = await session.OpenAsync(ct);
+            var keys = new List<KeyInfo>();
+            await foreach (var k in repo.ListKeysAsync(ct))
+            {
+                keys.Add(k);
+            }
+
+            session.Console.Document(keys.Select(KeyJson.From).ToList());
+            session.Console.Table(
+                [" ", "ID", "Created", "Host"],
+                keys.Select(k => (IReadOnlyList<string>)[k.Current ? "*" : "", k.ShortId, CliConsole.Time(k.Created), k.Host]));
+            return ExitCodes.Ok;
+        });
+
+        var idArg = new Argument<string>("ID") { Description = "Key id (prefix) to remove; the key in use cannot be removed" };
+        var remove = new Command("remove", "Remove a key");
+        remove.Arguments.Add(idArg);
+        remove.SetAction(async (parse, ct) =>
+        {
+            var session = VaultSession.ForProcess(parse);
+            var id = parse.GetValue(idArg)!;
+            await using var repo = await session.OpenAsync(ct);
+            await repo.RemoveKeyAsync(id, ct);
+            session.Console.Document(new KeyRemovedJson(id));
+            session.Console.Line($"removed key {id}");
+            return ExitCodes.Ok;
+        });
+
+        key.Subcommands.Add(add);
+        key.Subcommands.Add(list);
+        key.Subcommands.Add(remove);
+        return key;
+    }
+
+    private static Command Unlock()
+    {
+        var removeAll = new Option<bool>("--remove-all") { Description = "Remove every lock, not only expired ones (only when no other process uses the repository)" };
+        var command = new Command("unlock", "Remove stale locks left by processes that died");
+        command.Options.Add(removeAll);
+        command.SetAction(async (parse, ct) =>
+        {
+            var session = VaultSession.ForProcess(parse);
+            await using var repo = await session.OpenAsync(ct);
+            var removed = await repo.UnlockAsync(parse.GetValue(removeAll), ct);
+            session.Console.Document(new UnlockJson(removed));
+            session.Console.Line($"removed {removed} lock(s)");
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+
+    private static void PrintPrune(CliConsole c, PruneResult r)
+    {
+        var verb = r.DryRun ? "would free" : "freed";
+        c.Line($"{verb} {CliConsole.Bytes(r.BytesFreed)}: {r.PacksDeleted} pack(s) deleted, {r.PacksRewritten} rewritten into {r.PacksWritten}, {r.BlobsRemoved} unused blob(s), {r.IndexFilesReplaced} index file(s) replaced");
+    }
+
+    /// <summary>An optional whole-number option whose bad value is a usage error naming it with an example.</summary>
+    private static Option<int?> CountOption(string name, string description) => new(name)
+    {
+        Description = description,
+        CustomParser = result =>
+        {
+            var token = result.Tokens.Count > 0 ? result.Tokens[0].Value : "";
+            if (int.TryParse(token, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var value))
+            {
+                return value;
+            }
+
+            result.AddError($"invalid value '{token}' for {name}: use a whole number, e.g. {name} 7");
+            return null;
+        },
+    };
+
+    private static void AddFilters(Command command)
+    {
+        command.Options.Add(SourceFilter);
+        command.Options.Add(TagFilter);
+        command.Options.Add(HostFilter);
+    }
+
+    private static SnapshotFilter Filter(ParseResult parse) => new()
+    {
+        Source = parse.GetValue(SourceFilter),
+        Tags = parse.GetValue(TagFilter) is { Length: > 0 } tags ? tags : null,
+        Host = parse.GetValue(HostFilter),
+    };
+
+    private static int Positive(string option, int value, string example) =>
+        value > 0 ? value : throw new UsageException($"{option} must be a positive number, e.g. {option} {example}");
+
+    private static string Short(string id) => id.Length > 8 ? id[..8] : id;
+
+    private static bool IsSymlink(string path)
+    {
+        try
+        {
+            return new FileInfo(path).LinkTarget is not null;
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+    }
+}

@@ -1,0 +1,80 @@
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using Lifeline.Storage;
+
+namespace Lifeline.Cli.Infrastructure;
+
+/// <summary>
+/// Slows chosen store operations down, for crash tests and drills that must stop a process at a precise phase
+/// (e.g. while prune deletes): set <c>LIFELINE_DEBUG_STORE_DELAY=delete=200ms,put=10ms</c>. Never set in normal use.
+/// </summary>
+internal sealed class DelayingObjectStore(IObjectStore inner, IReadOnlyDictionary<string, TimeSpan> delays, TimeProvider time) : IObjectStore
+{
+    public const string Variable = "LIFELINE_DEBUG_STORE_DELAY";
+
+    public string Location => inner.Location;
+
+    /// <summary>Parses <c>op=duration,...</c> (ops put, get, stat, list, delete; durations like 200ms or 1s).</summary>
+    public static IReadOnlyDictionary<string, TimeSpan> Parse(string value)
+    {
+        var result = new Dictionary<string, TimeSpan>(StringComparer.Ordinal);
+        foreach (var part in value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var eq = part.IndexOf('=', StringComparison.Ordinal);
+            var op = eq > 0 ? part[..eq] : "";
+            var text = eq > 0 ? part[(eq + 1)..] : "";
+            var ms = text.EndsWith("ms", StringComparison.Ordinal) ? text[..^2] : text.EndsWith('s') ? text[..^1] : null;
+            if (op is not ("put" or "get" or "stat" or "list" or "delete") || ms is null ||
+                !double.TryParse(ms, NumberStyles.Float, CultureInfo.InvariantCulture, out var n) || n < 0)
+            {
+                throw new UsageException($"invalid {Variable} '{value}': use op=duration pairs, e.g. {Variable}=delete=200ms,put=10ms");
+            }
+
+            result[op] = text.EndsWith("ms", StringComparison.Ordinal) ? TimeSpan.FromMilliseconds(n) : TimeSpan.FromSeconds(n);
+        }
+
+        return result;
+    }
+
+    public async Task PutAsync(string key, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
+    {
+        await DelayAsync("put", cancellationToken);
+        await inner.PutAsync(key, data, cancellationToken);
+    }
+
+    public async Task<bool> PutIfAbsentAsync(string key, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
+    {
+        await DelayAsync("put", cancellationToken);
+        return await inner.PutIfAbsentAsync(key, data, cancellationToken);
+    }
+
+    public async Task<byte[]> GetAsync(string key, long offset = 0, long? length = null, CancellationToken cancellationToken = default)
+    {
+        await DelayAsync("get", cancellationToken);
+        return await inner.GetAsync(key, offset, length, cancellationToken);
+    }
+
+    public async Task<ObjectInfo?> StatAsync(string key, CancellationToken cancellationToken = default)
+    {
+        await DelayAsync("stat", cancellationToken);
+        return await inner.StatAsync(key, cancellationToken);
+    }
+
+    public async IAsyncEnumerable<ObjectInfo> ListAsync(string prefix, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        await DelayAsync("list", cancellationToken);
+        await foreach (var info in inner.ListAsync(prefix, cancellationToken))
+        {
+            yield return info;
+        }
+    }
+
+    public async Task DeleteAsync(string key, CancellationToken cancellationToken = default)
+    {
+        await DelayAsync("delete", cancellationToken);
+        await inner.DeleteAsync(key, cancellationToken);
+    }
+
+    private Task DelayAsync(string op, CancellationToken ct) =>
+        delays.TryGetValue(op, out var delay) && delay > TimeSpan.Zero ? Task.Delay(delay, time, ct) : Task.CompletedTask;
+}

@@ -1,0 +1,244 @@
+using System.Runtime.CompilerServices;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Polly;
+using Polly.Retry;
+
+namespace Lifeline.Storage.Resilience;
+
+/// <summary>
+/// Retries the transient faults of an inner store with exponential backoff and jitter (Polly); permanent faults
+/// (missing object, invalid key, forbidden, cancelled) pass through at once.
+/// </summary>
+/// <remarks>
+/// <list type="bullet">
+/// <item>Every operation is idempotent except put-if-absent, whose answer can be lost: a write that reached the
+/// store but whose response did not is retried, and the retry then finds the object present. So after a transient
+/// failure, a later "already exists" is checked: if the object holds exactly the caller's bytes, the earlier
+/// attempt won and the call returns <c>true</c>. Callers that race with identical bytes (which nothing in Lifeline
+/// does: lock objects carry a unique owner id) could then both see <c>true</c>.</item>
+/// <item>A listing that fails part-way restarts and skips the keys already yielded (listings are ordered), so the
+/// caller sees each key at most once, in order.</item>
+/// <item>Waits use the injected <see cref="TimeProvider"/>, so tests run them on a fake clock.</item>
+/// </list>
+/// </remarks>
+public sealed class RetryingObjectStore : IObjectStore
+{
+    private readonly IObjectStore _inner;
+    private readonly ResiliencePipeline _pipeline;
+    private readonly ILogger _logger;
+
+    /// <summary>Wraps <paramref name="inner"/>.</summary>
+    /// <param name="inner">The store to retry.</param>
+    /// <param name="options">Retry options; defaults when null.</param>
+    /// <param name="timeProvider">The clock for waits; <see cref="TimeProvider.System"/> when null.</param>
+    /// <param name="logger">Logs each retry (event 1000) and each give-up (event 1001).</param>
+    public RetryingObjectStore(IObjectStore inner, RetryOptions? options = null, TimeProvider? timeProvider = null, ILogger? logger = null)
+    {
+        ArgumentNullException.ThrowIfNull(inner);
+        options ??= new RetryOptions();
+        options.Validate();
+        _inner = inner;
+        _logger = logger ?? NullLogger.Instance;
+        Options = options;
+        var builder = new ResiliencePipelineBuilder { TimeProvider = timeProvider ?? TimeProvider.System };
+        if (options.MaxRetryAttempts > 0)
+        {
+            builder.AddRetry(new RetryStrategyOptions
+            {
+                ShouldHandle = args => ValueTask.FromResult(args.Outcome.Exception is { } e && options.ShouldRetry(e)),
+                MaxRetryAttempts = options.MaxRetryAttempts,
+                BackoffType = DelayBackoffType.Exponential,
+                Delay = options.BaseDelay,
+                MaxDelay = options.MaxDelay > TimeSpan.Zero ? options.MaxDelay : null,
+                UseJitter = options.UseJitter,
+                OnRetry = args =>
+                {
+                    var operation = args.Context.Properties.GetValue(OperationKey, "?");
+                    Log.RetryingTransientFault(_logger, operation, _inner.Location, args.AttemptNumber + 1, args.RetryDelay.TotalMilliseconds, args.Outcome.Exception?.Message ?? "?");
+                    return default;
+                },
+            });
+        }
+
+        _pipeline = builder.Build();
+    }
+
+    private static readonly ResiliencePropertyKey<string> OperationKey = new("lifeline.storage.operation");
+
+    /// <summary>The options in force.</summary>
+    public RetryOptions Options { get; }
+
+    /// <summary>The wrapped store.</summary>
+    public IObjectStore Inner => _inner;
+
+    /// <inheritdoc />
+    public string Location => _inner.Location;
+
+    /// <inheritdoc />
+    public Task PutAsync(string key, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
+    {
+        ObjectKeys.Validate(key);
+        return RunAsync("put", async ct =>
+        {
+            await _inner.PutAsync(key, data, ct);
+            return true;
+        }, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public async Task<bool> PutIfAbsentAsync(string key, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
+    {
+        ObjectKeys.Validate(key);
+        var failedBefore = false;
+        return await RunAsync("put-if-absent", async ct =>
+        {
+            bool written;
+            try
+            {
+                written = await _inner.PutIfAbsentAsync(key, data, ct);
+            }
+            catch (Exception e) when (Options.ShouldRetry(e))
+            {
+                failedBefore = true;
+                throw;
+            }
+
+            if (written || !failedBefore)
+            {
+                return written;
+            }
+
+            // An earlier attempt failed transiently and may have written: the object is ours if it holds our bytes.
+            try
+            {
+                var existing = await _inner.GetAsync(key, cancellationToken: ct);
+                return existing.AsSpan().SequenceEqual(data.Span);
+            }
+            catch (ObjectNotFoundException)
+            {
+                return false; // gone again (deleted by its owner): someone else held it, which is what false says
+            }
+        }, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public Task<byte[]> GetAsync(string key, long offset = 0, long? length = null, CancellationToken cancellationToken = default)
+    {
+        ObjectKeys.Validate(key);
+        return RunAsync("get", ct => new ValueTask<byte[]>(_inner.GetAsync(key, offset, length, ct)), cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public Task<ObjectInfo?> StatAsync(string key, CancellationToken cancellationToken = default)
+    {
+        ObjectKeys.Validate(key);
+        return RunAsync("stat", ct => new ValueTask<ObjectInfo?>(_inner.StatAsync(key, ct)), cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public async IAsyncEnumerable<ObjectInfo> ListAsync(string prefix, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(prefix);
+        IAsyncEnumerator<ObjectInfo>? enumerator = null;
+        string? lastYielded = null;
+        try
+        {
+            while (true)
+            {
+                var next = await RunAsync("list", async ct =>
+                {
+                    try
+                    {
+                        enumerator ??= _inner.ListAsync(prefix, cancellationToken).GetAsyncEnumerator(cancellationToken);
+                        while (await enumerator.MoveNextAsync())
+                        {
+                            var item = enumerator.Current;
+                            if (lastYielded is null || KeyOrder.Instance.Compare(item.Key, lastYielded) > 0)
+                            {
+                                return item;
+                            }
+                        }
+
+                        return null;
+                    }
+                    catch
+                    {
+                        // Start a fresh listing on the next attempt; keys up to lastYielded are skipped.
+                        if (enumerator is not null)
+                        {
+                            await enumerator.DisposeAsync();
+                            enumerator = null;
+                        }
+
+                        throw;
+                    }
+                }, cancellationToken);
+
+                if (next is null)
+                {
+                    yield break;
+                }
+
+                lastYielded = next.Key;
+                yield return next;
+            }
+        }
+        finally
+        {
+            if (enumerator is not null)
+            {
+                await enumerator.DisposeAsync();
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    public Task DeleteAsync(string key, CancellationToken cancellationToken = default)
+    {
+        ObjectKeys.Validate(key);
+        return RunAsync("delete", async ct =>
+        {
+            await _inner.DeleteAsync(key, ct);
+            return true;
+        }, cancellationToken);
+    }
+
+    private async Task<T> RunAsync<T>(string operation, Func<CancellationToken, ValueTask<T>> action, CancellationToken cancellationToken)
+    {
+        var context = ResilienceContextPool.Shared.Get(cancellationToken);
+        context.Properties.Set(OperationKey, operation);
+        try
+        {
+            var outcome = await _pipeline.ExecuteOutcomeAsync(
+                static async (ctx, state) =>
+                {
+                    try
+                    {
+                        return Outcome.FromResult(await state(ctx.CancellationToken));
+                    }
+                    catch (Exception e)
+                    {
+                        return Outcome.FromException<T>(e);
+                    }
+                },
+                context,
+                action);
+            if (outcome.Exception is { } exception)
+            {
+                if (Options.ShouldRetry(exception) && Options.MaxRetryAttempts > 0)
+                {
+                    Log.RetriesExhausted(_logger, operation, _inner.Location, Options.MaxRetryAttempts + 1, exception.Message);
+                }
+
+                outcome.ThrowIfException();
+            }
+
+            return outcome.Result!;
+        }
+        finally
+        {
+            ResilienceContextPool.Shared.Return(context);
+        }
+    }
+}

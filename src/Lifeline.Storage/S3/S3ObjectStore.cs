@@ -1,0 +1,429 @@
+using System.Net;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using Amazon.Runtime;
+using Amazon.S3;
+using Amazon.S3.Model;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Lifeline.Storage.S3;
+
+/// <summary>Options of <see cref="S3ObjectStore"/>.</summary>
+public sealed record S3ObjectStoreOptions
+{
+    /// <summary>
+    /// Whether the server honours conditional writes (<c>If-None-Match: *</c> on PUT). Default <c>true</c>: AWS S3
+    /// (since August 2024), MinIO, Ceph RGW and Cloudflare R2 do, and put-if-absent is then exact. Set <c>false</c>
+    /// only for a server that ignores the header (such as the s3rver test server): put-if-absent then checks with HEAD
+    /// and writes with a plain PUT, which is correct for one writer but NOT exact under concurrency (two racing
+    /// callers can both return <c>true</c>). Never use <c>false</c> for a repository that several processes write.
+    /// </summary>
+    public bool ConditionalWrites { get; init; } = true;
+
+    /// <summary>
+    /// Whether to sort listings in the client. Default <c>false</c>: S3 lists in UTF-8 byte order and the store checks
+    /// that (an out-of-order page fails the listing). Set <c>true</c> for a server that does not order its listings
+    /// (such as s3rver): the store then reads the whole listing into memory and sorts it before yielding.
+    /// </summary>
+    public bool SortListingsInClient { get; init; }
+
+    /// <summary>Whether to create the bucket on the first write that finds it missing. Default <c>true</c>.</summary>
+    public bool CreateBucketIfMissing { get; init; } = true;
+}
+
+/// <summary>
+/// An <see cref="IObjectStore"/> on an S3 bucket, optionally below a key prefix (AWSSDK.S3).
+/// </summary>
+/// <remarks>
+/// <list type="bullet">
+/// <item>Put is one PutObject: atomic for readers on S3 (a server that writes in place, like s3rver, is not).</item>
+/// <item>Put-if-absent is a PutObject with <c>If-None-Match: *</c>: exact under concurrency on servers that honour
+/// it. 412 (PreconditionFailed) returns <c>false</c>; 409 (ConditionalRequestConflict: a concurrent write or delete
+/// of the key was in flight) is transient, because the key may be free again, so it surfaces as
+/// <see cref="IOException"/> for the retry decorator rather than as a false "taken".</item>
+/// <item>Ranged get sends a byte range; 416 (InvalidRange: the offset is at or past the end) returns no bytes.</item>
+/// <item>List pages through ListObjectsV2, which returns keys in UTF-8 byte order (<see cref="KeyOrder"/>); the order
+/// is checked.</item>
+/// <item>404 on get maps to <see cref="ObjectNotFoundException"/>; 5xx, 408, 429 and SlowDown stay
+/// <see cref="AmazonS3Exception"/>s that <see cref="Resilience.TransientFaults"/> classifies as transient.</item>
+/// </list>
+/// </remarks>
+public sealed class S3ObjectStore : IObjectStore, IDisposable
+{
+    private readonly IAmazonS3 _client;
+    private readonly string _bucket;
+    private readonly string _prefix;
+    private readonly S3ObjectStoreOptions _options;
+    private readonly ILogger _logger;
+    private readonly bool _ownsClient;
+    private volatile bool _bucketKnownToExist;
+
+    /// <summary>Creates a store on <paramref name="bucket"/>, with every key below <paramref name="prefix"/>.</summary>
+    /// <param name="client">The S3 client (its credentials stay inside it). The store does not dispose it.</param>
+    /// <param name="bucket">The bucket name.</param>
+    /// <param name="prefix">A key prefix ("" for none); a trailing '/' is added when missing.</param>
+    /// <param name="options">Options; defaults when null.</param>
+    /// <param name="logger">Optional logger.</param>
+    public S3ObjectStore(IAmazonS3 client, string bucket, string prefix = "", S3ObjectStoreOptions? options = null, ILogger? logger = null)
+        : this(client, bucket, prefix, options, logger, ownsClient: false)
+    {
+    }
+
+    internal S3ObjectStore(IAmazonS3 client, string bucket, string prefix, S3ObjectStoreOptions? options, ILogger? logger, bool ownsClient)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        ArgumentException.ThrowIfNullOrWhiteSpace(bucket);
+        ArgumentNullException.ThrowIfNull(prefix);
+        prefix = prefix.Trim('/');
+        if (prefix.Length > 0)
+        {
+            ObjectKeys.Validate(prefix);
+            prefix += "/";
+        }
+
+        _client = client;
+        _bucket = bucket;
+        _prefix = prefix;
+        _options = options ?? new S3ObjectStoreOptions();
+        _logger = logger ?? NullLogger.Instance;
+        _ownsClient = ownsClient;
+        var where = client.Config.ServiceURL is { Length: > 0 } url ? new Uri(url).GetLeftPart(UriPartial.Authority) : client.Config.RegionEndpoint?.SystemName ?? "default region";
+        Location = $"s3://{bucket}/{prefix.TrimEnd('/')} ({where})".Replace("/ (", " (", StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// Builds the client configuration Lifeline uses: path-style addressing for a custom endpoint (local servers
+    /// have no per-bucket host names) and checksums only where the API requires them (many S3-compatible servers do
+    /// not understand the SDK's default trailing checksums).
+    /// </summary>
+    public static AmazonS3Config CreateConfig(string? endpoint, string? region)
+    {
+        var config = new AmazonS3Config
+        {
+            RequestChecksumCalculation = RequestChecksumCalculation.WHEN_REQUIRED,
+            ResponseChecksumValidation = ResponseChecksumValidation.WHEN_REQUIRED,
+        };
+        if (!string.IsNullOrEmpty(endpoint))
+        {
+            config.ServiceURL = endpoint;
+            config.ForcePathStyle = true;
+            config.AuthenticationRegion = string.IsNullOrEmpty(region) ? "us-east-1" : region;
+        }
+        else if (!string.IsNullOrEmpty(region))
+        {
+            config.RegionEndpoint = Amazon.RegionEndpoint.GetBySystemName(region);
+        }
+
+        return config;
+    }
+
+    /// <inheritdoc />
+    public string Location { get; }
+
+    /// <summary>The bucket name.</summary>
+    public string Bucket => _bucket;
+
+    /// <summary>The options in force.</summary>
+    public S3ObjectStoreOptions Options => _options;
+
+    /// <summary>The S3 client.</summary>
+    public IAmazonS3 Client => _client;
+
+    /// <summary>Disposes the client if this store created it (<see cref="ObjectStores.Open"/>).</summary>
+    public void Dispose()
+    {
+        if (_ownsClient)
+        {
+            _client.Dispose();
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task PutAsync(string key, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
+    {
+        var s3Key = KeyOf(key);
+        cancellationToken.ThrowIfCancellationRequested();
+        await WithBucketAsync(() => _client.PutObjectAsync(BuildPut(s3Key, data, ifNoneMatch: false), cancellationToken), cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public async Task<bool> PutIfAbsentAsync(string key, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
+    {
+        var s3Key = KeyOf(key);
+        cancellationToken.ThrowIfCancellationRequested();
+        if (!_options.ConditionalWrites)
+        {
+            // Documented fallback for servers that ignore If-None-Match: exact for one writer only.
+            if (await StatAsync(key, cancellationToken) is not null)
+            {
+                return false;
+            }
+
+            await WithBucketAsync(() => _client.PutObjectAsync(BuildPut(s3Key, data, ifNoneMatch: false), cancellationToken), cancellationToken);
+            return true;
+        }
+
+        try
+        {
+            await WithBucketAsync(() => _client.PutObjectAsync(BuildPut(s3Key, data, ifNoneMatch: true), cancellationToken), cancellationToken);
+            return true;
+        }
+        catch (AmazonS3Exception e) when (e.StatusCode == HttpStatusCode.PreconditionFailed)
+        {
+            return false;
+        }
+        catch (AmazonS3Exception e) when (e.StatusCode == HttpStatusCode.Conflict)
+        {
+            throw new IOException($"put-if-absent of '{key}' in {Location} conflicted with a concurrent operation on the key; retry", e);
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task<byte[]> GetAsync(string key, long offset = 0, long? length = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(offset);
+        if (length is < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(length), length, "length must not be negative");
+        }
+
+        var request = BuildGet(KeyOf(key), offset, length);
+        if (length == 0)
+        {
+            // An empty byte range cannot be expressed; existence still has to be checked.
+            return await StatAsync(key, cancellationToken) is null ? throw new ObjectNotFoundException(key, Location) : [];
+        }
+
+        try
+        {
+            using var response = await _client.GetObjectAsync(request, cancellationToken);
+            var size = response.ContentLength;
+            if (size > Array.MaxLength)
+            {
+                throw new InvalidOperationException($"object '{key}' in {Location}: {size} bytes do not fit one read; read it in ranges");
+            }
+
+            var buffer = GC.AllocateUninitializedArray<byte>((int)size);
+            await response.ResponseStream.ReadExactlyAsync(buffer, cancellationToken);
+            return request.ByteRange is null ? buffer : ClipToRange(buffer, response.HttpStatusCode, response.ContentRange, offset, length);
+        }
+        catch (AmazonS3Exception e) when (e.StatusCode == HttpStatusCode.NotFound)
+        {
+            throw new ObjectNotFoundException(key, Location, e);
+        }
+        catch (AmazonS3Exception e) when (e.StatusCode == HttpStatusCode.RequestedRangeNotSatisfiable)
+        {
+            return []; // the object exists and the range starts at or past its end
+        }
+        catch (IOException) when (request.ByteRange is not null)
+        {
+            // Some servers (s3rver) answer a range past the end with a malformed body instead of 416: a HEAD settles it.
+            if (await StatAsync(key, cancellationToken) is { } info && offset >= info.Size)
+            {
+                return [];
+            }
+
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Cuts the requested range out of what the server sent: a server that ignores the Range header answers 200 with
+    /// the whole object, and some (s3rver for "bytes=0-0") answer 206 with more than was asked.
+    /// </summary>
+    internal static byte[] ClipToRange(byte[] body, HttpStatusCode status, string? contentRange, long offset, long? length)
+    {
+        long bodyStart = 0;
+        if (status == HttpStatusCode.PartialContent)
+        {
+            bodyStart = offset;
+            // "bytes START-END/TOTAL"
+            if (contentRange is { } cr && cr.StartsWith("bytes ", StringComparison.OrdinalIgnoreCase))
+            {
+                var dash = cr.IndexOf('-', StringComparison.Ordinal);
+                if (dash > 6 && long.TryParse(cr.AsSpan(6, dash - 6), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var start))
+                {
+                    bodyStart = start;
+                }
+            }
+        }
+
+        var skip = offset - bodyStart;
+        if (skip < 0 || skip > body.Length)
+        {
+            throw new IOException($"the server answered range {offset}+{length} with bytes from {bodyStart} ({body.Length} bytes)");
+        }
+
+        var take = Math.Min(length ?? long.MaxValue, body.Length - skip);
+        return skip == 0 && take == body.Length ? body : body.AsSpan((int)skip, (int)take).ToArray();
+    }
+
+    /// <inheritdoc />
+    public async Task<ObjectInfo?> StatAsync(string key, CancellationToken cancellationToken = default)
+    {
+        var s3Key = KeyOf(key);
+        try
+        {
+            var metadata = await _client.GetObjectMetadataAsync(new GetObjectMetadataRequest { BucketName = _bucket, Key = s3Key }, cancellationToken);
+            return new ObjectInfo(key, metadata.ContentLength, ToOffset(metadata.LastModified));
+        }
+        catch (AmazonS3Exception e) when (e.StatusCode == HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+    }
+
+    /// <inheritdoc />
+    public async IAsyncEnumerable<ObjectInfo> ListAsync(string prefix, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(prefix);
+        if (_options.SortListingsInClient)
+        {
+            var all = new List<ObjectInfo>();
+            await foreach (var info in ListPagesAsync(prefix, checkOrder: false, cancellationToken))
+            {
+                all.Add(info);
+            }
+
+            all.Sort(static (a, b) => KeyOrder.Instance.Compare(a.Key, b.Key));
+            foreach (var info in all)
+            {
+                yield return info;
+            }
+
+            yield break;
+        }
+
+        await foreach (var info in ListPagesAsync(prefix, checkOrder: true, cancellationToken))
+        {
+            yield return info;
+        }
+    }
+
+    private async IAsyncEnumerable<ObjectInfo> ListPagesAsync(string prefix, bool checkOrder, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var request = new ListObjectsV2Request { BucketName = _bucket, Prefix = _prefix + prefix };
+        string? previous = null;
+        while (true)
+        {
+            ListObjectsV2Response response;
+            try
+            {
+                response = await _client.ListObjectsV2Async(request, cancellationToken);
+            }
+            catch (AmazonS3Exception e) when (e.StatusCode == HttpStatusCode.NotFound)
+            {
+                yield break; // no bucket: no objects
+            }
+
+            foreach (var item in response.S3Objects ?? [])
+            {
+                var key = item.Key[_prefix.Length..];
+                if (checkOrder && previous is not null && KeyOrder.Instance.Compare(previous, key) >= 0)
+                {
+                    throw new IOException($"{Location} listed '{key}' after '{previous}': the server broke its ordering guarantee");
+                }
+
+                previous = key;
+                yield return new ObjectInfo(key, item.Size ?? 0, ToOffset(item.LastModified));
+            }
+
+            if (response.IsTruncated != true || string.IsNullOrEmpty(response.NextContinuationToken))
+            {
+                yield break;
+            }
+
+            request.ContinuationToken = response.NextContinuationToken;
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task DeleteAsync(string key, CancellationToken cancellationToken = default)
+    {
+        var s3Key = KeyOf(key);
+        try
+        {
+            await _client.DeleteObjectAsync(new DeleteObjectRequest { BucketName = _bucket, Key = s3Key }, cancellationToken);
+        }
+        catch (AmazonS3Exception e) when (e.StatusCode == HttpStatusCode.NotFound)
+        {
+            // missing bucket (S3 answers 204 for a missing key)
+        }
+    }
+
+    internal PutObjectRequest BuildPut(string s3Key, ReadOnlyMemory<byte> data, bool ifNoneMatch)
+    {
+        var stream = MemoryMarshal.TryGetArray(data, out var segment)
+            ? new MemoryStream(segment.Array!, segment.Offset, segment.Count, writable: false)
+            : new MemoryStream(data.ToArray(), writable: false);
+        var request = new PutObjectRequest
+        {
+            BucketName = _bucket,
+            Key = s3Key,
+            InputStream = stream,
+            AutoCloseStream = true,
+            ContentType = "application/octet-stream",
+            UseChunkEncoding = false,
+        };
+        if (ifNoneMatch)
+        {
+            request.IfNoneMatch = "*";
+        }
+
+        return request;
+    }
+
+    internal GetObjectRequest BuildGet(string s3Key, long offset, long? length)
+    {
+        var request = new GetObjectRequest { BucketName = _bucket, Key = s3Key };
+        if (offset == 0 && length is null)
+        {
+            return request;
+        }
+
+        request.ByteRange = length is { } n
+            ? new ByteRange(offset, n > long.MaxValue - offset ? long.MaxValue - 1 : offset + n - 1)
+            : new ByteRange($"bytes={offset}-");
+        return request;
+    }
+
+    internal string KeyOf(string key)
+    {
+        ObjectKeys.Validate(key);
+        return _prefix + key;
+    }
+
+    private static DateTimeOffset ToOffset(DateTime? time) =>
+        time is { } t ? new DateTimeOffset(t.Kind == DateTimeKind.Unspecified ? DateTime.SpecifyKind(t, DateTimeKind.Utc) : t.ToUniversalTime()) : DateTimeOffset.MinValue;
+
+    /// <summary>Runs a write, creating the bucket once if the server says it is missing (and the options allow).</summary>
+    private async Task WithBucketAsync(Func<Task> write, CancellationToken cancellationToken)
+    {
+        if (_bucketKnownToExist || !_options.CreateBucketIfMissing)
+        {
+            await write();
+            return;
+        }
+
+        try
+        {
+            await write();
+        }
+        catch (AmazonS3Exception e) when (e.ErrorCode == "NoSuchBucket")
+        {
+            try
+            {
+                await _client.PutBucketAsync(new PutBucketRequest { BucketName = _bucket }, cancellationToken);
+                Log.BucketCreated(_logger, _bucket, Location);
+            }
+            catch (AmazonS3Exception created) when (created.ErrorCode is "BucketAlreadyOwnedByYou" or "BucketAlreadyExists")
+            {
+            }
+
+            await write();
+        }
+
+        _bucketKnownToExist = true;
+    }
+}

@@ -1,0 +1,230 @@
+using Lifeline.Cli.Demo;
+using Lifeline.Cli.Tests.Infrastructure;
+
+namespace Lifeline.Cli.Tests.Vault;
+
+/// <summary>
+/// A data set big enough that a backup or copy of it takes a moment (about 11 packs of 9 MiB): created once per test
+/// run, shared read-only by the crash tests, removed when the test process exits.
+/// </summary>
+internal static class CrashData
+{
+    public const int Files = 24;
+    public const int FileSize = 4 * 1024 * 1024;
+
+    private static readonly Lazy<(TestDirectory Dir, IReadOnlyList<FileFingerprint> Fingerprint)> Data = new(() =>
+    {
+        var dir = new TestDirectory("crash-data");
+        TestData.WriteRandomFiles(dir.Combine("big"), Files, FileSize, seed: 4242);
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => dir.Dispose();
+        return (dir, TreeComparer.FingerprintAsync(dir.Combine("big"), default).GetAwaiter().GetResult());
+    });
+
+    public static string Big => Data.Value.Dir.Combine("big");
+
+    public static long Bytes => (long)Files * FileSize;
+
+    public static IReadOnlyList<FileFingerprint> Fingerprint => Data.Value.Fingerprint;
+
+    public const int PackMiB = 9; // the smallest the vault allows (largest chunk 8 MiB + header room)
+
+    public static readonly TimeSpan KillDeadline = TimeSpan.FromSeconds(90);
+}
+
+/// <summary>
+/// Crash safety of backup with real child processes: <c>lifeline vault backup</c> is killed with SIGKILL (whole
+/// process tree, no cleanup) at points found by polling the repository's directories with a deadline. Afterwards
+/// <c>check</c> passes, the earlier snapshot restores byte-identical and the next backup reuses what the killed one wrote.
+/// </summary>
+public sealed class BackupCrashTests
+{
+    [Theory]
+    [InlineData(1, false)]
+    [InlineData(8, true)]
+    public async Task Backup_KilledWhileWriting_RepositoryChecksEarlierSnapshotRestoresNextBackupReuses(int packsBeforeKill, bool afterAnIndex)
+    {
+        using var ctx = new VaultTestContext("crash-backup");
+        await ctx.InitAsync(CrashData.PackMiB);
+        var small = ctx.Dir.Combine("small");
+        TestData.WriteSmallTree(small);
+        var first = (await ctx.JsonAsync("backup", small, "--source", "small")).Json.GetProperty("snapshot").GetProperty("id").GetString()!;
+        var packs = TestData.Packs(ctx.Repo).Count;
+        var indexes = TestData.CountObjects(Path.Combine(ctx.Repo, "index"));
+
+        using var child = ctx.Runner.Start(["vault", "backup", CrashData.Big, "--source", "big"]);
+        var reached = await TestData.WaitUntilAsync(
+            () => TestData.Packs(ctx.Repo).Count >= packs + packsBeforeKill && (!afterAnIndex || TestData.CountObjects(Path.Combine(ctx.Repo, "index")) > indexes),
+            CrashData.KillDeadline,
+            giveUp: () => child.HasExited);
+        var killedWhileRunning = await child.KillAsync();
+        Assert.True(reached && killedWhileRunning, $"the kill point ({packsBeforeKill} packs, index: {afterAnIndex}) was not reached while the backup ran\n{await child.WaitAsync(CrashData.KillDeadline)}");
+
+        // A killed backup leaves a stale shared lock: it does not block check (shared) or the next backup.
+        (await ctx.JsonAsync("check")).ShouldSucceed();
+        var snapshots = (await ctx.JsonAsync("snapshots")).Json;
+        Assert.Equal(1, snapshots.GetArrayLength());
+        var restored = ctx.Dir.Combine("restored-small");
+        (await ctx.JsonAsync("restore", first, "--target", restored)).ShouldSucceed();
+        Assert.Empty(TreeComparer.Compare(await TreeComparer.FingerprintAsync(small, default), await TreeComparer.FingerprintAsync(Path.Combine(restored, "small"), default)));
+
+        var next = (await ctx.JsonAsync("backup", CrashData.Big, "--source", "big")).Json;
+        var added = next.GetProperty("dataAdded").GetInt64();
+        if (afterAnIndex)
+        {
+            // at least one index file (listing 8 packs of ~9 MiB) was durable before the kill: that data is not sent again
+            Assert.True(added <= CrashData.Bytes - (8L * 1024 * 1024), $"the next backup added {added} of {CrashData.Bytes} bytes: it did not reuse the killed backup's packs");
+        }
+
+        (await ctx.JsonAsync("check", "--read-data")).ShouldSucceed();
+        var big = ctx.Dir.Combine("restored-big");
+        (await ctx.JsonAsync("restore", "latest", "--source", "big", "--target", big)).ShouldSucceed();
+        Assert.Empty(TreeComparer.Compare(CrashData.Fingerprint, await TreeComparer.FingerprintAsync(Path.Combine(big, "big"), default)));
+    }
+
+    [Theory]
+    [InlineData("INT")]
+    [InlineData("TERM")]
+    public async Task Backup_InterruptedBySignal_Exits130WithOneLineAndLeavesNoLock(string signal)
+    {
+        using var ctx = new VaultTestContext("interrupt");
+        await ctx.InitAsync(CrashData.PackMiB);
+        using var child = ctx.Runner.Start(["vault", "backup", CrashData.Big]);
+        var reached = await TestData.WaitUntilAsync(() => TestData.Packs(ctx.Repo).Count >= 1, CrashData.KillDeadline, giveUp: () => child.HasExited);
+        Assert.True(reached && !child.HasExited, "the backup finished before it could be interrupted");
+        using (var kill = System.Diagnostics.Process.Start("kill", [$"-{signal}", child.Process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!)
+        {
+            await kill.WaitForExitAsync();
+        }
+
+        var result = await child.WaitAsync(CrashData.KillDeadline);
+        Assert.Equal("lifeline: interrupted", result.ShouldFailWith(ExitCodes.Interrupted));
+        Assert.Empty(Directory.GetFiles(Path.Combine(ctx.Repo, "locks")));
+        Assert.Equal(0, (await ctx.JsonAsync("snapshots")).Json.GetArrayLength());
+        (await ctx.JsonAsync("check")).ShouldSucceed();
+    }
+}
+
+/// <summary>Where a prune is killed.</summary>
+public enum PrunePoint
+{
+    /// <summary>The first new pack of the rewrite appeared.</summary>
+    Rewrite,
+
+    /// <summary>The new index appeared (old index and packs not yet deleted).</summary>
+    NewIndex,
+
+    /// <summary>The first old pack disappeared (deletion under way).</summary>
+    Delete,
+}
+
+/// <summary>
+/// Crash safety of prune: killed (SIGKILL) while rewriting packs, after writing the new index, and while deleting old
+/// packs; the stale exclusive lock is reported (exit 11) until 'unlock --remove-all'; then check passes, the kept
+/// snapshot restores byte-identical and the next prune finishes.
+/// </summary>
+public sealed class PruneCrashTests
+{
+    [Theory]
+    [InlineData(PrunePoint.Rewrite)]
+    [InlineData(PrunePoint.NewIndex)]
+    [InlineData(PrunePoint.Delete)]
+    public async Task Prune_KilledAtPoint_RepositoryChecksAfterUnlockAndSnapshotRestores(PrunePoint point)
+    {
+        using var ctx = new VaultTestContext("crash-prune");
+        await ctx.InitAsync(CrashData.PackMiB);
+        var data = ctx.Dir.Combine("data");
+        TestData.WriteRandomFiles(data, 32, 2 * 1024 * 1024, seed: 7);
+        await ctx.JsonAsync("backup", data);
+        // rewrite every other file: the first snapshot's packs then mix used and unused blobs, so prune must rewrite them
+        var rng = new Random(8);
+        var buffer = new byte[2 * 1024 * 1024];
+        foreach (var file in Directory.GetFiles(data).Order(StringComparer.Ordinal).Where((_, i) => i % 2 == 0))
+        {
+            rng.NextBytes(buffer);
+            File.WriteAllBytes(file, buffer);
+        }
+
+        await ctx.JsonAsync("backup", data);
+        var expected = await TreeComparer.FingerprintAsync(data, default);
+        Assert.Equal(1, (await ctx.JsonAsync("forget", "--keep-last", "1")).Json.GetProperty("remove").GetArrayLength());
+        var packsBefore = TestData.Packs(ctx.Repo);
+        var indexDir = Path.Combine(ctx.Repo, "index");
+        var indexBefore = Directory.GetFiles(indexDir).ToHashSet(StringComparer.Ordinal);
+
+        // Deletes are slowed down (a test hook of the command line) so that the phases after the new index last long
+        // enough to be observed and killed in, even on a loaded machine.
+        using var child = ctx.Runner.Start(["vault", "prune"], new Dictionary<string, string?> { ["LIFELINE_DEBUG_STORE_DELAY"] = "delete=150ms" });
+        Func<bool> condition = point switch
+        {
+            PrunePoint.Rewrite => () => TestData.Packs(ctx.Repo).Any(p => !packsBefore.Contains(p)),
+            PrunePoint.NewIndex => () => Directory.GetFiles(indexDir).Any(f => !f.Contains("/.tmp-", StringComparison.Ordinal) && !indexBefore.Contains(f)),
+            _ => () => packsBefore.Any(p => !File.Exists(Path.Combine(ctx.Repo, p))),
+        };
+        var locks = Path.Combine(ctx.Repo, "locks");
+        var reached = await TestData.WaitUntilAsync(() => condition() && Directory.EnumerateFiles(locks).Any(), CrashData.KillDeadline, giveUp: () => child.HasExited);
+        var killedWhileRunning = await child.KillAsync();
+        Assert.True(reached && killedWhileRunning, $"the kill point {point} was not reached while prune ran\n{await child.WaitAsync(CrashData.KillDeadline)}");
+
+        // The killed prune's exclusive lease (60 s) is still there: check reports it clearly (exit 11), and after
+        // 'unlock --remove-all' check passes.
+        var locked = (await ctx.RunAsync("vault", "check")).ShouldFailWith(ExitCodes.Locked);
+        Assert.Contains("unlock", locked);
+        Assert.True((await ctx.JsonAsync("unlock", "--remove-all")).Json.GetProperty("removed").GetInt32() >= 1);
+
+        (await ctx.JsonAsync("check")).ShouldSucceed();
+        var restored = ctx.Dir.Combine("restored");
+        (await ctx.JsonAsync("restore", "latest", "--target", restored)).ShouldSucceed();
+        Assert.Empty(TreeComparer.Compare(expected, await TreeComparer.FingerprintAsync(Path.Combine(restored, "data"), default)));
+
+        // the next prune finishes the job
+        (await ctx.JsonAsync("prune")).ShouldSucceed();
+        (await ctx.JsonAsync("check", "--read-data")).ShouldSucceed();
+    }
+
+}
+
+/// <summary>
+/// Crash safety of copy: killed (SIGKILL) after the first pack and after the first index in the destination; the
+/// destination then checks, holds no partial snapshot, and the next copy completes, sending only what is missing.
+/// </summary>
+public sealed class CopyCrashTests
+{
+    [Theory]
+    [InlineData(1, false)]
+    [InlineData(8, true)]
+    public async Task Copy_KilledWhileWriting_DestinationChecksAndNextCopyReuses(int packsBeforeKill, bool afterAnIndex)
+    {
+        using var ctx = new VaultTestContext("crash-copy");
+        await ctx.InitAsync(CrashData.PackMiB);
+        await ctx.JsonAsync("backup", CrashData.Big);
+        var dest = ctx.Dir.Combine("dest");
+        await ctx.InitAsync(CrashData.PackMiB, dest);
+        var destIndex = Path.Combine(dest, "index");
+
+        using var child = ctx.Runner.Start(["vault", "copy", "--to", dest], new Dictionary<string, string?> { ["LIFELINE_TO_PASSWORD"] = VaultTestContext.Password });
+        var reached = await TestData.WaitUntilAsync(
+            () => TestData.Packs(dest).Count >= packsBeforeKill && (!afterAnIndex || TestData.CountObjects(destIndex) > 0),
+            CrashData.KillDeadline,
+            giveUp: () => child.HasExited);
+        var killedWhileRunning = await child.KillAsync();
+        Assert.True(reached && killedWhileRunning, $"the kill point ({packsBeforeKill} packs, index: {afterAnIndex}) was not reached while copy ran\n{await child.WaitAsync(CrashData.KillDeadline)}");
+
+        (await ctx.JsonAsync("check", "--repo", dest)).ShouldSucceed();
+        Assert.Equal(0, (await ctx.JsonAsync("snapshots", "--repo", dest)).Json.GetArrayLength());
+        Assert.Equal(1, (await ctx.JsonAsync("snapshots")).Json.GetArrayLength());
+
+        var again = (await ctx.Runner.RunAsync(["vault", "--json", "copy", "--to", dest], new Dictionary<string, string?> { ["LIFELINE_TO_PASSWORD"] = VaultTestContext.Password }))
+            .ShouldSucceed().Json;
+        Assert.Equal(1, again.GetProperty("snapshotsCopied").GetInt32());
+        if (afterAnIndex)
+        {
+            var copied = again.GetProperty("bytesCopied").GetInt64();
+            Assert.True(copied <= CrashData.Bytes - (8L * 1024 * 1024), $"the next copy sent {copied} of {CrashData.Bytes} bytes: it did not reuse the killed copy's packs");
+        }
+
+        (await ctx.JsonAsync("check", "--read-data", "--repo", dest)).ShouldSucceed();
+        var restored = ctx.Dir.Combine("restored");
+        (await ctx.JsonAsync("restore", "latest", "--repo", dest, "--target", restored)).ShouldSucceed();
+        Assert.Empty(TreeComparer.Compare(CrashData.Fingerprint, await TreeComparer.FingerprintAsync(Path.Combine(restored, "big"), default)));
+    }
+}

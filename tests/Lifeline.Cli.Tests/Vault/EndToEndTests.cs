@@ -1,0 +1,147 @@
+using Lifeline.Cli.Demo;
+using Lifeline.Cli.Tests.Infrastructure;
+
+namespace Lifeline.Cli.Tests.Vault;
+
+/// <summary>The whole restic-like workflow through the real <c>lifeline</c> executable.</summary>
+public sealed class EndToEndTests
+{
+    [Fact]
+    public async Task VaultCommands_FullWorkflow_WorkThroughTheRealExecutable()
+    {
+        using var ctx = new VaultTestContext("e2e");
+        var source = ctx.Dir.Combine("source");
+        TestData.WriteSmallTree(source);
+        var expected = await TreeComparer.FingerprintAsync(source, default);
+
+        // init (text output names the repository; a second init is refused)
+        var init = (await ctx.RunAsync("vault", "init", "--kdf-memory-mib", "8", "--kdf-iterations", "1")).ShouldSucceed();
+        Assert.Contains("created vault", init.Stdout);
+        (await ctx.RunAsync("vault", "init", "--kdf-memory-mib", "8", "--kdf-iterations", "1")).ShouldFailWith(ExitCodes.Failure);
+
+        // backup twice; the second finds nothing new
+        var first = (await ctx.JsonAsync("backup", source, "--source", "leads", "--tag", "daily", "--tag", "e2e")).Json;
+        Assert.Equal(4, first.GetProperty("totalFiles").GetInt64());
+        Assert.Equal(4, first.GetProperty("filesNew").GetInt64());
+        Assert.True(first.GetProperty("dataAdded").GetInt64() > 0);
+        var firstId = first.GetProperty("snapshot").GetProperty("id").GetString()!;
+
+        File.AppendAllText(Path.Combine(source, "lake", "leads", "part-0.csv"), "L99999999,Large,Finance,3,4\n");
+        File.WriteAllText(Path.Combine(source, "new.txt"), "new file\n");
+        var second = (await ctx.JsonAsync("backup", source, "--source", "leads", "--tag", "daily")).Json;
+        Assert.Equal(1, second.GetProperty("filesNew").GetInt64());
+        Assert.Equal(1, second.GetProperty("filesChanged").GetInt64());
+        Assert.Equal(3, second.GetProperty("filesUnmodified").GetInt64());
+        Assert.Equal(firstId, second.GetProperty("snapshot").GetProperty("parentId").GetString());
+        var secondId = second.GetProperty("snapshot").GetProperty("id").GetString()!;
+
+        // snapshots --json, with filters
+        var snapshots = (await ctx.JsonAsync("snapshots")).Json;
+        Assert.Equal(2, snapshots.GetArrayLength());
+        Assert.Equal("leads", snapshots[0].GetProperty("source").GetString());
+        Assert.Equal(["daily", "e2e"], snapshots[0].GetProperty("tags").EnumerateArray().Select(t => t.GetString()!).Order().ToArray());
+        Assert.Equal(1, (await ctx.JsonAsync("snapshots", "--tag", "e2e")).Json.GetArrayLength());
+        Assert.Equal(0, (await ctx.JsonAsync("snapshots", "--source", "other")).Json.GetArrayLength());
+        Assert.Equal(0, (await ctx.JsonAsync("snapshots", "--since", "2999-01-01 00:00")).Json.GetArrayLength());
+        Assert.Equal(2, (await ctx.JsonAsync("snapshots", "--until", "2999-01-01T00:00:00Z")).Json.GetArrayLength());
+        var text = (await ctx.RunAsync("vault", "snapshots")).ShouldSucceed();
+        Assert.Contains(firstId[..8], text.Stdout);
+        Assert.Contains("2 snapshot(s)", text.Stdout);
+
+        // ls (text and json)
+        var ls = (await ctx.RunAsync("vault", "ls", firstId[..8])).ShouldSucceed();
+        Assert.Contains("/source/lake/leads/part-0.csv", ls.Stdout);
+        var nodes = (await ctx.JsonAsync("ls", "latest", "/source/registry")).Json.GetProperty("nodes");
+        Assert.Contains(nodes.EnumerateArray(), n => n.GetProperty("path").GetString() == "/source/registry/models/1/model.bin" && n.GetProperty("type").GetString() == "file");
+        Assert.DoesNotContain(nodes.EnumerateArray(), n => n.GetProperty("path").GetString()!.Contains("lake", StringComparison.Ordinal));
+
+        // diff
+        var diff = (await ctx.JsonAsync("diff", firstId, secondId)).Json;
+        Assert.Contains("/source/new.txt", diff.GetProperty("added").EnumerateArray().Select(e => e.GetString()));
+        Assert.Contains("/source/lake/leads/part-0.csv", diff.GetProperty("modified").EnumerateArray().Select(e => e.GetString()));
+        Assert.Equal(0, diff.GetProperty("removed").GetArrayLength());
+
+        // restore the first snapshot: byte-identical, with modification times and modes
+        var target = ctx.Dir.Combine("restore-1");
+        var restored = (await ctx.JsonAsync("restore", firstId[..8], "--target", target)).Json;
+        Assert.Equal(4, restored.GetProperty("files").GetInt64());
+        Assert.Empty(TreeComparer.Compare(expected, await TreeComparer.FingerprintAsync(Path.Combine(target, "source"), default)));
+
+        // restore latest --at a time before the second snapshot picks the first; --include restores a part
+        var firstTime = snapshots[0].GetProperty("time").GetDateTimeOffset();
+        var at = ctx.Dir.Combine("restore-at");
+        var atResult = (await ctx.JsonAsync("restore", "latest", "--at", firstTime.ToString("O"), "--target", at)).Json;
+        Assert.Equal(firstId, atResult.GetProperty("snapshot").GetProperty("id").GetString());
+        var part = ctx.Dir.Combine("restore-part");
+        (await ctx.JsonAsync("restore", "latest", "--target", part, "--include", "**/*.csv")).ShouldSucceed();
+        Assert.True(File.Exists(Path.Combine(part, "source", "lake", "leads", "part-0.csv")));
+        Assert.False(File.Exists(Path.Combine(part, "source", "registry", "models", "1", "model.bin")));
+
+        // check, with and without reading the data
+        var check = (await ctx.JsonAsync("check", "--read-data")).Json;
+        Assert.True(check.GetProperty("ok").GetBoolean());
+        Assert.True(check.GetProperty("packsRead").GetInt32() > 0);
+        (await ctx.JsonAsync("check", "--read-data-subset", "1/2")).ShouldSucceed();
+        Assert.Contains("no errors were found", (await ctx.RunAsync("vault", "check")).ShouldSucceed().Stdout);
+
+        // forget --dry-run changes nothing; forget + prune removes the first snapshot
+        var dry = (await ctx.JsonAsync("forget", "--keep-last", "1", "--dry-run")).Json;
+        Assert.True(dry.GetProperty("dryRun").GetBoolean());
+        Assert.Equal(1, dry.GetProperty("remove").GetArrayLength());
+        Assert.Equal(2, (await ctx.JsonAsync("snapshots")).Json.GetArrayLength());
+        var forget = (await ctx.JsonAsync("forget", "--keep-last", "1", "--keep-within", "1y6m")).Json;
+        Assert.Equal(0, forget.GetProperty("remove").GetArrayLength());
+        forget = (await ctx.JsonAsync("forget", "--keep-last", "1")).Json;
+        Assert.Equal(firstId, forget.GetProperty("remove")[0].GetProperty("id").GetString());
+        (await ctx.JsonAsync("prune", "--dry-run")).ShouldSucceed();
+        var prune = (await ctx.JsonAsync("prune")).Json;
+        Assert.False(prune.GetProperty("dryRun").GetBoolean());
+        Assert.Equal(1, (await ctx.JsonAsync("snapshots")).Json.GetArrayLength());
+        (await ctx.JsonAsync("check", "--read-data")).ShouldSucceed();
+
+        // copy to a second repository with its own password; a second copy sends nothing
+        var secondRepo = ctx.Dir.Combine("repo-2");
+        var toPassword = ctx.Dir.Combine("to-password");
+        File.WriteAllText(toPassword, "another password\n");
+        (await ctx.RunAsync("vault", "init", "--repo", secondRepo, "--password-file", toPassword, "--kdf-memory-mib", "8", "--kdf-iterations", "1")).ShouldSucceed();
+        var copy = (await ctx.JsonAsync("copy", "--to", secondRepo, "--to-password-file", toPassword)).Json;
+        Assert.Equal(1, copy.GetProperty("snapshotsCopied").GetInt32());
+        var again = (await ctx.Runner.RunAsync(["vault", "--json", "copy", "--to", secondRepo], new Dictionary<string, string?> { ["LIFELINE_TO_PASSWORD"] = "another password" })).ShouldSucceed().Json;
+        Assert.Equal(0, again.GetProperty("snapshotsCopied").GetInt32());
+        Assert.Equal(0, again.GetProperty("blobsCopied").GetInt64());
+        var fromCopy = ctx.Dir.Combine("restore-copy");
+        (await ctx.RunAsync("vault", "restore", "latest", "--repo", secondRepo, "--password-file", toPassword, "--target", fromCopy)).ShouldSucceed();
+        Assert.Empty(TreeComparer.Compare(await TreeComparer.FingerprintAsync(source, default), await TreeComparer.FingerprintAsync(Path.Combine(fromCopy, "source"), default)));
+
+        // keys: add, list, open with the new one, remove it; the key in use cannot be removed
+        var added = (await ctx.Runner.RunAsync(["vault", "--json", "key", "add"], new Dictionary<string, string?> { ["LIFELINE_NEW_PASSWORD"] = "second key" })).ShouldSucceed().Json;
+        var addedId = added.GetProperty("id").GetString()!;
+        var keys = (await ctx.JsonAsync("key", "list")).Json;
+        Assert.Equal(2, keys.GetArrayLength());
+        var withNew = (await ctx.Runner.RunAsync(["vault", "--json", "key", "list"], new Dictionary<string, string?> { ["LIFELINE_PASSWORD"] = "second key" })).ShouldSucceed().Json;
+        var current = withNew.EnumerateArray().Single(k => k.GetProperty("current").GetBoolean());
+        Assert.Equal(addedId, current.GetProperty("id").GetString());
+        var originalId = keys.EnumerateArray().Single(k => k.GetProperty("current").GetBoolean()).GetProperty("id").GetString()!;
+        (await ctx.RunAsync("vault", "key", "remove", originalId[..8])).ShouldFailWith(ExitCodes.Failure);
+        (await ctx.RunAsync("vault", "key", "remove", addedId[..8])).ShouldSucceed();
+        (await ctx.Runner.RunAsync(["vault", "snapshots"], new Dictionary<string, string?> { ["LIFELINE_PASSWORD"] = "second key" })).ShouldFailWith(ExitCodes.WrongPassword);
+
+        // unlock: nothing stale to remove
+        Assert.Equal(0, (await ctx.JsonAsync("unlock")).Json.GetProperty("removed").GetInt32());
+    }
+
+    [Fact]
+    public async Task Demo_InFreshDirectory_ProvesRestoreIdentical()
+    {
+        using var dir = new TestDirectory("demo");
+        var runner = new LifelineRunner(dir.Path);
+        var result = (await runner.RunAsync(["--json", "demo", "--dir", dir.Combine("work")], null, TimeSpan.FromSeconds(120))).ShouldSucceed();
+        var json = result.Json;
+        Assert.True(json.GetProperty("verified").GetBoolean(), result.ToString());
+        Assert.True(json.GetProperty("files").GetInt32() >= 5);
+        Assert.True(json.GetProperty("secondBackupAdded").GetInt64() < json.GetProperty("fullBackupAdded").GetInt64() / 2, result.ToString());
+
+        var text = (await runner.RunAsync("demo")).ShouldSucceed();
+        Assert.Contains("restore verified", text.Stdout);
+    }
+}

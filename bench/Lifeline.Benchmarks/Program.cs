@@ -6,6 +6,11 @@ if (args.Length > 0 && args[0] == "vault-stages")
     return VaultStages.Run(args[1]);
 }
 
+if (args.Length > 0 && args[0] == "vault-restore")
+{
+    return await VaultEndToEnd.RestoreOnlyAsync(args[1..]);
+}
+
 if (args.Length > 0 && args[0] == "vault-e2e")
 {
     // Quick end-to-end throughput check: vault-e2e SOURCE_DIR REPO_DIR [RESTORE_DIR]

@@ -26,6 +26,20 @@ internal static class VaultEndToEnd
         sw.Restart();
         var r2 = await repo.BackupAsync(new BackupRequest { Paths = [source] });
         Print("unchanged re-backup", sw.Elapsed, bytes, $"added {r2.DataAdded} B");
+        if (Environment.GetEnvironmentVariable("VAULT_E2E_MUTATE") is { Length: > 0 } mutate)
+        {
+            // e.g. VAULT_E2E_MUTATE="python3 /work/shared/bench/make-dataset.py /tmp/vaultbench --mib 1024 --mutate 5"
+            var parts = mutate.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            using (var p = Process.Start(parts[0], parts[1..]))
+            {
+                await p.WaitForExitAsync();
+            }
+
+            sw.Restart();
+            var r3 = await repo.BackupAsync(new BackupRequest { Paths = [source] });
+            Print("changed re-backup", sw.Elapsed, bytes, $"added {r3.DataAdded / 1048576.0:F1} MiB, {r3.FilesChanged} files changed");
+        }
+
         if (restoreDir is not null)
         {
             if (Directory.Exists(restoreDir))
@@ -42,6 +56,25 @@ internal static class VaultEndToEnd
         var c = await repo.CheckAsync(new CheckOptions { ReadData = true });
         Print("check --read-data", sw.Elapsed, bytes, c.Ok ? "ok" : string.Join("; ", c.Errors));
         Console.WriteLine($"peak working set {Process.GetCurrentProcess().PeakWorkingSet64 / 1048576} MiB");
+        return 0;
+    }
+
+    /// <summary>vault-restore REPO TARGET: restore latest and check --read-data in a fresh process (peak memory of each).</summary>
+    public static async Task<int> RestoreOnlyAsync(string[] args)
+    {
+        if (Directory.Exists(args[1]))
+        {
+            Directory.Delete(args[1], true);
+        }
+
+        await using var repo = await VaultRepository.OpenAsync(new FileSystemObjectStore(args[0]), "bench");
+        var snap = await repo.FindSnapshotAsync("latest");
+        var sw = Stopwatch.StartNew();
+        var r = await repo.RestoreAsync(new RestoreRequest { Snapshot = snap, TargetDirectory = args[1] });
+        Print("restore", sw.Elapsed, r.Bytes, "");
+        sw.Restart();
+        var c = await repo.CheckAsync(new CheckOptions { ReadData = true });
+        Print("check --read-data", sw.Elapsed, r.Bytes, c.Ok ? "ok" : string.Join("; ", c.Errors));
         return 0;
     }
 

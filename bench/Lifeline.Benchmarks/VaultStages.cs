@@ -49,7 +49,7 @@ internal static class VaultStages
         P("sha256", hash);
         P("zstd", comp);
         P("aes-gcm", aes);
-        Console.WriteLine($"input {total / 1048576} MiB, stored {stored / 1048576} MiB");
+        Console.WriteLine($"input {total / 1048576} MiB, stored {stored / 1048576} MiB, native zstd: {NativeZstd.Available}");
         return 0;
     }
 }

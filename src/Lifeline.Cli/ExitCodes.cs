@@ -30,6 +30,9 @@ internal static class ExitCodes
     /// <summary>No snapshot matches the given id, "latest" with the filters, or the time given with --at.</summary>
     public const int SnapshotNotFound = 13;
 
+    /// <summary>The registry database is corrupt; the message names the restore command to run.</summary>
+    public const int RegistryCorrupt = 20;
+
     /// <summary>Interrupted by the user (Ctrl-C) or SIGTERM.</summary>
     public const int Interrupted = 130;
 

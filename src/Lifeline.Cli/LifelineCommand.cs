@@ -20,6 +20,7 @@ internal static class LifelineCommand
         // area command groups: one line each
         root.Subcommands.Add(VaultCommands.Create());
         root.Subcommands.Add(StorageCommands.Create());
+        root.Subcommands.Add(RegistryCommands.Create());
         root.Subcommands.Add(TrainCommands.Create());
         root.Subcommands.Add(ScoringCommands.Create());
         root.Subcommands.Add(ScoringCommands.CreateModel());

@@ -14,9 +14,6 @@ internal static partial class Log
     [LoggerMessage(EventId = 5102, Level = LogLevel.Critical, Message = "registry database is corrupt: {Message}")]
     public static partial void Corrupt(ILogger logger, string message);
 
-    [LoggerMessage(EventId = 5110, Level = LogLevel.Information, Message = "registry backup {Mode} to {Target}: {Objects} artifact objects, {Bytes} bytes")]
-    public static partial void BackupDone(ILogger logger, string mode, string target, int objects, long bytes);
-
-    [LoggerMessage(EventId = 5111, Level = LogLevel.Information, Message = "registry restore {Mode} from {Source}: {Created} created, {Skipped} already present")]
-    public static partial void RestoreDone(ILogger logger, string mode, string source, int created, int skipped);
+    [LoggerMessage(EventId = 5103, Level = LogLevel.Error, Message = "internal error on {Method} {Path}")]
+    public static partial void InternalError(ILogger logger, string method, string path, Exception exception);
 }

@@ -40,6 +40,9 @@ public sealed record VaultOpenOptions
     /// <summary>Number of compress+encrypt workers during backup. Default <see cref="Environment.ProcessorCount"/>.</summary>
     public int? Workers { get; init; }
 
+    /// <summary>zstd level for new blobs (1-19; not part of the format). Default 3.</summary>
+    public int CompressionLevel { get; init; } = 3;
+
     /// <summary>Where the vault logs its events. Default none.</summary>
     public Microsoft.Extensions.Logging.ILogger? Logger { get; init; }
 }

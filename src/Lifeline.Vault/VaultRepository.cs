@@ -347,17 +347,11 @@ public sealed partial class VaultRepository : IAsyncDisposable
                 }
             });
 
-            foreach (var item in loaded)
+            var files = loaded.OfType<(string Name, List<(BlobId Pack, List<PackEntry> Entries)> Packs)>().ToList();
+            Index.AddPacks(files.SelectMany(x => x.Packs).Select(p => (p.Pack, (IEnumerable<PackEntry>)p.Entries)));
+            foreach (var x in files)
             {
-                if (item is { } x)
-                {
-                    foreach (var (pack, entries) in x.Packs)
-                    {
-                        Index.AddPack(pack, entries);
-                    }
-
-                    MarkIndexLoaded(x.Name);
-                }
+                MarkIndexLoaded(x.Name);
             }
         }
         finally

@@ -31,13 +31,14 @@ internal sealed class RegistryTestServer : IAsyncDisposable
 
     public MlflowClient Client(string? token = WriterToken) => new(new HttpClient { BaseAddress = Address }, token);
 
-    public static async Task<RegistryTestServer> StartAsync(string? dataDir = null, bool requireTokenForReads = false, TimeProvider? time = null)
+    public static async Task<RegistryTestServer> StartAsync(string? dataDir = null, bool requireTokenForReads = false, TimeProvider? time = null, string? postgres = null)
     {
         var owned = dataDir is null ? new TempDirectory() : null;
         dataDir ??= owned!.Path;
         var options = new RegistryOptions
         {
             DataDirectory = dataDir,
+            PostgresConnectionString = postgres,
             RequireTokenForReads = requireTokenForReads,
             Tokens =
             [

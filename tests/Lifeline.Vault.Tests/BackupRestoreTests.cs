@@ -30,6 +30,7 @@ public sealed class BackupRestoreTests
         var target = Path.Combine(tmp.Path, "restored");
         var restored = await repo.RestoreAsync(new RestoreRequest { Snapshot = snap, TargetDirectory = target });
         Assert.Equal(4, restored.Files);
+        Assert.Equal(result.TotalBytes, restored.Bytes);
         Vaults.AssertSameTree(src, Path.Combine(target, "src"), checkRootMtime: true);
     }
 
@@ -183,5 +184,26 @@ public sealed class BackupRestoreTests
         Assert.Empty(diff.Removed);
         var list = await repo.ListSnapshotsAsync().ToListAsync();
         Assert.Equal([s1.Id, s2.Id], list.Select(s => s.Id));
+    }
+
+    [Fact]
+    public async Task Backup_SingleFileAndMissingPath_BacksUpTheFileAndReportsTheMissingOne()
+    {
+        using var tmp = new TempDir();
+        var file = Path.Combine(tmp.Sub("src"), "config.yaml");
+        File.WriteAllText(file, "plan: lifeline\n");
+        var missing = Path.Combine(tmp.Path, "does-not-exist");
+        await using var repo = await Vaults.CreateAsync(Vaults.Store(tmp));
+
+        var result = await repo.BackupAsync(new BackupRequest { Paths = [file, missing], Source = "config" });
+
+        Assert.Equal(missing, Assert.Single(result.Errors).Path);
+        Assert.Equal(1, result.TotalFiles);
+        var nodes = await repo.ListNodesAsync(result.Snapshot).ToListAsync();
+        Assert.Equal(["/config.yaml"], nodes.Select(n => n.Path));
+        var target = Path.Combine(tmp.Path, "out");
+        await repo.RestoreAsync(new RestoreRequest { Snapshot = result.Snapshot, TargetDirectory = target });
+        Assert.Equal("plan: lifeline\n", File.ReadAllText(Path.Combine(target, "config.yaml")));
+        Assert.Equal(File.GetLastWriteTimeUtc(file), File.GetLastWriteTimeUtc(Path.Combine(target, "config.yaml")));
     }
 }

@@ -50,8 +50,8 @@ internal static class Vaults
         PackSize = 1024 * 1024,
     };
 
-    public static async Task<VaultRepository> CreateAsync(IObjectStore store, VaultInitOptions? options = null, TimeProvider? time = null, TimeSpan? lockTtl = null, string? host = null)
-        => await VaultRepository.InitAsync(store, Password, options ?? Small, new VaultOpenOptions { LockTtl = lockTtl ?? TimeSpan.FromSeconds(60), Host = host ?? "test-host" }, time);
+    public static async Task<VaultRepository> CreateAsync(IObjectStore store, VaultInitOptions? options = null, TimeProvider? time = null, TimeSpan? lockTtl = null, string? host = null, int? workers = null)
+        => await VaultRepository.InitAsync(store, Password, options ?? Small, new VaultOpenOptions { LockTtl = lockTtl ?? TimeSpan.FromSeconds(60), Host = host ?? "test-host", Workers = workers }, time);
 
     public static byte[] RandomBytes(int n, int seed)
     {

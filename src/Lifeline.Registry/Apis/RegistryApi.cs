@@ -100,7 +100,9 @@ public static class RegistryApi
         Both<SearchRunsRequest>(api, "runs/search", static async (s, r, ct) =>
         {
             var conditions = SearchSupport.ParseFilter(r.Filter);
-            var runs = (await s.ListRunsAsync(r.ExperimentIds, ParseViewType(r.RunViewType), ct)).Where(run => SearchSupport.Matches(conditions, f => RunField(run, f)));
+            var byTag = conditions.FirstOrDefault(c => c.Op == "=" && (c.Field.StartsWith("tags.", StringComparison.Ordinal) || c.Field.StartsWith("tag.", StringComparison.Ordinal)));
+            var requiredTag = byTag is null ? null : new MlflowTag(byTag.Field[(byTag.Field.IndexOf('.') + 1)..], byTag.Value);
+            var runs = (await s.ListRunsAsync(r.ExperimentIds, ParseViewType(r.RunViewType), ct, requiredTag)).Where(run => SearchSupport.Matches(conditions, f => RunField(run, f)));
             var ordered = SearchSupport.Order(runs, r.OrderBy, RunField, q => q.OrderByDescending(run => run.Info.StartTime).ThenBy(run => run.Info.RunId, StringComparer.Ordinal));
             var (items, next) = SearchSupport.Page(ordered, r.MaxResults, r.PageToken, 1000, 50000);
             return new SearchRunsResponse { Runs = items, NextPageToken = next };
@@ -133,15 +135,29 @@ public static class RegistryApi
         Get<SearchRequest>(api, "registered-models/search", static async (s, r, ct) =>
         {
             var conditions = SearchSupport.ParseFilter(r.Filter);
-            var names = (await s.ListRegisteredModelNamesAsync(ct)).Where(n => SearchSupport.Matches(conditions, f => f is "name" or "attributes.name" ? n : null)).ToList();
-            var (page, next) = SearchSupport.Page(names, r.MaxResults, r.PageToken, 100, 1000);
-            var models = new List<MlflowRegisteredModel>(page.Count);
-            foreach (var name in page)
+            var names = (await s.ListRegisteredModelNamesAsync(ct)).Where(n => SearchSupport.Matches(conditions, f => ModelNameField(n, f))).ToList();
+            if (r.OrderBy.Count == 0)
             {
-                models.Add(await s.GetRegisteredModelAsync(name, ct));
+                // names come sorted: only the page is read in full
+                var (page, next) = SearchSupport.Page(names, r.MaxResults, r.PageToken, 100, 1000);
+                var models = new List<MlflowRegisteredModel>(page.Count);
+                foreach (var name in page)
+                {
+                    models.Add(await s.GetRegisteredModelAsync(name, ct));
+                }
+
+                return new SearchRegisteredModelsResponse { RegisteredModels = models, NextPageToken = next };
             }
 
-            return new SearchRegisteredModelsResponse { RegisteredModels = models, NextPageToken = next };
+            var all = new List<MlflowRegisteredModel>(names.Count);
+            foreach (var name in names)
+            {
+                all.Add(await s.GetRegisteredModelAsync(name, ct));
+            }
+
+            var ordered = SearchSupport.Order(all, r.OrderBy, ModelField, q => q.OrderBy(m => m.Name, StringComparer.Ordinal));
+            var (items, nextToken) = SearchSupport.Page(ordered, r.MaxResults, r.PageToken, 100, 1000);
+            return new SearchRegisteredModelsResponse { RegisteredModels = items, NextPageToken = nextToken };
         });
         Both<GetLatestVersionsRequest>(api, "registered-models/get-latest-versions", static async (s, r, ct) =>
             new ModelVersionsResponse { ModelVersions = await s.GetLatestVersionsAsync(Required(r.Name, "name"), r.Stages, ct) });
@@ -226,6 +242,20 @@ public static class RegistryApi
         "last_update_time" or "attributes.last_update_time" => e.LastUpdateTime?.ToString(CultureInfo.InvariantCulture),
         _ when field.StartsWith("tags.", StringComparison.Ordinal) || field.StartsWith("tag.", StringComparison.Ordinal) => e.Tags.FirstOrDefault(t => t.Key == field[(field.IndexOf('.') + 1)..])?.Value,
         _ => throw MlflowException.Invalid($"Invalid attribute key '{field}' specified."),
+    };
+
+    private static string? ModelNameField(string name, string field) => field switch
+    {
+        "name" or "attributes.name" => name,
+        _ => throw MlflowException.Invalid($"Invalid attribute key '{field}' specified. Registered models can be filtered by name."),
+    };
+
+    private static string? ModelField(MlflowRegisteredModel m, string field) => field switch
+    {
+        "name" or "attributes.name" => m.Name,
+        "last_updated_timestamp" or "attributes.last_updated_timestamp" or "timestamp" => m.LastUpdatedTimestamp?.ToString(CultureInfo.InvariantCulture),
+        "creation_timestamp" or "attributes.creation_timestamp" => m.CreationTimestamp?.ToString(CultureInfo.InvariantCulture),
+        _ => throw MlflowException.Invalid($"Invalid order_by key '{field}': use name, creation_timestamp or last_updated_timestamp."),
     };
 
     private static string? RunField(MlflowRun run, string field)
@@ -317,6 +347,13 @@ public static class RegistryApi
         catch (MlflowException e)
         {
             return Error(e.ErrorCode, e.Message);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // Storage failures and bugs: MLflow's INTERNAL_ERROR shape, details in the log only.
+            var logger = context.RequestServices.GetRequiredService<Microsoft.Extensions.Logging.ILoggerFactory>().CreateLogger("Lifeline.Registry.Api");
+            Log.InternalError(logger, context.Request.Method, context.Request.Path.Value ?? "", e);
+            return Error(ErrorCodes.InternalError, $"Internal error ({e.GetType().Name}); see the registry's log.");
         }
     }
 

@@ -20,6 +20,9 @@ public sealed class MlflowClient
     /// <summary>MLflow's limit of params (and of tags) in one log-batch request.</summary>
     public const int MaxParamsTagsPerBatch = 100;
 
+    /// <summary>MLflow's limit of metrics, params and tags together in one log-batch request.</summary>
+    public const int MaxEntitiesPerBatch = 1000;
+
     private const string Api = "api/2.0/mlflow/";
     private const string ArtifactsApi = "api/2.0/mlflow-artifacts/artifacts";
     private readonly HttpClient _http;
@@ -158,7 +161,7 @@ public sealed class MlflowClient
 
     /// <summary>
     /// Logs metrics, params and tags, split into as many requests as MLflow's per-batch limits need
-    /// (1000 metrics, 100 params, 100 tags); each request is one log-batch call.
+    /// (1000 metrics, 100 params, 100 tags, 1000 in all); each request is one log-batch call.
     /// </summary>
     public async Task LogBatchAsync(string runId, IReadOnlyList<MlflowMetric>? metrics = null, IReadOnlyList<MlflowTag>? parameters = null, IReadOnlyList<MlflowTag>? tags = null, CancellationToken cancellationToken = default)
     {
@@ -168,12 +171,14 @@ public sealed class MlflowClient
         int m = 0, p = 0, t = 0;
         do
         {
+            var batchParams = parameters.Skip(p).Take(MaxParamsTagsPerBatch).ToList();
+            var batchTags = tags.Skip(t).Take(MaxParamsTagsPerBatch).ToList();
             var batch = new LogBatchRequest
             {
                 RunId = runId,
-                Metrics = metrics.Skip(m).Take(MaxMetricsPerBatch).ToList(),
-                Params = parameters.Skip(p).Take(MaxParamsTagsPerBatch).ToList(),
-                Tags = tags.Skip(t).Take(MaxParamsTagsPerBatch).ToList(),
+                Metrics = metrics.Skip(m).Take(MaxEntitiesPerBatch - batchParams.Count - batchTags.Count).ToList(),
+                Params = batchParams,
+                Tags = batchTags,
             };
             await PostAsync<EmptyResponse>("runs/log-batch", batch, cancellationToken);
             m += batch.Metrics.Count;

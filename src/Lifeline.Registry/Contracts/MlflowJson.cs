@@ -23,6 +23,8 @@ public static class MlflowJson
             NumberHandling = JsonNumberHandling.AllowReadingFromString | JsonNumberHandling.AllowNamedFloatingPointLiterals,
             PropertyNameCaseInsensitive = false,
             TypeInfoResolver = new DefaultJsonTypeInfoResolver { Modifiers = { OmitEmptyLists } },
+            // Python's json.dumps leaves ' < > & as they are; so do we (the body is never embedded in HTML).
+            Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
         };
         options.MakeReadOnly();
         return options;

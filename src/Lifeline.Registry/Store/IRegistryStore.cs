@@ -46,8 +46,11 @@ internal interface IRegistryStore : IAsyncDisposable
     Task DeleteRunTagAsync(string runId, string key, CancellationToken cancellationToken);
     Task<IReadOnlyList<MlflowMetric>> GetMetricHistoryAsync(string runId, string key, CancellationToken cancellationToken);
 
-    /// <summary>The runs of the experiments (all experiments when empty), newest start time first.</summary>
-    Task<IReadOnlyList<MlflowRun>> ListRunsAsync(IReadOnlyList<string> experimentIds, ViewType viewType, CancellationToken cancellationToken);
+    /// <summary>
+    /// The runs of the experiments (all experiments when empty), newest start time first; with <paramref name="requiredTag"/>
+    /// only runs carrying that tag with that value (answered by an index, for lookups such as an import's original-id tag).
+    /// </summary>
+    Task<IReadOnlyList<MlflowRun>> ListRunsAsync(IReadOnlyList<string> experimentIds, ViewType viewType, CancellationToken cancellationToken, MlflowTag? requiredTag = null);
 
     Task<MlflowRegisteredModel> CreateRegisteredModelAsync(string name, string? description, IReadOnlyList<MlflowTag> tags, CancellationToken cancellationToken);
     Task<MlflowRegisteredModel> GetRegisteredModelAsync(string name, CancellationToken cancellationToken);

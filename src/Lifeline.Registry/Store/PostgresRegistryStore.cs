@@ -29,6 +29,17 @@ internal sealed class PostgresRegistryStore : SqlRegistryStore
     protected override async Task<DbTransaction> BeginWriteAsync(DbConnection connection, CancellationToken cancellationToken) =>
         await connection.BeginTransactionAsync(IsolationLevel.ReadCommitted, cancellationToken);
 
+    protected override async Task<DbTransaction> BeginSnapshotAsync(DbConnection connection, CancellationToken cancellationToken) =>
+        await connection.BeginTransactionAsync(IsolationLevel.RepeatableRead, cancellationToken);
+
+    protected override async Task LockTableAsync(DbConnection connection, DbTransaction tx, string table, CancellationToken cancellationToken)
+    {
+        await using var command = connection.CreateCommand();
+        command.Transaction = tx;
+        command.CommandText = $"LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE";
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
     protected override Task CheckIntegrityAsync(DbConnection connection, CancellationToken cancellationToken) => Task.CompletedTask;
 
     public override ValueTask DisposeAsync() => _dataSource.DisposeAsync();

@@ -26,6 +26,10 @@ internal static class Schema
             "CREATE INDEX ix_model_versions_run ON model_versions (run_id)",
             "CREATE TABLE model_version_tags (name TEXT NOT NULL, version BIGINT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (name, version, key))",
         ]),
+        (2, "index run tags by key and value (search by tag, import idempotency)",
+        [
+            "CREATE INDEX ix_run_tags_key_value ON run_tags (key, value)",
+        ]),
     ];
 
     /// <summary>Every table, parents before children: the order a logical export writes and an import reads.</summary>

@@ -28,6 +28,9 @@ internal abstract class SqlRegistryStore : IRegistryStore
     /// <summary>Starts a transaction that holds the write lock from its start (SQLite BEGIN IMMEDIATE).</summary>
     protected abstract Task<DbTransaction> BeginWriteAsync(DbConnection connection, CancellationToken cancellationToken);
 
+    /// <summary>Serialises inserts into <paramref name="table"/> for the rest of the transaction (no-op where writers are already serialised).</summary>
+    protected virtual Task LockTableAsync(DbConnection connection, DbTransaction tx, string table, CancellationToken cancellationToken) => Task.CompletedTask;
+
     /// <summary>Throws <see cref="RegistryCorruptException"/> if the database is damaged.</summary>
     protected abstract Task CheckIntegrityAsync(DbConnection connection, CancellationToken cancellationToken);
 
@@ -76,6 +79,58 @@ internal abstract class SqlRegistryStore : IRegistryStore
         return Convert.ToInt32(await ScalarAsync(connection, null, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations", cancellationToken), CultureInfo.InvariantCulture);
     }
 
+    // ---------------- copying a whole registry (native backup of any backend) ----------------
+
+    /// <summary>Starts a read-only transaction that sees one consistent snapshot of the database.</summary>
+    protected abstract Task<DbTransaction> BeginSnapshotAsync(DbConnection connection, CancellationToken cancellationToken);
+
+    /// <summary>True when the store holds nothing but the Default experiment.</summary>
+    public async Task<bool> IsEmptyAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        var count = await ScalarAsync(connection, null, "SELECT (SELECT COUNT(*) FROM runs) + (SELECT COUNT(*) FROM registered_models) + (SELECT COUNT(*) FROM experiments WHERE experiment_id <> 0)", cancellationToken);
+        return Convert.ToInt64(count, CultureInfo.InvariantCulture) == 0;
+    }
+
+    /// <summary>
+    /// Copies every row of every table into <paramref name="target"/> (initialised and empty), reading one consistent
+    /// snapshot of this store and writing in one transaction: a native backup of PostgreSQL into SQLite and back.
+    /// </summary>
+    public async Task<long> CopyToAsync(SqlRegistryStore target, CancellationToken cancellationToken)
+    {
+        if (!await target.IsEmptyAsync(cancellationToken))
+        {
+            throw new InvalidOperationException($"{target.Description} already holds a registry; a copy goes into an empty one");
+        }
+
+        await using var source = await OpenAsync(cancellationToken);
+        await using var snapshot = await BeginSnapshotAsync(source, cancellationToken);
+        await using var destination = await target.OpenAsync(cancellationToken);
+        await using var write = await target.BeginWriteAsync(destination, cancellationToken);
+        var rows = 0L;
+        foreach (var table in Schema.Tables)
+        {
+            await ExecAsync(destination, write, $"DELETE FROM {table}", cancellationToken);
+            await using var reader = await QueryAsync(source, snapshot, $"SELECT * FROM {table}", cancellationToken);
+            var columns = Enumerable.Range(0, reader.FieldCount).Select(reader.GetName).ToArray();
+            var insert = $"INSERT INTO {table} ({string.Join(", ", columns)}) VALUES ({string.Join(", ", columns.Select((_, i) => "@c" + i.ToString(CultureInfo.InvariantCulture)))})";
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                var args = new (string, object?)[columns.Length];
+                for (var i = 0; i < columns.Length; i++)
+                {
+                    args[i] = ("c" + i.ToString(CultureInfo.InvariantCulture), reader.IsDBNull(i) ? null : reader.GetValue(i));
+                }
+
+                await ExecAsync(destination, write, insert, cancellationToken, args);
+                rows++;
+            }
+        }
+
+        await write.CommitAsync(cancellationToken);
+        return rows;
+    }
+
     // ---------------- experiments ----------------
 
     public async Task<string> CreateExperimentAsync(string name, string? artifactLocation, IReadOnlyList<MlflowTag> tags, CancellationToken cancellationToken)
@@ -83,6 +138,7 @@ internal abstract class SqlRegistryStore : IRegistryStore
         RequireName(name, "experiment name");
         await using var connection = await OpenAsync(cancellationToken);
         await using var tx = await BeginWriteAsync(connection, cancellationToken);
+        await LockTableAsync(connection, tx, "experiments", cancellationToken);
         if (await ScalarAsync(connection, tx, "SELECT experiment_id FROM experiments WHERE name = @n", cancellationToken, ("n", name)) is not null)
         {
             throw MlflowException.AlreadyExists($"Experiment(name={name}) already exists.");
@@ -293,25 +349,30 @@ internal abstract class SqlRegistryStore : IRegistryStore
             }
         }
 
-        foreach (var m in metrics)
+        if (metrics.Count > 0)
         {
-            var isNan = double.IsNaN(m.Value) ? 1L : 0L;
-            var value = isNan == 1 ? 0d : m.Value;
-            (string, object?)[] args = [("r", runId), ("k", m.Key), ("v", value), ("n", isNan), ("t", m.Timestamp), ("s", m.Step)];
-            await ExecAsync(connection, tx, "INSERT INTO metrics (run_id, key, value, is_nan, timestamp, step) VALUES (@r, @k, @v, @n, @t, @s) ON CONFLICT DO NOTHING", cancellationToken, args);
+            // One multi-row statement for the history and one for the latest values: two round trips per batch.
+            var rows = metrics.Select(m => (m.Key, Value: double.IsNaN(m.Value) ? 0d : m.Value, IsNan: double.IsNaN(m.Value) ? 1L : 0L, m.Timestamp, m.Step)).ToList();
+            await ExecAsync(connection, tx, "INSERT INTO metrics (run_id, key, value, is_nan, timestamp, step) VALUES " + Rows(rows.Count, 6) + " ON CONFLICT DO NOTHING", cancellationToken,
+                [.. rows.SelectMany((m, i) => Args(i, 6, runId, m.Key, m.Value, m.IsNan, m.Timestamp, m.Step))]);
+            var latest = rows.GroupBy(m => m.Key, StringComparer.Ordinal)
+                .Select(g => g.OrderByDescending(m => m.Step).ThenByDescending(m => m.Timestamp).ThenByDescending(m => m.Value).First()).ToList();
             await ExecAsync(connection, tx,
-                "INSERT INTO latest_metrics (run_id, key, value, is_nan, timestamp, step) VALUES (@r, @k, @v, @n, @t, @s) " +
+                "INSERT INTO latest_metrics (run_id, key, value, is_nan, timestamp, step) VALUES " + Rows(latest.Count, 6) + " " +
                 "ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value, is_nan = excluded.is_nan, timestamp = excluded.timestamp, step = excluded.step " +
                 "WHERE excluded.step > latest_metrics.step OR (excluded.step = latest_metrics.step AND (excluded.timestamp > latest_metrics.timestamp " +
-                "OR (excluded.timestamp = latest_metrics.timestamp AND excluded.value > latest_metrics.value)))", cancellationToken, args);
+                "OR (excluded.timestamp = latest_metrics.timestamp AND excluded.value > latest_metrics.value)))", cancellationToken,
+                [.. latest.SelectMany((m, i) => Args(i, 6, runId, m.Key, m.Value, m.IsNan, m.Timestamp, m.Step))]);
         }
 
-        foreach (var t in tags)
+        if (tags.Count > 0)
         {
-            await ExecAsync(connection, tx, "INSERT INTO run_tags (run_id, key, value) VALUES (@r, @k, @v) ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value", cancellationToken, ("r", runId), ("k", t.Key), ("v", t.Value ?? ""));
-            if (t.Key == "mlflow.runName")
+            var lastPerKey = tags.GroupBy(t => t.Key, StringComparer.Ordinal).Select(g => g.Last()).ToList();
+            await ExecAsync(connection, tx, "INSERT INTO run_tags (run_id, key, value) VALUES " + Rows(lastPerKey.Count, 3) + " ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value", cancellationToken,
+                [.. lastPerKey.SelectMany((t, i) => Args(i, 3, runId, t.Key, t.Value ?? ""))]);
+            if (lastPerKey.FirstOrDefault(t => t.Key == "mlflow.runName") is { } name)
             {
-                await ExecAsync(connection, tx, "UPDATE runs SET run_name = @v WHERE run_id = @r", cancellationToken, ("r", runId), ("v", t.Value ?? ""));
+                await ExecAsync(connection, tx, "UPDATE runs SET run_name = @v WHERE run_id = @r", cancellationToken, ("r", runId), ("v", name.Value ?? ""));
             }
         }
 
@@ -342,7 +403,7 @@ internal abstract class SqlRegistryStore : IRegistryStore
         return list;
     }
 
-    public async Task<IReadOnlyList<MlflowRun>> ListRunsAsync(IReadOnlyList<string> experimentIds, ViewType viewType, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<MlflowRun>> ListRunsAsync(IReadOnlyList<string> experimentIds, ViewType viewType, CancellationToken cancellationToken, MlflowTag? requiredTag = null)
     {
         var ids = experimentIds.Select(ParseExperimentId).ToList();
         var clauses = new List<string>();
@@ -356,8 +417,16 @@ internal abstract class SqlRegistryStore : IRegistryStore
             clauses.Add(viewType == ViewType.ActiveOnly ? "lifecycle_stage = 'active'" : "lifecycle_stage = 'deleted'");
         }
 
+        var args = new List<(string, object?)>();
+        if (requiredTag is not null)
+        {
+            clauses.Add("run_id IN (SELECT run_id FROM run_tags WHERE key = @tk AND value = @tv)");
+            args.Add(("tk", requiredTag.Key));
+            args.Add(("tv", requiredTag.Value));
+        }
+
         await using var connection = await OpenAsync(cancellationToken);
-        return await ReadRunsAsync(connection, clauses.Count == 0 ? "" : "WHERE " + string.Join(" AND ", clauses), cancellationToken);
+        return await ReadRunsAsync(connection, clauses.Count == 0 ? "" : "WHERE " + string.Join(" AND ", clauses), cancellationToken, [.. args]);
     }
 
     private static void RequireActiveRun(MlflowRun run)
@@ -367,6 +436,13 @@ internal abstract class SqlRegistryStore : IRegistryStore
             throw MlflowException.Invalid($"The run {run.Info.RunId} must be in the 'active' state. Current state is {run.Info.LifecycleStage}.");
         }
     }
+
+    /// <summary><c>(@p0_0, @p0_1, ...), (@p1_0, ...)</c> for a multi-row VALUES list.</summary>
+    private static string Rows(int rows, int columns) =>
+        string.Join(", ", Enumerable.Range(0, rows).Select(r => "(" + string.Join(", ", Enumerable.Range(0, columns).Select(c => $"@p{r}_{c}")) + ")"));
+
+    private static IEnumerable<(string, object?)> Args(int row, int columns, params object?[] values) =>
+        Enumerable.Range(0, columns).Select(c => ($"p{row}_{c}", values[c]));
 
     private static MlflowMetric ReadMetric(DbDataReader reader) => new()
     {
@@ -436,6 +512,7 @@ internal abstract class SqlRegistryStore : IRegistryStore
         await using (var connection = await OpenAsync(cancellationToken))
         await using (var tx = await BeginWriteAsync(connection, cancellationToken))
         {
+            await LockTableAsync(connection, tx, "registered_models", cancellationToken);
             if (await ScalarAsync(connection, tx, "SELECT name FROM registered_models WHERE name = @n", cancellationToken, ("n", name)) is not null)
             {
                 throw MlflowException.AlreadyExists($"Registered Model (name={name}) already exists.");

@@ -54,6 +54,16 @@ internal sealed class SqliteRegistryStore : SqlRegistryStore
     protected override async Task<DbTransaction> BeginWriteAsync(DbConnection connection, CancellationToken cancellationToken) =>
         await connection.BeginTransactionAsync(IsolationLevel.Serializable, cancellationToken);
 
+    protected override async Task<DbTransaction> BeginSnapshotAsync(DbConnection connection, CancellationToken cancellationToken)
+    {
+        var tx = ((SqliteConnection)connection).BeginTransaction(deferred: true);
+        await using var command = connection.CreateCommand();
+        command.Transaction = (SqliteTransaction)tx;
+        command.CommandText = "SELECT COUNT(*) FROM schema_migrations"; // the first read fixes the snapshot
+        await command.ExecuteScalarAsync(cancellationToken);
+        return tx;
+    }
+
     protected override async Task CheckIntegrityAsync(DbConnection connection, CancellationToken cancellationToken)
     {
         try

@@ -502,7 +502,7 @@ internal sealed class BackupEngine
     {
         try
         {
-            using var encoder = new BlobEncoder();
+            using var encoder = new BlobEncoder(_repo.Options.CompressionLevel);
             PackBuilder? pack = null;
             try
             {

@@ -163,8 +163,13 @@ internal sealed class BlobEncoder : IDisposable
     private const int SampleSize = 32 * 1024;
     private const int SampleThreshold = 64 * 1024;
     private readonly NativeZstd.Compressor _sample = new(1);
-    private readonly NativeZstd.Compressor _main = new(3);
+    private readonly NativeZstd.Compressor _main;
     private byte[] _scratch = [];
+
+    public BlobEncoder(int level = 3)
+    {
+        _main = new NativeZstd.Compressor(Math.Clamp(level, 1, 19));
+    }
 
     /// <summary>Returns the payload to seal: the zstd frame when it saves at least 3 %, else the input.</summary>
     public ReadOnlySpan<byte> Encode(ReadOnlySpan<byte> plain, out bool compressed)

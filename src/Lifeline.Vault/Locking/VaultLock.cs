@@ -113,11 +113,7 @@ internal sealed class VaultLock : IAsyncDisposable
     /// <summary>Extends the lease; public for tests, normally driven by the timer.</summary>
     public async Task RenewAsync()
     {
-        if (!await _renewGate.WaitAsync(0))
-        {
-            return;
-        }
-
+        await _renewGate.WaitAsync();
         try
         {
             if (_disposed || Lost)

@@ -232,6 +232,7 @@ internal sealed class CheckEngine(VaultRepository repo, CheckOptions options, IP
             return;
         }
 
+        LargeReads.Add(data.Length);
         if (BlobId.Hash(data) != pack)
         {
             _errors.Enqueue($"pack {pack} is corrupt: its content does not match its id (hash mismatch)");

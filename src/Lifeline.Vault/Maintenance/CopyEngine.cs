@@ -12,6 +12,7 @@ internal sealed class CopyEngine(VaultRepository src, VaultRepository dest, Snap
     private const int PacksPerIndexFile = 8;
     private readonly List<(BlobId Pack, IReadOnlyList<PackEntry> Entries)> _pendingIndex = [];
     private readonly HashSet<BlobId> _copied = [];
+    private readonly HashSet<BlobId> _visited = [];
     private PackBuilder? _builder;
     private long _blobs;
     private long _bytes;
@@ -55,13 +56,23 @@ internal sealed class CopyEngine(VaultRepository src, VaultRepository dest, Snap
 
     private async Task CopyTreeAsync(BlobId treeId)
     {
-        if (dest.Index.Contains(treeId) || _copied.Contains(treeId))
+        // Every tree is walked even when the destination has it: a tree there does not prove that all its content
+        // is (an interrupted copy or backup may have stored the tree's pack before a content pack). Trees are small.
+        if (!_visited.Add(treeId))
         {
-            // Present trees imply their whole content is present (a tree is only stored after what it references).
             return;
         }
 
-        var raw = await CopyBlobAsync(treeId, BlobType.Tree);
+        byte[] raw;
+        if (dest.Index.Contains(treeId) || _copied.Contains(treeId))
+        {
+            raw = await src.LoadBlobAsync(treeId, ct);
+        }
+        else
+        {
+            raw = await CopyBlobAsync(treeId, BlobType.Tree);
+        }
+
         var tree = WireJson.Deserialize(raw, WireJson.Default.TreeJson, $"tree {treeId}");
         foreach (var n in tree.Nodes)
         {
@@ -90,6 +101,7 @@ internal sealed class CopyEngine(VaultRepository src, VaultRepository dest, Snap
 
         var stored = await src.Store.GetAsync(VaultRepository.PackKey(loc.Pack), loc.Entry.Offset, loc.Entry.Length, ct);
         var e = loc.Entry;
+        LargeReads.Add(stored.Length);
         var payload = src.Key.Data.TryOpen(stored, Roles.Blob) ?? throw new VaultCorruptException($"blob {id} in pack {loc.Pack} fails authentication");
         var raw = BlobDecoder.Decode(stored, e, src.Key.Data, loc.Pack.ToString()); // verifies the hash
         if (_builder is not null && _builder.Length + payload.Length + ((_builder.Count + 1) * PackEntry.Size) + 128 > dest.Config.PackSize)

@@ -125,6 +125,7 @@ internal sealed class PruneEngine(VaultRepository repo, VaultLock held, bool dry
             foreach (var (pack, keepEntries) in rewrite)
             {
                 var data = await repo.Store.GetAsync(VaultRepository.PackKey(pack), cancellationToken: ct);
+                LargeReads.Add(data.Length);
                 foreach (var e in keepEntries)
                 {
                     var stored = data.AsMemory((int)e.Offset, (int)e.Length);

@@ -253,6 +253,8 @@ internal sealed class RestoreEngine
                     throw new VaultCorruptException($"pack {packName} is shorter than the index says");
                 }
 
+                LargeReads.Add(data.Length);
+
                 for (var k = i; k < j; k++)
                 {
                     var e = locations[k].Entry;
@@ -269,8 +271,14 @@ internal sealed class RestoreEngine
                     }
                 }
 
+                var rawBytes = 0L;
+                for (var k = i; k < j; k++)
+                {
+                    rawBytes += locations[k].Entry.RawLength;
+                }
+
                 i = j;
-                var done = Interlocked.Add(ref _bytesDone, end - first.Entry.Offset);
+                var done = Interlocked.Add(ref _bytesDone, rawBytes);
                 _progress?.Report(new VaultProgress { Phase = "restore", FilesDone = Interlocked.Read(ref _filesDone), FilesTotal = _files.Count, BytesDone = done, BytesTotal = _bytesTotal, Current = path });
             }
         }

@@ -247,4 +247,25 @@ public abstract class RegistryStoreSuite : IAsyncLifetime
         var versions = await Task.WhenAll(Enumerable.Range(0, 16).Select(i => Task.Run(() => Store.CreateModelVersionAsync("m", $"s{i}", null, [], null, null, Ct))));
         Assert.Equal(Enumerable.Range(1, 16).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)), versions.Select(v => v.Version).OrderBy(int.Parse));
     }
+
+    [Fact]
+    public async Task CreateRegisteredModel_ConcurrentSameName_OneWinsOthersAlreadyExist()
+    {
+        var results = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Task.Run(async () =>
+        {
+            try
+            {
+                await Store.CreateRegisteredModelAsync("race", null, [], Ct);
+                return "created";
+            }
+            catch (MlflowException e)
+            {
+                return e.ErrorCode;
+            }
+        })));
+        Assert.Single(results, r => r == "created");
+        Assert.All(results.Where(r => r != "created"), r => Assert.Equal(ErrorCodes.ResourceAlreadyExists, r));
+        var ids = await Task.WhenAll(Enumerable.Range(0, 8).Select(i => Task.Run(() => Store.CreateExperimentAsync($"e{i}", null, [], Ct))));
+        Assert.Equal(8, ids.Distinct().Count());
+    }
 }

@@ -1,0 +1,89 @@
+using Lifeline.Storage.FileSystem;
+
+namespace Lifeline.Vault.Tests;
+
+public sealed class CheckTests
+{
+    private static async Task<(TempDir Tmp, FileSystemObjectStore Store, VaultRepository Repo, string Src)> CreateSutAsync()
+    {
+        var tmp = new TempDir();
+        var store = Vaults.Store(tmp);
+        var repo = await Vaults.CreateAsync(store);
+        var src = tmp.Sub("src");
+        Vaults.MakeTree(src);
+        await repo.BackupAsync(new BackupRequest { Paths = [src] });
+        return (tmp, store, repo, src);
+    }
+
+    private static List<string> PackFiles(FileSystemObjectStore store)
+        => Directory.GetFiles(Path.Combine(store.Root, "data"), "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal).ToList();
+
+    [Fact]
+    public async Task Check_HealthyRepository_IsOkWithAndWithoutReadData()
+    {
+        var (tmp, _, repo, _) = await CreateSutAsync();
+        using var _t = tmp;
+        await using var _r = repo;
+
+        var quick = await repo.CheckAsync(new CheckOptions());
+        var full = await repo.CheckAsync(new CheckOptions { ReadData = true });
+
+        Assert.True(quick.Ok, string.Join("\n", quick.Errors));
+        Assert.True(full.Ok, string.Join("\n", full.Errors));
+        Assert.Equal(1, full.Snapshots);
+        Assert.Equal(full.Packs, full.PacksRead);
+        Assert.Empty(full.Warnings);
+    }
+
+    [Fact]
+    public async Task Check_ReadData_DetectsAFlippedByteInAPack()
+    {
+        var (tmp, store, repo, _) = await CreateSutAsync();
+        using var _t = tmp;
+        await using var _r = repo;
+        var pack = PackFiles(store)[0];
+        var bytes = File.ReadAllBytes(pack);
+        bytes[bytes.Length / 3] ^= 0x40;
+        var key = Path.GetRelativePath(store.Root, pack).Replace(Path.DirectorySeparatorChar, '/');
+        await store.PutAsync(key, bytes);
+
+        var full = await repo.CheckAsync(new CheckOptions { ReadData = true });
+
+        Assert.False(full.Ok);
+        Assert.Contains(full.Errors, e => e.Contains(Path.GetFileName(pack), StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Check_MissingPack_IsReported()
+    {
+        var (tmp, store, repo, _) = await CreateSutAsync();
+        using var _t = tmp;
+        await using var _r = repo;
+        var pack = PackFiles(store)[^1];
+        File.Delete(pack);
+
+        var result = await repo.CheckAsync(new CheckOptions());
+
+        Assert.False(result.Ok);
+        Assert.Contains(result.Errors, e => e.Contains(Path.GetFileName(pack), StringComparison.Ordinal) && e.Contains("does not exist", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Check_ReadDataSubsets_PartitionThePacks()
+    {
+        var (tmp, _, repo, _) = await CreateSutAsync();
+        using var _t = tmp;
+        await using var _r = repo;
+
+        var parts = new List<int>();
+        for (var n = 1; n <= 3; n++)
+        {
+            var r = await repo.CheckAsync(new CheckOptions { ReadDataSubset = (n, 3) });
+            Assert.True(r.Ok);
+            parts.Add(r.PacksRead);
+        }
+
+        var all = await repo.CheckAsync(new CheckOptions { ReadData = true });
+        Assert.Equal(all.PacksRead, parts.Sum());
+    }
+}

@@ -1,0 +1,54 @@
+using Lifeline.Storage;
+
+namespace Lifeline.Vault.Tests;
+
+/// <summary>Wraps a store and fails chosen calls (test-only; the storage area has the product version).</summary>
+internal sealed class FaultStore(IObjectStore inner) : IObjectStore
+{
+    private int _deletes;
+    private int _packPuts;
+
+    /// <summary>Fail the Nth put of a pack (1-based) and every later one.</summary>
+    public int? FailPackPutFrom { get; set; }
+
+    /// <summary>Fail the Nth delete (1-based) and every later one, as a crash at that point would.</summary>
+    public int? FailDeleteFrom { get; set; }
+
+    /// <summary>Deletes attempted so far (locks included).</summary>
+    public int DeleteCount => Volatile.Read(ref _deletes);
+
+    /// <summary>Keys deleted so far.</summary>
+    public List<string> Deleted { get; } = [];
+
+    public string Location => inner.Location;
+
+    public Task PutAsync(string key, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default) => inner.PutAsync(key, data, cancellationToken);
+
+    public Task<bool> PutIfAbsentAsync(string key, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
+    {
+        if (key.StartsWith("data/", StringComparison.Ordinal) && Interlocked.Increment(ref _packPuts) >= FailPackPutFrom)
+        {
+            throw new IOException($"injected fault: put of pack {key}");
+        }
+
+        return inner.PutIfAbsentAsync(key, data, cancellationToken);
+    }
+
+    public Task<byte[]> GetAsync(string key, long offset = 0, long? length = null, CancellationToken cancellationToken = default) => inner.GetAsync(key, offset, length, cancellationToken);
+
+    public Task<ObjectInfo?> StatAsync(string key, CancellationToken cancellationToken = default) => inner.StatAsync(key, cancellationToken);
+
+    public IAsyncEnumerable<ObjectInfo> ListAsync(string prefix, CancellationToken cancellationToken = default) => inner.ListAsync(prefix, cancellationToken);
+
+    public Task DeleteAsync(string key, CancellationToken cancellationToken = default)
+    {
+        var n = Interlocked.Increment(ref _deletes);
+        if (FailDeleteFrom is { } from && n >= from && !key.StartsWith("locks/", StringComparison.Ordinal))
+        {
+            throw new IOException($"injected fault: delete #{n} of {key}");
+        }
+
+        Deleted.Add(key);
+        return inner.DeleteAsync(key, cancellationToken);
+    }
+}

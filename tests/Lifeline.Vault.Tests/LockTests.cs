@@ -1,0 +1,74 @@
+using Microsoft.Extensions.Time.Testing;
+
+namespace Lifeline.Vault.Tests;
+
+public sealed class LockTests
+{
+    [Fact]
+    public async Task ExclusiveLock_WhileAnotherLockIsLive_IsRefusedNamingTheHolder()
+    {
+        using var tmp = new TempDir();
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
+        var store = Vaults.Store(tmp);
+        await using var a = await Vaults.CreateAsync(store, time: time, host: "host-a");
+        await using var b = await VaultRepository.OpenAsync(store, Vaults.Password, new VaultOpenOptions { Host = "host-b" }, time);
+
+        await using (var shared = await a.LockAsync(exclusive: false, CancellationToken.None))
+        {
+            var e = await Assert.ThrowsAsync<RepositoryLockedException>(() => b.PruneAsync());
+            Assert.Contains("host-a", e.Message, StringComparison.Ordinal);
+            Assert.Contains("lifeline vault unlock", e.Message, StringComparison.Ordinal);
+            await Assert.ThrowsAsync<RepositoryLockedException>(() => b.ForgetAsync(new RetentionPolicy { KeepLast = 1 }));
+            // shared with shared is fine
+            Assert.True((await b.CheckAsync(new CheckOptions())).Ok);
+        }
+
+        await using (await a.LockAsync(exclusive: true, CancellationToken.None))
+        {
+            await Assert.ThrowsAsync<RepositoryLockedException>(() => b.CheckAsync(new CheckOptions()));
+        }
+
+        await b.PruneAsync(); // released
+    }
+
+    [Fact]
+    public async Task Lock_OfACrashedHolder_ExpiresAfterTtlAndUnlockRemovesIt()
+    {
+        using var tmp = new TempDir();
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
+        var store = Vaults.Store(tmp);
+        await using var a = await Vaults.CreateAsync(store, time: time, lockTtl: TimeSpan.FromSeconds(60));
+        await using var b = await VaultRepository.OpenAsync(store, Vaults.Password, new VaultOpenOptions { LockTtl = TimeSpan.FromSeconds(60) }, time);
+
+        // A holder that never renews: a crashed process.
+        _ = await a.LockAsync(exclusive: false, CancellationToken.None, renew: false);
+        await Assert.ThrowsAsync<RepositoryLockedException>(() => b.PruneAsync());
+        Assert.Equal(0, await b.UnlockAsync());
+
+        time.Advance(TimeSpan.FromSeconds(61));
+
+        await b.PruneAsync();
+        Assert.Equal(1, await b.UnlockAsync());
+        Assert.Empty(await store.ListAsync("locks/").ToListAsync());
+    }
+
+    [Fact]
+    public async Task Lock_RenewedWhileWorkRuns_StaysLivePastTheTtl()
+    {
+        using var tmp = new TempDir();
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
+        var store = Vaults.Store(tmp);
+        await using var a = await Vaults.CreateAsync(store, time: time, lockTtl: TimeSpan.FromSeconds(60));
+        await using var b = await VaultRepository.OpenAsync(store, Vaults.Password, new VaultOpenOptions { LockTtl = TimeSpan.FromSeconds(60) }, time);
+
+        await using var held = await a.LockAsync(exclusive: false, CancellationToken.None);
+        for (var i = 0; i < 10; i++)
+        {
+            time.Advance(TimeSpan.FromSeconds(20)); // fires the renewal timer
+            await held.RenewAsync(); // and wait for a renewal to complete deterministically
+        }
+
+        await Assert.ThrowsAsync<RepositoryLockedException>(() => b.PruneAsync());
+        Assert.Equal(0, await b.UnlockAsync());
+    }
+}

@@ -1,0 +1,204 @@
+using Lifeline.Storage.FileSystem;
+
+namespace Lifeline.Vault.Tests;
+
+public sealed class MaintenanceTests
+{
+    private static long RepoBytes(FileSystemObjectStore store)
+        => Directory.GetFiles(Path.Combine(store.Root, "data"), "*", SearchOption.AllDirectories).Sum(f => new FileInfo(f).Length);
+
+    /// <summary>Three snapshots of a changing tree; the first one's unique data is 1 MB of random bytes.</summary>
+    private static async Task<(string Src, SnapshotInfo First, SnapshotInfo Last)> ThreeSnapshotsAsync(VaultRepository repo, TempDir tmp, int oldBytes = 1_000_000)
+    {
+        var src = tmp.Sub("src");
+        Vaults.MakeTree(src);
+        File.WriteAllBytes(Path.Combine(src, "old.bin"), Vaults.RandomBytes(oldBytes, 11));
+        var first = (await repo.BackupAsync(new BackupRequest { Paths = [src] })).Snapshot;
+        File.Delete(Path.Combine(src, "old.bin"));
+        File.WriteAllBytes(Path.Combine(src, "mid.bin"), Vaults.RandomBytes(200_000, 12));
+        await repo.BackupAsync(new BackupRequest { Paths = [src] });
+        File.WriteAllBytes(Path.Combine(src, "new.bin"), Vaults.RandomBytes(300_000, 13));
+        var last = (await repo.BackupAsync(new BackupRequest { Paths = [src] })).Snapshot;
+        return (src, first, last);
+    }
+
+    [Fact]
+    public async Task Prune_AfterForget_FreesSpaceAndKeepsSnapshotsRestorable()
+    {
+        using var tmp = new TempDir();
+        var store = Vaults.Store(tmp);
+        await using var repo = await Vaults.CreateAsync(store);
+        var (src, first, last) = await ThreeSnapshotsAsync(repo, tmp);
+        var before = RepoBytes(store);
+
+        await repo.ForgetAsync(new RetentionPolicy { KeepLast = 1 });
+        var dry = await repo.PruneAsync(dryRun: true);
+        Assert.Equal(before, RepoBytes(store));
+        var result = await repo.PruneAsync();
+
+        // 1 MB of random data became unused; packs that keep < 20 % unused bytes are left alone, so not all of it is freed.
+        Assert.True(result.BytesFreed >= 500_000, $"freed {result.BytesFreed}");
+        Assert.Equal(dry.PacksDeleted, result.PacksDeleted);
+        Assert.InRange(dry.BytesFreed - result.BytesFreed, 0, 16 * 1024); // the estimate leaves out new pack headers
+        Assert.Equal(before - result.BytesFreed, RepoBytes(store));
+        var check = await repo.CheckAsync(new CheckOptions { ReadData = true });
+        Assert.True(check.Ok, string.Join("\n", check.Errors));
+        Assert.Empty(check.Warnings);
+        var target = Path.Combine(tmp.Path, "out");
+        await repo.RestoreAsync(new RestoreRequest { Snapshot = last, TargetDirectory = target });
+        Vaults.AssertSameTree(src, Path.Combine(target, "src"));
+        Assert.DoesNotContain(await repo.ListSnapshotsAsync().ToListAsync(), s => s.Id == first.Id);
+    }
+
+    [Theory]
+    [InlineData("first old index file")]
+    [InlineData("last old index file")]
+    [InlineData("first old pack")]
+    [InlineData("second old pack")]
+    public async Task Prune_CrashAtNthDelete_LeavesACheckableRestorableRepository(string crashAt)
+    {
+        using var tmp = new TempDir();
+        var inner = Vaults.Store(tmp);
+        var store = new FaultStore(inner);
+        SnapshotInfo last;
+        string src;
+        // One worker: blobs are packed in walk order, so the 3 MB old file fills packs of its own (≥ 2 to delete).
+        await using (var repo = await Vaults.CreateAsync(store, workers: 1))
+        {
+            (src, _, last) = await ThreeSnapshotsAsync(repo, tmp, oldBytes: 3_000_000);
+            await repo.ForgetAsync(new RetentionPolicy { KeepLast = 1 });
+            var indexFiles = (await inner.ListAsync("index/").ToListAsync()).Count;
+            var failAt = crashAt switch // prune deletes the old index files, then the old packs
+            {
+                "first old index file" => 1,
+                "last old index file" => indexFiles,
+                "first old pack" => indexFiles + 1,
+                _ => indexFiles + 2,
+            };
+            var deletedBefore = store.Deleted.Count;
+            store.FailDeleteFrom = store.DeleteCount + failAt;
+
+            await Assert.ThrowsAsync<IOException>(() => repo.PruneAsync());
+            Assert.True(failAt - 1 == store.Deleted.Skip(deletedBefore).Count(k => !k.StartsWith("locks/", StringComparison.Ordinal)), $"{crashAt}: index files {indexFiles}, deleted: {string.Join(", ", store.Deleted.Skip(deletedBefore))}");
+        }
+
+        // The "crashed" process is gone; its lock is stale after the TTL, here removed like 'unlock --remove-all'.
+        store.FailDeleteFrom = null;
+        await using var reopened = await VaultRepository.OpenAsync(inner, Vaults.Password);
+        await reopened.UnlockAsync(removeAll: true);
+        var check = await reopened.CheckAsync(new CheckOptions { ReadData = true });
+        Assert.True(check.Ok, string.Join("\n", check.Errors));
+        var target = Path.Combine(tmp.Path, "out");
+        await reopened.RestoreAsync(new RestoreRequest { Snapshot = last, TargetDirectory = target });
+        Vaults.AssertSameTree(src, Path.Combine(target, "src"));
+
+        // A later prune finishes the job.
+        await reopened.PruneAsync();
+        var after = await reopened.CheckAsync(new CheckOptions { ReadData = true });
+        Assert.True(after.Ok, string.Join("\n", after.Errors));
+        Assert.Empty(after.Warnings);
+    }
+
+    [Fact]
+    public async Task Backup_AfterAnInterruptedBackup_ReusesIndexedPacks()
+    {
+        using var tmp = new TempDir();
+        var inner = Vaults.Store(tmp);
+        var store = new FaultStore(inner) { FailPackPutFrom = 13 };
+        var src = tmp.Sub("src");
+        for (var i = 0; i < 16; i++)
+        {
+            File.WriteAllBytes(Path.Combine(src, $"part-{i:D2}.bin"), Vaults.RandomBytes(1024 * 1024, 100 + i));
+        }
+
+        await using (var repo = await Vaults.CreateAsync(store, options: Vaults.Small with { }, host: "h"))
+        {
+            await Assert.ThrowsAsync<IOException>(() => repo.BackupAsync(new BackupRequest { Paths = [src] }));
+            Assert.Empty(await repo.ListSnapshotsAsync().ToListAsync());
+        }
+
+        await using var again = await VaultRepository.OpenAsync(inner, Vaults.Password, new VaultOpenOptions { Host = "h" });
+        var check = await again.CheckAsync(new CheckOptions { ReadData = true });
+        Assert.True(check.Ok, string.Join("\n", check.Errors));
+
+        var result = await again.BackupAsync(new BackupRequest { Paths = [src] });
+
+        Assert.True(result.DataAdded <= 10L * 1024 * 1024, $"the second backup stored {result.DataAdded} bytes again");
+        var target = Path.Combine(tmp.Path, "out");
+        await again.RestoreAsync(new RestoreRequest { Snapshot = result.Snapshot, TargetDirectory = target });
+        Vaults.AssertSameTree(src, Path.Combine(target, "src"));
+        Assert.True((await again.CheckAsync(new CheckOptions())).Ok);
+    }
+
+    [Fact]
+    public async Task Copy_ToAnotherVault_TransfersOnlyMissingDataAndRestores()
+    {
+        using var tmp = new TempDir();
+        await using var src = await Vaults.CreateAsync(Vaults.Store(tmp, "primary"));
+        await using var dest = await Vaults.CreateAsync(Vaults.Store(tmp, "secondary"));
+        var dir = tmp.Sub("src");
+        Vaults.MakeTree(dir);
+        var s1 = (await src.BackupAsync(new BackupRequest { Paths = [dir], Source = "lake" })).Snapshot;
+
+        var first = await src.CopyToAsync(dest);
+        Assert.Equal(1, first.SnapshotsCopied);
+        Assert.True(first.BytesCopied >= 1_000_000);
+
+        File.WriteAllBytes(Path.Combine(dir, "added.bin"), Vaults.RandomBytes(100_000, 21));
+        var s2 = (await src.BackupAsync(new BackupRequest { Paths = [dir], Source = "lake" })).Snapshot;
+        var second = await src.CopyToAsync(dest);
+
+        Assert.Equal(1, second.SnapshotsCopied);
+        Assert.Equal(1, second.SnapshotsSkipped);
+        Assert.InRange(second.BytesCopied, 100_000, 150_000); // the new file and a few trees
+        var third = await src.CopyToAsync(dest);
+        Assert.Equal(0, third.SnapshotsCopied);
+        Assert.Equal(0, third.BlobsCopied);
+
+        var copies = await dest.ListSnapshotsAsync().ToListAsync();
+        Assert.Equal([s1.Id, s2.Id], copies.Select(c => c.OriginalId));
+        var check = await dest.CheckAsync(new CheckOptions { ReadData = true });
+        Assert.True(check.Ok, string.Join("\n", check.Errors));
+        var target = Path.Combine(tmp.Path, "out");
+        await dest.RestoreAsync(new RestoreRequest { Snapshot = copies[^1], TargetDirectory = target });
+        Vaults.AssertSameTree(dir, Path.Combine(target, "src"));
+    }
+
+    [Fact]
+    public async Task Backup_SeveralAtOnce_AllSnapshotsCheckAndRestore()
+    {
+        using var tmp = new TempDir();
+        var store = Vaults.Store(tmp);
+        await (await Vaults.CreateAsync(store)).DisposeAsync();
+        var dirs = Enumerable.Range(0, 3).Select(i =>
+        {
+            var d = tmp.Sub("src" + i);
+            Vaults.MakeTree(d, seed: i % 2); // two share their data
+            return d;
+        }).ToList();
+
+        var repos = new List<VaultRepository>();
+        foreach (var _ in dirs)
+        {
+            repos.Add(await VaultRepository.OpenAsync(new FileSystemObjectStore(store.Root), Vaults.Password));
+        }
+
+        var results = await Task.WhenAll(dirs.Select((d, i) => repos[i].BackupAsync(new BackupRequest { Paths = [d], Source = "s" + i })));
+
+        foreach (var r in repos)
+        {
+            await r.DisposeAsync();
+        }
+
+        await using var repo = await VaultRepository.OpenAsync(store, Vaults.Password);
+        Assert.Equal(3, (await repo.ListSnapshotsAsync().ToListAsync()).Count);
+        var check = await repo.CheckAsync(new CheckOptions { ReadData = true });
+        Assert.True(check.Ok, string.Join("\n", check.Errors));
+        for (var i = 0; i < dirs.Count; i++)
+        {
+            var target = Path.Combine(tmp.Path, "out" + i);
+            await repo.RestoreAsync(new RestoreRequest { Snapshot = results[i].Snapshot, TargetDirectory = target });
+            Vaults.AssertSameTree(dirs[i], Path.Combine(target, "src" + i));
+        }
+    }
+}

@@ -140,6 +140,11 @@ public sealed partial class DeltaTable
             throw new DeltaUnsupportedFeatureException($"{Location}: version {snapshot.Version}: file {file.RelativePath} has a deletion vector", "deletionVectors");
         }
 
+        if (file.IsExternal)
+        {
+            throw new DeltaUnsupportedFeatureException($"{Location}: version {snapshot.Version}: data file {file.RelativePath} is outside the table (absolute paths are not supported)", "absolutePath");
+        }
+
         var wanted = columns is null ? null : new HashSet<string>(columns, StringComparer.Ordinal);
         var partitionColumns = snapshot.Metadata.PartitionColumns;
         var dataColumns = wanted is null ? null : new HashSet<string>(wanted.Where(c => !partitionColumns.Contains(c)), StringComparer.Ordinal);
@@ -182,7 +187,7 @@ public sealed partial class DeltaTable
                 throw new DeltaProtocolException($"{Location}: version {snapshot.Version}: data file {file.RelativePath} is unreadable ({e.Message})", e);
             }
 
-            var result = new Dictionary<string, object?[]>(StringComparer.Ordinal);
+            var result = new Dictionary<string, System.Collections.IList>(StringComparer.Ordinal);
             foreach (var field in snapshot.Schema.Fields)
             {
                 if (wanted is not null && !wanted.Contains(field.Name))
@@ -235,8 +240,29 @@ public sealed partial class DeltaTable
         long total = 0;
         foreach (var file in snapshot.Files)
         {
-            var data = await Store.GetAsync(Root + file.RelativePath, cancellationToken: cancellationToken);
-            total += (await ParquetFileReader.ReadFooterAsync(data, cancellationToken)).Rows;
+            if (file.IsExternal)
+            {
+                throw new DeltaUnsupportedFeatureException($"{Location}: version {snapshot.Version}: data file {file.RelativePath} is outside the table (absolute paths are not supported)", "absolutePath");
+            }
+
+            byte[] data;
+            try
+            {
+                data = await Store.GetAsync(Root + file.RelativePath, cancellationToken: cancellationToken);
+            }
+            catch (ObjectNotFoundException)
+            {
+                throw new DeltaProtocolException($"{Location}: version {snapshot.Version}: data file {file.RelativePath} is missing");
+            }
+
+            try
+            {
+                total += (await ParquetFileReader.ReadFooterAsync(data, cancellationToken)).Rows;
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                throw new DeltaProtocolException($"{Location}: version {snapshot.Version}: data file {file.RelativePath} is unreadable ({e.Message})", e);
+            }
         }
 
         return total;

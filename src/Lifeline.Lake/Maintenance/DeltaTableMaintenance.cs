@@ -48,6 +48,12 @@ public sealed partial class DeltaTable
             if (version > 0 && version % interval == 0)
             {
                 await WriteCheckpointAsync(snapshot, ct);
+
+                // as Delta writers do after a checkpoint (delta.enableExpiredLogCleanup, default true)
+                if (snapshot.Property("delta.enableExpiredLogCleanup") != "false")
+                {
+                    await CleanupLogAsync(ct);
+                }
             }
         }
         catch (Exception e) when (e is DeltaProtocolException or IOException)

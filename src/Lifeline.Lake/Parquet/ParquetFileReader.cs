@@ -1,3 +1,4 @@
+using System.Collections;
 using Lifeline.Lake.Schema;
 using Parquet;
 using Parquet.Schema;
@@ -8,7 +9,7 @@ namespace Lifeline.Lake.Parquet;
 public sealed class ColumnBatch
 {
     /// <summary>Creates a batch.</summary>
-    public ColumnBatch(int rowCount, IReadOnlyDictionary<string, object?[]> columns)
+    public ColumnBatch(int rowCount, IReadOnlyDictionary<string, IList> columns)
     {
         RowCount = rowCount;
         Columns = columns;
@@ -17,10 +18,11 @@ public sealed class ColumnBatch
     /// <summary>Number of rows.</summary>
     public int RowCount { get; }
 
-    /// <summary>The values of each column: primitives as CLR values (string, long, int, short, sbyte, float, double,
+    /// <summary>The values of each column, one list entry per row. Top-level primitive columns are typed arrays
+    /// (<c>int?[]</c>, <c>long?[]</c>, <c>string?[]</c>, <c>DateTimeOffset?[]</c>, ...), others <c>object?[]</c>. Primitives as CLR values (string, long, int, short, sbyte, float, double,
     /// decimal, bool, byte[], DateOnly, DateTimeOffset for timestamp, DateTime for timestamp_ntz), structs as
     /// <c>Dictionary&lt;string, object?&gt;</c>, arrays as <c>List&lt;object?&gt;</c>, maps as <c>Dictionary&lt;object, object?&gt;</c>.</summary>
-    public IReadOnlyDictionary<string, object?[]> Columns { get; }
+    public IReadOnlyDictionary<string, IList> Columns { get; }
 
     /// <summary>Row <paramref name="index"/> as a dictionary.</summary>
     public Dictionary<string, object?> Row(int index)
@@ -39,6 +41,7 @@ public sealed class ColumnBatch
 internal static class ParquetFileReader
 {
     private static readonly ParquetOptions Options = new() { UseDateOnlyTypeForDates = true };
+    private static readonly ParquetOptions BigDecimalOptions = new() { UseDateOnlyTypeForDates = true, UseBigDecimal = true };
 
     /// <summary>Reads the footer only (throws when it is unreadable).</summary>
     public static async Task<(ParquetSchema Schema, long Rows)> ReadFooterAsync(byte[] data, CancellationToken cancellationToken)
@@ -64,7 +67,16 @@ internal static class ParquetFileReader
         [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
         using var stream = new MemoryStream(data, writable: false);
-        await using var reader = await ParquetReader.CreateAsync(stream, Options, leaveStreamOpen: true, cancellationToken);
+        var reader = await ParquetReader.CreateAsync(stream, Options, leaveStreamOpen: true, cancellationToken);
+        if (reader.Schema.DataFields.Any(f => f is DecimalDataField { Precision: > 28 }))
+        {
+            // .NET decimal holds 28 digits: such files are read with Parquet.Net's BigDecimal (then SqlDecimal)
+            await reader.DisposeAsync();
+            stream.Position = 0;
+            reader = await ParquetReader.CreateAsync(stream, BigDecimalOptions, leaveStreamOpen: true, cancellationToken);
+        }
+
+        await using var readerScope = reader;
         var nodes = new List<(string Name, LevelNode Node)>();
         foreach (var field in reader.Schema.Fields)
         {
@@ -83,9 +95,15 @@ internal static class ParquetFileReader
         {
             using var rg = reader.OpenRowGroupReader(g);
             var rowCount = checked((int)rg.RowCount);
-            var result = new Dictionary<string, object?[]>(nodes.Count, StringComparer.Ordinal);
+            var result = new Dictionary<string, IList>(nodes.Count, StringComparer.Ordinal);
             foreach (var (name, node) in nodes)
             {
+                if (node is LeafNode { MaxRep: 0 } flatLeaf && await ReadFlatAsync(rg, flatLeaf, rowCount, cancellationToken) is { } flatValues)
+                {
+                    result[name] = flatValues;
+                    continue;
+                }
+
                 var cursors = new Dictionary<LeafNode, LeafCursor>();
                 foreach (var leaf in node.Leaves)
                 {
@@ -206,6 +224,85 @@ internal static class ParquetFileReader
         }
     }
 
+    /// <summary>
+    /// The fast path for a top-level primitive column: Parquet.Net decodes straight into a typed nullable array,
+    /// converted only when the Delta type asks for it. Returns null for types it does not handle.
+    /// </summary>
+    private static async Task<IList?> ReadFlatAsync(ParquetRowGroupReader rg, LeafNode leaf, int n, CancellationToken ct)
+    {
+        var df = leaf.Field;
+        var t = df.ClrType;
+        if (t == typeof(ReadOnlyMemory<char>))
+        {
+            var buffer = new string?[n];
+            await rg.ReadAsync(df, buffer.AsMemory(), null, ct);
+            return buffer;
+        }
+
+        var delta = leaf.DeltaType;
+        if (t == typeof(DateTime))
+        {
+            var raw = await ReadTypedAsync<DateTime>(rg, df, n, ct);
+            switch (delta?.Name)
+            {
+                case "timestamp_ntz":
+                    return Array.ConvertAll(raw, v => v is { } d ? DateTime.SpecifyKind(d, DateTimeKind.Unspecified) : (DateTime?)null);
+                case "date":
+                    return Array.ConvertAll(raw, v => v is { } d ? DateOnly.FromDateTime(d) : (DateOnly?)null);
+                default:
+                    return Array.ConvertAll(raw, v => v is { } d ? new DateTimeOffset(DateTime.SpecifyKind(d, DateTimeKind.Utc)) : (DateTimeOffset?)null);
+            }
+        }
+
+        var same = delta is null || delta.Name switch
+        {
+            "long" => t == typeof(long),
+            "integer" => t == typeof(int),
+            "short" => t == typeof(short),
+            "byte" => t == typeof(sbyte),
+            "double" => t == typeof(double),
+            "float" => t == typeof(float),
+            "boolean" => t == typeof(bool),
+            "date" => t == typeof(DateOnly),
+            _ => delta.IsDecimal && t == typeof(decimal),
+        };
+        if (!same)
+        {
+            return null; // type widening and the like go through the general path, which converts per value
+        }
+
+        return t == typeof(int) ? await ReadTypedAsync<int>(rg, df, n, ct)
+            : t == typeof(long) ? await ReadTypedAsync<long>(rg, df, n, ct)
+            : t == typeof(double) ? await ReadTypedAsync<double>(rg, df, n, ct)
+            : t == typeof(float) ? await ReadTypedAsync<float>(rg, df, n, ct)
+            : t == typeof(bool) ? await ReadTypedAsync<bool>(rg, df, n, ct)
+            : t == typeof(short) ? await ReadTypedAsync<short>(rg, df, n, ct)
+            : t == typeof(sbyte) ? await ReadTypedAsync<sbyte>(rg, df, n, ct)
+            : t == typeof(decimal) ? await ReadTypedAsync<decimal>(rg, df, n, ct)
+            : t == typeof(DateOnly) ? await ReadTypedAsync<DateOnly>(rg, df, n, ct)
+            : null;
+    }
+
+    private static async Task<T?[]> ReadTypedAsync<T>(ParquetRowGroupReader rg, DataField df, int n, CancellationToken ct)
+        where T : struct
+    {
+        var buffer = new T?[n];
+        if (df.MaxDefinitionLevel == 0)
+        {
+            var required = new T[n];
+            await rg.ReadAsync<T>(df, required.AsMemory(), null, ct);
+            for (var i = 0; i < n; i++)
+            {
+                buffer[i] = required[i];
+            }
+
+            return buffer;
+        }
+
+        await rg.ReadAsync<T>(df, buffer.AsMemory(), null, ct);
+        return buffer;
+    }
+
     private static async Task<LeafCursor> ReadLeafAsync(ParquetRowGroupReader rg, LeafNode leaf, CancellationToken ct)
     {
         var df = leaf.Field;
@@ -225,6 +322,7 @@ internal static class ParquetFileReader
             t == typeof(float) ? await ReadAsync<float>(rg, df, n, ct) :
             t == typeof(double) ? await ReadAsync<double>(rg, df, n, ct) :
             t == typeof(decimal) ? await ReadAsync<decimal>(rg, df, n, ct) :
+            t == typeof(global::Parquet.Data.BigDecimal) ? await ReadAsync<global::Parquet.Data.BigDecimal>(rg, df, n, ct) :
             t == typeof(DateTime) ? await ReadAsync<DateTime>(rg, df, n, ct) :
             t == typeof(DateOnly) ? await ReadAsync<DateOnly>(rg, df, n, ct) :
             t == typeof(TimeSpan) ? await ReadAsync<TimeSpan>(rg, df, n, ct) :

@@ -31,9 +31,12 @@ internal static class ValueConverter
                     "timestamp" => new DateTimeOffset(DateTime.SpecifyKind(dt, DateTimeKind.Utc)),
                     _ => dt.Kind == DateTimeKind.Utc ? new DateTimeOffset(dt) : dt,
                 };
+            case DateOnly day when type?.Name == "timestamp_ntz":
+                return day.ToDateTime(TimeOnly.MinValue, DateTimeKind.Unspecified);
+            case DateOnly day when type?.Name == "timestamp":
+                return new DateTimeOffset(day.ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc));
             case BigDecimal big:
-                var text = big.ToString() ?? "";
-                return decimal.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var dec) ? dec : text;
+                return FromBigDecimal(big.UnscaledValue, big.Scale, type);
         }
 
         if (type is null)
@@ -52,6 +55,33 @@ internal static class ValueConverter
             _ when type.IsDecimal && value is not decimal => Convert.ToDecimal(value, CultureInfo.InvariantCulture),
             _ => value,
         };
+    }
+
+    /// <summary>decimal(p,s) with p ≤ 28 is a .NET <c>decimal</c>; wider decimals (Spark allows 38 digits) are <c>SqlDecimal</c>.</summary>
+    internal static object FromBigDecimal(System.Numerics.BigInteger unscaled, int scale, PrimitiveType? type)
+    {
+        var negative = unscaled.Sign < 0;
+        var magnitude = System.Numerics.BigInteger.Abs(unscaled);
+        if ((type is null || type.Precision <= 28) && scale <= 28 && magnitude.GetBitLength() <= 96)
+        {
+            var bytes = new byte[12];
+            magnitude.TryWriteBytes(bytes, out _, isUnsigned: true, isBigEndian: false);
+            return new decimal(BitConverter.ToInt32(bytes, 0), BitConverter.ToInt32(bytes, 4), BitConverter.ToInt32(bytes, 8), negative, (byte)scale);
+        }
+
+        var words = new int[4];
+        var raw = new byte[16];
+        if (magnitude.GetBitLength() > 128 || !magnitude.TryWriteBytes(raw, out _, isUnsigned: true, isBigEndian: false))
+        {
+            throw new DeltaProtocolException($"decimal value with {magnitude.GetBitLength()} bits does not fit 38 digits");
+        }
+
+        for (var i = 0; i < 4; i++)
+        {
+            words[i] = BitConverter.ToInt32(raw, i * 4);
+        }
+
+        return new System.Data.SqlTypes.SqlDecimal((byte)Math.Max(type?.Precision ?? 38, 1), (byte)scale, !negative, words);
     }
 
     /// <summary>Parses a partition value string (PROTOCOL.md "Partition Value Serialization"); null and "" are null.</summary>
@@ -94,6 +124,7 @@ internal static class ValueConverter
                 "timestamp" => ParseTimestamp(text),
                 "timestamp_ntz" => DateTime.ParseExact(text, TimestampFormats, inv, DateTimeStyles.None),
                 "binary" => text.Select(c => (byte)c).ToArray(),
+                _ when p.IsDecimal && p.Precision > 28 => System.Data.SqlTypes.SqlDecimal.Parse(text),
                 _ when p.IsDecimal => decimal.Parse(text, NumberStyles.Float, inv),
                 _ => throw new DeltaProtocolException($"partition column '{column}' has unsupported type {p.Name}"),
             };

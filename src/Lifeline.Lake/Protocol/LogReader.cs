@@ -381,30 +381,41 @@ internal sealed class LogReader(IObjectStore store, string root, ILogger logger)
         return result;
     }
 
-    /// <summary>Decodes an add/remove path to a key relative to the table root.</summary>
+    /// <summary>
+    /// Decodes an add/remove path to a key relative to the table root. Absolute paths ("/x", "file:/x", "file:///x")
+    /// are canonicalized to one URI so an add and a remove of the same file reconcile; inside the table they become
+    /// relative, outside they stay absolute URIs (<see cref="IsExternal"/>), which reading refuses.
+    /// </summary>
     public static string DecodePath(string path, string location)
     {
-        if (path.Contains("://", StringComparison.Ordinal) || path.StartsWith("file:", StringComparison.Ordinal))
+        var absolute = path.StartsWith('/') || path.Contains("://", StringComparison.Ordinal) || path.StartsWith("file:", StringComparison.Ordinal);
+        if (absolute)
         {
-            var uri = new Uri(path);
-            var loc = location.EndsWith('/') ? location : location + "/";
-            var abs = uri.AbsoluteUri;
-            if (abs.StartsWith(loc, StringComparison.Ordinal))
+            // Hadoop writes "file:/x"; .NET's Uri only takes "file:///x"
+            var text = path.StartsWith('/') ? "file://" + path
+                : path.StartsWith("file:", StringComparison.Ordinal) && !path.StartsWith("file://", StringComparison.Ordinal) ? "file://" + path[5..]
+                : path;
+            if (!Uri.TryCreate(text, UriKind.Absolute, out var uri))
             {
-                return Uri.UnescapeDataString(abs[loc.Length..]);
+                throw new DeltaProtocolException($"{location}: data file path '{path}' is not a valid URI");
             }
 
-            throw new DeltaUnsupportedFeatureException($"{location}: data file '{path}' is outside the table (absolute paths elsewhere are not supported)", "absolutePath");
+            var abs = uri.AbsoluteUri;
+            var loc = location.EndsWith('/') ? location : location + "/";
+            return abs.StartsWith(loc, StringComparison.Ordinal) ? Uri.UnescapeDataString(abs[loc.Length..]) : Uri.UnescapeDataString(abs);
         }
 
         var decoded = Uri.UnescapeDataString(path);
-        if (decoded.StartsWith('/') || decoded.Split('/').Any(s => s is ".." or "." or ""))
+        if (decoded.Split('/').Any(s => s is ".." or "." or ""))
         {
             throw new DeltaProtocolException($"{location}: data file path '{path}' is not a relative path inside the table");
         }
 
         return decoded;
     }
+
+    /// <summary>Whether a decoded path names a file outside the table (an absolute URI).</summary>
+    public static bool IsExternal(string decodedPath) => decodedPath.Contains("://", StringComparison.Ordinal);
 
     private sealed class ReplayState
     {

@@ -9,6 +9,9 @@ public sealed record CommitEntry(long Version, DateTimeOffset Timestamp, string?
 /// <summary>A data file of a snapshot, with its decoded path relative to the table root.</summary>
 public sealed record DataFile(string RelativePath, AddAction Add)
 {
+    /// <summary>Whether the file lies outside the table root (an absolute URI in the log); such files are not read.</summary>
+    public bool IsExternal => LogReader.IsExternal(RelativePath);
+
     /// <summary>Number of records from the file statistics, if logged.</summary>
     public long? NumRecords => Add.Stats is { } s && JsonNode.Parse(s) is JsonObject o ? ActionJson.Long(o, "numRecords") : null;
 }
@@ -62,7 +65,9 @@ public sealed class Snapshot
     internal Dictionary<string, RemoveAction> Tombstones { get; }
 
     /// <summary>The active data files, ordered by path.</summary>
-    public IReadOnlyList<DataFile> Files => [.. FilesByKey.Values.OrderBy(f => f.RelativePath, StringComparer.Ordinal)];
+    public IReadOnlyList<DataFile> Files => _files ??= [.. FilesByKey.Values.OrderBy(f => f.RelativePath, StringComparer.Ordinal)];
+
+    private IReadOnlyList<DataFile>? _files;
 
     /// <summary>The last committed version of each idempotent writer (appId → version).</summary>
     public IReadOnlyDictionary<string, TxnAction> Txns { get; }

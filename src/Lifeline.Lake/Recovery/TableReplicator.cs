@@ -55,7 +55,7 @@ public static class TableReplicator
                 (files, bytes) = await CopyIfNeededAsync(source, target, LogFiles.LogDir + cp.FileName, files, bytes, cancellationToken);
             }
 
-            next = start + 1;
+            next = sourceCommits.ContainsKey(start) ? start : start + 1;
         }
 
         for (var v = next; v <= last; v++)
@@ -128,6 +128,11 @@ public static class TableReplicator
 
     private static async Task<(int Files, long Bytes)> CopyIfNeededAsync(DeltaTable source, DeltaTable target, string relative, int files, long bytes, CancellationToken ct)
     {
+        if (LogReader.IsExternal(relative))
+        {
+            return (files, bytes); // outside the table: not part of what a table copy carries
+        }
+
         var sourceKey = source.Root + relative;
         var info = await source.Store.StatAsync(sourceKey, ct);
         if (info is null)

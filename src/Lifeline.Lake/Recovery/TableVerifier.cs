@@ -46,6 +46,12 @@ public static class TableVerifier
         long rows = 0;
         foreach (var file in snapshot.Files)
         {
+            if (file.IsExternal)
+            {
+                problems.Add(new VerifyProblem("external", snapshot.Version, file.RelativePath, $"data file {file.RelativePath} is outside the table and cannot be checked"));
+                continue;
+            }
+
             var key = table.Root + file.RelativePath;
             var info = await table.Store.StatAsync(key, cancellationToken);
             if (info is null)

@@ -149,6 +149,8 @@ public sealed class GoldenDataReaderTests
     [InlineData("data-reader-date-types-PST", "", "America/Los_Angeles")]
     [InlineData("data-reader-date-types-America", "Los_Angeles", "America/Los_Angeles")]
     [InlineData("data-reader-date-types-JST", "", "Asia/Tokyo")]
+    [InlineData("data-reader-date-types-Etc", "GMT+9", "Etc/GMT+9")]
+    [InlineData("data-reader-date-types-Asia", "Beirut", "Asia/Beirut")]
     public async Task Read_DateTypes_ReturnsInstantOfWriterLocalTime(string name, string sub, string zone)
     {
         var row = Assert.Single(await RowsAsync(GoldenData.Open(name, sub)));
@@ -232,6 +234,28 @@ public sealed class GoldenDataReaderTests
         var reference = (await RowsAsync(GoldenData.Open("kernel-timestamp-TIMESTAMP_MICROS"))).Select(r => string.Join('|', r.OrderBy(kv => kv.Key).Select(kv => kv.Value))).Order();
         var rows = (await RowsAsync(GoldenData.Open(name))).Select(r => string.Join('|', r.OrderBy(kv => kv.Key).Select(kv => kv.Value))).Order();
         Assert.Equal(reference, rows);
+    }
+
+    [Fact]
+    public async Task Read_KernelTimestampUtc_PartitionAndDataAgree()
+    {
+        var rows = (await RowsAsync(GoldenData.Open("kernel-timestamp-TIMESTAMP_MICROS"))).OrderBy(r => (int)r["id"]!).ToList();
+        static DateTimeOffset Utc(int y, int mo, int d, int h, int mi, int s, int ms = 0) => new(y, mo, d, h, mi, s, ms, TimeSpan.Zero);
+        Assert.Equal([Utc(2020, 1, 1, 8, 9, 10, 1), Utc(2021, 10, 1, 8, 9, 20), Utc(2021, 10, 1, 8, 9, 20), Utc(1969, 1, 1, 0, 0, 0)],
+            rows.Take(4).Select(r => (DateTimeOffset)r["part"]!));
+        Assert.Equal([Utc(2020, 2, 1, 8, 9, 10), Utc(1999, 1, 1, 9, 0, 0), Utc(2000, 1, 1, 9, 0, 0), Utc(1969, 1, 1, 0, 0, 0)],
+            rows.Take(4).Select(r => (DateTimeOffset)r["time"]!));
+        Assert.Null(rows[4]["part"]);
+        Assert.Null(rows[4]["time"]);
+    }
+
+    [Fact]
+    public async Task Read_KernelTimestampPst_DataColumnIsPacificInstant()
+    {
+        var rows = (await RowsAsync(GoldenData.Open("kernel-timestamp-PST"))).OrderBy(r => (int)r["id"]!).ToList();
+        var pst = TimeZoneInfo.FindSystemTimeZoneById("America/Los_Angeles");
+        var local = new DateTime(2020, 2, 1, 8, 9, 10);
+        Assert.Equal(new DateTimeOffset(local, pst.GetUtcOffset(local)).ToUniversalTime(), rows[0]["time"]);
     }
 
     [Fact]

@@ -111,6 +111,26 @@ public sealed class RecoveryTests
     }
 
     [Fact]
+    public async Task Replicate_SourceLogCleanedUp_SeedsReplicaFromCheckpoint()
+    {
+        using var dir = new TempDir();
+        var source = new DeltaTable(new FileSystemObjectStore(dir.Sub("primary")), "t");
+        await source.CreateAsync(Simple, properties: new Dictionary<string, string?> { ["delta.checkpointInterval"] = "3", ["delta.logRetentionDuration"] = "interval 0 seconds" });
+        for (var i = 0; i < 7; i++)
+        {
+            await source.AppendAsync([new Dictionary<string, object?> { ["id"] = (long)i, ["part"] = "p" }]);
+        }
+
+        // the clean-up after checkpoint 6 removed commits 0-5
+        Assert.False(File.Exists(Path.Combine(dir.Sub("primary"), "t", "_delta_log", $"{0:D20}.json")));
+        var target = new DeltaTable(new FileSystemObjectStore(dir.Sub("replica")), "t");
+        await TableReplicator.ReplicateAsync(source, target);
+        Assert.Equal(await ContentAsync(source), await ContentAsync(target));
+        Assert.Equal(7, (await target.GetSnapshotAsync()).Version);
+        Assert.True((await TableVerifier.VerifyAsync(target, fullRead: true)).Ok);
+    }
+
+    [Fact]
     public async Task Replicate_GoldenTableWithCheckpoints_ReadsIdentically()
     {
         using var dir = new TempDir();

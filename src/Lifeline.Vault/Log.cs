@@ -32,6 +32,12 @@ internal static partial class Log
     [LoggerMessage(EventId = 2009, Level = LogLevel.Information, Message = "Copied snapshot {SnapshotId} to {Destination} as {NewId}")]
     public static partial void SnapshotCopied(ILogger logger, string snapshotId, string destination, string newId);
 
+    [LoggerMessage(EventId = 2011, Level = LogLevel.Error, Message = "Index file {Key} is corrupt and was skipped: {Message}")]
+    public static partial void CorruptIndex(ILogger logger, string key, string message);
+
+    [LoggerMessage(EventId = 2012, Level = LogLevel.Error, Message = "Snapshot file {Key} is corrupt and was skipped: {Message}")]
+    public static partial void CorruptSnapshot(ILogger logger, string key, string message);
+
     [LoggerMessage(EventId = 2010, Level = LogLevel.Warning, Message = "Ignoring undecodable lock {LockKey}")]
     public static partial void BadLock(ILogger logger, string lockKey);
 }

@@ -14,7 +14,7 @@ public sealed partial class VaultRepository
         await using var held = await LockAsync(exclusive: false, ct);
         await RefreshIndexAsync(ct);
         var parent = await FindParentAsync(request, ct);
-        var engine = new BackupEngine(this, request, progress, ct);
+        var engine = new BackupEngine(this, request, progress, held, ct);
         return await engine.RunAsync(parent);
     }
 

@@ -20,6 +20,6 @@ public sealed partial class VaultRepository
         await using var destLock = await destination.LockAsync(exclusive: false, ct);
         await RefreshIndexAsync(ct);
         await destination.RefreshIndexAsync(ct);
-        return await new CopyEngine(this, destination, filter, progress, ct).RunAsync();
+        return await new CopyEngine(this, destination, filter, progress, destLock, ct).RunAsync();
     }
 }

@@ -31,7 +31,7 @@ public sealed partial class VaultRepository
         {
             foreach (var s in remove)
             {
-                held.ThrowIfLost();
+                held.ThrowIfExpired();
                 await Store.DeleteAsync("snapshots/" + s.Id, ct);
                 _snapshotCache.TryRemove(s.Id, out _);
                 Log.SnapshotForgotten(Logger, s.ShortId);

@@ -62,6 +62,11 @@ public sealed partial class VaultRepository
             {
                 // forgotten between list and get
             }
+            catch (VaultCorruptException e)
+            {
+                // Listed by check as an error; every other snapshot stays usable.
+                Log.CorruptSnapshot(Logger, keys[i], e.Message);
+            }
         });
 
         return result.OfType<SnapshotInfo>().Where(s => Matches(s, filter)).OrderBy(s => s.Time).ThenBy(s => s.Id, StringComparer.Ordinal).ToList();
@@ -150,32 +155,30 @@ public sealed partial class VaultRepository
             prefix = null;
         }
 
-        var stack = new Stack<(string Dir, BlobId Tree)>();
-        stack.Push(("", BlobId.Parse(snapshot.TreeId)));
+        // Pre-order: an entry, then (for a directory) everything below it, siblings in name order.
+        var stack = new Stack<(string Dir, List<NodeJson> Nodes, int Next)>();
+        stack.Push(("", (await LoadTreeAsync(BlobId.Parse(snapshot.TreeId), ct)).Nodes, 0));
         while (stack.Count > 0)
         {
-            var (dir, treeId) = stack.Pop();
-            var tree = await LoadTreeAsync(treeId, ct);
-            var subdirs = new List<(string, BlobId)>();
-            foreach (var n in tree.Nodes)
+            var (dir, nodes, next) = stack.Pop();
+            if (next >= nodes.Count)
             {
-                var path = dir + "/" + n.Name;
-                var inScope = prefix is null || path == prefix || path.StartsWith(prefix + "/", StringComparison.Ordinal);
-                var onTheWay = prefix is not null && prefix.StartsWith(path + "/", StringComparison.Ordinal);
-                if (inScope)
-                {
-                    yield return ToNodeInfo(path, n);
-                }
-
-                if (n.Type == "dir" && n.Subtree is not null && (inScope || onTheWay))
-                {
-                    subdirs.Add((path, BlobId.Parse(n.Subtree)));
-                }
+                continue;
             }
 
-            for (var i = subdirs.Count - 1; i >= 0; i--)
+            stack.Push((dir, nodes, next + 1));
+            var n = nodes[next];
+            var path = dir + "/" + n.Name;
+            var inScope = prefix is null || path == prefix || path.StartsWith(prefix + "/", StringComparison.Ordinal);
+            var onTheWay = prefix is not null && prefix.StartsWith(path + "/", StringComparison.Ordinal);
+            if (inScope)
             {
-                stack.Push(subdirs[i]);
+                yield return ToNodeInfo(path, n);
+            }
+
+            if (n.Type == "dir" && n.Subtree is not null && (inScope || onTheWay))
+            {
+                stack.Push((path, (await LoadTreeAsync(BlobId.Parse(n.Subtree), ct)).Nodes, 0));
             }
         }
     }

@@ -345,6 +345,12 @@ public sealed partial class VaultRepository : IAsyncDisposable
                 {
                     // deleted by a concurrent prune between list and get: its replacement is listed next time
                 }
+                catch (VaultCorruptException e)
+                {
+                    // Open anyway so that check can report it and other data stays reachable; backup then simply
+                    // stores again what only this file indexed, prune refuses to run, restore names missing blobs.
+                    Log.CorruptIndex(Logger, toLoad[i], e.Message);
+                }
             });
 
             var files = loaded.OfType<(string Name, List<(BlobId Pack, List<PackEntry> Entries)> Packs)>().ToList();

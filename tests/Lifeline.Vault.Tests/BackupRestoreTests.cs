@@ -206,4 +206,47 @@ public sealed class BackupRestoreTests
         Assert.Equal("plan: lifeline\n", File.ReadAllText(Path.Combine(target, "config.yaml")));
         Assert.Equal(File.GetLastWriteTimeUtc(file), File.GetLastWriteTimeUtc(Path.Combine(target, "config.yaml")));
     }
+
+    [Fact]
+    public async Task ListNodesAndDiff_AfterChanges_ShowPrefixAddedRemovedModified()
+    {
+        using var tmp = new TempDir();
+        var src = tmp.Sub("src");
+        Vaults.MakeTree(src);
+        await using var repo = await Vaults.CreateAsync(Vaults.Store(tmp));
+        var s1 = (await repo.BackupAsync(new BackupRequest { Paths = [src] })).Snapshot;
+        File.Delete(Path.Combine(src, "a", "b", "c", "small.txt"));
+        File.WriteAllText(Path.Combine(src, "a", "text.csv"), "changed");
+        Directory.CreateDirectory(Path.Combine(src, "new-dir"));
+        File.WriteAllText(Path.Combine(src, "new-dir", "n.txt"), "12345");
+        var s2 = (await repo.BackupAsync(new BackupRequest { Paths = [src] })).Snapshot;
+
+        var below = await repo.ListNodesAsync(s1, "/src/a/b").ToListAsync();
+        var diff = await repo.DiffAsync(s1, s2);
+
+        Assert.Equal(["/src/a/b", "/src/a/b/c", "/src/a/b/c/small.txt", "/src/a/b/random.bin"], below.Select(n => n.Path));
+        Assert.Equal(NodeType.Dir, below[0].Type);
+        Assert.Equal(["/src/new-dir", "/src/new-dir/n.txt"], diff.Added);
+        Assert.Equal(["/src/a/b/c/small.txt"], diff.Removed);
+        Assert.Contains("/src/a/text.csv", diff.Modified);
+        Assert.Equal(5, diff.AddedBytes);
+        Assert.Equal(5, diff.RemovedBytes);
+    }
+
+    [Fact]
+    public async Task Restore_IncludeDoubleStar_MatchesNestedPaths()
+    {
+        using var tmp = new TempDir();
+        var src = tmp.Sub("src");
+        Vaults.MakeTree(src);
+        await using var repo = await Vaults.CreateAsync(Vaults.Store(tmp));
+        var snap = (await repo.BackupAsync(new BackupRequest { Paths = [src] })).Snapshot;
+        var target = Path.Combine(tmp.Path, "t");
+
+        var r = await repo.RestoreAsync(new RestoreRequest { Snapshot = snap, TargetDirectory = target, Include = ["/src/a/**/*.txt"] });
+
+        Assert.Equal(1, r.Files);
+        Assert.True(File.Exists(Path.Combine(target, "src", "a", "b", "c", "small.txt")));
+        Assert.False(File.Exists(Path.Combine(target, "src", "empty.txt")));
+    }
 }

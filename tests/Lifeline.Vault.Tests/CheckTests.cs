@@ -86,4 +86,41 @@ public sealed class CheckTests
         var all = await repo.CheckAsync(new CheckOptions { ReadData = true });
         Assert.Equal(all.PacksRead, parts.Sum());
     }
+
+    [Fact]
+    public async Task Open_WithACorruptIndexOrSnapshotFile_OpensAndCheckNamesTheFile()
+    {
+        var (tmp, store, repo, src) = await CreateSutAsync();
+        using var _t = tmp;
+        await repo.DisposeAsync();
+        var index = (await store.ListAsync("index/").ToListAsync())[0].Key;
+        var bytes = await store.GetAsync(index);
+        bytes[40] ^= 0xFF;
+        await store.PutAsync(index, bytes);
+        var extra = tmp.Sub("extra");
+        File.WriteAllText(Path.Combine(extra, "x.txt"), "x");
+
+        await using var reopened = await VaultRepository.OpenAsync(store, Vaults.Password);
+        var check = await reopened.CheckAsync(new CheckOptions());
+
+        Assert.False(check.Ok);
+        Assert.Contains(check.Errors, e => e.Contains(index, StringComparison.Ordinal));
+        await Assert.ThrowsAsync<VaultCorruptException>(() => reopened.PruneAsync());
+        var backup = await reopened.BackupAsync(new BackupRequest { Paths = [src] }); // stores the unindexed data again
+        Assert.Empty(backup.Errors);
+        await store.DeleteAsync(index); // "repair": drop the damaged file; the new backup indexed everything again
+        await using var repaired = await VaultRepository.OpenAsync(store, Vaults.Password);
+        var after = await repaired.CheckAsync(new CheckOptions { ReadData = true });
+        Assert.True(after.Ok, string.Join("\n", after.Errors));
+        var target = Path.Combine(tmp.Path, "out");
+        await repaired.RestoreAsync(new RestoreRequest { Snapshot = backup.Snapshot, TargetDirectory = target });
+        Vaults.AssertSameTree(src, Path.Combine(target, "src"));
+
+        var snap = (await store.ListAsync("snapshots/").ToListAsync())[0].Key;
+        var sb = await store.GetAsync(snap);
+        sb[^3] ^= 1;
+        await store.PutAsync(snap, sb);
+        Assert.Single(await repaired.ListSnapshotsAsync().ToListAsync());
+        Assert.Contains((await repaired.CheckAsync(new CheckOptions())).Errors, e => e.Contains(snap, StringComparison.Ordinal));
+    }
 }

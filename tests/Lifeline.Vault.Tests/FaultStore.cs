@@ -22,7 +22,13 @@ internal sealed class FaultStore(IObjectStore inner) : IObjectStore
 
     public string Location => inner.Location;
 
-    public Task PutAsync(string key, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default) => inner.PutAsync(key, data, cancellationToken);
+    /// <summary>Fail every overwrite of a lock (its renewal), as a partition from the store would.</summary>
+    public bool FailLockRenewals { get; set; }
+
+    public Task PutAsync(string key, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
+        => FailLockRenewals && key.StartsWith("locks/", StringComparison.Ordinal)
+            ? throw new IOException($"injected fault: renewal of {key}")
+            : inner.PutAsync(key, data, cancellationToken);
 
     public Task<bool> PutIfAbsentAsync(string key, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
     {

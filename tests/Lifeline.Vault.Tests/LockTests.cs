@@ -71,4 +71,27 @@ public sealed class LockTests
         await Assert.ThrowsAsync<RepositoryLockedException>(() => b.PruneAsync());
         Assert.Equal(0, await b.UnlockAsync());
     }
+
+    [Fact]
+    public async Task Backup_WhoseLeaseLapsedMidway_CommitsNoSnapshot()
+    {
+        using var tmp = new TempDir();
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
+        var store = new FaultStore(Vaults.Store(tmp));
+        await using var repo = await Vaults.CreateAsync(store, time: time, lockTtl: TimeSpan.FromSeconds(60));
+        var src = tmp.Sub("src");
+        Vaults.MakeTree(src);
+        repo.SourceFaultForTests = _ =>
+        {
+            // The store becomes unreachable for renewals and two TTLs pass (a paused or partitioned process).
+            store.FailLockRenewals = true;
+            time.Advance(TimeSpan.FromSeconds(120));
+            return null;
+        };
+
+        var e = await Assert.ThrowsAsync<VaultException>(() => repo.BackupAsync(new BackupRequest { Paths = [src] }));
+
+        Assert.Contains("expired", e.Message, StringComparison.Ordinal);
+        Assert.Empty(await repo.ListSnapshotsAsync().ToListAsync());
+    }
 }

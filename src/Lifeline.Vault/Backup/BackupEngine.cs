@@ -26,6 +26,7 @@ internal sealed class BackupEngine
     private readonly List<Task> _uploads = [];
     private readonly List<(BlobId Pack, IReadOnlyList<PackEntry> Entries)> _pendingIndex = [];
     private readonly int _packCapacity;
+    private readonly Locking.VaultLock? _held;
     private byte[] _readBuffer = [];
     private long _dataAdded;
     private long _blobsAdded;
@@ -33,8 +34,9 @@ internal sealed class BackupEngine
     private long _bytesDone;
     private long _lastReported;
 
-    public BackupEngine(VaultRepository repo, BackupRequest request, IProgress<VaultProgress>? progress, CancellationToken ct)
+    public BackupEngine(VaultRepository repo, BackupRequest request, IProgress<VaultProgress>? progress, Locking.VaultLock? held, CancellationToken ct)
     {
+        _held = held;
         _repo = repo;
         _request = request;
         _progress = progress;
@@ -185,6 +187,7 @@ internal sealed class BackupEngine
             Tree = rootId.ToString(),
             Summary = summary,
         };
+        _held?.ThrowIfExpired();
         var id = await _repo.SaveSnapshotAsync(json, Token);
         var info = new SnapshotInfo
         {

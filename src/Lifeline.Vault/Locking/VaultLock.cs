@@ -43,6 +43,19 @@ internal sealed class VaultLock : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Throws when the lease may have lapsed (removed, or not renewed before its expiry, e.g. the process was paused):
+    /// then a prune may have run meanwhile, so nothing that references existing data may be committed.
+    /// </summary>
+    public void ThrowIfExpired()
+    {
+        ThrowIfLost();
+        if (_repo.Time.GetUtcNow() > _content.Expires)
+        {
+            throw new VaultException($"the lock {Id[..8]} on {_repo.Store.Location} expired before the work finished (was the process paused longer than the lock TTL?); nothing was committed: run the command again");
+        }
+    }
+
     public static async Task<VaultLock> AcquireAsync(VaultRepository repo, bool exclusive, bool renew, CancellationToken ct)
     {
         await ThrowIfConflictAsync(repo, exclusive, null, ct);
@@ -128,8 +141,9 @@ internal sealed class VaultLock : IAsyncDisposable
                 return;
             }
 
-            _content = _content with { Expires = _repo.Time.GetUtcNow() + _repo.Options.LockTtl };
-            await _repo.Store.PutAsync(Key, Seal(_repo, _content));
+            var renewed = _content with { Expires = _repo.Time.GetUtcNow() + _repo.Options.LockTtl };
+            await _repo.Store.PutAsync(Key, Seal(_repo, renewed));
+            _content = renewed; // only a stored renewal extends what we may rely on
         }
         catch (Exception e)
         {

@@ -7,7 +7,7 @@ namespace Lifeline.Vault.Maintenance;
 /// Copies snapshots to another repository (docs/vault-format.md, ordering 5): only blobs the destination lacks,
 /// each decrypted with the source key, verified by hash, re-encrypted with the destination's; packs → index → snapshots.
 /// </summary>
-internal sealed class CopyEngine(VaultRepository src, VaultRepository dest, SnapshotFilter? filter, IProgress<VaultProgress>? progress, CancellationToken ct)
+internal sealed class CopyEngine(VaultRepository src, VaultRepository dest, SnapshotFilter? filter, IProgress<VaultProgress>? progress, Locking.VaultLock destLock, CancellationToken ct)
 {
     private const int PacksPerIndexFile = 8;
     private readonly List<(BlobId Pack, IReadOnlyList<PackEntry> Entries)> _pendingIndex = [];
@@ -44,6 +44,7 @@ internal sealed class CopyEngine(VaultRepository src, VaultRepository dest, Snap
             _builder?.Dispose();
         }
 
+        destLock.ThrowIfExpired();
         foreach (var s in todo)
         {
             var json = VaultRepository.ToJson(s) with { OriginalId = s.OriginalId ?? s.Id, Parent = null };

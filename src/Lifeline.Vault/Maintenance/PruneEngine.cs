@@ -157,7 +157,7 @@ internal sealed class PruneEngine(VaultRepository repo, VaultLock held, bool dry
         }
 
         // 3. Old index files, then 4. old packs; never while someone else may hold the repository.
-        held.ThrowIfLost();
+        held.ThrowIfExpired();
         foreach (var (key, _) in indexFiles)
         {
             await repo.Store.DeleteAsync(key, ct);
@@ -167,7 +167,7 @@ internal sealed class PruneEngine(VaultRepository repo, VaultLock held, bool dry
         var deleted = 0;
         foreach (var pack in deletePacks)
         {
-            held.ThrowIfLost();
+            held.ThrowIfExpired();
             await repo.Store.DeleteAsync(VaultRepository.PackKey(pack), ct);
             progress?.Report(new VaultProgress { Phase = "prune", FilesDone = ++deleted, FilesTotal = deletePacks.Count, Current = "deleting packs" });
         }

@@ -19,7 +19,8 @@ internal static class VaultEndToEnd
 
         var bytes = new DirectoryInfo(source).EnumerateFiles("*", SearchOption.AllDirectories).Sum(f => f.Length);
         var store = new FileSystemObjectStore(repoDir);
-        await using var repo = await VaultRepository.InitAsync(store, "bench", VaultInitOptions.ForTests);
+        var open = new VaultOpenOptions { CompressionLevel = int.TryParse(Environment.GetEnvironmentVariable("VAULT_ZSTD_LEVEL"), out var level) ? level : new VaultOpenOptions().CompressionLevel };
+        await using var repo = await VaultRepository.InitAsync(store, "bench", VaultInitOptions.ForTests, open);
         var sw = Stopwatch.StartNew();
         var r = await repo.BackupAsync(new BackupRequest { Paths = [source] });
         Print("full backup", sw.Elapsed, bytes, $"added {r.DataAdded / 1048576.0:F1} MiB, {r.BlobsAdded} blobs");

@@ -12,7 +12,7 @@ internal static class VaultStages
     public static int Run(string source)
     {
         var cdc = new FastCdc(new byte[32], 512 * 1024, 1024 * 1024, 8 * 1024 * 1024);
-        using var enc = new BlobEncoder();
+        using var enc = new BlobEncoder(int.TryParse(Environment.GetEnvironmentVariable("VAULT_ZSTD_LEVEL"), out var level) ? level : 3);
         using var key = MasterKey.Create();
         var dest = new byte[9 * 1024 * 1024];
         TimeSpan read = default, chunk = default, hash = default, comp = default, aes = default;
@@ -49,7 +49,7 @@ internal static class VaultStages
         P("sha256", hash);
         P("zstd", comp);
         P("aes-gcm", aes);
-        Console.WriteLine($"input {total / 1048576} MiB, stored {stored / 1048576} MiB, native zstd: {NativeZstd.Available}");
+        Console.WriteLine($"input {total / 1048576} MiB, stored {stored:N0} bytes, native zstd: {NativeZstd.Available}");
         return 0;
     }
 }

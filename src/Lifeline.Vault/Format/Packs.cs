@@ -166,7 +166,7 @@ internal sealed class BlobEncoder : IDisposable
     private readonly NativeZstd.Compressor _main;
     private byte[] _scratch = [];
 
-    public BlobEncoder(int level = 3)
+    public BlobEncoder(int level = 1)
     {
         _main = new NativeZstd.Compressor(Math.Clamp(level, 1, 19));
     }

@@ -48,6 +48,13 @@ internal static class LakeCommands
         return new DeltaTable(new FileSystemObjectStore(full), "");
     }
 
+    /// <summary>
+    /// The lead-scoring lake whose tables are directly below <paramref name="path"/> (<c>PATH/leads</c>, ...), as
+    /// <c>lake seed</c> writes it and <c>train --lake</c> and <c>scoring serve --lake</c> read it; missing tables are created.
+    /// </summary>
+    internal static Task<LeadScoringLake> OpenLeadScoringLakeAsync(string path, CancellationToken ct) =>
+        LeadScoringLake.OpenOrCreateAsync(new FileSystemObjectStore(Path.GetFullPath(path)), "", cancellationToken: ct);
+
     private static async Task<int> RunAsync(ParseResult parse, string command, Func<bool, Task<int>> body)
     {
         var json = parse.GetValue(LifelineCommand.Json);
@@ -130,7 +137,7 @@ internal static class LakeCommands
             }
 
             var path = Path.GetFullPath(parse.GetValue(dir)!);
-            var lake = await LeadScoringLake.OpenOrCreateAsync(new FileSystemObjectStore(path), "", cancellationToken: ct);
+            var lake = await OpenLeadScoringLakeAsync(path, ct);
             var start = new DateTimeOffset(2024, 12, 1, 0, 0, 0, TimeSpan.Zero);
             var generator = new LeadGenerator(parse.GetValue(seed), start, firstId: (await lake.Leads.GetSnapshotAsync(null, ct)).RowCountFromStats + 1 ?? 1);
             await lake.SeedAsync(generator, count, commits, ct);
@@ -474,11 +481,16 @@ internal static class LakeCommands
         var dir = new Option<string?>("--dir") { Description = "Work directory (default: a new temporary directory)" };
         var command = new Command("demo", "Seed the lake, back up, lose and restore a table (also as of an earlier version), replicate it");
         command.Options.Add(dir);
-        command.SetAction((parse, ct) => RunAsync(parse, "demo", async _ =>
+        command.SetAction((parse, ct) => RunAsync(parse, "demo", async json =>
         {
             var work = parse.GetValue(dir) ?? Path.Combine(Path.GetTempPath(), "lifeline-lake-demo-" + Guid.NewGuid().ToString("N")[..8]);
             Directory.CreateDirectory(work);
-            return await Lifeline.Cli.Demo.LakeDemo.RunAsync(work, Console.Out, ct);
+            await using var vault = await Vault.VaultRepository.InitAsync(new FileSystemObjectStore(Path.Combine(work, "vault")), "demo-password", Vault.VaultInitOptions.ForTests, null, ct);
+            var steps = new Lifeline.Cli.Demo.DemoSteps(Infrastructure.CliConsole.ForProcess(json), TimeProvider.System);
+            var result = await Lifeline.Cli.Demo.LakeDemo.RunAsync(work, vault, steps, ct);
+            steps.Console.Document(new { lake = result, steps = steps.Steps });
+            steps.PrintTable();
+            return result.ExitCode;
         }));
         return command;
     }

@@ -339,7 +339,7 @@ internal static class RegistryCommands
         return await VaultRepository.OpenAsync(new FileSystemObjectStore(location), password, TimeProvider.System, ct);
     }
 
-    private static string Counts(RegistryBackupManifest manifest) =>
+    internal static string Counts(RegistryBackupManifest manifest) =>
         string.Join(", ", manifest.Counts.Select(c => $"{c.Value} {c.Key.Replace('_', ' ')}"));
 
     private static void Print(bool json, object value, string text) =>

@@ -31,7 +31,7 @@ to_ms() { # 1.23ms | 456.00us | 1.20s -> milliseconds
   awk -v v="$1" 'BEGIN { if (v ~ /us$/) { sub(/us$/, "", v); print v/1000 } else if (v ~ /ms$/) { sub(/ms$/, "", v); print v+0 } else if (v ~ /s$/) { sub(/s$/, "", v); print v*1000 } else print v }'
 }
 
-run_ours() { # $1 = extra serve arguments
+run_ours() { # $1 = extra serve arguments (word-split on purpose)
   (cd "$work" && exec "$lifeline" scoring serve --model-dir models --urls "http://127.0.0.1:$port" $1 >"$work/serve.log" 2>&1) &
   server=$!
   for _ in $(seq 100); do curl -sf "127.0.0.1:$port/health/ready" >/dev/null && break; sleep 0.2; done
@@ -40,6 +40,7 @@ run_ours() { # $1 = extra serve arguments
   kill "$server"; wait "$server" 2>/dev/null || true; server=""
 }
 
+load_before=$(uptime | sed 's/.*load average/load average/')
 echo "== peer: FastAPI + scikit-learn (uvicorn, 1 worker)" >&2
 peer_out=$("$peer/run.sh" 8799 "$dur" "$conns")
 echo "$peer_out" >&2
@@ -60,7 +61,7 @@ row() { # name rps p50 p99
 }
 echo
 echo "Date: $(date -u '+%Y-%m-%d %H:%M UTC'); machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB RAM"
-echo "Load before the run: $(uptime | sed 's/.*load average/load average/'); wrk -t1 -c$conns -d$dur, POST /score-lead (post.lua)"
+echo "Load: before the run $load_before; after it $(uptime | sed 's/.*load average: *//'); wrk -t1 -c$conns -d$dur, POST /score-lead (post.lua)"
 echo
 echo "| service | requests/s | p50 ms | p99 ms | rps vs peer | p99 peer/ours |"
 echo "|---|---:|---:|---:|---:|---:|"

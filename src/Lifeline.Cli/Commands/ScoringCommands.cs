@@ -49,11 +49,12 @@ internal static class ScoringCommands
         var sinkDir = new Option<string?>("--sink-dir") { Description = "Directory of predictions.jsonl and audit_logs.jsonl", DefaultValueFactory = _ => Path.Combine("lifeline-data", "scoring", "sinks") };
         var lakeDir = new Option<string?>("--lake") { Description = "Lake directory: predictions and audit records go to its Delta tables instead of JSON lines" };
         var noSinks = new Option<bool>("--no-sinks") { Description = "Do not record predictions (audit records stay in memory)" };
+        var flush = new Option<int?>("--sink-flush-ms") { Description = "Sink flush interval in ms: the most a crash can lose (default 200 for JSON lines, 1000 for the lake: one Delta commit per flush)" };
         var poll = new Option<int>("--poll-seconds") { Description = "How often to look for a new Production version", DefaultValueFactory = _ => 30 };
         var verbose = new Option<bool>("--verbose") { Description = "Log at Information level" };
         var command = new Command("serve", $"Serve POST /score-lead and friends until Ctrl-C (admin token in ${AdminTokenVariable})")
         {
-            urls, registryUrl, modelDir, modelName, stage, alias, cacheDir, sinkDir, lakeDir, noSinks, poll, verbose,
+            urls, registryUrl, modelDir, modelName, stage, alias, cacheDir, sinkDir, lakeDir, noSinks, flush, poll, verbose,
         };
         command.SetAction(async (parse, ct) =>
         {
@@ -104,6 +105,7 @@ internal static class ScoringCommands
                     o.CacheDirectory = parse.GetValue(cacheDir)!;
                     o.SinkDirectory = parse.GetValue(noSinks) ? null : parse.GetValue(sinkDir);
                     o.PollInterval = TimeSpan.FromSeconds(Math.Max(1, parse.GetValue(poll)));
+                    o.SinkFlushInterval = TimeSpan.FromMilliseconds(Math.Max(10, parse.GetValue(flush) ?? (lake is null ? 200 : 1000)));
                     o.AdminToken = Environment.GetEnvironmentVariable(AdminTokenVariable);
                 }, s =>
                 {

@@ -35,6 +35,9 @@ public static class ScoringHost
         builder.Services.AddScoring(configure);
         var probe = new ScoringOptions();
         configure(probe);
+        // Handlers never block (model scoring is CPU-only and short; sinks and model loads run in the background),
+        // so Kestrel may run them inline on the socket thread: fewer thread hops, measured +10-20% req/s on 2 cores.
+        builder.WebHost.UseSockets(sockets => sockets.UnsafePreferInlineScheduling = probe.InlineScheduling);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;

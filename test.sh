@@ -14,10 +14,13 @@ done
 
 # --- build once, then run every test project ---
 dotnet build Lifeline.slnx -c Release
-dotnet test Lifeline.slnx -c Release --no-build --logger "console;verbosity=normal" "$@" 2>&1 | tee /tmp/lifeline-test.log
+log=$(mktemp /tmp/lifeline-test.XXXXXX.log)
+set +e
+dotnet test Lifeline.slnx -c Release --no-build --logger "console;verbosity=normal" "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
-passed=$(grep -Eo 'Passed: +[0-9]+' /tmp/lifeline-test.log | awk '{s+=$2} END {print s+0}')
-failed=$(grep -Eo 'Failed: +[0-9]+' /tmp/lifeline-test.log | awk '{s+=$2} END {print s+0}')
-skipped=$(grep -Eo 'Skipped: +[0-9]+' /tmp/lifeline-test.log | awk '{s+=$2} END {print s+0}')
+set -e
+passed=$(grep -Eo 'Passed: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}' || true)
+failed=$(grep -Eo 'Failed: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}' || true)
+skipped=$(grep -Eo 'Skipped: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}' || true)
 echo "tests: $passed passed, $failed failed, $skipped skipped"
 exit "$status"

@@ -32,4 +32,35 @@ internal static class ExitCodes
 
     /// <summary>Interrupted by the user (Ctrl-C) or SIGTERM.</summary>
     public const int Interrupted = 130;
+
+    // registry (30-39)
+
+    /// <summary>The registry database is corrupt; the message names the restore command to run.</summary>
+    public const int RegistryCorrupt = 30;
+
+    // lake (20-29)
+
+    /// <summary>The path holds no Delta table (no commit or checkpoint in <c>_delta_log/</c>).</summary>
+    public const int LakeNotATable = 20;
+
+    /// <summary>The table needs a reader/writer version or table feature Lifeline does not support (the message names it).</summary>
+    public const int LakeUnsupportedFeature = 21;
+
+    /// <summary>The table's log or data is corrupt or incomplete (the message names the table, version and file).</summary>
+    public const int LakeCorrupt = 22;
+
+    /// <summary>The requested version or time is not in the table's history.</summary>
+    public const int LakeVersionNotFound = 23;
+
+    /// <summary>A concurrent commit conflicted with this one; re-read and retry.</summary>
+    public const int LakeConcurrentModification = 24;
+
+    // scoring and services (40-49)
+
+    /// <summary>A service the command talks to (registry, scoring service) could not be reached.</summary>
+    public const int ServiceUnreachable = 40;
+    /// <summary>The service refused the token (missing, wrong, or without the needed role).</summary>
+    public const int NotAuthorized = 41;
+    /// <summary><c>lifeline model rollback</c>: the service has no previous version to go back to.</summary>
+    public const int NothingToRollBack = 42;
 }

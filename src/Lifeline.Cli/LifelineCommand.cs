@@ -17,9 +17,14 @@ internal static class LifelineCommand
         var root = new RootCommand("Lifeline: disaster recovery for machine-learning deployments");
         root.Options.Add(Json);
         root.Subcommands.Add(DemoCommand.Create());
+        root.Subcommands.Add(LakeCommands.Create());
         // area command groups: one line each
         root.Subcommands.Add(VaultCommands.Create());
         root.Subcommands.Add(StorageCommands.Create());
+        root.Subcommands.Add(RegistryCommands.Create());
+        root.Subcommands.Add(TrainCommands.Create());
+        root.Subcommands.Add(ScoringCommands.Create());
+        root.Subcommands.Add(ScoringCommands.CreateModel());
         return root;
     }
 

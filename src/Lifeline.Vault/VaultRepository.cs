@@ -93,14 +93,15 @@ public sealed partial class VaultRepository : IAsyncDisposable
         var keyBytes = WireJson.Serialize(keyFile, WireJson.Default.KeyFileJson);
         var keyId = Convert.ToHexStringLower(SHA256.HashData(keyBytes));
         await store.PutIfAbsentAsync("keys/" + keyId, keyBytes, ct);
+        var template = options.CopyChunkerParamsFrom?.Config;
         var config = new ConfigJson
         {
             Id = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32)),
-            ChunkerMin = options.ChunkMinSize,
-            ChunkerAvg = options.ChunkAverageSize,
-            ChunkerMax = options.ChunkMaxSize,
-            GearSeed = RandomNumberGenerator.GetBytes(32),
-            PackSize = options.PackSize,
+            ChunkerMin = template?.ChunkerMin ?? options.ChunkMinSize,
+            ChunkerAvg = template?.ChunkerAvg ?? options.ChunkAverageSize,
+            ChunkerMax = template?.ChunkerMax ?? options.ChunkMaxSize,
+            GearSeed = template?.GearSeed ?? RandomNumberGenerator.GetBytes(32),
+            PackSize = Math.Max(options.PackSize, (template?.ChunkerMax ?? 0) + (64 * 1024)),
         };
         var sealedConfig = master.Meta.Seal(WireJson.Serialize(config, WireJson.Default.ConfigJson), Roles.Config);
         if (!await store.PutIfAbsentAsync(ConfigKey, sealedConfig, ct))
@@ -144,6 +145,7 @@ public sealed partial class VaultRepository : IAsyncDisposable
             keyFiles.Add(k);
         }
 
+        var unwrappedButConfigFailed = false;
         foreach (var k in keyFiles)
         {
             KeyFileJson file;
@@ -167,8 +169,15 @@ public sealed partial class VaultRepository : IAsyncDisposable
             }
 
             var master = new MasterKey(material);
-            var plain = master.Meta.TryOpen(sealedConfig, Roles.Config)
-                ?? throw new VaultCorruptException($"config of {store.Location} fails authentication with a valid key");
+            var plain = master.Meta.TryOpen(sealedConfig, Roles.Config);
+            if (plain is null)
+            {
+                // A key left by an interrupted init (another master key), or a damaged config: try the other keys.
+                master.Dispose();
+                unwrappedButConfigFailed = true;
+                continue;
+            }
+
             var config = WireJson.Deserialize(plain, WireJson.Default.ConfigJson, "config");
             if (config.Version != 1)
             {
@@ -181,7 +190,9 @@ public sealed partial class VaultRepository : IAsyncDisposable
             return repo;
         }
 
-        throw new WrongPasswordException(store.Location);
+        throw unwrappedButConfigFailed
+            ? new VaultCorruptException($"config of {store.Location} fails authentication with every key the password opens")
+            : new WrongPasswordException(store.Location);
     }
 
     /// <inheritdoc />

@@ -249,4 +249,26 @@ public sealed class BackupRestoreTests
         Assert.True(File.Exists(Path.Combine(target, "src", "a", "b", "c", "small.txt")));
         Assert.False(File.Exists(Path.Combine(target, "src", "empty.txt")));
     }
+
+    [Fact]
+    public async Task Restore_Symlink_IsRecreatedNotFollowed()
+    {
+        using var tmp = new TempDir();
+        var src = tmp.Sub("src");
+        File.WriteAllText(Path.Combine(src, "target.txt"), "t");
+        File.CreateSymbolicLink(Path.Combine(src, "link"), "target.txt");
+        File.CreateSymbolicLink(Path.Combine(src, "outside"), "/etc/passwd");
+        await using var repo = await Vaults.CreateAsync(Vaults.Store(tmp));
+        var snap = (await repo.BackupAsync(new BackupRequest { Paths = [src] })).Snapshot;
+        var target = Path.Combine(tmp.Path, "out");
+
+        var r = await repo.RestoreAsync(new RestoreRequest { Snapshot = snap, TargetDirectory = target });
+
+        Assert.Equal(1, r.Files);
+        Assert.Equal("target.txt", new FileInfo(Path.Combine(target, "src", "link")).LinkTarget);
+        Assert.Equal("/etc/passwd", new FileInfo(Path.Combine(target, "src", "outside")).LinkTarget);
+        Assert.Equal("t", File.ReadAllText(Path.Combine(target, "src", "link")));
+        var nodes = await repo.ListNodesAsync(snap).ToListAsync();
+        Assert.Equal(NodeType.Symlink, nodes.Single(n => n.Path == "/src/link").Type);
+    }
 }

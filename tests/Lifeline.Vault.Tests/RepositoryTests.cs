@@ -80,4 +80,21 @@ public sealed class RepositoryTests
             Assert.False(Directory.Exists(target) && Directory.EnumerateFileSystemEntries(target).Any(), $"something was written for '{bad}'");
         }
     }
+
+    [Fact]
+    public async Task Init_AfterAnInitInterruptedBeforeConfig_OpensWithTheSamePassword()
+    {
+        using var tmp = new TempDir();
+        var store = Vaults.Store(tmp);
+        await (await Vaults.CreateAsync(store)).DisposeAsync();
+        await store.DeleteAsync("config"); // as if the first init died after writing its key file
+
+        await using (var repo = await Vaults.CreateAsync(store))
+        {
+            Assert.Equal(2, (await store.ListAsync("keys/").ToListAsync()).Count);
+        }
+
+        await using var opened = await VaultRepository.OpenAsync(store, Vaults.Password);
+        Assert.NotEmpty(opened.Id);
+    }
 }

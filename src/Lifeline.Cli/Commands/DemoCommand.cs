@@ -37,7 +37,15 @@ internal static class DemoCommand
             var removeAfter = given is null && !parse.GetValue(keep);
             try
             {
-                return await new VaultDemo(console, TimeProvider.System, keepsDirectory: !removeAfter).RunAsync(directory, ct);
+                var code = await new VaultDemo(console, TimeProvider.System, keepsDirectory: !removeAfter).RunAsync(directory, ct);
+                if (code == ExitCodes.Ok)
+                {
+                    // the lake: seed, back up, lose a table, restore it (also as of an earlier version), replicate
+                    console.Line();
+                    code = await LakeDemo.RunAsync(Path.Combine(directory, "lake-demo"), console.Json ? TextWriter.Null : console.Out, ct);
+                }
+
+                return code;
             }
             finally
             {

@@ -27,6 +27,7 @@ internal sealed class BackupEngine
     private readonly List<(BlobId Pack, IReadOnlyList<PackEntry> Entries)> _pendingIndex = [];
     private readonly int _packCapacity;
     private readonly Locking.VaultLock? _held;
+    private readonly System.Buffers.ArrayPool<byte> _pool = VaultBuffers.Create();
     private byte[] _readBuffer = [];
     private long _dataAdded;
     private long _blobsAdded;
@@ -137,7 +138,7 @@ internal sealed class BackupEngine
 
         if (_readBuffer.Length > 0)
         {
-            VaultBuffers.Pool.Return(_readBuffer);
+            _pool.Return(_readBuffer);
             _readBuffer = [];
         }
 
@@ -381,7 +382,7 @@ internal sealed class BackupEngine
         var id = BlobId.Hash(bytes);
         if (IsNew(id))
         {
-            var buffer = VaultBuffers.Pool.Rent(bytes.Length);
+            var buffer = _pool.Rent(bytes.Length);
             bytes.CopyTo(buffer, 0);
             await _jobs.Writer.WriteAsync(new BlobJob(BlobType.Tree, id, buffer, bytes.Length), Token);
         }
@@ -422,7 +423,7 @@ internal sealed class BackupEngine
         {
             if (_readBuffer.Length == 0)
             {
-                _readBuffer = VaultBuffers.Pool.Rent(Math.Max(ReadBufferSize, _repo.Chunker.MaxSize * 3));
+                _readBuffer = _pool.Rent(Math.Max(ReadBufferSize, _repo.Chunker.MaxSize * 3));
             }
 
             var buf = _readBuffer;
@@ -476,7 +477,7 @@ internal sealed class BackupEngine
                 content.Add(id.ToString());
                 if (IsNew(id))
                 {
-                    var chunk = VaultBuffers.Pool.Rent(cut);
+                    var chunk = _pool.Rent(cut);
                     Buffer.BlockCopy(buf, start, chunk, 0, cut);
                     await _jobs.Writer.WriteAsync(new BlobJob(BlobType.Data, id, chunk, cut), Token);
                 }
@@ -521,12 +522,12 @@ internal sealed class BackupEngine
                             pack = null;
                         }
 
-                        pack ??= new PackBuilder(_packCapacity);
+                        pack ??= new PackBuilder(_packCapacity, _pool);
                         AddToPack(encoder, pack, job);
                     }
                     finally
                     {
-                        VaultBuffers.Pool.Return(job.Buffer);
+                        _pool.Return(job.Buffer);
                     }
 
                     if (pack.Length >= _packCapacity - (64 * 1024))

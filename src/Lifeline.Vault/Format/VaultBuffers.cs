@@ -11,5 +11,10 @@ internal static class VaultBuffers
 {
     public const int PerBucket = 4;
 
-    public static ArrayPool<byte> Pool { get; } = ArrayPool<byte>.Create(32 * 1024 * 1024, PerBucket);
+    /// <summary>Shared by restore, check and prune for blob-sized buffers.</summary>
+    public static ArrayPool<byte> Pool { get; } = Create();
+
+    /// <summary>A private pool for one backup run, so its read buffer, chunks and packs are freed when it ends
+    /// (a long-lived process that backs up once an hour should not keep ~150 MB between runs).</summary>
+    public static ArrayPool<byte> Create() => ArrayPool<byte>.Create(32 * 1024 * 1024, PerBucket);
 }

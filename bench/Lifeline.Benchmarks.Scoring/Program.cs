@@ -1,0 +1,86 @@
+using BenchmarkDotNet.Attributes;
+using BenchmarkDotNet.Running;
+using Lifeline.Scoring.Features;
+using Lifeline.Scoring.Models;
+using Lifeline.Scoring.Training;
+using Microsoft.ML;
+
+BenchmarkSwitcher.FromAssembly(typeof(ScorerBenchmarks).Assembly).Run(args);
+
+/// <summary>One lead scored by the compiled trees vs ML.NET's pooled PredictionEngine (same 100-tree model).</summary>
+[MemoryDiagnoser]
+public class ScorerBenchmarks
+{
+    private TreeEnsembleLeadModel _compiled = null!;
+    private PooledEngineLeadModel _pooled = null!;
+    private readonly float[] _features = new float[LeadFeatures.Count];
+    private string _dir = "";
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _dir = Path.Combine(Path.GetTempPath(), "lifeline-scoring-bench-" + Guid.NewGuid().ToString("N"));
+        var trained = new LeadModelTrainer(TimeProvider.System)
+            .TrainAsync(SyntheticLeads.Generate(20_000, 1), "synthetic", "seed=1", new TrainingOptions(), _dir, CancellationToken.None)
+            .GetAwaiter().GetResult();
+        var context = new MLContext(seed: 0);
+        using var stream = File.OpenRead(Path.Combine(trained.ArtifactDirectory, ModelArtifact.ModelFile));
+        var transformer = context.Model.Load(stream, out _);
+        _compiled = TreeEnsembleLeadModel.TryCompile(transformer)!;
+        _pooled = new PooledEngineLeadModel(context, transformer);
+        LeadFeatures.Map("Medium", "Healthcare", 17, 243.8, 20.4, "Social Media", _features);
+    }
+
+    [GlobalCleanup]
+    public void Cleanup() => Directory.Delete(_dir, recursive: true);
+
+    [Benchmark(Baseline = true)]
+    public float PooledPredictionEngine() => _pooled.Score(_features);
+
+    [Benchmark]
+    public float CompiledTrees() => _compiled.Score(_features);
+}
+
+/// <summary>The request path's own work for one lead, without HTTP: parse, validate, map + score, serialise.</summary>
+[MemoryDiagnoser]
+public class RequestPathBenchmarks
+{
+    private static readonly byte[] Body = System.Text.Encoding.UTF8.GetBytes(
+        """{"lead_id":"lead_000001","company_size":"Medium","industry":"Healthcare","page_views":17,"time_on_site":243.8,"form_completion_time":20.4,"referral_source":"Social Media","created_at":"2024-12-04T03:24:08Z"}""");
+
+    private readonly System.Buffers.ArrayBufferWriter<byte> _buffer = new(512);
+    private TreeEnsembleLeadModel _model = null!;
+    private string _dir = "";
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _dir = Path.Combine(Path.GetTempPath(), "lifeline-scoring-bench-" + Guid.NewGuid().ToString("N"));
+        var trained = new LeadModelTrainer(TimeProvider.System)
+            .TrainAsync(SyntheticLeads.Generate(20_000, 1), "synthetic", "seed=1", new TrainingOptions(), _dir, CancellationToken.None)
+            .GetAwaiter().GetResult();
+        _model = (TreeEnsembleLeadModel)trained.Model;
+    }
+
+    [GlobalCleanup]
+    public void Cleanup() => Directory.Delete(_dir, recursive: true);
+
+    [Benchmark]
+    public int ParseValidateScoreSerialize()
+    {
+        var lead = System.Text.Json.JsonSerializer.Deserialize(Body, Lifeline.Scoring.ScoringJsonContext.Default.ScoreLeadRequest)!;
+        if (Lifeline.Scoring.Apis.LeadScorer.Validate(lead, "") is not null)
+        {
+            return -1;
+        }
+
+        Span<float> features = stackalloc float[LeadFeatures.Count];
+        LeadFeatures.Map(lead.CompanySize, lead.Industry, lead.PageViews, lead.TimeOnSite, lead.FormCompletionTime, lead.ReferralSource, features);
+        var score = _model.Score(features);
+        var response = new Lifeline.Scoring.Apis.ScoreLeadResponse(lead.LeadId!, score, LeadFeatures.Category(score), "1", DateTimeOffset.UtcNow, 0.0123);
+        _buffer.ResetWrittenCount();
+        using var writer = new System.Text.Json.Utf8JsonWriter(_buffer);
+        System.Text.Json.JsonSerializer.Serialize(writer, response, Lifeline.Scoring.ScoringJsonContext.Default.ScoreLeadResponse);
+        return _buffer.WrittenCount;
+    }
+}

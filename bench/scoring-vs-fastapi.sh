@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Load test: Lifeline's scoring service vs the original FastAPI + scikit-learn stack, same machine, same run,
+# same wrk settings (1 thread, CONNECTIONS connections, DURATION), POST /score-lead with the peer's post.lua body.
+# Ours runs twice: without sinks (--no-sinks) and with the JSON-lines prediction and audit sinks.
+# Usage: bench/scoring-vs-fastapi.sh [DURATION=15s] [CONNECTIONS=16]   (prints a markdown table for docs/benchmarks.md)
+# Ports: peer 8799, ours 5210. Needs apt (installs python3-fastapi python3-uvicorn python3-sklearn wrk when missing).
+set -euo pipefail
+dur=${1:-15s}; conns=${2:-16}
+root=$(cd "$(dirname "$0")/.." && pwd)
+peer=${PEER_DIR:-$(cd "$root/.." && pwd)/shared/peers/fastapi-baseline}
+[ -x "$peer/run.sh" ] || peer=/work/shared/peers/fastapi-baseline
+port=5210
+
+if ! command -v wrk >/dev/null || ! /usr/bin/python3 -c 'import fastapi, uvicorn, sklearn' 2>/dev/null; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-fastapi python3-uvicorn python3-sklearn wrk >/dev/null
+fi
+
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+dotnet build "$root/src/Lifeline.Cli" -c Release -v q -nologo >/dev/null
+lifeline="$root/src/Lifeline.Cli/bin/Release/net10.0/lifeline"
+work=$(mktemp -d)
+server=""
+cleanup() { [ -n "$server" ] && kill "$server" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
+trap cleanup EXIT
+(cd "$work" && "$lifeline" train --model-dir models >/dev/null)
+
+summary() { # wrk output on stdin -> "rps p50 p99"
+  awk '/Requests\/sec/ {rps=$2} /^ +50%/ {p50=$2} /^ +99%/ {p99=$2} END {print rps, p50, p99}'
+}
+to_ms() { # 1.23ms | 456.00us | 1.20s -> milliseconds
+  awk -v v="$1" 'BEGIN { if (v ~ /us$/) { sub(/us$/, "", v); print v/1000 } else if (v ~ /ms$/) { sub(/ms$/, "", v); print v+0 } else if (v ~ /s$/) { sub(/s$/, "", v); print v*1000 } else print v }'
+}
+
+run_ours() { # $1 = extra serve arguments
+  (cd "$work" && exec "$lifeline" scoring serve --model-dir models --urls "http://127.0.0.1:$port" $1 >"$work/serve.log" 2>&1) &
+  server=$!
+  for _ in $(seq 100); do curl -sf "127.0.0.1:$port/health/ready" >/dev/null && break; sleep 0.2; done
+  wrk -t1 -c"$conns" -d3s -s "$peer/post.lua" "http://127.0.0.1:$port/score-lead" >/dev/null   # warm-up (JIT, tiered PGO)
+  wrk -t1 -c"$conns" -d"$dur" --latency -s "$peer/post.lua" "http://127.0.0.1:$port/score-lead"
+  kill "$server"; wait "$server" 2>/dev/null || true; server=""
+}
+
+echo "== peer: FastAPI + scikit-learn (uvicorn, 1 worker)" >&2
+peer_out=$("$peer/run.sh" 8799 "$dur" "$conns")
+echo "$peer_out" >&2
+echo "== ours: lifeline scoring serve --no-sinks" >&2
+ours_out=$(run_ours --no-sinks)
+echo "$ours_out" >&2
+echo "== ours: lifeline scoring serve with sinks (predictions.jsonl, audit_logs.jsonl)" >&2
+sinks_out=$(run_ours "--sink-dir $work/sinks")
+echo "$sinks_out" >&2
+lines=$(wc -l <"$work/sinks/predictions.jsonl")
+
+read -r prps pp50 pp99 <<<"$(echo "$peer_out" | summary)"
+read -r orps op50 op99 <<<"$(echo "$ours_out" | summary)"
+read -r srps sp50 sp99 <<<"$(echo "$sinks_out" | summary)"
+row() { # name rps p50 p99
+  awk -v n="$1" -v r="$2" -v a="$(to_ms "$3")" -v b="$(to_ms "$4")" -v pr="$prps" -v pb="$(to_ms "$pp99")" \
+    'BEGIN { printf "| %s | %.0f | %.2f | %.2f | %.1f× | %.1f× |\n", n, r, a, b, r/pr, pb/b }'
+}
+echo
+echo "Date: $(date -u '+%Y-%m-%d %H:%M UTC'); machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB RAM"
+echo "Load before the run: $(uptime | sed 's/.*load average/load average/'); wrk -t1 -c$conns -d$dur, POST /score-lead (post.lua)"
+echo
+echo "| service | requests/s | p50 ms | p99 ms | rps vs peer | p99 peer/ours |"
+echo "|---|---:|---:|---:|---:|---:|"
+row "FastAPI + scikit-learn (peer)" "$prps" "$pp50" "$pp99"
+row "Lifeline scoring, no sinks" "$orps" "$op50" "$op99"
+row "Lifeline scoring, JSON-lines sinks" "$srps" "$sp50" "$sp99"
+echo
+echo "With sinks, predictions.jsonl held $lines lines after a graceful stop (every answered request of the warm-up and the run)."

@@ -1,0 +1,391 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Lifeline.Registry;
+using Lifeline.Registry.Backup;
+using Lifeline.Registry.Client;
+using Lifeline.Registry.Contracts;
+using Lifeline.Registry.Hosting;
+using Lifeline.Registry.Store;
+using Lifeline.Storage.FileSystem;
+using Lifeline.Vault;
+using Microsoft.Extensions.Logging;
+
+namespace Lifeline.Cli.Commands;
+
+/// <summary>
+/// <c>lifeline registry serve|backup|restore|export|import|ls|show</c>: the MLflow-compatible model registry and its
+/// recovery. Tokens come from the environment (<c>LIFELINE_REGISTRY_TOKEN</c> for a client; for the server
+/// <c>LIFELINE_REGISTRY_ADMIN_TOKEN</c>, <c>..._WRITE_TOKEN</c>, <c>..._READ_TOKEN</c>) or a <c>--config</c> file holding
+/// SHA-256 hashes, never from the command line, and are never printed.
+/// </summary>
+internal static class RegistryCommands
+{
+    private const string ClientTokenVariable = "LIFELINE_REGISTRY_TOKEN";
+
+    private static readonly Option<string?> DataDir = new("--data-dir") { Description = "Registry data directory (registry.db + artifacts/); default ./lifeline-data/registry" };
+    private static readonly Option<string?> ViaApi = new("--via-api") { Description = "URL of an MLflow-compatible server to work through its REST API (token from $LIFELINE_REGISTRY_TOKEN)" };
+    private static readonly Option<string?> Repo = new("--repo", "-r") { Description = "Vault repository path (default: $LIFELINE_REPO)" };
+    private static readonly Option<string?> PasswordFile = new("--password-file", "-p") { Description = "File holding the vault password (default: $LIFELINE_PASSWORD)" };
+    private static readonly Option<string?> WorkDir = new("--work-dir") { Description = "Directory for staging files (default: the system temp directory)" };
+    private static readonly Option<string?> Postgres = new("--postgres") { Description = "PostgreSQL connection string of the registry's metadata instead of SQLite (default: $LIFELINE_REGISTRY_POSTGRES)" };
+
+    public static Command Create()
+    {
+        var registry = new Command("registry", "The MLflow-compatible model registry: serve it, back it up, restore it, look inside");
+        registry.Subcommands.Add(Serve());
+        registry.Subcommands.Add(BackupCommand());
+        registry.Subcommands.Add(RestoreCommand());
+        registry.Subcommands.Add(ExportCommand());
+        registry.Subcommands.Add(ImportCommand());
+        registry.Subcommands.Add(List());
+        registry.Subcommands.Add(Show());
+        registry.SetAction(parse =>
+        {
+            Console.Error.WriteLine("lifeline registry: give a subcommand (serve, backup, restore, export, import, ls, show); see --help");
+            return ExitCodes.Usage;
+        });
+        return registry;
+    }
+
+    // ---------------- serve ----------------
+
+    private static Command Serve()
+    {
+        var urls = new Option<string>("--urls") { Description = "Where to listen (loopback by default)", DefaultValueFactory = _ => "http://127.0.0.1:5100" };
+        var config = new Option<string?>("--config") { Description = "JSON file with a \"Registry\" section (Tokens with Sha256 and Role, RequireTokenForReads, ...)" };
+        var anonymous = new Option<bool>("--allow-anonymous-writes") { Description = "Accept writes without a token when none is configured (local demos only)" };
+        var command = new Command("serve", "Serve the registry's MLflow REST API and artifact proxy") { DataDir, urls, config, Postgres, anonymous };
+        command.SetAction(async (parse, ct) => await RunAsync(parse, async json =>
+        {
+            var options = await LoadOptionsAsync(parse.GetValue(config), ct) with
+            {
+                DataDirectory = DataDirectory(parse),
+                PostgresConnectionString = PostgresOf(parse),
+                AllowAnonymousWrites = parse.GetValue(anonymous),
+            };
+            options = options with { Tokens = [.. options.Tokens, .. TokensFromEnvironment()] };
+            await using var app = await RegistryServer.StartAsync(options, parse.GetValue(urls)!, logging => logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Information).AddFilter("Microsoft", LogLevel.Warning), cancellationToken: ct);
+            var address = app.Address();
+            Print(json, new { url = address.ToString(), data_dir = Path.GetFullPath(options.DataDirectory), tokens = options.Tokens.Count }, $"registry listening on {address} (data in {Path.GetFullPath(options.DataDirectory)}); Ctrl-C to stop");
+            try
+            {
+                await Task.Delay(Timeout.Infinite, ct);
+            }
+            catch (OperationCanceledException)
+            {
+                // Ctrl-C: stop cleanly
+            }
+
+            await app.StopAsync(CancellationToken.None);
+            return ExitCodes.Ok;
+        }));
+        return command;
+    }
+
+    private static async Task<RegistryOptions> LoadOptionsAsync(string? path, CancellationToken ct)
+    {
+        if (path is null)
+        {
+            return new RegistryOptions();
+        }
+
+        try
+        {
+            using var doc = JsonDocument.Parse(await File.ReadAllTextAsync(path, ct));
+            var section = doc.RootElement.TryGetProperty("Registry", out var r) ? r : doc.RootElement;
+            return section.Deserialize<RegistryOptions>(new JsonSerializerOptions { PropertyNameCaseInsensitive = true, Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter() } }) ?? new RegistryOptions();
+        }
+        catch (Exception e) when (e is IOException or JsonException or UnauthorizedAccessException)
+        {
+            throw new UsageError($"cannot read --config {path}: {e.Message}");
+        }
+    }
+
+    private static IEnumerable<RegistryToken> TokensFromEnvironment()
+    {
+        foreach (var (variable, role) in new[] { ("LIFELINE_REGISTRY_ADMIN_TOKEN", RegistryRole.Admin), ("LIFELINE_REGISTRY_WRITE_TOKEN", RegistryRole.Write), ("LIFELINE_REGISTRY_READ_TOKEN", RegistryRole.Read) })
+        {
+            if (Environment.GetEnvironmentVariable(variable) is { Length: > 0 } token)
+            {
+                yield return new RegistryToken { Sha256 = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(token))), Role = role };
+            }
+        }
+    }
+
+    // ---------------- backup / restore ----------------
+
+    private static Command BackupCommand()
+    {
+        var command = new Command("backup", "Back the registry up into the vault: natively (--data-dir, online SQLite backup + artifacts) or through the API (--via-api URL)") { DataDir, Postgres, ViaApi, Repo, PasswordFile, WorkDir };
+        command.SetAction(async (parse, ct) => await RunAsync(parse, async json =>
+        {
+            await using var vault = await OpenVaultAsync(parse, ct);
+            var work = WorkDirectory(parse);
+            var result = parse.GetValue(ViaApi) is { } url
+                ? await RegistryVault.BackupViaApiAsync(vault, ClientFor(url), work, TimeProvider.System, ct)
+                : await RegistryVault.BackupNativeAsync(vault, Target(parse), work, TimeProvider.System, ct);
+            Print(json, new
+            {
+                snapshot = result.Snapshot.Id,
+                mode = result.Manifest.Mode,
+                source = result.Manifest.Source,
+                counts = result.Manifest.Counts,
+                artifact_bytes = result.Manifest.Artifacts.Sum(a => a.Size),
+                seconds = result.Duration.TotalSeconds,
+            }, $"registry backup ({result.Manifest.Mode}) saved as snapshot {result.Snapshot.ShortId}: {Counts(result.Manifest)} in {result.Duration.TotalSeconds:F1}s");
+            return ExitCodes.Ok;
+        }));
+        return command;
+    }
+
+    private static Command RestoreCommand()
+    {
+        var snapshot = new Option<string?>("--snapshot") { Description = "Snapshot id (prefix); default the newest registry snapshot" };
+        var at = new Option<string?>("--at") { Description = "Restore the newest registry backup at or before this time (ISO 8601, e.g. 2026-11-26T12:00:00Z)" };
+        var command = new Command("restore", "Restore the registry from the vault into an EMPTY data directory (--data-dir) or through the API (--via-api URL)") { DataDir, Postgres, ViaApi, Repo, PasswordFile, WorkDir, snapshot, at };
+        command.SetAction(async (parse, ct) => await RunAsync(parse, async json =>
+        {
+            DateTimeOffset? when = null;
+            if (parse.GetValue(at) is { } text)
+            {
+                when = DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var t)
+                    ? t
+                    : throw new UsageError($"--at '{text}' is not a time: use ISO 8601, e.g. 2026-11-26T12:00:00Z");
+            }
+
+            await using var vault = await OpenVaultAsync(parse, ct);
+            var api = parse.GetValue(ViaApi) is { } url ? ClientFor(url) : null;
+            var result = await RegistryVault.RestoreAsync(vault, parse.GetValue(snapshot), when, api is null ? Target(parse) : null, api, WorkDirectory(parse), TimeProvider.System, ct);
+            Print(json, new
+            {
+                snapshot = result.Snapshot.Id,
+                snapshot_time = result.Snapshot.Time,
+                mode = result.Manifest.Mode,
+                counts = result.Manifest.Counts,
+                created = result.Import?.Created,
+                skipped = result.Import?.Skipped,
+                seconds = result.Duration.TotalSeconds,
+            }, $"registry restored from snapshot {result.Snapshot.ShortId} ({result.Manifest.Mode}, taken {result.Snapshot.Time:u}): {Counts(result.Manifest)}"
+               + (result.Import is { } i ? $"; {i.Created} created, {i.Skipped} already there" : "") + $" in {result.Duration.TotalSeconds:F1}s");
+            return ExitCodes.Ok;
+        }));
+        return command;
+    }
+
+    private static Command ExportCommand()
+    {
+        var output = new Option<string>("--out") { Description = "Empty directory to write the export into", Required = true };
+        var command = new Command("export", "Export an MLflow-compatible server through its API into a local directory (no vault)") { ViaApi, output };
+        command.SetAction(async (parse, ct) => await RunAsync(parse, async json =>
+        {
+            var url = parse.GetValue(ViaApi) ?? throw new UsageError("export needs --via-api URL");
+            var manifest = await ApiExport.ExportAsync(ClientFor(url), parse.GetValue(output)!, TimeProvider.System, ct);
+            Print(json, new { counts = manifest.Counts, directory = Path.GetFullPath(parse.GetValue(output)!) }, $"exported {Counts(manifest)} to {parse.GetValue(output)}");
+            return ExitCodes.Ok;
+        }));
+        return command;
+    }
+
+    private static Command ImportCommand()
+    {
+        var input = new Option<string>("--from") { Description = "Directory written by 'lifeline registry export'", Required = true };
+        var command = new Command("import", "Import a local export through the API (--via-api URL) or into an empty data directory (--data-dir); idempotent") { ViaApi, DataDir, input };
+        command.SetAction(async (parse, ct) => await RunAsync(parse, async json =>
+        {
+            var from = parse.GetValue(input)!;
+            var result = parse.GetValue(ViaApi) is { } url
+                ? await ApiImport.ImportAsync(ClientFor(url), from, ct)
+                : await RegistryVault.ImportIntoEmbeddedAsync(from, DataDirectory(parse), ct);
+            Print(json, new { created = result.Created, skipped = result.Skipped }, $"imported: {result.Created} created, {result.Skipped} already there");
+            return ExitCodes.Ok;
+        }));
+        return command;
+    }
+
+    // ---------------- ls / show ----------------
+
+    private static Command List()
+    {
+        var command = new Command("ls", "List registered models with their Production and Staging versions") { DataDir, ViaApi };
+        command.SetAction(async (parse, ct) => await RunAsync(parse, async json =>
+        {
+            var models = await WithClientAsync(parse, async client => await client.ListRegisteredModelsAsync(cancellationToken: ct).ToListAsync(ct), ct);
+            if (json)
+            {
+                Console.WriteLine(JsonSerializer.Serialize(new { registered_models = models }, MlflowJson.Options));
+                return ExitCodes.Ok;
+            }
+
+            Console.WriteLine($"{"NAME",-32} {"PRODUCTION",-10} {"STAGING",-10} {"ALIASES",-24} UPDATED");
+            foreach (var m in models)
+            {
+                string Stage(string s) => m.LatestVersions.FirstOrDefault(v => v.CurrentStage == s)?.Version ?? "-";
+                var aliases = string.Join(",", m.Aliases.Select(a => $"{a.Alias}={a.Version}"));
+                Console.WriteLine($"{m.Name,-32} {Stage("Production"),-10} {Stage("Staging"),-10} {(aliases.Length == 0 ? "-" : aliases),-24} {DateTimeOffset.FromUnixTimeMilliseconds(m.LastUpdatedTimestamp ?? 0):u}");
+            }
+
+            return ExitCodes.Ok;
+        }));
+        return command;
+    }
+
+    private static Command Show()
+    {
+        var name = new Argument<string>("name") { Description = "Registered model name" };
+        var command = new Command("show", "Show a registered model: every version with its stage, run, source and tags") { name, DataDir, ViaApi };
+        command.SetAction(async (parse, ct) => await RunAsync(parse, async json =>
+        {
+            var modelName = parse.GetValue(name)!;
+            var (model, versions) = await WithClientAsync(parse, async client =>
+            {
+                var model = await client.GetRegisteredModelAsync(modelName, ct)
+                    ?? throw new MlflowException(ErrorCodes.ResourceDoesNotExist, $"Registered Model with name={modelName} not found");
+                var versions = await client.ListModelVersionsAsync($"name='{modelName}'", ct).ToListAsync(ct);
+                return (model, versions);
+            }, ct);
+            if (json)
+            {
+                Console.WriteLine(JsonSerializer.Serialize(new { registered_model = model, model_versions = versions }, MlflowJson.Options));
+                return ExitCodes.Ok;
+            }
+
+            Console.WriteLine($"{model.Name}: {model.Description}");
+            foreach (var tag in model.Tags)
+            {
+                Console.WriteLine($"  tag {tag.Key}={tag.Value}");
+            }
+
+            Console.WriteLine($"  {"VERSION",-8} {"STAGE",-11} {"RUN",-34} {"ALIASES",-16} SOURCE");
+            foreach (var v in versions.OrderBy(v => long.Parse(v.Version, CultureInfo.InvariantCulture)))
+            {
+                Console.WriteLine($"  {v.Version,-8} {v.CurrentStage,-11} {v.RunId ?? "-",-34} {(v.Aliases.Count == 0 ? "-" : string.Join(",", v.Aliases)),-16} {v.Source}");
+            }
+
+            return ExitCodes.Ok;
+        }));
+        return command;
+    }
+
+    /// <summary>Runs <paramref name="work"/> with a client: on the URL given, or on a private loopback server over the data directory.</summary>
+    private static async Task<T> WithClientAsync<T>(ParseResult parse, Func<MlflowClient, Task<T>> work, CancellationToken ct)
+    {
+        if (parse.GetValue(ViaApi) is { } url)
+        {
+            return await work(ClientFor(url));
+        }
+
+        var dataDir = DataDirectory(parse);
+        if (!File.Exists(Path.Combine(dataDir, NativeBackup.DatabaseFile)))
+        {
+            throw new UsageError($"no registry in {Path.GetFullPath(dataDir)}: pass --data-dir DIR or --via-api URL");
+        }
+
+        await using var app = await RegistryServer.StartAsync(new RegistryOptions { DataDirectory = dataDir }, "http://127.0.0.1:0", cancellationToken: ct);
+        using var http = new HttpClient { BaseAddress = app.Address() };
+        var result = await work(new MlflowClient(http));
+        await app.StopAsync(ct);
+        return result;
+    }
+
+    // ---------------- plumbing ----------------
+
+    private sealed class UsageError(string message) : Exception(message);
+
+    private static string DataDirectory(ParseResult parse) => parse.GetValue(DataDir) ?? new RegistryOptions().DataDirectory;
+
+    private static string? PostgresOf(ParseResult parse) => parse.GetValue(Postgres) ?? Environment.GetEnvironmentVariable("LIFELINE_REGISTRY_POSTGRES");
+
+    private static RegistryOptions Target(ParseResult parse) => new() { DataDirectory = DataDirectory(parse), PostgresConnectionString = PostgresOf(parse) };
+
+    private static string WorkDirectory(ParseResult parse)
+    {
+        var work = parse.GetValue(WorkDir) ?? Path.Combine(Path.GetTempPath(), "lifeline-registry-work");
+        Directory.CreateDirectory(work);
+        return work;
+    }
+
+    private static MlflowClient ClientFor(string url)
+    {
+        if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
+        {
+            throw new UsageError($"--via-api '{url}' is not an http(s) URL, e.g. http://127.0.0.1:5100");
+        }
+
+        return new MlflowClient(new HttpClient { BaseAddress = uri, Timeout = TimeSpan.FromMinutes(10) }, Environment.GetEnvironmentVariable(ClientTokenVariable));
+    }
+
+    private static async Task<VaultRepository> OpenVaultAsync(ParseResult parse, CancellationToken ct)
+    {
+        var location = parse.GetValue(Repo) ?? Environment.GetEnvironmentVariable("LIFELINE_REPO")
+            ?? throw new UsageError("no vault repository given: pass --repo PATH or set LIFELINE_REPO");
+        string password;
+        if (parse.GetValue(PasswordFile) is { } file)
+        {
+            password = File.Exists(file) ? (await File.ReadAllTextAsync(file, ct)).TrimEnd('\r', '\n') : throw new UsageError($"password file '{file}' given by --password-file does not exist");
+        }
+        else
+        {
+            password = Environment.GetEnvironmentVariable("LIFELINE_PASSWORD") ?? throw new UsageError("no vault password given: set LIFELINE_PASSWORD or pass --password-file FILE");
+        }
+
+        if (!Directory.Exists(location))
+        {
+            throw new RepositoryNotFoundException(location);
+        }
+
+        return await VaultRepository.OpenAsync(new FileSystemObjectStore(location), password, TimeProvider.System, ct);
+    }
+
+    private static string Counts(RegistryBackupManifest manifest) =>
+        string.Join(", ", manifest.Counts.Select(c => $"{c.Value} {c.Key.Replace('_', ' ')}"));
+
+    private static void Print(bool json, object value, string text) =>
+        Console.WriteLine(json ? JsonSerializer.Serialize(value, MlflowJson.Options) : text);
+
+    /// <summary>Runs a command body, mapping failures to one line on stderr and a documented exit code.</summary>
+    private static async Task<int> RunAsync(ParseResult parse, Func<bool, Task<int>> body)
+    {
+        try
+        {
+            return await body(parse.GetValue(LifelineCommand.Json));
+        }
+        catch (UsageError e)
+        {
+            await Console.Error.WriteLineAsync($"lifeline registry: {e.Message}");
+            return ExitCodes.Usage;
+        }
+        catch (RegistryCorruptException e)
+        {
+            await Console.Error.WriteLineAsync($"lifeline registry: {e.Message}");
+            return ExitCodes.RegistryCorrupt;
+        }
+        catch (MlflowException e)
+        {
+            await Console.Error.WriteLineAsync($"lifeline registry: {e.ErrorCode}: {e.Message}");
+            return ExitCodes.Failure;
+        }
+        catch (RepositoryNotFoundException e)
+        {
+            await Console.Error.WriteLineAsync($"lifeline registry: {e.Message}");
+            return ExitCodes.RepositoryNotFound;
+        }
+        catch (WrongPasswordException e)
+        {
+            await Console.Error.WriteLineAsync($"lifeline registry: {e.Message}");
+            return ExitCodes.WrongPassword;
+        }
+        catch (RepositoryLockedException e)
+        {
+            await Console.Error.WriteLineAsync($"lifeline registry: {e.Message}");
+            return ExitCodes.Locked;
+        }
+        catch (Exception e) when (e is VaultException or InvalidOperationException or InvalidDataException or IOException or HttpRequestException or ArgumentException or UnauthorizedAccessException)
+        {
+            await Console.Error.WriteLineAsync($"lifeline registry: {e.Message}");
+            return ExitCodes.Failure;
+        }
+    }
+}

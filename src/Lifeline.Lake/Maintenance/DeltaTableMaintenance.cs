@@ -1,0 +1,260 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Lifeline.Lake.Parquet;
+using Lifeline.Lake.Protocol;
+using Lifeline.Lake.Schema;
+
+namespace Lifeline.Lake;
+
+/// <summary>What VACUUM found and removed.</summary>
+public sealed record VacuumResult(IReadOnlyList<string> Deleted, long BytesFreed, bool DryRun);
+
+/// <summary>Checkpoints, VACUUM and log clean-up.</summary>
+public sealed partial class DeltaTable
+{
+    private static readonly PrimitiveType S = PrimitiveType.String;
+    private static readonly PrimitiveType L = PrimitiveType.Long;
+    private static readonly MapType StringMap = new(S, S, true);
+
+    private static StructType DeletionVectorType => new([
+        new("storageType", S), new("pathOrInlineDv", S), new("offset", PrimitiveType.Integer), new("sizeInBytes", PrimitiveType.Integer),
+        new("cardinality", L), new("maxRowIndex", L)]);
+
+    /// <summary>The checkpoint schema Spark writes for reader 1 / writer 2 tables (as in the golden tables' _last_checkpoint).</summary>
+    internal static readonly StructType CheckpointSchema = new([
+        new("txn", new StructType([new("appId", S), new("version", L), new("lastUpdated", L)])),
+        new("add", new StructType([
+            new("path", S), new("partitionValues", StringMap), new("size", L), new("modificationTime", L), new("dataChange", PrimitiveType.Boolean),
+            new("tags", StringMap), new("deletionVector", DeletionVectorType), new("baseRowId", L), new("defaultRowCommitVersion", L), new("stats", S)])),
+        new("remove", new StructType([
+            new("path", S), new("deletionTimestamp", L), new("dataChange", PrimitiveType.Boolean), new("extendedFileMetadata", PrimitiveType.Boolean),
+            new("partitionValues", StringMap), new("size", L), new("deletionVector", DeletionVectorType), new("baseRowId", L), new("defaultRowCommitVersion", L)])),
+        new("metaData", new StructType([
+            new("id", S), new("name", S), new("description", S), new("format", new StructType([new("provider", S), new("options", StringMap)])),
+            new("schemaString", S), new("partitionColumns", new ArrayType(S, true)), new("configuration", StringMap), new("createdTime", L)])),
+        new("protocol", new StructType([
+            new("minReaderVersion", PrimitiveType.Integer), new("minWriterVersion", PrimitiveType.Integer),
+            new("readerFeatures", new ArrayType(S, true)), new("writerFeatures", new ArrayType(S, true))])),
+        new("domainMetadata", new StructType([new("domain", S), new("configuration", S), new("removed", PrimitiveType.Boolean)])),
+    ]);
+
+    private async Task MaybeCheckpointAsync(long version, CancellationToken ct)
+    {
+        try
+        {
+            var snapshot = await GetSnapshotAsync(version, ct);
+            var interval = int.TryParse(snapshot.Property("delta.checkpointInterval"), NumberStyles.None, CultureInfo.InvariantCulture, out var i) && i > 0
+                ? i : Options.DefaultCheckpointInterval;
+            if (version > 0 && version % interval == 0)
+            {
+                await WriteCheckpointAsync(snapshot, ct);
+
+                // as Delta writers do after a checkpoint (delta.enableExpiredLogCleanup, default true)
+                if (snapshot.Property("delta.enableExpiredLogCleanup") != "false")
+                {
+                    await CleanupLogAsync(ct);
+                }
+            }
+        }
+        catch (Exception e) when (e is DeltaProtocolException or IOException)
+        {
+            // the commit is durable; a missing checkpoint only makes the next reader replay more commits
+            Log.CheckpointSkipped(Options.Logger, Location, version, e.Message);
+        }
+    }
+
+    /// <summary>Writes a classic single-file checkpoint of <paramref name="snapshot"/> and updates <c>_last_checkpoint</c>.</summary>
+    public async Task WriteCheckpointAsync(Snapshot snapshot, CancellationToken cancellationToken = default)
+    {
+        var rows = new List<IReadOnlyDictionary<string, object?>>
+        {
+            Row("protocol", snapshot.Protocol.ToJson()),
+            Row("metaData", snapshot.Metadata.ToJson()),
+        };
+        rows.AddRange(snapshot.Txns.Values.Select(t => Row("txn", t.ToJson())));
+        rows.AddRange(snapshot.Files.Select(f => Row("add", (f.Add with { DataChange = false }).ToJson())));
+        var cutoff = (Options.TimeProvider.GetUtcNow() - DeletedFileRetention(snapshot)).ToUnixTimeMilliseconds();
+        rows.AddRange(snapshot.Tombstones.Values.Where(t => (t.DeletionTimestamp ?? 0) > cutoff).Select(t => Row("remove", (t with { DataChange = false }).ToJson())));
+        var (data, _) = await ParquetFileWriter.WriteAsync(CheckpointSchema, rows, cancellationToken);
+        await Store.PutAsync(_log.LogPrefix + LogFiles.CheckpointName(snapshot.Version), data, cancellationToken);
+        var last = new JsonObject
+        {
+            ["version"] = snapshot.Version,
+            ["size"] = rows.Count,
+            ["sizeInBytes"] = data.Length,
+            ["numOfAddFiles"] = snapshot.FilesByKey.Count,
+        };
+        await Store.PutAsync(_log.LogPrefix + LogFiles.LastCheckpoint, System.Text.Encoding.UTF8.GetBytes(last.ToJsonString()), cancellationToken);
+        Log.CheckpointWritten(Options.Logger, Location, snapshot.Version);
+    }
+
+    private static Dictionary<string, object?> Row(string column, JsonObject action)
+    {
+        var type = (StructType)CheckpointSchema.Find(column)!.Type;
+        return new Dictionary<string, object?> { [column] = FromJson(action, type) };
+    }
+
+    /// <summary>Turns action JSON into the nested values the Parquet writer takes, following <paramref name="type"/>.</summary>
+    private static object? FromJson(JsonNode? node, DeltaType type)
+    {
+        if (node is null)
+        {
+            return null;
+        }
+
+        switch (type)
+        {
+            case StructType st:
+                var o = (JsonObject)node;
+                return st.Fields.ToDictionary(f => f.Name, f => FromJson(o[f.Name], f.Type));
+            case MapType mt:
+                var m = new Dictionary<string, object?>(StringComparer.Ordinal);
+                foreach (var (k, v) in (JsonObject)node)
+                {
+                    m[k] = FromJson(v, mt.ValueType);
+                }
+
+                return m;
+            case ArrayType at:
+                return ((JsonArray)node).Select(x => FromJson(x, at.ElementType)).ToList();
+            case PrimitiveType p:
+                var value = (JsonValue)node;
+                return p.Name switch
+                {
+                    "string" => value.TryGetValue<string>(out var s) ? s : value.ToJsonString(),
+                    "long" => value.GetValue<long>(),
+                    "integer" => value.GetValue<int>(),
+                    "boolean" => value.GetValue<bool>(),
+                    _ => throw new NotSupportedException(p.Name),
+                };
+            default:
+                throw new NotSupportedException(type.ToString());
+        }
+    }
+
+    /// <summary>Parses a Delta interval property such as <c>interval 7 days</c>.</summary>
+    internal static TimeSpan? ParseInterval(string? text)
+    {
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return null;
+        }
+
+        var parts = text.Trim().Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        var offset = parts.Length > 0 && parts[0].Equals("interval", StringComparison.OrdinalIgnoreCase) ? 1 : 0;
+        if (parts.Length - offset != 2 || !double.TryParse(parts[offset], NumberStyles.Float, CultureInfo.InvariantCulture, out var n))
+        {
+            throw new DeltaProtocolException($"invalid interval '{text}' (expected e.g. 'interval 7 days')");
+        }
+
+        return parts[offset + 1].TrimEnd('s').ToLowerInvariant() switch
+        {
+            "millisecond" => TimeSpan.FromMilliseconds(n),
+            "second" => TimeSpan.FromSeconds(n),
+            "minute" => TimeSpan.FromMinutes(n),
+            "hour" => TimeSpan.FromHours(n),
+            "day" => TimeSpan.FromDays(n),
+            "week" => TimeSpan.FromDays(7 * n),
+            _ => throw new DeltaProtocolException($"invalid interval unit in '{text}'"),
+        };
+    }
+
+    /// <summary><c>delta.deletedFileRetentionDuration</c>, default 7 days.</summary>
+    public static TimeSpan DeletedFileRetention(Snapshot snapshot) => ParseInterval(snapshot.Property("delta.deletedFileRetentionDuration")) ?? TimeSpan.FromDays(7);
+
+    /// <summary><c>delta.logRetentionDuration</c>, default 30 days.</summary>
+    public static TimeSpan LogRetention(Snapshot snapshot) => ParseInterval(snapshot.Property("delta.logRetentionDuration")) ?? TimeSpan.FromDays(30);
+
+    /// <summary>
+    /// Deletes files under the table root that the latest snapshot does not reference and that are older than the
+    /// retention (default <c>delta.deletedFileRetentionDuration</c>); tombstones younger than the retention are kept.
+    /// A retention shorter than the table's needs <paramref name="allowShortRetention"/>.
+    /// </summary>
+    public async Task<VacuumResult> VacuumAsync(TimeSpan? retention = null, bool dryRun = false, bool allowShortRetention = false, CancellationToken cancellationToken = default)
+    {
+        var snapshot = await GetSnapshotAsync(null, cancellationToken);
+        var configured = DeletedFileRetention(snapshot);
+        var effective = retention ?? configured;
+        if (effective < configured && !allowShortRetention)
+        {
+            throw new DeltaProtocolException(
+                $"{Location}: vacuum retention {effective} is shorter than delta.deletedFileRetentionDuration ({configured}); concurrent readers could lose files. Pass the override to do it anyway.");
+        }
+
+        var now = Options.TimeProvider.GetUtcNow();
+        var cutoff = now - effective;
+        var keep = new HashSet<string>(snapshot.FilesByKey.Values.Select(f => f.RelativePath), StringComparer.Ordinal);
+        foreach (var t in snapshot.Tombstones.Values)
+        {
+            if ((t.DeletionTimestamp ?? 0) > cutoff.ToUnixTimeMilliseconds())
+            {
+                keep.Add(LogReader.DecodePath(t.Path, Location));
+            }
+        }
+
+        var deleted = new List<string>();
+        long bytes = 0;
+        await foreach (var info in Store.ListAsync(Root, cancellationToken))
+        {
+            var relative = info.Key[Root.Length..];
+            if (IsHidden(relative) || keep.Contains(relative) || info.LastModified > cutoff)
+            {
+                continue;
+            }
+
+            deleted.Add(relative);
+            bytes += info.Size;
+            if (!dryRun)
+            {
+                await Store.DeleteAsync(info.Key, cancellationToken);
+            }
+        }
+
+        if (!dryRun)
+        {
+            Log.Vacuumed(Options.Logger, Location, deleted.Count);
+        }
+
+        return new VacuumResult(deleted, bytes, dryRun);
+    }
+
+    /// <summary>Hidden paths (a segment starting with '.' or '_', except partition directories like '_col=v') are never vacuumed.</summary>
+    internal static bool IsHidden(string relative)
+    {
+        foreach (var segment in relative.Split('/'))
+        {
+            if (segment.StartsWith('.') || (segment.StartsWith('_') && !segment.Contains('=', StringComparison.Ordinal)))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>
+    /// Deletes log files older than <c>delta.logRetentionDuration</c> that come before the newest checkpoint that is
+    /// itself older than the retention, so the table stays reconstructable from that checkpoint. Returns the count.
+    /// </summary>
+    public async Task<int> CleanupLogAsync(CancellationToken cancellationToken = default)
+    {
+        var snapshot = await GetSnapshotAsync(null, cancellationToken);
+        var cutoff = Options.TimeProvider.GetUtcNow() - LogRetention(snapshot);
+        var listing = await _log.ListAsync(cancellationToken);
+        var checkpoint = listing.Where(f => f.Kind == LogFileKind.Checkpoint && f.Info.LastModified <= cutoff).Select(f => f.Version).DefaultIfEmpty(-1).Max();
+        if (checkpoint <= 0)
+        {
+            return 0;
+        }
+
+        var count = 0;
+        foreach (var file in listing.Where(f => f.Version < checkpoint && f.Info.LastModified <= cutoff))
+        {
+            await Store.DeleteAsync(file.Info.Key, cancellationToken);
+            count++;
+        }
+
+        Log.LogCleaned(Options.Logger, Location, count, checkpoint);
+        return count;
+    }
+}

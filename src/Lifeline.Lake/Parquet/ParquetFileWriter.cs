@@ -1,0 +1,300 @@
+using System.Collections;
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Lifeline.Lake.Schema;
+using Parquet;
+using Parquet.Schema;
+
+namespace Lifeline.Lake.Parquet;
+
+/// <summary>Writes rows (dictionaries by column name) with a Delta schema into a Parquet file, with full nesting (Dremel striping).</summary>
+internal static class ParquetFileWriter
+{
+    private static readonly ParquetOptions Options = new() { CompressionMethod = CompressionMethod.Snappy };
+
+    /// <summary>Encodes the rows; returns the file bytes and the Delta statistics JSON (numRecords, minValues, maxValues, nullCount).</summary>
+    public static async Task<(byte[] Data, string Stats)> WriteAsync(StructType schema, IReadOnlyList<IReadOnlyDictionary<string, object?>> rows, CancellationToken cancellationToken)
+    {
+        var parquetSchema = ParquetSchemaMapper.ToParquet(schema);
+        var nodes = new List<(Schema.StructField Field, LevelNode Node)>();
+        for (var i = 0; i < schema.Fields.Count; i++)
+        {
+            nodes.Add((schema.Fields[i], ParquetSchemaMapper.Build(parquetSchema.Fields[i], schema.Fields[i].Type, false)));
+        }
+
+        var columns = new Dictionary<LeafNode, LeafBuffer>();
+        foreach (var (_, node) in nodes)
+        {
+            foreach (var leaf in node.Leaves)
+            {
+                columns[leaf] = new LeafBuffer(rows.Count);
+            }
+        }
+
+        foreach (var row in rows)
+        {
+            foreach (var (field, node) in nodes)
+            {
+                row.TryGetValue(field.Name, out var value);
+                Stripe(node, value, 0, 0, columns, field.Name);
+            }
+        }
+
+        using var stream = new MemoryStream();
+        await using (var writer = await ParquetWriter.CreateAsync(parquetSchema, stream, Options, false, cancellationToken))
+        {
+            using var rg = writer.CreateRowGroup();
+            foreach (var (_, node) in nodes)
+            {
+                foreach (var leaf in node.Leaves)
+                {
+                    await WriteLeafAsync(rg, leaf, columns[leaf], cancellationToken);
+                }
+            }
+        }
+
+        return (stream.ToArray(), Stats(schema, rows));
+    }
+
+    private sealed class LeafBuffer(int capacity)
+    {
+        public List<object> Values { get; } = new(capacity);
+        public List<int> Def { get; } = new(capacity);
+        public List<int> Rep { get; } = new(capacity);
+    }
+
+    private static void Stripe(LevelNode node, object? value, int rep, int parentDef, Dictionary<LeafNode, LeafBuffer> columns, string path)
+    {
+        if (value is null)
+        {
+            if (!node.Nullable)
+            {
+                throw new ArgumentException($"column '{path}' is not nullable but the value is null");
+            }
+
+            foreach (var leaf in node.Leaves)
+            {
+                columns[leaf].Def.Add(parentDef);
+                columns[leaf].Rep.Add(rep);
+            }
+
+            return;
+        }
+
+        switch (node)
+        {
+            case LeafNode leaf:
+                var buffer = columns[leaf];
+                buffer.Values.Add(value);
+                buffer.Def.Add(leaf.PresentDef);
+                buffer.Rep.Add(rep);
+                break;
+            case StructNode s:
+                foreach (var (name, child) in s.Children)
+                {
+                    Stripe(child, GetMember(value, name, path), rep, s.PresentDef, columns, path + "." + name);
+                }
+
+                break;
+            case ListNode l:
+                var items = value as IList ?? throw new ArgumentException($"column '{path}' expects a list, got {value.GetType().Name}");
+                if (items.Count == 0)
+                {
+                    foreach (var lf in l.Leaves)
+                    {
+                        columns[lf].Def.Add(l.PresentDef);
+                        columns[lf].Rep.Add(rep);
+                    }
+                }
+
+                for (var i = 0; i < items.Count; i++)
+                {
+                    Stripe(l.Item, items[i], i == 0 ? rep : l.RepLevel, l.ElementDef, columns, path + "[]");
+                }
+
+                break;
+            case MapNode m:
+                var map = value as IDictionary ?? throw new ArgumentException($"column '{path}' expects a map, got {value.GetType().Name}");
+                if (map.Count == 0)
+                {
+                    foreach (var lf in m.Leaves)
+                    {
+                        columns[lf].Def.Add(m.PresentDef);
+                        columns[lf].Rep.Add(rep);
+                    }
+                }
+
+                var first = true;
+                foreach (DictionaryEntry entry in map)
+                {
+                    var r = first ? rep : m.RepLevel;
+                    first = false;
+                    Stripe(m.Key, entry.Key, r, m.ElementDef, columns, path + ".key");
+                    Stripe(m.Value, entry.Value, r, m.ElementDef, columns, path + ".value");
+                }
+
+                break;
+        }
+    }
+
+    private static object? GetMember(object value, string name, string path) => value switch
+    {
+        IReadOnlyDictionary<string, object?> d => d.TryGetValue(name, out var v) ? v : null,
+        IDictionary d => d.Contains(name) ? d[name] : null,
+        _ => throw new ArgumentException($"column '{path}' expects a struct (dictionary), got {value.GetType().Name}"),
+    };
+
+    private static async Task WriteLeafAsync(ParquetRowGroupWriter rg, LeafNode leaf, LeafBuffer buffer, CancellationToken ct)
+    {
+        var df = leaf.Field;
+        int[]? def = df.MaxDefinitionLevel > 0 ? [.. buffer.Def] : null;
+        int[]? rep = df.MaxRepetitionLevel > 0 ? [.. buffer.Rep] : null;
+        var t = df.ClrType;
+        var v = buffer.Values;
+        var inv = CultureInfo.InvariantCulture;
+        if (t == typeof(ReadOnlyMemory<char>) || t == typeof(string))
+        {
+            await WriteColumnAsync<ReadOnlyMemory<char>>(rg, df, v.Select(x => (Convert.ToString(x, inv) ?? "").AsMemory()).ToArray(), def, rep, ct);
+        }
+        else if (t == typeof(ReadOnlyMemory<byte>) || t == typeof(byte[]))
+        {
+            await WriteColumnAsync<ReadOnlyMemory<byte>>(rg, df, v.Select(x => new ReadOnlyMemory<byte>((byte[])x)).ToArray(), def, rep, ct);
+        }
+        else if (t == typeof(DateTime))
+        {
+            await WriteColumnAsync<DateTime>(rg, df, v.Select(x => x switch
+            {
+                DateTimeOffset o => o.UtcDateTime,
+                DateTime d => d,
+                _ => throw new ArgumentException($"column '{df.Path}' expects a timestamp"),
+            }).ToArray(), def, rep, ct);
+        }
+        else if (t == typeof(DateOnly))
+        {
+            await WriteColumnAsync<DateOnly>(rg, df, v.Select(x => x switch
+            {
+                DateOnly d => d,
+                DateTime d => DateOnly.FromDateTime(d),
+                DateTimeOffset o => DateOnly.FromDateTime(o.UtcDateTime),
+                _ => throw new ArgumentException($"column '{df.Path}' expects a date"),
+            }).ToArray(), def, rep, ct);
+        }
+        else if (t == typeof(bool))
+        {
+            await WriteColumnAsync<bool>(rg, df, v.Select(x => (bool)x).ToArray(), def, rep, ct);
+        }
+        else if (t == typeof(long))
+        {
+            await WriteColumnAsync<long>(rg, df, v.Select(x => Convert.ToInt64(x, inv)).ToArray(), def, rep, ct);
+        }
+        else if (t == typeof(int))
+        {
+            await WriteColumnAsync<int>(rg, df, v.Select(x => Convert.ToInt32(x, inv)).ToArray(), def, rep, ct);
+        }
+        else if (t == typeof(short))
+        {
+            await WriteColumnAsync<short>(rg, df, v.Select(x => Convert.ToInt16(x, inv)).ToArray(), def, rep, ct);
+        }
+        else if (t == typeof(sbyte))
+        {
+            await WriteColumnAsync<sbyte>(rg, df, v.Select(x => Convert.ToSByte(x, inv)).ToArray(), def, rep, ct);
+        }
+        else if (t == typeof(float))
+        {
+            await WriteColumnAsync<float>(rg, df, v.Select(x => Convert.ToSingle(x, inv)).ToArray(), def, rep, ct);
+        }
+        else if (t == typeof(double))
+        {
+            await WriteColumnAsync<double>(rg, df, v.Select(x => Convert.ToDouble(x, inv)).ToArray(), def, rep, ct);
+        }
+        else if (t == typeof(decimal))
+        {
+            await WriteColumnAsync<decimal>(rg, df, v.Select(x => Convert.ToDecimal(x, inv)).ToArray(), def, rep, ct);
+        }
+        else
+        {
+            throw new NotSupportedException($"cannot write Parquet column type {t.Name} ({df.Path})");
+        }
+    }
+
+    private static async Task WriteColumnAsync<T>(ParquetRowGroupWriter rg, DataField df, T[] values, int[]? def, int[]? rep, CancellationToken ct)
+        where T : struct
+    {
+        if (def is null && rep is null)
+        {
+            // a required flat column: the plain overload sets the row group's row count
+            await rg.WriteAsync<T>(df, values, null, null, ct);
+        }
+        else
+        {
+            await rg.WriteAllPartsAsync<T>(df, values, def, rep, ct);
+        }
+    }
+
+    /// <summary>Delta file statistics for top-level primitive columns.</summary>
+    internal static string Stats(StructType schema, IReadOnlyList<IReadOnlyDictionary<string, object?>> rows)
+    {
+        var min = new JsonObject();
+        var max = new JsonObject();
+        var nulls = new JsonObject();
+        foreach (var field in schema.Fields)
+        {
+            if (field.Type is not PrimitiveType p || p.Name is "binary" or "boolean")
+            {
+                if (field.Type is PrimitiveType)
+                {
+                    nulls[field.Name] = rows.Count(r => !r.TryGetValue(field.Name, out var v) || v is null);
+                }
+
+                continue;
+            }
+
+            long nullCount = 0;
+            IComparable? lo = null, hi = null;
+            foreach (var row in rows)
+            {
+                if (!row.TryGetValue(field.Name, out var value) || value is null)
+                {
+                    nullCount++;
+                    continue;
+                }
+
+                var c = (IComparable)value;
+                if (lo is null || c.CompareTo(lo) < 0)
+                {
+                    lo = c;
+                }
+
+                if (hi is null || c.CompareTo(hi) > 0)
+                {
+                    hi = c;
+                }
+            }
+
+            nulls[field.Name] = nullCount;
+            if (lo is not null && hi is not null && StatValue(lo) is { } l && StatValue(hi) is { } h)
+            {
+                min[field.Name] = l;
+                max[field.Name] = h;
+            }
+        }
+
+        return new JsonObject { ["numRecords"] = rows.Count, ["minValues"] = min, ["maxValues"] = max, ["nullCount"] = nulls }.ToJsonString();
+    }
+
+    private static JsonNode? StatValue(object value) => value switch
+    {
+        string s => s.Length <= 32 ? JsonValue.Create(s) : null,
+        long x => JsonValue.Create(x),
+        int x => JsonValue.Create(x),
+        short x => JsonValue.Create(x),
+        sbyte x => JsonValue.Create(x),
+        float x => float.IsFinite(x) ? JsonValue.Create(x) : null,
+        double x => double.IsFinite(x) ? JsonValue.Create(x) : null,
+        decimal x => JsonValue.Create(x),
+        DateOnly d => JsonValue.Create(d.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)),
+        DateTimeOffset t => JsonValue.Create(t.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture)),
+        DateTime t => JsonValue.Create(t.ToString("yyyy-MM-dd'T'HH:mm:ss.fff", CultureInfo.InvariantCulture)),
+        _ => null,
+    };
+}

@@ -1,0 +1,243 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+using Lifeline.Registry.Store;
+using Lifeline.Storage;
+using Lifeline.Storage.FileSystem;
+using Microsoft.Data.Sqlite;
+
+namespace Lifeline.Registry.Backup;
+
+/// <summary>What a registry backup directory holds; written last, as <c>manifest.json</c>, so a directory without it is incomplete.</summary>
+public sealed record RegistryBackupManifest
+{
+    /// <summary><c>native</c> (database file + artifacts) or <c>api</c> (MLflow REST export).</summary>
+    public string Mode { get; init; } = "";
+    /// <summary>Format version of the directory layout.</summary>
+    public int FormatVersion { get; init; } = 1;
+    /// <summary>Where the registry was read from (a data directory or a URL; never a secret).</summary>
+    public string Source { get; init; } = "";
+    /// <summary>When the backup was taken (UTC).</summary>
+    public DateTimeOffset CreatedAt { get; init; }
+    /// <summary>Schema version of the database (native mode).</summary>
+    public int? SchemaVersion { get; init; }
+    /// <summary>Counts of what was copied.</summary>
+    public IReadOnlyDictionary<string, long> Counts { get; init; } = new Dictionary<string, long>();
+    /// <summary>Each artifact file: path relative to <c>artifacts/</c>, size, SHA-256.</summary>
+    public IReadOnlyList<ArtifactEntry> Artifacts { get; init; } = [];
+}
+
+/// <summary>One artifact file in a backup directory.</summary>
+public sealed record ArtifactEntry(string Path, long Size, string Sha256);
+
+/// <summary>
+/// Native backup and restore of an embedded registry: an online, consistent copy of the SQLite database (SQLite's
+/// backup API, so the registry keeps serving) plus every artifact object, with a manifest of SHA-256 sums. Restore
+/// goes into an empty data directory only and verifies every artifact against the manifest. Every id and timestamp
+/// is kept exactly, as the database file is copied page for page.
+/// </summary>
+internal static class NativeBackup
+{
+    public const string ManifestFile = "manifest.json";
+    public const string DatabaseFile = "registry.db";
+
+    internal static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+
+    /// <summary>Writes a backup of the registry in <paramref name="dataDirectory"/> into the empty <paramref name="stagingDirectory"/>.</summary>
+    public static Task<RegistryBackupManifest> CreateAsync(string dataDirectory, string stagingDirectory, TimeProvider time, CancellationToken ct) =>
+        CreateAsync(new RegistryOptions { DataDirectory = dataDirectory }, stagingDirectory, time, ct);
+
+    /// <summary>
+    /// Writes a backup of the registry configured by <paramref name="source"/> into the empty <paramref name="stagingDirectory"/>:
+    /// SQLite through its online backup API; PostgreSQL by copying every table inside one REPEATABLE READ snapshot into
+    /// a SQLite file of the same schema (so both backends back up to, and restore from, the same format).
+    /// </summary>
+    public static async Task<RegistryBackupManifest> CreateAsync(RegistryOptions source, string stagingDirectory, TimeProvider time, CancellationToken ct)
+    {
+        var dataDirectory = source.DataDirectory;
+        RequireEmpty(stagingDirectory);
+        var stagedDatabase = Path.Combine(stagingDirectory, DatabaseFile);
+        string description;
+        if (!string.IsNullOrEmpty(source.PostgresConnectionString))
+        {
+            await using var postgres = new PostgresRegistryStore(source.PostgresConnectionString, time);
+            await postgres.InitializeAsync(ct);
+            await using var staged = new SqliteRegistryStore(stagedDatabase, time);
+            await staged.InitializeAsync(ct);
+            await postgres.CopyToAsync(staged, ct);
+            description = postgres.Description;
+        }
+        else
+        {
+            var databasePath = Path.Combine(dataDirectory, DatabaseFile);
+            if (!File.Exists(databasePath))
+            {
+                throw new FileNotFoundException($"no registry database at {databasePath}: is --data-dir the registry's data directory?", databasePath);
+            }
+
+            await using (var store = new SqliteRegistryStore(databasePath, time))
+            {
+                await store.InitializeAsync(ct); // refuses a corrupt database before copying it
+            }
+
+            using var sourceConnection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = databasePath, Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ToString());
+            using var targetConnection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = stagedDatabase, Pooling = false }.ToString());
+            sourceConnection.Open();
+            targetConnection.Open();
+            sourceConnection.BackupDatabase(targetConnection);
+            description = Path.GetFullPath(dataDirectory);
+        }
+
+        SqliteConnection.ClearAllPools();
+        int schemaVersion;
+        var counts = new Dictionary<string, long>();
+        using (var target = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = stagedDatabase, Pooling = false }.ToString()))
+        {
+            target.Open();
+            using var command = target.CreateCommand();
+            command.CommandText = "PRAGMA journal_mode = DELETE";
+            command.ExecuteNonQuery();
+            command.CommandText = "SELECT MAX(version) FROM schema_migrations";
+            schemaVersion = Convert.ToInt32(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
+            foreach (var table in new[] { "experiments", "runs", "metrics", "registered_models", "model_versions" })
+            {
+                command.CommandText = $"SELECT COUNT(*) FROM {table}";
+                counts[table] = Convert.ToInt64(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
+            }
+        }
+
+        // Artifacts are written before the version that points at them, so copying after the database snapshot
+        // captures every artifact the snapshot references.
+        var artifacts = await CopyArtifactsAsync(new FileSystemObjectStore(Path.Combine(dataDirectory, "artifacts")), Path.Combine(stagingDirectory, "artifacts"), ct);
+        counts["artifacts"] = artifacts.Count;
+        var manifest = new RegistryBackupManifest
+        {
+            Mode = "native",
+            Source = description,
+            CreatedAt = time.GetUtcNow(),
+            SchemaVersion = schemaVersion,
+            Counts = counts,
+            Artifacts = artifacts,
+        };
+        await WriteManifestAsync(stagingDirectory, manifest, ct);
+        SqliteConnection.ClearAllPools();
+        return manifest;
+    }
+
+    /// <summary>Restores a native backup directory into <paramref name="dataDirectory"/>, which must hold no registry yet.</summary>
+    public static Task<RegistryBackupManifest> RestoreAsync(string stagingDirectory, string dataDirectory, TimeProvider time, CancellationToken ct) =>
+        RestoreAsync(stagingDirectory, new RegistryOptions { DataDirectory = dataDirectory }, time, ct);
+
+    /// <summary>Restores a native backup directory into the registry configured by <paramref name="target"/>, which must be empty.</summary>
+    public static async Task<RegistryBackupManifest> RestoreAsync(string stagingDirectory, RegistryOptions target, TimeProvider time, CancellationToken ct)
+    {
+        var manifest = await ReadManifestAsync(stagingDirectory, "native", ct);
+        var dataDirectory = target.DataDirectory;
+        if (!string.IsNullOrEmpty(target.PostgresConnectionString))
+        {
+            await using var postgres = new PostgresRegistryStore(target.PostgresConnectionString, time);
+            await postgres.InitializeAsync(ct);
+            if (!await postgres.IsEmptyAsync(ct))
+            {
+                throw new InvalidOperationException($"{postgres.Description} already holds a registry; restore goes into an empty one");
+            }
+
+            await RestoreArtifactsAsync(stagingDirectory, dataDirectory, manifest, ct);
+            await using var staged = new SqliteRegistryStore(Path.Combine(stagingDirectory, DatabaseFile), time);
+            await staged.InitializeAsync(ct);
+            await staged.CopyToAsync(postgres, ct);
+            SqliteConnection.ClearAllPools();
+            return manifest;
+        }
+
+        var databasePath = Path.Combine(dataDirectory, DatabaseFile);
+        if (File.Exists(databasePath) || (Directory.Exists(Path.Combine(dataDirectory, "artifacts")) && Directory.EnumerateFileSystemEntries(Path.Combine(dataDirectory, "artifacts")).Any()))
+        {
+            throw new InvalidOperationException($"{dataDirectory} already holds a registry; restore goes into an empty data directory (move the old one aside first)");
+        }
+
+        await RestoreArtifactsAsync(stagingDirectory, dataDirectory, manifest, ct);
+
+        // The database goes in last and through a temporary name, so a half-done restore never looks like a registry.
+        var temp = databasePath + ".restoring";
+        File.Copy(Path.Combine(stagingDirectory, DatabaseFile), temp, overwrite: true);
+        File.Move(temp, databasePath);
+        await using var store = new SqliteRegistryStore(databasePath, time);
+        await store.InitializeAsync(ct);
+        return manifest;
+    }
+
+    private static async Task RestoreArtifactsAsync(string stagingDirectory, string dataDirectory, RegistryBackupManifest manifest, CancellationToken ct)
+    {
+        var artifactDirectory = Path.Combine(dataDirectory, "artifacts");
+        if (Directory.Exists(artifactDirectory) && Directory.EnumerateFileSystemEntries(artifactDirectory).Any())
+        {
+            throw new InvalidOperationException($"{artifactDirectory} already holds artifacts; restore goes into an empty data directory");
+        }
+
+        Directory.CreateDirectory(dataDirectory);
+        var artifactStore = new FileSystemObjectStore(artifactDirectory);
+        foreach (var entry in manifest.Artifacts)
+        {
+            var bytes = await File.ReadAllBytesAsync(Path.Combine(stagingDirectory, "artifacts", entry.Path), ct);
+            VerifySha(entry, bytes);
+            await artifactStore.PutAsync(entry.Path, bytes, ct);
+        }
+    }
+
+    internal static async Task<List<ArtifactEntry>> CopyArtifactsAsync(IObjectStore source, string targetDirectory, CancellationToken ct)
+    {
+        var entries = new List<ArtifactEntry>();
+        await foreach (var info in source.ListAsync("", ct))
+        {
+            var bytes = await source.GetAsync(info.Key, cancellationToken: ct);
+            var path = Path.Combine(targetDirectory, info.Key.Replace('/', Path.DirectorySeparatorChar));
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            await File.WriteAllBytesAsync(path, bytes, ct);
+            entries.Add(new ArtifactEntry(info.Key, bytes.Length, Convert.ToHexStringLower(SHA256.HashData(bytes))));
+        }
+
+        return entries;
+    }
+
+    internal static void VerifySha(ArtifactEntry entry, byte[] bytes)
+    {
+        if (bytes.Length != entry.Size || Convert.ToHexStringLower(SHA256.HashData(bytes)) != entry.Sha256)
+        {
+            throw new InvalidDataException($"artifact {entry.Path} in the backup does not match its manifest checksum: the backup is damaged");
+        }
+    }
+
+    internal static void RequireEmpty(string directory)
+    {
+        Directory.CreateDirectory(directory);
+        if (Directory.EnumerateFileSystemEntries(directory).Any())
+        {
+            throw new InvalidOperationException($"staging directory {directory} is not empty");
+        }
+    }
+
+    internal static async Task WriteManifestAsync(string directory, RegistryBackupManifest manifest, CancellationToken ct)
+    {
+        var temp = Path.Combine(directory, ManifestFile + ".tmp");
+        await File.WriteAllTextAsync(temp, JsonSerializer.Serialize(manifest, Json), ct);
+        File.Move(temp, Path.Combine(directory, ManifestFile), overwrite: true);
+    }
+
+    internal static async Task<RegistryBackupManifest> ReadManifestAsync(string directory, string expectedMode, CancellationToken ct)
+    {
+        var path = Path.Combine(directory, ManifestFile);
+        if (!File.Exists(path))
+        {
+            throw new InvalidDataException($"{directory} has no {ManifestFile}: it is not a complete registry backup");
+        }
+
+        var manifest = JsonSerializer.Deserialize<RegistryBackupManifest>(await File.ReadAllTextAsync(path, ct), Json)
+            ?? throw new InvalidDataException($"{path} is empty");
+        if (manifest.Mode != expectedMode)
+        {
+            throw new InvalidDataException($"{directory} is a '{manifest.Mode}' registry backup, not '{expectedMode}'");
+        }
+
+        return manifest;
+    }
+}

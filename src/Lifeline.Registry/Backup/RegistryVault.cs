@@ -1,0 +1,167 @@
+using System.Security.Cryptography;
+using Lifeline.Registry.Client;
+using Lifeline.Registry.Hosting;
+using Lifeline.Vault;
+
+namespace Lifeline.Registry.Backup;
+
+/// <summary>The outcome of a registry backup into the vault.</summary>
+public sealed record RegistryBackupResult(SnapshotInfo Snapshot, RegistryBackupManifest Manifest, TimeSpan Duration);
+
+/// <summary>The outcome of a registry restore from the vault.</summary>
+public sealed record RegistryRestoreResult(SnapshotInfo Snapshot, RegistryBackupManifest Manifest, ImportResult? Import, TimeSpan Duration);
+
+/// <summary>
+/// The vault step of registry backup and restore: a backup is first written to a staging directory (native or API
+/// export), which becomes one vault snapshot with source <c>registry</c> and tags <c>registry</c>, <c>mode=native|api</c>;
+/// a restore picks the newest registry snapshot (at or before a time, if given), restores it to a work directory,
+/// then reinstates it: natively into an empty data directory, or through the API into any MLflow server or into an
+/// empty embedded registry.
+/// </summary>
+public static class RegistryVault
+{
+    public const string SourceName = "registry";
+
+    public static Task<RegistryBackupResult> BackupNativeAsync(VaultRepository vault, string dataDirectory, string workDirectory, TimeProvider time, CancellationToken ct) =>
+        BackupNativeAsync(vault, new RegistryOptions { DataDirectory = dataDirectory }, workDirectory, time, ct);
+
+    /// <summary>Native backup of the registry <paramref name="source"/> configures (SQLite or PostgreSQL metadata, artifacts in its data directory).</summary>
+    public static async Task<RegistryBackupResult> BackupNativeAsync(VaultRepository vault, RegistryOptions source, string workDirectory, TimeProvider time, CancellationToken ct)
+    {
+        var start = time.GetTimestamp();
+        var staging = Staging(workDirectory);
+        try
+        {
+            var manifest = await NativeBackup.CreateAsync(source, staging, time, ct);
+            var result = await vault.BackupAsync(new BackupRequest { Paths = [staging], Source = SourceName, Tags = [SourceName, "mode=native"] }, ct: ct);
+            return new RegistryBackupResult(result.Snapshot, manifest, time.GetElapsedTime(start));
+        }
+        finally
+        {
+            TryDelete(staging);
+        }
+    }
+
+    public static async Task<RegistryBackupResult> BackupViaApiAsync(VaultRepository vault, MlflowClient client, string workDirectory, TimeProvider time, CancellationToken ct)
+    {
+        var start = time.GetTimestamp();
+        var staging = Staging(workDirectory);
+        try
+        {
+            var manifest = await ApiExport.ExportAsync(client, staging, time, ct);
+            var result = await vault.BackupAsync(new BackupRequest { Paths = [staging], Source = SourceName, Tags = [SourceName, "mode=api"] }, ct: ct);
+            return new RegistryBackupResult(result.Snapshot, manifest, time.GetElapsedTime(start));
+        }
+        finally
+        {
+            TryDelete(staging);
+        }
+    }
+
+    /// <summary>
+    /// Restores the newest registry snapshot at or before <paramref name="at"/> (or <paramref name="snapshotId"/>).
+    /// With <paramref name="targetApi"/> the export is imported through the API (a native snapshot cannot be); otherwise
+    /// into the registry <paramref name="target"/> configures, which must be empty (an API snapshot is imported through an
+    /// embedded server).
+    /// </summary>
+    public static Task<RegistryRestoreResult> RestoreAsync(
+        VaultRepository vault, string? snapshotId, DateTimeOffset? at, string? dataDirectory, MlflowClient? targetApi, string workDirectory, TimeProvider time, CancellationToken ct) =>
+        RestoreAsync(vault, snapshotId, at, dataDirectory is null ? null : new RegistryOptions { DataDirectory = dataDirectory }, targetApi, workDirectory, time, ct);
+
+    /// <inheritdoc cref="RestoreAsync(VaultRepository, string?, DateTimeOffset?, string?, MlflowClient?, string, TimeProvider, CancellationToken)"/>
+    public static async Task<RegistryRestoreResult> RestoreAsync(
+        VaultRepository vault, string? snapshotId, DateTimeOffset? at, RegistryOptions? target, MlflowClient? targetApi, string workDirectory, TimeProvider time, CancellationToken ct)
+    {
+        var start = time.GetTimestamp();
+        var snapshot = await vault.FindSnapshotAsync(snapshotId ?? "latest", new SnapshotFilter { Source = SourceName }, at, ct);
+        var restored = Staging(workDirectory);
+        try
+        {
+            await vault.RestoreAsync(new RestoreRequest { Snapshot = snapshot, TargetDirectory = restored }, ct: ct);
+            var directory = FindBackupDirectory(restored);
+            var manifest = await NativeBackup.ReadManifestAsync(directory, ModeOf(directory), ct);
+            ImportResult? import = null;
+            if (targetApi is not null)
+            {
+                if (manifest.Mode != "api")
+                {
+                    throw new InvalidOperationException($"snapshot {snapshot.ShortId} is a native registry backup: restore it with --data-dir, not through the API");
+                }
+
+                import = await ApiImport.ImportAsync(targetApi, directory, ct);
+            }
+            else if (target is null)
+            {
+                throw new ArgumentException("a restore needs a target: a data directory or an API URL");
+            }
+            else if (manifest.Mode == "native")
+            {
+                await NativeBackup.RestoreAsync(directory, target, time, ct);
+            }
+            else
+            {
+                import = await ImportIntoEmbeddedAsync(directory, target, ct);
+            }
+
+            return new RegistryRestoreResult(snapshot, manifest, import, time.GetElapsedTime(start));
+        }
+        finally
+        {
+            TryDelete(restored);
+        }
+    }
+
+    /// <summary>Imports an API export into an empty embedded registry through a private server on a loopback port.</summary>
+    public static Task<ImportResult> ImportIntoEmbeddedAsync(string exportDirectory, string dataDirectory, CancellationToken ct) =>
+        ImportIntoEmbeddedAsync(exportDirectory, new RegistryOptions { DataDirectory = dataDirectory }, ct);
+
+    /// <summary>Imports an API export into the empty registry <paramref name="target"/> configures, through a private loopback server.</summary>
+    public static async Task<ImportResult> ImportIntoEmbeddedAsync(string exportDirectory, RegistryOptions target, CancellationToken ct)
+    {
+        if (string.IsNullOrEmpty(target.PostgresConnectionString) && File.Exists(Path.Combine(target.DataDirectory, NativeBackup.DatabaseFile)))
+        {
+            throw new InvalidOperationException($"{target.DataDirectory} already holds a registry; restore goes into an empty data directory (move the old one aside first)");
+        }
+
+        var token = Convert.ToHexString(RandomNumberGenerator.GetBytes(32));
+        var options = target with { Tokens = [new RegistryToken { Token = token, Role = RegistryRole.Admin }], RequireTokenForReads = false };
+        await using var app = await RegistryServer.StartAsync(options, "http://127.0.0.1:0", cancellationToken: ct);
+        using var http = new HttpClient { BaseAddress = app.Address(), Timeout = TimeSpan.FromMinutes(10) };
+        var result = await ApiImport.ImportAsync(new MlflowClient(http, token), exportDirectory, ct);
+        await app.StopAsync(ct);
+        return result;
+    }
+
+    private static string ModeOf(string directory) =>
+        File.Exists(Path.Combine(directory, NativeBackup.DatabaseFile)) ? "native" : "api";
+
+    /// <summary>The directory in a restored tree that holds <c>manifest.json</c> (the vault may keep the staging path's parents).</summary>
+    internal static string FindBackupDirectory(string restored) =>
+        Directory.EnumerateFiles(restored, NativeBackup.ManifestFile, SearchOption.AllDirectories)
+            .Select(Path.GetDirectoryName)
+            .OrderBy(d => d!.Length)
+            .FirstOrDefault() ?? throw new InvalidDataException("the snapshot holds no registry backup (no manifest.json)");
+
+    private static string Staging(string workDirectory)
+    {
+        var path = Path.Combine(workDirectory, "registry-" + Guid.NewGuid().ToString("N")[..12]);
+        Directory.CreateDirectory(path);
+        return path;
+    }
+
+    private static void TryDelete(string path)
+    {
+        try
+        {
+            Directory.Delete(path, recursive: true);
+        }
+        catch (IOException)
+        {
+            // left for the temp cleaner
+        }
+        catch (UnauthorizedAccessException)
+        {
+            // left for the temp cleaner
+        }
+    }
+}

@@ -1,0 +1,53 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Lifeline.Registry.Hosting;
+
+/// <summary>A registry server on Kestrel: <c>lifeline registry serve</c>, the tests and the benchmark all start it this way.</summary>
+public static class RegistryServer
+{
+    /// <summary>
+    /// Builds, initialises (migrations, integrity check) and starts the server on <paramref name="urls"/>
+    /// (e.g. <c>http://127.0.0.1:5100</c>; port 0 picks a free one). Dispose the returned app to stop it.
+    /// </summary>
+    public static async Task<WebApplication> StartAsync(RegistryOptions options, string urls, Action<ILoggingBuilder>? logging = null, TimeProvider? time = null, CancellationToken cancellationToken = default)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        if (logging is not null)
+        {
+            logging(builder.Logging);
+        }
+
+        if (time is not null)
+        {
+            builder.Services.AddSingleton(time);
+        }
+
+        builder.WebHost.UseUrls(urls);
+        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = options.MaxArtifactBytes);
+        builder.Services.AddRegistry(options);
+        var app = builder.Build();
+        app.UseRegistry();
+        try
+        {
+            await app.InitializeRegistryAsync(cancellationToken);
+            await app.StartAsync(cancellationToken);
+        }
+        catch
+        {
+            await app.DisposeAsync();
+            throw;
+        }
+
+        return app;
+    }
+
+    /// <summary>The first address the server listens on, e.g. <c>http://127.0.0.1:41234</c>.</summary>
+    public static Uri Address(this WebApplication app) =>
+        new(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
+}

@@ -1,0 +1,62 @@
+using Lifeline.Registry.Apis;
+using Lifeline.Registry.Store;
+using Lifeline.Storage.FileSystem;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
+
+namespace Lifeline.Registry;
+
+/// <summary>Registers the registry's services.</summary>
+public static class RegistryServiceCollectionExtensions
+{
+    /// <summary>Adds the registry store (SQLite under the data directory, or PostgreSQL), its artifact store and auth.</summary>
+    public static IServiceCollection AddRegistry(this IServiceCollection services, RegistryOptions options)
+    {
+        options.Validate();
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton(options);
+        services.TryAddSingleton<IRegistryStore>(sp => RegistryStores.Open(options, sp.GetRequiredService<TimeProvider>()));
+        services.TryAddSingleton(_ => new RegistryArtifacts(new FileSystemObjectStore(Path.Combine(options.DataDirectory, "artifacts"))));
+        services.TryAddSingleton<RegistryAuth>();
+        return services;
+    }
+
+    /// <summary>Adds the auth middleware and maps the API.</summary>
+    public static WebApplication UseRegistry(this WebApplication app)
+    {
+        var auth = app.Services.GetRequiredService<RegistryAuth>();
+        app.Use((context, next) => auth.InvokeAsync(context, () => next(context)));
+        app.MapRegistryApi();
+        return app;
+    }
+
+    /// <summary>Checks the database and applies migrations; a corrupt database throws <see cref="RegistryCorruptException"/>.</summary>
+    public static async Task InitializeRegistryAsync(this WebApplication app, CancellationToken cancellationToken = default)
+    {
+        var store = app.Services.GetRequiredService<IRegistryStore>();
+        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Lifeline.Registry");
+        try
+        {
+            await store.InitializeAsync(cancellationToken);
+        }
+        catch (RegistryCorruptException e)
+        {
+            Log.Corrupt(logger, e.Message);
+            throw;
+        }
+
+        var artifacts = app.Services.GetRequiredService<RegistryArtifacts>();
+        Log.Started(logger, store.Description, artifacts.Store.Location, await store.GetSchemaVersionAsync(cancellationToken));
+    }
+}
+
+/// <summary>Opens the configured store.</summary>
+internal static class RegistryStores
+{
+    public static IRegistryStore Open(RegistryOptions options, TimeProvider time) =>
+        string.IsNullOrEmpty(options.PostgresConnectionString)
+            ? new SqliteRegistryStore(Path.Combine(options.DataDirectory, "registry.db"), time)
+            : new PostgresRegistryStore(options.PostgresConnectionString, time);
+}

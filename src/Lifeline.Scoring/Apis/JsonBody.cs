@@ -1,0 +1,120 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace Lifeline.Scoring.Apis;
+
+/// <summary>
+/// Reads a JSON request body with the limits checked first: the wrong content type is 415, a body over the limit
+/// 413 (checked on Content-Length and again while reading chunked bodies), malformed JSON or a wrong type 400 with
+/// the JSON path of the offending field. Each is a ProblemDetails.
+/// </summary>
+internal static class JsonBody
+{
+    public static async ValueTask<(T? Value, ProblemHttpResult? Problem)> ReadAsync<T>(HttpRequest request, JsonTypeInfo<T> typeInfo, int limit)
+        where T : class
+    {
+        if (!request.HasJsonContentType())
+        {
+            return (null, Problems.Create(StatusCodes.Status415UnsupportedMediaType, "Unsupported content type",
+                $"the body must be JSON (Content-Type: application/json), got '{request.ContentType ?? "none"}'", "content-type"));
+        }
+
+        if (request.ContentLength > limit)
+        {
+            return (null, TooLarge(limit));
+        }
+
+        var reader = request.BodyReader;
+        while (true)
+        {
+            ReadResult read;
+            try
+            {
+                read = await reader.ReadAsync(request.HttpContext.RequestAborted);
+            }
+            catch (BadHttpRequestException ex)
+            {
+                return (null, Problems.Create(ex.StatusCode, "Bad request body", ex.Message, "body"));
+            }
+
+            var buffer = read.Buffer;
+            if (buffer.Length > limit)
+            {
+                reader.AdvanceTo(buffer.End);
+                return (null, TooLarge(limit));
+            }
+
+            if (read.IsCompleted || read.IsCanceled)
+            {
+                try
+                {
+                    return Parse(buffer, typeInfo);
+                }
+                finally
+                {
+                    reader.AdvanceTo(buffer.End);
+                }
+            }
+
+            reader.AdvanceTo(buffer.Start, buffer.End);
+        }
+    }
+
+    private static (T? Value, ProblemHttpResult? Problem) Parse<T>(ReadOnlySequence<byte> buffer, JsonTypeInfo<T> typeInfo)
+        where T : class
+    {
+        if (buffer.IsEmpty)
+        {
+            return (null, Problems.Create(StatusCodes.Status400BadRequest, "Empty body", "the request body is empty; send a JSON object", "body"));
+        }
+
+        try
+        {
+            var json = new Utf8JsonReader(buffer);
+            var value = JsonSerializer.Deserialize(ref json, typeInfo);
+            return value is null
+                ? (null, Problems.Create(StatusCodes.Status400BadRequest, "Malformed JSON", "the body is JSON null; send a JSON object", "body"))
+                : (value, null);
+        }
+        catch (JsonException ex)
+        {
+            var field = string.IsNullOrEmpty(ex.Path) || ex.Path == "$" ? "body" : ex.Path.StartsWith("$.", StringComparison.Ordinal) ? ex.Path[2..] : ex.Path;
+            var detail = ex.Path is null or "$"
+                ? "the body is not valid JSON"
+                : $"'{field}' has the wrong type or is malformed";
+            return (null, Problems.Create(StatusCodes.Status400BadRequest, "Malformed JSON", $"{detail} (line {ex.LineNumber + 1}, byte {ex.BytePositionInLine})", field));
+        }
+    }
+
+    private static ProblemHttpResult TooLarge(int limit) =>
+        Problems.Create(StatusCodes.Status413PayloadTooLarge, "Body too large", $"the body is larger than the limit of {limit} bytes", "body");
+}
+
+/// <summary>ProblemDetails with the offending field named in <c>errors</c> (the key) and in the <c>field</c> extension.</summary>
+internal static class Problems
+{
+    public static ProblemHttpResult Create(int status, string title, string detail, string field) =>
+        TypedResults.Problem(new HttpValidationProblemDetails(new Dictionary<string, string[]> { [field] = [detail] })
+        {
+            Status = status,
+            Title = title,
+            Detail = detail,
+            Extensions = { ["field"] = field },
+        });
+
+    public static ProblemHttpResult Validation(IDictionary<string, string[]> errors)
+    {
+        var first = errors.First();
+        return TypedResults.Problem(new HttpValidationProblemDetails(errors)
+        {
+            Status = StatusCodes.Status422UnprocessableEntity,
+            Title = "Invalid lead",
+            Detail = $"{first.Key}: {first.Value[0]}",
+            Extensions = { ["field"] = first.Key },
+        });
+    }
+}

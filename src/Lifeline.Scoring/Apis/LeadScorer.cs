@@ -1,0 +1,140 @@
+using System.Globalization;
+using Lifeline.Scoring.Failover;
+using Lifeline.Scoring.Features;
+using Lifeline.Scoring.Models;
+using Lifeline.Scoring.Sinks;
+using Microsoft.Extensions.Logging;
+
+namespace Lifeline.Scoring.Apis;
+
+/// <summary>Why one lead could not be scored.</summary>
+internal enum ScoreFailure
+{
+    None,
+    NoModel,
+    Exception,
+    InvalidScore,
+}
+
+/// <summary>
+/// Validates and scores leads on the current model, records each outcome for failover and metrics, and queues each
+/// prediction for the sink. A slow prediction (over the failover timeout) is still answered but counts as a failure.
+/// </summary>
+internal sealed class LeadScorer(
+    ModelManager models,
+    FailoverMonitor failover,
+    ScoringMetrics metrics,
+    PredictionLog predictions,
+    ScoringOptions options,
+    TimeProvider timeProvider,
+    ILogger<LeadScorer> logger)
+{
+    private readonly double _timeoutMs = options.Failover.PredictionTimeout.TotalMilliseconds;
+
+    public ActiveModel? Current => models.Current;
+
+    public ScoringMetrics Metrics => metrics;
+
+    public ScoringOptions Options => options;
+
+    public TimeProvider TimeProvider => timeProvider;
+
+    /// <summary>Checks one lead; returns null when valid, else the errors keyed by field (prefixed for batch items).</summary>
+    public static Dictionary<string, string[]>? Validate(ScoreLeadRequest? lead, string prefix, Dictionary<string, string[]>? errors = null)
+    {
+        if (lead is null)
+        {
+            (errors ??= [])[prefix.TrimEnd('.')] = ["a lead object is required"];
+            return errors;
+        }
+
+        if (string.IsNullOrWhiteSpace(lead.LeadId))
+        {
+            (errors ??= [])[prefix + "lead_id"] = ["lead_id is required"];
+        }
+        else if (lead.LeadId.Length > 256)
+        {
+            (errors ??= [])[prefix + "lead_id"] = ["lead_id is longer than 256 characters"];
+        }
+
+        if (lead.PageViews < 0)
+        {
+            (errors ??= [])[prefix + "page_views"] = ["page_views must be ≥ 0"];
+        }
+
+        if (lead.TimeOnSite < 0)
+        {
+            (errors ??= [])[prefix + "time_on_site"] = ["time_on_site must be ≥ 0"];
+        }
+
+        if (lead.FormCompletionTime < 0)
+        {
+            (errors ??= [])[prefix + "form_completion_time"] = ["form_completion_time must be ≥ 0"];
+        }
+
+        if (lead.CreatedAt is not null
+            && !DateTimeOffset.TryParse(lead.CreatedAt, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind, out _))
+        {
+            (errors ??= [])[prefix + "created_at"] = ["created_at is not an ISO-8601 timestamp (e.g. 2024-12-04T03:24:08Z)"];
+        }
+
+        return errors;
+    }
+
+    /// <summary>Scores one valid lead on <paramref name="model"/>; <paramref name="started"/> is the request's start timestamp.</summary>
+    public (ScoreLeadResponse? Response, ScoreFailure Failure) Score(ActiveModel model, ScoreLeadRequest lead, long started)
+    {
+        Span<float> features = stackalloc float[LeadFeatures.Count];
+        LeadFeatures.Map(lead.CompanySize, lead.Industry, lead.PageViews, lead.TimeOnSite, lead.FormCompletionTime, lead.ReferralSource, features);
+        var before = timeProvider.GetTimestamp();
+        float score;
+        try
+        {
+            score = model.Model.Score(features);
+        }
+        catch (Exception ex)
+        {
+            var elapsed = timeProvider.GetElapsedTime(started).TotalMilliseconds;
+            failover.Record(model, failed: true, elapsed);
+            metrics.PredictionErrors.WithLabels("exception").Inc();
+            Log.PredictionFailed(logger, model.Version, "exception", ex);
+            return (null, ScoreFailure.Exception);
+        }
+
+        var scoreMs = timeProvider.GetElapsedTime(before).TotalMilliseconds;
+        var latencyMs = timeProvider.GetElapsedTime(started).TotalMilliseconds;
+        if (!(score >= 0f && score <= 1f))
+        {
+            failover.Record(model, failed: true, latencyMs);
+            metrics.PredictionErrors.WithLabels("invalid_score").Inc();
+            Log.PredictionFailed(logger, model.Version, "invalid_score", null);
+            return (null, ScoreFailure.InvalidScore);
+        }
+
+        var timedOut = scoreMs > _timeoutMs;
+        if (timedOut)
+        {
+            metrics.PredictionErrors.WithLabels("timeout").Inc();
+        }
+
+        failover.Record(model, timedOut, latencyMs);
+        metrics.Predictions.Inc();
+        var response = new ScoreLeadResponse(lead.LeadId!, score, LeadFeatures.Category(score), model.Version, timeProvider.GetUtcNow(), latencyMs);
+        if (predictions.Enabled)
+        {
+            predictions.Write(new PredictionRecord(response.LeadId, response.LeadScore, response.ScoreCategory, response.ModelVersion,
+                response.PredictionTimestamp, response.LatencyMs)
+            {
+                CompanySize = lead.CompanySize,
+                Industry = lead.Industry,
+                PageViews = lead.PageViews,
+                TimeOnSite = lead.TimeOnSite,
+                FormCompletionTime = lead.FormCompletionTime,
+                ReferralSource = lead.ReferralSource,
+                CreatedAt = lead.CreatedAt,
+            });
+        }
+
+        return (response, ScoreFailure.None);
+    }
+}

@@ -1,0 +1,56 @@
+namespace Lifeline.Scoring.Apis;
+
+/// <summary>The request of <c>POST /score-lead</c>: the original service's fields; only <c>lead_id</c> is required.</summary>
+public sealed record ScoreLeadRequest
+{
+    public string? LeadId { get; init; }
+    public string? CompanySize { get; init; }
+    public string? Industry { get; init; }
+    public int? PageViews { get; init; }
+    public double? TimeOnSite { get; init; }
+    public double? FormCompletionTime { get; init; }
+    public string? ReferralSource { get; init; }
+    public string? CreatedAt { get; init; }
+}
+
+/// <summary>The response of <c>POST /score-lead</c>, field for field the original service's.</summary>
+public sealed record ScoreLeadResponse(
+    string LeadId,
+    double LeadScore,
+    string ScoreCategory,
+    string ModelVersion,
+    DateTimeOffset PredictionTimestamp,
+    double LatencyMs);
+
+/// <summary>The request of <c>POST /score-leads</c>.</summary>
+public sealed record ScoreLeadsRequest
+{
+    public IReadOnlyList<ScoreLeadRequest?>? Leads { get; init; }
+}
+
+/// <summary>The response of <c>POST /score-leads</c>: one prediction per lead, in request order.</summary>
+public sealed record ScoreLeadsResponse(IReadOnlyList<ScoreLeadResponse> Predictions, int Count, string ModelVersion, double LatencyMs);
+
+/// <summary>The body of <c>GET /health</c> and <c>GET /health/ready</c>.</summary>
+public sealed record HealthResponse(string Status, string? ModelVersion = null);
+
+/// <summary>The body of <c>GET /model-info</c>.</summary>
+public sealed record ModelInfoResponse(
+    string ModelName,
+    string ModelVersion,
+    string? Stage,
+    string? Source,
+    string? RunId,
+    DateTimeOffset LoadedAt,
+    string? PreviousVersion,
+    IReadOnlyList<string> RejectedVersions,
+    Models.ModelSignature Signature);
+
+/// <summary>The optional body of <c>POST /admin/rollback</c>.</summary>
+public sealed record RollbackRequest
+{
+    public string? Reason { get; init; }
+}
+
+/// <summary>The response of <c>POST /admin/rollback</c>.</summary>
+public sealed record RollbackResponse(string FromVersion, string ToVersion, string Reason, DateTimeOffset At);

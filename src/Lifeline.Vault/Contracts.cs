@@ -27,6 +27,13 @@ public sealed record VaultInitOptions
     /// <summary>Target pack size in bytes. Default 16 MiB.</summary>
     public int PackSize { get; init; } = 16 * 1024 * 1024;
 
+    /// <summary>
+    /// Take the chunker parameters and secret gear seed from this open repository (restic's
+    /// <c>--copy-chunker-params</c>), so that data backed up directly into the new one deduplicates against data
+    /// copied from it. Default null: fresh random parameters.
+    /// </summary>
+    public VaultRepository? CopyChunkerParamsFrom { get; init; }
+
     /// <summary>Small KDF parameters (8 MiB, 1 iteration, 1 lane) for tests; never use for real data.</summary>
     public static VaultInitOptions ForTests { get; } = new() { KdfMemoryKiB = 8 * 1024, KdfIterations = 1, KdfParallelism = 1 };
 }

@@ -93,14 +93,15 @@ public sealed partial class VaultRepository : IAsyncDisposable
         var keyBytes = WireJson.Serialize(keyFile, WireJson.Default.KeyFileJson);
         var keyId = Convert.ToHexStringLower(SHA256.HashData(keyBytes));
         await store.PutIfAbsentAsync("keys/" + keyId, keyBytes, ct);
+        var template = options.CopyChunkerParamsFrom?.Config;
         var config = new ConfigJson
         {
             Id = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32)),
-            ChunkerMin = options.ChunkMinSize,
-            ChunkerAvg = options.ChunkAverageSize,
-            ChunkerMax = options.ChunkMaxSize,
-            GearSeed = RandomNumberGenerator.GetBytes(32),
-            PackSize = options.PackSize,
+            ChunkerMin = template?.ChunkerMin ?? options.ChunkMinSize,
+            ChunkerAvg = template?.ChunkerAvg ?? options.ChunkAverageSize,
+            ChunkerMax = template?.ChunkerMax ?? options.ChunkMaxSize,
+            GearSeed = template?.GearSeed ?? RandomNumberGenerator.GetBytes(32),
+            PackSize = Math.Max(options.PackSize, (template?.ChunkerMax ?? 0) + (64 * 1024)),
         };
         var sealedConfig = master.Meta.Seal(WireJson.Serialize(config, WireJson.Default.ConfigJson), Roles.Config);
         if (!await store.PutIfAbsentAsync(ConfigKey, sealedConfig, ct))

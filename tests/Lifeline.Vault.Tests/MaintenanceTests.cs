@@ -201,4 +201,22 @@ public sealed class MaintenanceTests
             Vaults.AssertSameTree(dirs[i], Path.Combine(target, "src" + i));
         }
     }
+
+    [Fact]
+    public async Task Copy_ToAVaultWithCopiedChunkerParams_DeduplicatesDirectBackups()
+    {
+        using var tmp = new TempDir();
+        await using var src = await Vaults.CreateAsync(Vaults.Store(tmp, "primary"));
+        await using var dest = await Vaults.CreateAsync(Vaults.Store(tmp, "secondary"), Vaults.Small with { CopyChunkerParamsFrom = src });
+        var dir = tmp.Sub("src");
+        Vaults.MakeTree(dir);
+        var direct = await dest.BackupAsync(new BackupRequest { Paths = [dir], Source = "lake" });
+        await src.BackupAsync(new BackupRequest { Paths = [dir], Source = "lake" });
+
+        var copy = await src.CopyToAsync(dest);
+
+        Assert.Equal(1, copy.SnapshotsCopied);
+        Assert.Equal(0, copy.BlobsCopied); // same chunk boundaries, same trees: everything was already there
+        Assert.True(direct.DataAdded > 0);
+    }
 }

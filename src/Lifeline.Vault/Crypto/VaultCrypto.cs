@@ -13,6 +13,19 @@ internal static class Roles
     public static readonly byte[] PackHeader = "pack-header"u8.ToArray();
     public static readonly byte[] Blob = "blob"u8.ToArray();
     public static readonly byte[] Key = "key"u8.ToArray();
+
+    /// <summary>Size of a blob's associated data: "blob" and the 32-byte blob id.</summary>
+    public const int BlobAdSize = 4 + 32;
+
+    /// <summary>
+    /// A blob's associated data binds the ciphertext to its id, so a successful open proves "this is blob X" without
+    /// re-hashing the plaintext (restore relies on it; check --read-data still re-hashes).
+    /// </summary>
+    public static void BlobAd(Format.BlobId id, Span<byte> destination)
+    {
+        Blob.CopyTo(destination);
+        id.WriteTo(destination[Blob.Length..]);
+    }
 }
 
 /// <summary>AES-256-GCM with random nonces: stored form nonce(12) | ciphertext | tag(16).</summary>

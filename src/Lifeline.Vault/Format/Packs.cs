@@ -83,7 +83,9 @@ internal sealed class PackBuilder : IDisposable
     public void Add(BlobType type, BlobId id, ReadOnlySpan<byte> payload, bool compressed, int rawLength, Sealer sealer)
     {
         Ensure(payload.Length + Sealer.Overhead);
-        var written = sealer.Seal(payload, Roles.Blob, _buffer.AsSpan(_length));
+        Span<byte> ad = stackalloc byte[Roles.BlobAdSize];
+        Roles.BlobAd(id, ad);
+        var written = sealer.Seal(payload, ad, _buffer.AsSpan(_length));
         _entries.Add(new PackEntry(type, compressed, id, (uint)_length, (uint)written, (uint)rawLength));
         _length += written;
     }
@@ -218,6 +220,14 @@ internal sealed class BlobEncoder : IDisposable
 /// <summary>Decodes stored blobs: authenticate, decompress, verify the id.</summary>
 internal static class BlobDecoder
 {
+    /// <summary>Decrypts only (the payload as stored: a zstd frame or raw bytes); null when authentication fails.</summary>
+    public static byte[]? OpenPayload(ReadOnlySpan<byte> stored, BlobId id, Sealer sealer)
+    {
+        Span<byte> ad = stackalloc byte[Roles.BlobAdSize];
+        Roles.BlobAd(id, ad);
+        return sealer.TryOpen(stored, ad);
+    }
+
     [ThreadStatic]
     private static NativeZstd.Decompressor? t_decompressor;
 
@@ -229,8 +239,14 @@ internal static class BlobDecoder
         return raw;
     }
 
-    public static void Decode(ReadOnlySpan<byte> stored, PackEntry entry, Sealer sealer, string packName, Span<byte> raw)
+    /// <summary>
+    /// Decrypts (the GCM tag also proves the blob id, bound as associated data) and decompresses into
+    /// <paramref name="raw"/>; with <paramref name="verifyHash"/> also re-hashes the plaintext (check, prune, copy).
+    /// </summary>
+    public static void Decode(ReadOnlySpan<byte> stored, PackEntry entry, Sealer sealer, string packName, Span<byte> raw, bool verifyHash = true)
     {
+        Span<byte> ad = stackalloc byte[Roles.BlobAdSize];
+        Roles.BlobAd(entry.Id, ad);
         var payloadLen = stored.Length - Sealer.Overhead;
         if (payloadLen < 0)
         {
@@ -239,7 +255,7 @@ internal static class BlobDecoder
 
         if (!entry.Compressed)
         {
-            if (payloadLen != entry.RawLength || !sealer.TryOpen(stored, Roles.Blob, raw))
+            if (payloadLen != entry.RawLength || !sealer.TryOpen(stored, ad, raw))
             {
                 throw new VaultCorruptException($"blob {entry.Id} in pack {packName} fails authentication");
             }
@@ -249,7 +265,7 @@ internal static class BlobDecoder
             var payload = VaultBuffers.Pool.Rent(payloadLen);
             try
             {
-                if (!sealer.TryOpen(stored, Roles.Blob, payload))
+                if (!sealer.TryOpen(stored, ad, payload))
                 {
                     throw new VaultCorruptException($"blob {entry.Id} in pack {packName} fails authentication");
                 }
@@ -270,6 +286,11 @@ internal static class BlobDecoder
             {
                 VaultBuffers.Pool.Return(payload);
             }
+        }
+
+        if (!verifyHash)
+        {
+            return;
         }
 
         Span<byte> hash = stackalloc byte[32];

@@ -103,7 +103,7 @@ internal sealed class CopyEngine(VaultRepository src, VaultRepository dest, Snap
         var stored = await src.Store.GetAsync(VaultRepository.PackKey(loc.Pack), loc.Entry.Offset, loc.Entry.Length, ct);
         var e = loc.Entry;
         LargeReads.Add(stored.Length);
-        var payload = src.Key.Data.TryOpen(stored, Roles.Blob) ?? throw new VaultCorruptException($"blob {id} in pack {loc.Pack} fails authentication");
+        var payload = BlobDecoder.OpenPayload(stored, id, src.Key.Data) ?? throw new VaultCorruptException($"blob {id} in pack {loc.Pack} fails authentication");
         var raw = BlobDecoder.Decode(stored, e, src.Key.Data, loc.Pack.ToString()); // verifies the hash
         if (_builder is not null && _builder.Length + payload.Length + ((_builder.Count + 1) * PackEntry.Size) + 128 > dest.Config.PackSize)
         {

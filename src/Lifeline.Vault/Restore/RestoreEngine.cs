@@ -261,7 +261,7 @@ internal sealed class RestoreEngine
                     var raw = VaultBuffers.Pool.Rent((int)e.RawLength);
                     try
                     {
-                        BlobDecoder.Decode(data.AsSpan((int)(e.Offset - first.Entry.Offset), (int)e.Length), e, _repo.Key.Data, packName, raw);
+                        BlobDecoder.Decode(data.AsSpan((int)(e.Offset - first.Entry.Offset), (int)e.Length), e, _repo.Key.Data, packName, raw, verifyHash: false);
                         RandomAccess.Write(handle, raw.AsSpan(0, (int)e.RawLength), fileOffset);
                         fileOffset += e.RawLength;
                     }

@@ -61,7 +61,7 @@ public sealed class RegistryCommandsTests : IDisposable
         Assert.Equal(1, again.Code);
         Assert.Contains("empty data directory", again.Stderr, StringComparison.Ordinal);
         var tooEarly = await RunAsync("registry", "restore", "--data-dir", P("none"), "--repo", P("vault"), "--password-file", P("pw"), "--at", "2000-01-01T00:00:00Z");
-        Assert.Equal(1, tooEarly.Code);
+        Assert.Equal(13, tooEarly.Code); // snapshot not found, as for `vault restore --at`
         Assert.DoesNotContain("   at ", tooEarly.Stderr, StringComparison.Ordinal);
     }
 
@@ -81,6 +81,24 @@ public sealed class RegistryCommandsTests : IDisposable
         var result = await RunAsync("registry", "restore", "--data-dir", P("x"), "--repo", P("vault"), "--at", "yesterday-ish");
         Assert.Equal(2, result.Code);
         Assert.Contains("--at", result.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Backup_MissingRepoPasswordOrVault_SameErrorsAndExitCodesAsTheVaultCommands()
+    {
+        await File.WriteAllTextAsync(P("pw"), "secret\n");
+        var noRepo = await RunAsync("registry", "backup", "--data-dir", P("data"), "--password-file", P("pw"));
+        Assert.Equal(2, noRepo.Code);
+        Assert.StartsWith("lifeline: no repository given: pass --repo LOCATION or set LIFELINE_REPO", noRepo.Stderr, StringComparison.Ordinal);
+
+        var noPassword = await RunAsync("registry", "backup", "--data-dir", P("data"), "--repo", P("vault"));
+        Assert.Equal(2, noPassword.Code);
+        Assert.StartsWith("lifeline: no password given: set LIFELINE_PASSWORD or pass --password-file FILE", noPassword.Stderr, StringComparison.Ordinal);
+
+        var noVault = await RunAsync("registry", "restore", "--data-dir", P("data"), "--repo", P("vault"), "--password-file", P("pw"));
+        Assert.Equal(10, noVault.Code);
+        Assert.Single(noVault.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.False(Directory.Exists(P("vault")), "a missing repository is not created");
     }
 
     private static async Task SeedAsync(string dataDir)

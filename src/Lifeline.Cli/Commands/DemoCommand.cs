@@ -1,6 +1,10 @@
 using System.CommandLine;
+using System.Globalization;
+using System.Security.Cryptography;
 using Lifeline.Cli.Demo;
 using Lifeline.Cli.Infrastructure;
+using Lifeline.Storage.FileSystem;
+using Lifeline.Vault;
 
 namespace Lifeline.Cli.Commands;
 
@@ -37,15 +41,7 @@ internal static class DemoCommand
             var removeAfter = given is null && !parse.GetValue(keep);
             try
             {
-                var code = await new VaultDemo(console, TimeProvider.System, keepsDirectory: !removeAfter).RunAsync(directory, ct);
-                if (code == ExitCodes.Ok)
-                {
-                    // the lake: seed, back up, lose a table, restore it (also as of an earlier version), replicate
-                    console.Line();
-                    code = await LakeDemo.RunAsync(Path.Combine(directory, "lake-demo"), console.Json ? TextWriter.Null : console.Out, ct);
-                }
-
-                return code;
+                return await RunAsync(new DemoSteps(console, TimeProvider.System), directory, keepsDirectory: !removeAfter, ct);
             }
             finally
             {
@@ -62,5 +58,64 @@ internal static class DemoCommand
             }
         });
         return command;
+    }
+
+    /// <summary>
+    /// The story, part after part (vault, lake, registry and scoring), stopping after a part that fails; then the
+    /// summary: the JSON document, or the table and one closing line per part, and the directory's fate last.
+    /// </summary>
+    private static async Task<int> RunAsync(DemoSteps steps, string directory, bool keepsDirectory, CancellationToken ct)
+    {
+        var console = steps.Console;
+        var password = Convert.ToBase64String(RandomNumberGenerator.GetBytes(24));
+        var vault = await new VaultDemo(steps, password).RunAsync(directory, ct);
+        LakeDemoResult? lake = null;
+        RegistryDemoResult? registry = null;
+        ScoringDemoSummary? scoring = null;
+        var code = vault.ExitCode;
+        if (code == ExitCodes.Ok)
+        {
+            // the lake and the registry back up into the primary vault of the vault part
+            await using var primary = await steps.RunAsync("open primary vault", async () =>
+            {
+                var repo = await VaultRepository.OpenAsync(new FileSystemObjectStore(VaultDemo.PrimaryDirectory(directory)), password, steps.Time, ct);
+                return (repo, $"{repo.Id[..8]}: the lake and the registry back up into it");
+            });
+            lake = await LakeDemo.RunAsync(Path.Combine(directory, "lake-demo"), primary, steps, ct);
+            code = lake.ExitCode;
+            if (code == ExitCodes.Ok)
+            {
+                (registry, scoring, code) = await new RegistryDemo(steps).RunAsync(directory, lake.LakeDirectory, primary, ct);
+            }
+        }
+
+        console.Document(new DemoJson(directory, code == ExitCodes.Ok, vault.Verified, vault.Files, vault.Bytes, vault.FullBackupAdded, vault.SecondBackupAdded,
+            lake, registry, scoring, steps.Steps, Math.Round(steps.TotalSeconds, 3)));
+        if (!console.Json)
+        {
+            steps.PrintTable();
+            console.Line(vault.Verified
+                ? $"vault: restore verified: {vault.Files} files, {CliConsole.Bytes(vault.Bytes)}, byte-identical with modification times"
+                : "vault: restore NOT verified: see the steps above");
+            if (lake is not null)
+            {
+                console.Line(lake.Verified
+                    ? $"lake: leads restored at version {lake.LeadsVersion} ({lake.LeadsRows} rows) and as of version {lake.EarlierVersion} ({lake.EarlierRows} rows), verified"
+                    : "lake: restore NOT verified: see the steps above");
+            }
+
+            if (registry is not null && scoring is not null)
+            {
+                console.Line(registry.Identical
+                    ? $"registry: Production v{registry.RestoredProductionVersion} restored from the vault with a byte-identical artifact (sha256 {registry.RestoredArtifactSha256[..16]}…)"
+                    : $"registry: restore NOT identical: Production v{registry.ProductionVersion} → v{registry.RestoredProductionVersion}");
+                console.Line($"scoring: {scoring.Scored} of {scoring.Requested} leads scored over HTTP by v{scoring.ModelVersion} from the restored registry");
+            }
+
+            console.Line(string.Create(CultureInfo.InvariantCulture,
+                $"total {steps.TotalSeconds:0.00}s in {directory}{(keepsDirectory ? "" : " (removed now; --keep or --dir keeps it)")}"));
+        }
+
+        return code;
     }
 }

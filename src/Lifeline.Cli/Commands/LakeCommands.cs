@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
+using Lifeline.Cli.Infrastructure;
 using Lifeline.Lake;
 using Lifeline.Lake.LeadScoring;
 using Lifeline.Lake.Recovery;
@@ -47,6 +48,13 @@ internal static class LakeCommands
 
         return new DeltaTable(new FileSystemObjectStore(full), "");
     }
+
+    /// <summary>
+    /// The lead-scoring lake whose tables are directly below <paramref name="path"/> (<c>PATH/leads</c>, ...), as
+    /// <c>lake seed</c> writes it and <c>train --lake</c> and <c>scoring serve --lake</c> read it; missing tables are created.
+    /// </summary>
+    internal static Task<LeadScoringLake> OpenLeadScoringLakeAsync(string path, CancellationToken ct) =>
+        LeadScoringLake.OpenOrCreateAsync(new FileSystemObjectStore(Path.GetFullPath(path)), "", cancellationToken: ct);
 
     private static async Task<int> RunAsync(ParseResult parse, string command, Func<bool, Task<int>> body)
     {
@@ -130,7 +138,7 @@ internal static class LakeCommands
             }
 
             var path = Path.GetFullPath(parse.GetValue(dir)!);
-            var lake = await LeadScoringLake.OpenOrCreateAsync(new FileSystemObjectStore(path), "", cancellationToken: ct);
+            var lake = await OpenLeadScoringLakeAsync(path, ct);
             var start = new DateTimeOffset(2024, 12, 1, 0, 0, 0, TimeSpan.Zero);
             var generator = new LeadGenerator(parse.GetValue(seed), start, firstId: (await lake.Leads.GetSnapshotAsync(null, ct)).RowCountFromStats + 1 ?? 1);
             await lake.SeedAsync(generator, count, commits, ct);
@@ -369,39 +377,33 @@ internal static class LakeCommands
         return command;
     }
 
-    private static Option<string> RepoOption() => new("--repo") { Description = "Vault repository directory", Required = true };
-
-    private static Option<string?> PasswordFileOption() => new("--password-file") { Description = "File holding the vault password (default: $LIFELINE_PASSWORD)" };
-
-    private static string Password(ParseResult parse, Option<string?> file)
+    /// <summary><c>--init</c>: opens the vault named by <c>--repo</c>, creating it first when the location is empty.</summary>
+    private static async Task<Vault.VaultRepository> OpenOrInitAsync(VaultSession session, CancellationToken ct)
     {
-        var path = parse.GetValue(file);
-        var password = path is not null ? File.ReadAllText(path).TrimEnd('\r', '\n') : Environment.GetEnvironmentVariable("LIFELINE_PASSWORD");
-        return string.IsNullOrEmpty(password) ? throw new ArgumentException("no vault password: pass --password-file or set LIFELINE_PASSWORD") : password;
+        var store = session.Settings.OpenStore(session.Location, create: true);
+        var password = session.Settings.Password(session.Parse.GetValue(VaultSession.PasswordFile));
+        return await store.ListAsync("", ct).AnyAsync(ct)
+            ? await Vault.VaultRepository.OpenAsync(store, password, session.Time, ct)
+            : await Vault.VaultRepository.InitAsync(store, password, null, session.Time, ct);
     }
 
     private static Command Backup()
     {
         var table = TableArgument();
-        var repo = RepoOption();
-        var passwordFile = PasswordFileOption();
         var version = new Option<long?>("--version") { Description = "Back up this version (default: the latest)" };
         var staging = new Option<string?>("--staging") { Description = "Staging directory kept between backups (default: under the temp directory)" };
         var init = new Option<bool>("--init") { Description = "Create the vault if it does not exist" };
         var command = new Command("backup", "Back up a table at one consistent version into the vault (only new files are stored)");
         command.Arguments.Add(table);
-        command.Options.Add(repo);
-        command.Options.Add(passwordFile);
+        command.Options.Add(VaultSession.Repo);
+        command.Options.Add(VaultSession.PasswordFile);
         command.Options.Add(version);
         command.Options.Add(staging);
         command.Options.Add(init);
         command.SetAction((parse, ct) => RunAsync(parse, "backup", async json =>
         {
-            var store = new FileSystemObjectStore(Path.GetFullPath(parse.GetValue(repo)!));
-            var password = Password(parse, passwordFile);
-            await using var vault = parse.GetValue(init) && !await store.ListAsync("", ct).AnyAsync(ct)
-                ? await Vault.VaultRepository.InitAsync(store, password, null, null, ct)
-                : await Vault.VaultRepository.OpenAsync(store, password, null, ct);
+            var session = VaultSession.ForProcess(parse);
+            await using var vault = parse.GetValue(init) ? await OpenOrInitAsync(session, ct) : await session.OpenAsync(ct);
             var result = await LakeBackup.BackupAsync(vault, parse.GetValue(table)!, parse.GetValue(version), parse.GetValue(staging), ct);
             if (json)
             {
@@ -420,40 +422,28 @@ internal static class LakeCommands
     private static Command Restore()
     {
         var target = TableArgument("target", "New directory to restore the table into");
-        var repo = RepoOption();
-        var passwordFile = PasswordFileOption();
         var from = new Option<string?>("--from") { Description = "The backed-up table's directory (as given to backup)" };
         var snapshotId = new Option<string?>("--snapshot") { Description = "A vault snapshot id (prefix) instead of --from" };
         var version = new Option<long?>("--version") { Description = "Restore as of this version" };
-        var at = new Option<string?>("--at") { Description = "Restore as of this time (ISO 8601)" };
+        var at = new Option<string?>("--at") { Description = "Restore as of this time (ISO 8601 or 'YYYY-MM-DD HH:MM' local time)" };
         var command = new Command("restore", "Restore a table from the vault as of a version or time into a new directory (history kept)");
         command.Arguments.Add(target);
-        command.Options.Add(repo);
-        command.Options.Add(passwordFile);
+        command.Options.Add(VaultSession.Repo);
+        command.Options.Add(VaultSession.PasswordFile);
         command.Options.Add(from);
         command.Options.Add(snapshotId);
         command.Options.Add(version);
         command.Options.Add(at);
         command.SetAction((parse, ct) => RunAsync(parse, "restore", async json =>
         {
-            DateTimeOffset? time = null;
-            if (parse.GetValue(at) is { } atText)
-            {
-                if (!DateTimeOffset.TryParse(atText, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var parsed))
-                {
-                    return Fail("restore", $"--at '{atText}' is not a time (use ISO 8601, e.g. 2024-12-01T10:00:00Z)", ExitCodes.Usage);
-                }
-
-                time = parsed;
-            }
+            DateTimeOffset? time = parse.GetValue(at) is { } atText ? TimeArguments.ParseTime("--at", atText, TimeZoneInfo.Local) : null;
 
             if (time is not null && parse.GetValue(version) is not null)
             {
                 return Fail("restore", "use either --version or --at, not both", ExitCodes.Usage);
             }
 
-            var store = new FileSystemObjectStore(Path.GetFullPath(parse.GetValue(repo)!));
-            await using var vault = await Vault.VaultRepository.OpenAsync(store, Password(parse, passwordFile), null, ct);
+            await using var vault = await VaultSession.ForProcess(parse).OpenAsync(ct);
             var result = await LakeBackup.RestoreAsync(vault, parse.GetValue(from), parse.GetValue(snapshotId), parse.GetValue(target)!, parse.GetValue(version), time, ct);
             if (json)
             {
@@ -474,11 +464,16 @@ internal static class LakeCommands
         var dir = new Option<string?>("--dir") { Description = "Work directory (default: a new temporary directory)" };
         var command = new Command("demo", "Seed the lake, back up, lose and restore a table (also as of an earlier version), replicate it");
         command.Options.Add(dir);
-        command.SetAction((parse, ct) => RunAsync(parse, "demo", async _ =>
+        command.SetAction((parse, ct) => RunAsync(parse, "demo", async json =>
         {
             var work = parse.GetValue(dir) ?? Path.Combine(Path.GetTempPath(), "lifeline-lake-demo-" + Guid.NewGuid().ToString("N")[..8]);
             Directory.CreateDirectory(work);
-            return await Lifeline.Cli.Demo.LakeDemo.RunAsync(work, Console.Out, ct);
+            await using var vault = await Vault.VaultRepository.InitAsync(new FileSystemObjectStore(Path.Combine(work, "vault")), "demo-password", Vault.VaultInitOptions.ForTests, null, ct);
+            var steps = new Lifeline.Cli.Demo.DemoSteps(CliConsole.ForProcess(json), TimeProvider.System);
+            var result = await Lifeline.Cli.Demo.LakeDemo.RunAsync(work, vault, steps, ct);
+            steps.Console.Document(new { lake = result, steps = steps.Steps });
+            steps.PrintTable();
+            return result.ExitCode;
         }));
         return command;
     }

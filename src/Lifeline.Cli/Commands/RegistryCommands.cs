@@ -3,14 +3,13 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using Lifeline.Cli.Infrastructure;
 using Lifeline.Registry;
 using Lifeline.Registry.Backup;
 using Lifeline.Registry.Client;
 using Lifeline.Registry.Contracts;
 using Lifeline.Registry.Hosting;
 using Lifeline.Registry.Store;
-using Lifeline.Storage.FileSystem;
-using Lifeline.Vault;
 using Microsoft.Extensions.Logging;
 
 namespace Lifeline.Cli.Commands;
@@ -27,8 +26,8 @@ internal static class RegistryCommands
 
     private static readonly Option<string?> DataDir = new("--data-dir") { Description = "Registry data directory (registry.db + artifacts/); default ./lifeline-data/registry" };
     private static readonly Option<string?> ViaApi = new("--via-api") { Description = "URL of an MLflow-compatible server to work through its REST API (token from $LIFELINE_REGISTRY_TOKEN)" };
-    private static readonly Option<string?> Repo = new("--repo", "-r") { Description = "Vault repository path (default: $LIFELINE_REPO)" };
-    private static readonly Option<string?> PasswordFile = new("--password-file", "-p") { Description = "File holding the vault password (default: $LIFELINE_PASSWORD)" };
+    private static readonly Option<string?> Repo = VaultSession.Repo;
+    private static readonly Option<string?> PasswordFile = VaultSession.PasswordFile;
     private static readonly Option<string?> WorkDir = new("--work-dir") { Description = "Directory for staging files (default: the system temp directory)" };
     private static readonly Option<string?> Postgres = new("--postgres") { Description = "PostgreSQL connection string of the registry's metadata instead of SQLite (default: $LIFELINE_REGISTRY_POSTGRES)" };
 
@@ -42,11 +41,6 @@ internal static class RegistryCommands
         registry.Subcommands.Add(ImportCommand());
         registry.Subcommands.Add(List());
         registry.Subcommands.Add(Show());
-        registry.SetAction(parse =>
-        {
-            Console.Error.WriteLine("lifeline registry: give a subcommand (serve, backup, restore, export, import, ls, show); see --help");
-            return ExitCodes.Usage;
-        });
         return registry;
     }
 
@@ -100,7 +94,7 @@ internal static class RegistryCommands
         }
         catch (Exception e) when (e is IOException or JsonException or UnauthorizedAccessException)
         {
-            throw new UsageError($"cannot read --config {path}: {e.Message}");
+            throw new UsageException($"cannot read --config {path}: {e.Message}");
         }
     }
 
@@ -122,7 +116,7 @@ internal static class RegistryCommands
         var command = new Command("backup", "Back the registry up into the vault: natively (--data-dir, online SQLite backup + artifacts) or through the API (--via-api URL)") { DataDir, Postgres, ViaApi, Repo, PasswordFile, WorkDir };
         command.SetAction(async (parse, ct) => await RunAsync(parse, async json =>
         {
-            await using var vault = await OpenVaultAsync(parse, ct);
+            await using var vault = await VaultSession.ForProcess(parse).OpenAsync(ct);
             var work = WorkDirectory(parse);
             var result = parse.GetValue(ViaApi) is { } url
                 ? await RegistryVault.BackupViaApiAsync(vault, ClientFor(url), work, TimeProvider.System, ct)
@@ -144,19 +138,12 @@ internal static class RegistryCommands
     private static Command RestoreCommand()
     {
         var snapshot = new Option<string?>("--snapshot") { Description = "Snapshot id (prefix); default the newest registry snapshot" };
-        var at = new Option<string?>("--at") { Description = "Restore the newest registry backup at or before this time (ISO 8601, e.g. 2026-11-26T12:00:00Z)" };
+        var at = new Option<string?>("--at") { Description = "Restore the newest registry backup at or before this time (ISO 8601 or 'YYYY-MM-DD HH:MM' local time, e.g. 2026-11-26T12:00:00Z)" };
         var command = new Command("restore", "Restore the registry from the vault into an EMPTY data directory (--data-dir) or through the API (--via-api URL)") { DataDir, Postgres, ViaApi, Repo, PasswordFile, WorkDir, snapshot, at };
         command.SetAction(async (parse, ct) => await RunAsync(parse, async json =>
         {
-            DateTimeOffset? when = null;
-            if (parse.GetValue(at) is { } text)
-            {
-                when = DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var t)
-                    ? t
-                    : throw new UsageError($"--at '{text}' is not a time: use ISO 8601, e.g. 2026-11-26T12:00:00Z");
-            }
-
-            await using var vault = await OpenVaultAsync(parse, ct);
+            DateTimeOffset? when = parse.GetValue(at) is { } text ? TimeArguments.ParseTime("--at", text, TimeZoneInfo.Local) : null;
+            await using var vault = await VaultSession.ForProcess(parse).OpenAsync(ct);
             var api = parse.GetValue(ViaApi) is { } url ? ClientFor(url) : null;
             var result = await RegistryVault.RestoreAsync(vault, parse.GetValue(snapshot), when, api is null ? Target(parse) : null, api, WorkDirectory(parse), TimeProvider.System, ct);
             Print(json, new
@@ -181,7 +168,7 @@ internal static class RegistryCommands
         var command = new Command("export", "Export an MLflow-compatible server through its API into a local directory (no vault)") { ViaApi, output };
         command.SetAction(async (parse, ct) => await RunAsync(parse, async json =>
         {
-            var url = parse.GetValue(ViaApi) ?? throw new UsageError("export needs --via-api URL");
+            var url = parse.GetValue(ViaApi) ?? throw new UsageException("export needs --via-api URL");
             var manifest = await ApiExport.ExportAsync(ClientFor(url), parse.GetValue(output)!, TimeProvider.System, ct);
             Print(json, new { counts = manifest.Counts, directory = Path.GetFullPath(parse.GetValue(output)!) }, $"exported {Counts(manifest)} to {parse.GetValue(output)}");
             return ExitCodes.Ok;
@@ -280,7 +267,7 @@ internal static class RegistryCommands
         var dataDir = DataDirectory(parse);
         if (!File.Exists(Path.Combine(dataDir, NativeBackup.DatabaseFile)))
         {
-            throw new UsageError($"no registry in {Path.GetFullPath(dataDir)}: pass --data-dir DIR or --via-api URL");
+            throw new UsageException($"no registry in {Path.GetFullPath(dataDir)}: pass --data-dir DIR or --via-api URL");
         }
 
         await using var app = await RegistryServer.StartAsync(new RegistryOptions { DataDirectory = dataDir }, "http://127.0.0.1:0", cancellationToken: ct);
@@ -291,8 +278,6 @@ internal static class RegistryCommands
     }
 
     // ---------------- plumbing ----------------
-
-    private sealed class UsageError(string message) : Exception(message);
 
     private static string DataDirectory(ParseResult parse) => parse.GetValue(DataDir) ?? new RegistryOptions().DataDirectory;
 
@@ -311,81 +296,40 @@ internal static class RegistryCommands
     {
         if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
         {
-            throw new UsageError($"--via-api '{url}' is not an http(s) URL, e.g. http://127.0.0.1:5100");
+            throw new UsageException($"--via-api '{url}' is not an http(s) URL, e.g. http://127.0.0.1:5100");
         }
 
         return new MlflowClient(new HttpClient { BaseAddress = uri, Timeout = TimeSpan.FromMinutes(10) }, Environment.GetEnvironmentVariable(ClientTokenVariable));
     }
 
-    private static async Task<VaultRepository> OpenVaultAsync(ParseResult parse, CancellationToken ct)
-    {
-        var location = parse.GetValue(Repo) ?? Environment.GetEnvironmentVariable("LIFELINE_REPO")
-            ?? throw new UsageError("no vault repository given: pass --repo PATH or set LIFELINE_REPO");
-        string password;
-        if (parse.GetValue(PasswordFile) is { } file)
-        {
-            password = File.Exists(file) ? (await File.ReadAllTextAsync(file, ct)).TrimEnd('\r', '\n') : throw new UsageError($"password file '{file}' given by --password-file does not exist");
-        }
-        else
-        {
-            password = Environment.GetEnvironmentVariable("LIFELINE_PASSWORD") ?? throw new UsageError("no vault password given: set LIFELINE_PASSWORD or pass --password-file FILE");
-        }
-
-        if (!Directory.Exists(location))
-        {
-            throw new RepositoryNotFoundException(location);
-        }
-
-        return await VaultRepository.OpenAsync(new FileSystemObjectStore(location), password, TimeProvider.System, ct);
-    }
-
-    private static string Counts(RegistryBackupManifest manifest) =>
+    internal static string Counts(RegistryBackupManifest manifest) =>
         string.Join(", ", manifest.Counts.Select(c => $"{c.Value} {c.Key.Replace('_', ' ')}"));
 
     private static void Print(bool json, object value, string text) =>
         Console.WriteLine(json ? JsonSerializer.Serialize(value, MlflowJson.Options) : text);
 
-    /// <summary>Runs a command body, mapping failures to one line on stderr and a documented exit code.</summary>
+    /// <summary>
+    /// Runs a command body; the registry's own failures become <see cref="CliException"/>s with their exit codes, and
+    /// every error (vault, usage, I/O) is reported like the vault commands' (<see cref="ErrorReporter"/>): one line
+    /// <c>lifeline: ...</c> on stderr and a documented exit code.
+    /// </summary>
     private static async Task<int> RunAsync(ParseResult parse, Func<bool, Task<int>> body)
     {
         try
         {
             return await body(parse.GetValue(LifelineCommand.Json));
         }
-        catch (UsageError e)
-        {
-            await Console.Error.WriteLineAsync($"lifeline registry: {e.Message}");
-            return ExitCodes.Usage;
-        }
         catch (RegistryCorruptException e)
         {
-            await Console.Error.WriteLineAsync($"lifeline registry: {e.Message}");
-            return ExitCodes.RegistryCorrupt;
+            throw new CliException(ExitCodes.RegistryCorrupt, e.Message, e);
         }
         catch (MlflowException e)
         {
-            await Console.Error.WriteLineAsync($"lifeline registry: {e.ErrorCode}: {e.Message}");
-            return ExitCodes.Failure;
+            throw new CliException(ExitCodes.Failure, $"{e.ErrorCode}: {e.Message}", e);
         }
-        catch (RepositoryNotFoundException e)
+        catch (Exception e) when (e is InvalidOperationException or InvalidDataException or HttpRequestException or ArgumentException)
         {
-            await Console.Error.WriteLineAsync($"lifeline registry: {e.Message}");
-            return ExitCodes.RepositoryNotFound;
-        }
-        catch (WrongPasswordException e)
-        {
-            await Console.Error.WriteLineAsync($"lifeline registry: {e.Message}");
-            return ExitCodes.WrongPassword;
-        }
-        catch (RepositoryLockedException e)
-        {
-            await Console.Error.WriteLineAsync($"lifeline registry: {e.Message}");
-            return ExitCodes.Locked;
-        }
-        catch (Exception e) when (e is VaultException or InvalidOperationException or InvalidDataException or IOException or HttpRequestException or ArgumentException or UnauthorizedAccessException)
-        {
-            await Console.Error.WriteLineAsync($"lifeline registry: {e.Message}");
-            return ExitCodes.Failure;
+            throw new CliException(ExitCodes.Failure, e.Message, e);
         }
     }
 }

@@ -96,7 +96,7 @@ internal static class ScoringCommands
                 Lifeline.Lake.LeadScoring.LeadScoringLake? lake = null;
                 if (parse.GetValue(lakeDir) is { } lakePath && !parse.GetValue(noSinks))
                 {
-                    lake = await Lifeline.Lake.LeadScoring.LeadScoringLake.OpenOrCreateAsync(new Lifeline.Storage.FileSystem.FileSystemObjectStore(lakePath), cancellationToken: ct);
+                    lake = await LakeCommands.OpenLeadScoringLakeAsync(lakePath, ct);
                 }
 
                 var app = ScoringHost.Build(listen.ToString().TrimEnd('/'), o =>

@@ -49,20 +49,10 @@ internal static class TrainCommands
             var work = Path.Combine(Path.GetTempPath(), "lifeline-train-" + Guid.NewGuid().ToString("N"));
             using var http = new HttpClient { BaseAddress = registry ?? new Uri("http://127.0.0.1/"), Timeout = TimeSpan.FromMinutes(2) };
             var client = new MlflowClient(http, Environment.GetEnvironmentVariable(ScoringCommands.RegistryTokenVariable));
-            ITrainingDataSource data = new SyntheticTrainingData(parse.GetValue(rows), parse.GetValue(seed));
-            if (parse.GetValue(lakeDir) is { } lakePath)
+            var (data, note) = await DataSourceAsync(parse.GetValue(lakeDir), parse.GetValue(rows), parse.GetValue(seed), ct);
+            if (note is not null)
             {
-                var lake = await Lifeline.Lake.LeadScoring.LeadScoringLake.OpenOrCreateAsync(new Lifeline.Storage.FileSystem.FileSystemObjectStore(lakePath), cancellationToken: ct);
-                var fromLake = new LakeTrainingData(lake, $"the lake at {lakePath} (leads joined with conversions)");
-                var loaded = await fromLake.LoadAsync(ct);
-                if (loaded.Leads.Count >= 500)
-                {
-                    data = new PreloadedTrainingData(loaded, fromLake.Description);
-                }
-                else
-                {
-                    await Console.Error.WriteLineAsync($"lifeline train: the lake has {loaded.Leads.Count} labelled leads (< 500); training on generated leads instead");
-                }
+                await Console.Error.WriteLineAsync($"lifeline train: {note}");
             }
 
             var options = new TrainingOptions { Trees = parse.GetValue(trees), Leaves = parse.GetValue(leaves), Seed = parse.GetValue(seed) };
@@ -113,5 +103,25 @@ internal static class TrainCommands
             }
         });
         return command;
+    }
+
+    /// <summary>
+    /// The training data: the lake's leads joined with conversions when <paramref name="lakePath"/> is given and has at
+    /// least 500 labelled leads, else <paramref name="syntheticRows"/> generated leads (with a note saying why).
+    /// </summary>
+    internal static async Task<(ITrainingDataSource Data, string? Note)> DataSourceAsync(string? lakePath, int syntheticRows, int seed, CancellationToken ct)
+    {
+        var synthetic = new SyntheticTrainingData(syntheticRows, seed);
+        if (lakePath is null)
+        {
+            return (synthetic, null);
+        }
+
+        var lake = await LakeCommands.OpenLeadScoringLakeAsync(lakePath, ct);
+        var fromLake = new LakeTrainingData(lake, $"the lake at {lakePath} (leads joined with conversions)");
+        var loaded = await fromLake.LoadAsync(ct);
+        return loaded.Leads.Count >= 500
+            ? (new PreloadedTrainingData(loaded, fromLake.Description), null)
+            : (synthetic, $"the lake has {loaded.Leads.Count} labelled leads (< 500); training on generated leads instead");
     }
 }

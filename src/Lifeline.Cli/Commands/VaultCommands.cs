@@ -34,7 +34,7 @@ internal static class VaultCommands
     private static Command Init()
     {
         var kdfMemory = CountOption("--kdf-memory-mib", "Argon2id memory per key derivation in MiB (default 64)");
-        var kdfIterations = CountOption("--kdf-iterations", "Argon2id iterations (default 3)");
+        var kdfIterations = CountOption("--kdf-iterations", "Argon2id iterations (default 1)");
         var packSize = CountOption("--pack-size-mib", "Target pack file size in MiB (default 16)");
         var command = new Command("init", "Create a new repository at --repo with one key for the password");
         command.Options.Add(kdfMemory);
@@ -53,7 +53,7 @@ internal static class VaultCommands
 
             if (parse.GetValue(kdfIterations) is { } iterations)
             {
-                options = options with { KdfIterations = Positive("--kdf-iterations", iterations, "3") };
+                options = options with { KdfIterations = Positive("--kdf-iterations", iterations, "2") };
             }
 
             if (parse.GetValue(packSize) is { } pack)

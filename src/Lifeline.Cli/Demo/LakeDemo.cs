@@ -7,41 +7,77 @@ using Lifeline.Vault;
 
 namespace Lifeline.Cli.Demo;
 
+/// <summary>What the lake part of the demo did (the <c>lake</c> object of the demo's JSON document).</summary>
+internal sealed record LakeDemoResult(string LakeDirectory, long LeadsVersion, long LeadsRows, long EarlierVersion, long EarlierRows, bool Verified, int ExitCode);
+
 /// <summary>
 /// The lake part of <c>lifeline demo</c>: seed the lead-scoring lake, back the leads table up into a vault, keep
-/// writing, lose the table, restore it as of the backed-up version and as of an earlier version, and replicate it.
+/// writing, replicate it, lose the table, restore it in place from the vault (so the lake is whole again for
+/// training) and as of an earlier version into a new directory, and verify that one with a full read.
 /// </summary>
 internal static class LakeDemo
 {
-    public static async Task<int> RunAsync(string workDir, TextWriter output, CancellationToken ct)
+    /// <summary>The lake's directory below the lake demo's work directory.</summary>
+    public static string LakeDirectory(string workDir) => Path.Combine(workDir, "region-a", "lake");
+
+    public static async Task<LakeDemoResult> RunAsync(string workDir, VaultRepository vault, DemoSteps steps, CancellationToken ct)
     {
-        var lakeDir = Path.Combine(workDir, "region-a", "lake");
-        var lake = await LeadScoringLake.OpenOrCreateAsync(new FileSystemObjectStore(lakeDir), "", cancellationToken: ct);
-        await lake.SeedAsync(new LeadGenerator(42, new DateTimeOffset(2024, 12, 1, 0, 0, 0, TimeSpan.Zero)), 5000, 5, ct);
+        var lakeDir = LakeDirectory(workDir);
         var leadsDir = Path.Combine(lakeDir, "leads");
-        var leads = await lake.Leads.GetSnapshotAsync(null, ct);
-        await output.WriteLineAsync($"lake: seeded {leads.RowCountFromStats} leads in {leads.Version} commits at {leadsDir}");
+        var staging = Path.Combine(workDir, "staging");
+        var lake = await steps.RunAsync("lake: seed", async () =>
+        {
+            var l = await LakeCommands.OpenLeadScoringLakeAsync(lakeDir, ct);
+            await l.SeedAsync(new LeadGenerator(42, new DateTimeOffset(2024, 12, 1, 0, 0, 0, TimeSpan.Zero)), 5000, 5, ct);
+            var leads = await l.Leads.GetSnapshotAsync(null, ct);
+            return (l, $"{leads.RowCountFromStats} leads with their conversions in {leads.Version} commits at {Path.GetRelativePath(workDir, lakeDir)}");
+        });
 
-        await using var vault = await VaultRepository.InitAsync(new FileSystemObjectStore(Path.Combine(workDir, "vault")), "demo-password", VaultInitOptions.ForTests, null, ct);
-        var backup = await LakeBackup.BackupAsync(vault, leadsDir, null, Path.Combine(workDir, "staging"), ct);
-        await output.WriteLineAsync($"lake: backed up leads version {backup.Version} as snapshot {backup.Snapshot[..8]} ({backup.DataFiles} data files)");
+        await steps.RunAsync("lake: backup leads", async () =>
+        {
+            var b = await LakeBackup.BackupAsync(vault, leadsDir, null, staging, ct);
+            return (b, $"version {b.Version} as snapshot {b.Snapshot[..8]} ({b.DataFiles} data files)");
+        });
 
-        await lake.SeedAsync(new LeadGenerator(43, new DateTimeOffset(2025, 1, 1, 0, 0, 0, TimeSpan.Zero), 100_000), 1000, 1, ct);
-        var second = await LakeBackup.BackupAsync(vault, leadsDir, null, Path.Combine(workDir, "staging"), ct);
-        await output.WriteLineAsync($"lake: incremental backup of version {second.Version}: {second.FilesNew} new files, {second.FilesUnmodified} unchanged");
+        await steps.RunAsync("lake: write, backup again", async () =>
+        {
+            await lake.SeedAsync(new LeadGenerator(43, new DateTimeOffset(2025, 1, 1, 0, 0, 0, TimeSpan.Zero), 100_000), 1000, 1, ct);
+            var b = await LakeBackup.BackupAsync(vault, leadsDir, null, staging, ct);
+            return (b, $"1000 new leads; incremental backup of version {b.Version}: {b.FilesNew} new files, {b.FilesUnmodified} unchanged");
+        });
 
-        var replica = new DeltaTable(new FileSystemObjectStore(Path.Combine(workDir, "region-b", "lake", "leads")), "");
-        var replicated = await TableReplicator.ReplicateAsync(lake.Leads, replica, null, ct);
-        await output.WriteLineAsync($"lake: replicated leads to region-b: {replicated.VersionsCopied} versions, lag {replicated.LagVersions}");
+        await steps.RunAsync("lake: replicate", async () =>
+        {
+            var replica = new DeltaTable(new FileSystemObjectStore(Path.Combine(workDir, "region-b", "lake", "leads")), "");
+            var r = await TableReplicator.ReplicateAsync(lake.Leads, replica, null, ct);
+            return (r, $"leads to region-b: {r.VersionsCopied} versions, lag {r.LagVersions}");
+        });
 
-        Directory.Delete(leadsDir, true);
-        await output.WriteLineAsync("lake: leads table deleted (disaster)");
-        var restored = await LakeBackup.RestoreAsync(vault, leadsDir, null, Path.Combine(workDir, "restored", "leads"), null, null, ct);
-        await output.WriteLineAsync($"lake: restored leads at version {restored.Version}: {restored.Rows} rows");
-        var earlier = await LakeBackup.RestoreAsync(vault, leadsDir, null, Path.Combine(workDir, "restored", "leads-v2"), 2, null, ct);
-        await output.WriteLineAsync($"lake: restored leads as of version {earlier.Version}: {earlier.Rows} rows");
-        var report = await TableVerifier.VerifyAsync(new DeltaTable(new FileSystemObjectStore(earlier.Target), ""), true, null, ct);
-        await output.WriteLineAsync($"lake: verify restored table: {(report.Ok ? "ok" : string.Join("; ", report.Problems.Select(p => p.Message)))}");
-        return report.Ok && restored.Rows == 6000 && earlier.Rows == 2000 ? ExitCodes.Ok : ExitCodes.CheckFailed;
+        await steps.RunAsync("lake: lose leads table", () =>
+        {
+            Directory.Delete(leadsDir, true);
+            return Task.FromResult((0, $"{Path.GetRelativePath(workDir, leadsDir)} deleted (disaster)"));
+        });
+
+        var restored = await steps.RunAsync("lake: restore leads", async () =>
+        {
+            var r = await LakeBackup.RestoreAsync(vault, leadsDir, null, leadsDir, null, null, ct);
+            return (r, $"restored leads in place at version {r.Version}: {r.Rows} rows");
+        });
+
+        var earlier = await steps.RunAsync("lake: restore as of v2", async () =>
+        {
+            var r = await LakeBackup.RestoreAsync(vault, leadsDir, null, Path.Combine(workDir, "restored", "leads-v2"), 2, null, ct);
+            return (r, $"restored leads as of version {r.Version}: {r.Rows} rows into {Path.GetRelativePath(workDir, r.Target)}");
+        });
+
+        var report = await steps.RunAsync("lake: verify restored v2", async () =>
+        {
+            var r = await TableVerifier.VerifyAsync(new DeltaTable(new FileSystemObjectStore(earlier.Target), ""), true, null, ct);
+            return (r, r.Ok ? "verify restored table: ok (full read)" : "verify restored table: " + string.Join("; ", r.Problems.Select(p => p.Message)));
+        });
+
+        var ok = report.Ok && restored.Rows == 6000 && earlier.Rows == 2000;
+        return new LakeDemoResult(lakeDir, restored.Version, restored.Rows, earlier.Version, earlier.Rows, ok, ok ? ExitCodes.Ok : ExitCodes.CheckFailed);
     }
 }

@@ -7,11 +7,15 @@ using Lifeline.Scoring.Training;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace Lifeline.Scoring.Demo;
 
 /// <summary>What the scoring part of <c>lifeline demo</c> did.</summary>
 public sealed record ScoringDemoResult(string ModelVersion, double HeldOutAuc, int Scored, IReadOnlyDictionary<string, int> Categories, string Address);
+
+/// <summary>A batch scored over HTTP: where the service listened, its response, the count per category and a one-line summary of them.</summary>
+public sealed record ScoredBatch(string Address, ScoreLeadsResponse Response, IReadOnlyDictionary<string, int> Categories, string Summary);
 
 /// <summary>
 /// The scoring part of <c>lifeline demo</c>: train a model into a directory model source under
@@ -29,11 +33,24 @@ public static class ScoringDemo
         await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
             $"scoring: trained lead-scoring v{trained.Version} on 5000 generated leads, held-out AUC {trained.Metrics.Auc:0.000}; {trained.Decision}"));
 
+        var batch = await ScoreBatchAsync(models, root, leads, LogLevel.Warning, cancellationToken);
+        await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+            $"scoring: served on {batch.Address}; scored {batch.Response.Count} leads with v{batch.Response.ModelVersion} in {batch.Response.LatencyMs:0.0} ms: {batch.Summary}"));
+        return new ScoringDemoResult(batch.Response.ModelVersion, trained.Metrics.Auc, batch.Response.Count, batch.Categories, batch.Address);
+    }
+
+    /// <summary>
+    /// Starts the scoring service on a free loopback port over <paramref name="source"/> (cache and sinks below
+    /// <paramref name="root"/>), scores <paramref name="leads"/> generated leads in one <c>POST /score-leads</c> over
+    /// HTTP, and stops it gracefully (the predictions are then in <c>sinks/predictions.jsonl</c> below the root).
+    /// </summary>
+    public static async Task<ScoredBatch> ScoreBatchAsync(IModelSource source, string root, int leads, LogLevel logLevel, CancellationToken cancellationToken)
+    {
         var app = ScoringHost.Build("http://127.0.0.1:0", o =>
         {
             o.CacheDirectory = Path.Combine(root, "cache");
             o.SinkDirectory = Path.Combine(root, "sinks");
-        }, s => s.AddSingleton<IModelSource>(models));
+        }, s => s.AddSingleton(source), logLevel);
         await using (app)
         {
             await app.StartAsync(cancellationToken);
@@ -58,10 +75,8 @@ public static class ScoringDemo
             var categories = scored.Predictions.GroupBy(p => p.ScoreCategory).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
             var summary = string.Join(", ", new[] { "Very High", "High", "Medium", "Low" }
                 .Select(c => string.Create(CultureInfo.InvariantCulture, $"{(categories.TryGetValue(c, out var n) ? n : 0)} {c}")));
-            await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-                $"scoring: served on {address}; scored {scored.Count} leads with v{scored.ModelVersion} in {scored.LatencyMs:0.0} ms: {summary}"));
             await app.StopAsync(cancellationToken);
-            return new ScoringDemoResult(scored.ModelVersion, trained.Metrics.Auc, scored.Count, categories, address);
+            return new ScoredBatch(address, scored, categories, summary);
         }
     }
 }

@@ -91,6 +91,7 @@ public sealed class LakeCommandsTests() : LakeTestDirectory("lifeline-lake-cli-t
     {
         var result = await RunAsync("lake", "demo", "--dir", Path.Combine(Dir, "demo"));
         Assert.True(result.Code == 0, result.Out + result.Err);
+        Assert.Contains("restored leads in place at version 6: 6000 rows", result.Out, StringComparison.Ordinal);
         Assert.Contains("restored leads as of version 2: 2000 rows", result.Out, StringComparison.Ordinal);
         Assert.Contains("verify restored table: ok", result.Out, StringComparison.Ordinal);
     }

@@ -150,6 +150,28 @@ public sealed class BadInputTests
     }
 
     [Fact]
+    public async Task Restore_AtWithSnapshotId_ExitsUsageExplainingLatest()
+    {
+        using var ctx = new VaultTestContext("at-with-id");
+        await ctx.InitAsync();
+        var target = ctx.Dir.Combine("target");
+        var line = (await ctx.RunAsync("vault", "restore", "1a2b3c4d", "--at", "2026-11-26 14:30", "--target", target)).ShouldFailWith(ExitCodes.Usage);
+        Assert.Contains("latest", line);
+        Assert.False(Directory.Exists(target));
+    }
+
+    [Fact]
+    public async Task Backup_MissingSource_ExitsUsageAndWritesNothing()
+    {
+        using var ctx = new VaultTestContext("missing-source");
+        await ctx.InitAsync();
+        var before = TestData.Listing(ctx.Repo);
+        var line = (await ctx.RunAsync("vault", "backup", ctx.Dir.Combine("nope"))).ShouldFailWith(ExitCodes.Usage);
+        Assert.Contains("does not exist", line);
+        Assert.Equal(before, TestData.Listing(ctx.Repo));
+    }
+
+    [Fact]
     public async Task Forget_NoPolicy_ExitsUsage()
     {
         using var ctx = new VaultTestContext("forget-empty");

@@ -140,8 +140,60 @@ public sealed class EndToEndTests
         Assert.True(json.GetProperty("verified").GetBoolean(), result.ToString());
         Assert.True(json.GetProperty("files").GetInt32() >= 5);
         Assert.True(json.GetProperty("secondBackupAdded").GetInt64() < json.GetProperty("fullBackupAdded").GetInt64() / 2, result.ToString());
+        Assert.True(json.GetProperty("ok").GetBoolean(), result.ToString());
+        var steps = json.GetProperty("steps").EnumerateArray().Select(s => s.GetProperty("step").GetString()!).ToList();
+        Assert.Equal(11, steps.Count(s => !s.Contains(':', StringComparison.Ordinal) && s != "open primary vault"));
+        Assert.Contains("lake: restore as of v2", steps);
+        Assert.Contains("registry: restore from vault", steps);
+        Assert.Contains("scoring: score a batch over HTTP", steps);
 
-        var text = (await runner.RunAsync("demo")).ShouldSucceed();
-        Assert.Contains("restore verified", text.Stdout);
+        // lake: restored in place and as of an earlier version
+        var lake = json.GetProperty("lake");
+        Assert.True(lake.GetProperty("verified").GetBoolean());
+        Assert.Equal(6000, lake.GetProperty("leadsRows").GetInt64());
+        Assert.Equal(2, lake.GetProperty("earlierVersion").GetInt64());
+
+        // registry: the restored Production version is the trained one, with a byte-identical artifact
+        var registry = json.GetProperty("registry");
+        var trained = registry.GetProperty("trainedVersion").GetString();
+        Assert.False(string.IsNullOrEmpty(trained));
+        Assert.Equal(trained, registry.GetProperty("productionVersion").GetString());
+        Assert.Equal(trained, registry.GetProperty("restoredProductionVersion").GetString());
+        var hash = registry.GetProperty("artifactSha256").GetString()!;
+        Assert.Matches("^[0-9a-f]{64}$", hash);
+        Assert.Equal(hash, registry.GetProperty("restoredArtifactSha256").GetString());
+        Assert.True(registry.GetProperty("identical").GetBoolean());
+        Assert.StartsWith("leads+conversions", registry.GetProperty("trainingData").GetString(), StringComparison.Ordinal);
+
+        // scoring: every lead of the batch scored over HTTP by the restored version, each score in [0, 1]
+        var scoring = json.GetProperty("scoring");
+        Assert.StartsWith("http://127.0.0.1:", scoring.GetProperty("address").GetString(), StringComparison.Ordinal);
+        Assert.Equal(trained, scoring.GetProperty("modelVersion").GetString());
+        var requested = scoring.GetProperty("requested").GetInt32();
+        Assert.Equal(requested, scoring.GetProperty("scored").GetInt32());
+        var scores = scoring.GetProperty("scores").EnumerateArray().ToList();
+        Assert.Equal(requested, scores.Count);
+        Assert.Equal(requested, scores.Select(s => s.GetProperty("leadId").GetString()).Distinct().Count());
+        Assert.All(scores, s => Assert.InRange(s.GetProperty("score").GetDouble(), 0.0, 1.0));
+        Assert.Equal(requested, scoring.GetProperty("categories").EnumerateObject().Sum(c => c.Value.GetInt32()));
+
+        Assert.True(Directory.Exists(dir.Combine("work", "restored")), "--dir keeps the directory");
+    }
+
+    [Fact]
+    public async Task Demo_TextMode_SummaryEndsWithTheRemovedDirectoryOnce()
+    {
+        using var dir = new TestDirectory("demo-text");
+        Directory.CreateDirectory(dir.Combine("tmp"));
+        var runner = new LifelineRunner(dir.Path);
+        var result = (await runner.RunAsync(["demo"], new Dictionary<string, string?> { ["TMPDIR"] = dir.Combine("tmp") }, TimeSpan.FromSeconds(120))).ShouldSucceed();
+        var lines = result.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Single(lines, l => l.Contains("removed now", StringComparison.Ordinal));
+        Assert.Contains("removed now", lines[^1], StringComparison.Ordinal);
+        Assert.Contains(lines, l => l.StartsWith("registry: Production v1 restored from the vault with a byte-identical artifact", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.StartsWith("scoring: 50 of 50 leads scored over HTTP", StringComparison.Ordinal));
+        var demoDir = System.Text.RegularExpressions.Regex.Match(lines[^1], @" in (\S+) \(removed now").Groups[1].Value;
+        Assert.StartsWith(dir.Combine("tmp"), demoDir, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(demoDir), result.ToString());
     }
 }

@@ -36,7 +36,11 @@ internal static class VaultCommands
         var kdfMemory = CountOption("--kdf-memory-mib", "Argon2id memory per key derivation in MiB (default 64)");
         var kdfIterations = CountOption("--kdf-iterations", "Argon2id iterations (default 1)");
         var packSize = CountOption("--pack-size-mib", "Target pack file size in MiB (default 16)");
+        var from = new Option<string?>("--from") { Description = "Copy the chunker parameters of this repository, so that a copy target also deduplicates direct backups" };
+        var fromPasswordFile = new Option<string?>("--from-password-file") { Description = "Read the --from repository's password from this file (default: $LIFELINE_FROM_PASSWORD)" };
         var command = new Command("init", "Create a new repository at --repo with one key for the password");
+        command.Options.Add(from);
+        command.Options.Add(fromPasswordFile);
         command.Options.Add(kdfMemory);
         command.Options.Add(kdfIterations);
         command.Options.Add(packSize);
@@ -66,6 +70,15 @@ internal static class VaultCommands
                 options = options with { PackSize = pack * 1024 * 1024 };
             }
 
+            VaultRepository? template = null;
+            if (parse.GetValue(from) is { Length: > 0 } fromLocation)
+            {
+                template = await session.OpenOtherAsync(
+                    fromLocation, parse.GetValue(fromPasswordFile), "--from", "--from-password-file", RepositorySettings.FromPasswordVariable, ct);
+                options = options with { CopyChunkerParamsFrom = template };
+            }
+
+            await using var templateScope = template;
             var store = session.Settings.OpenStore(location, create: true);
             VaultRepository repo;
             try
@@ -80,7 +93,7 @@ internal static class VaultCommands
 
             await using var _ = repo;
             session.Console.Document(new InitJson(repo.Id, store.Location));
-            session.Console.Line($"created vault {Short(repo.Id)} at {store.Location}");
+            session.Console.Line($"created vault {Short(repo.Id)} at {store.Location}{(template is null ? "" : $" (chunker parameters of {template.Store.Location})")}");
             session.Console.Line("keep the password safe: the data cannot be read without it");
             return ExitCodes.Ok;
         });

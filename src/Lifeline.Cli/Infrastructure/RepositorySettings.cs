@@ -15,6 +15,7 @@ internal sealed class RepositorySettings
     public const string PasswordVariable = "LIFELINE_PASSWORD";
     public const string ToPasswordVariable = "LIFELINE_TO_PASSWORD";
     public const string NewPasswordVariable = "LIFELINE_NEW_PASSWORD";
+    public const string FromPasswordVariable = "LIFELINE_FROM_PASSWORD";
 
     private readonly Func<string, string?> _environment;
     private readonly IReadOnlyDictionary<string, string?>? _storeEnvironment;

@@ -4,28 +4,35 @@ using Lifeline.Cli.Tests.Infrastructure;
 namespace Lifeline.Cli.Tests.Vault;
 
 /// <summary>
-/// A data set big enough that a backup or copy of it takes a moment (about 11 packs of 9 MiB): created once per test
-/// run, shared read-only by the crash tests, removed when the test process exits.
+/// A data set big enough that a backup or copy of it takes a moment (about 11 packs of 9 MiB), read-only, one per
+/// test class (xunit disposes it after the class).
 /// </summary>
-internal static class CrashData
+public sealed class CrashDataFixture : IDisposable
 {
     public const int Files = 24;
     public const int FileSize = 4 * 1024 * 1024;
 
-    private static readonly Lazy<(TestDirectory Dir, IReadOnlyList<FileFingerprint> Fingerprint)> Data = new(() =>
+    public CrashDataFixture()
     {
-        var dir = new TestDirectory("crash-data");
-        TestData.WriteRandomFiles(dir.Combine("big"), Files, FileSize, seed: 4242);
-        AppDomain.CurrentDomain.ProcessExit += (_, _) => dir.Dispose();
-        return (dir, TreeComparer.FingerprintAsync(dir.Combine("big"), default).GetAwaiter().GetResult());
-    });
+        Dir = new TestDirectory("crash-data");
+        TestData.WriteRandomFiles(Big, Files, FileSize, seed: 4242);
+        Fingerprint = TreeComparer.FingerprintAsync(Big, default).GetAwaiter().GetResult();
+    }
 
-    public static string Big => Data.Value.Dir.Combine("big");
+    public string Big => Dir.Combine("big");
 
-    public static long Bytes => (long)Files * FileSize;
+    public long Bytes => (long)Files * FileSize;
 
-    public static IReadOnlyList<FileFingerprint> Fingerprint => Data.Value.Fingerprint;
+    internal IReadOnlyList<FileFingerprint> Fingerprint { get; }
 
+    internal TestDirectory Dir { get; }
+
+    public void Dispose() => Dir.Dispose();
+}
+
+/// <summary>Settings shared by the crash tests.</summary>
+internal static class CrashData
+{
     public const int PackMiB = 9; // the smallest the vault allows (largest chunk 8 MiB + header room)
 
     public static readonly TimeSpan KillDeadline = TimeSpan.FromSeconds(90);
@@ -36,7 +43,7 @@ internal static class CrashData
 /// process tree, no cleanup) at points found by polling the repository's directories with a deadline. Afterwards
 /// <c>check</c> passes, the earlier snapshot restores byte-identical and the next backup reuses what the killed one wrote.
 /// </summary>
-public sealed class BackupCrashTests
+public sealed class BackupCrashTests(CrashDataFixture data) : IClassFixture<CrashDataFixture>
 {
     [Theory]
     [InlineData(1, false)]
@@ -51,7 +58,7 @@ public sealed class BackupCrashTests
         var packs = TestData.Packs(ctx.Repo).Count;
         var indexes = TestData.CountObjects(Path.Combine(ctx.Repo, "index"));
 
-        using var child = ctx.Runner.Start(["vault", "backup", CrashData.Big, "--source", "big"]);
+        using var child = ctx.Runner.Start(["vault", "backup", data.Big, "--source", "big"]);
         var reached = await TestData.WaitUntilAsync(
             () => TestData.Packs(ctx.Repo).Count >= packs + packsBeforeKill && (!afterAnIndex || TestData.CountObjects(Path.Combine(ctx.Repo, "index")) > indexes),
             CrashData.KillDeadline,
@@ -67,12 +74,12 @@ public sealed class BackupCrashTests
         (await ctx.JsonAsync("restore", first, "--target", restored)).ShouldSucceed();
         Assert.Empty(TreeComparer.Compare(await TreeComparer.FingerprintAsync(small, default), await TreeComparer.FingerprintAsync(Path.Combine(restored, "small"), default)));
 
-        var next = (await ctx.JsonAsync("backup", CrashData.Big, "--source", "big")).Json;
+        var next = (await ctx.JsonAsync("backup", data.Big, "--source", "big")).Json;
         var added = next.GetProperty("dataAdded").GetInt64();
         if (afterAnIndex)
         {
             // at least one index file (listing 8 packs of ~9 MiB) was durable before the kill: that data is not sent again
-            Assert.True(added <= CrashData.Bytes - (8L * 1024 * 1024), $"the next backup added {added} of {CrashData.Bytes} bytes: it did not reuse the killed backup's packs");
+            Assert.True(added <= data.Bytes - (8L * 1024 * 1024), $"the next backup added {added} of {data.Bytes} bytes: it did not reuse the killed backup's packs");
         }
 
         if (afterAnIndex)
@@ -81,7 +88,7 @@ public sealed class BackupCrashTests
             (await ctx.JsonAsync("check", "--read-data")).ShouldSucceed();
             var big = ctx.Dir.Combine("restored-big");
             (await ctx.JsonAsync("restore", "latest", "--source", "big", "--target", big)).ShouldSucceed();
-            Assert.Empty(TreeComparer.Compare(CrashData.Fingerprint, await TreeComparer.FingerprintAsync(Path.Combine(big, "big"), default)));
+            Assert.Empty(TreeComparer.Compare(data.Fingerprint, await TreeComparer.FingerprintAsync(Path.Combine(big, "big"), default)));
         }
         else
         {
@@ -96,7 +103,7 @@ public sealed class BackupCrashTests
     {
         using var ctx = new VaultTestContext("interrupt");
         await ctx.InitAsync(CrashData.PackMiB);
-        using var child = ctx.Runner.Start(["vault", "backup", CrashData.Big]);
+        using var child = ctx.Runner.Start(["vault", "backup", data.Big]);
         var reached = await TestData.WaitUntilAsync(() => TestData.Packs(ctx.Repo).Count >= 1, CrashData.KillDeadline, giveUp: () => child.HasExited);
         Assert.True(reached && !child.HasExited, "the backup finished before it could be interrupted");
         using (var kill = System.Diagnostics.Process.Start("kill", [$"-{signal}", child.Process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!)
@@ -195,7 +202,7 @@ public sealed class PruneCrashTests
 /// Crash safety of copy: killed (SIGKILL) after the first pack and after the first index in the destination; the
 /// destination then checks, holds no partial snapshot, and the next copy completes, sending only what is missing.
 /// </summary>
-public sealed class CopyCrashTests
+public sealed class CopyCrashTests(CrashDataFixture data) : IClassFixture<CrashDataFixture>
 {
     [Theory]
     [InlineData(1, false)]
@@ -204,7 +211,7 @@ public sealed class CopyCrashTests
     {
         using var ctx = new VaultTestContext("crash-copy");
         await ctx.InitAsync(CrashData.PackMiB);
-        await ctx.JsonAsync("backup", CrashData.Big);
+        await ctx.JsonAsync("backup", data.Big);
         var dest = ctx.Dir.Combine("dest");
         await ctx.InitAsync(CrashData.PackMiB, dest);
         var destIndex = Path.Combine(dest, "index");
@@ -227,7 +234,7 @@ public sealed class CopyCrashTests
         if (afterAnIndex)
         {
             var copied = again.GetProperty("bytesCopied").GetInt64();
-            Assert.True(copied <= CrashData.Bytes - (8L * 1024 * 1024), $"the next copy sent {copied} of {CrashData.Bytes} bytes: it did not reuse the killed copy's packs");
+            Assert.True(copied <= data.Bytes - (8L * 1024 * 1024), $"the next copy sent {copied} of {data.Bytes} bytes: it did not reuse the killed copy's packs");
         }
 
         if (afterAnIndex)
@@ -235,7 +242,7 @@ public sealed class CopyCrashTests
             (await ctx.JsonAsync("check", "--read-data", "--repo", dest)).ShouldSucceed();
             var restored = ctx.Dir.Combine("restored");
             (await ctx.JsonAsync("restore", "latest", "--repo", dest, "--target", restored)).ShouldSucceed();
-            Assert.Empty(TreeComparer.Compare(CrashData.Fingerprint, await TreeComparer.FingerprintAsync(Path.Combine(restored, "big"), default)));
+            Assert.Empty(TreeComparer.Compare(data.Fingerprint, await TreeComparer.FingerprintAsync(Path.Combine(restored, "big"), default)));
         }
         else
         {

@@ -131,6 +131,30 @@ public sealed class EndToEndTests
     }
 
     [Fact]
+    public async Task InitFrom_SecondaryWithPrimaryChunkerParams_DirectBackupDeduplicatesAgainstCopies()
+    {
+        using var ctx = new VaultTestContext("init-from");
+        var source = ctx.Dir.Combine("source");
+        TestData.WriteSmallTree(source);
+        await ctx.InitAsync();
+        var full = (await ctx.JsonAsync("backup", source)).Json.GetProperty("dataAdded").GetInt64();
+
+        var secondary = ctx.Dir.Combine("secondary");
+        var init = (await ctx.Runner.RunAsync(["vault", "init", "--repo", secondary, "--from", ctx.Repo, .. VaultTestContext.FastInit], new Dictionary<string, string?> { ["LIFELINE_FROM_PASSWORD"] = VaultTestContext.Password }))
+            .ShouldSucceed();
+        Assert.Contains("chunker parameters of", init.Stdout);
+        (await ctx.Runner.RunAsync(["vault", "copy", "--to", secondary], new Dictionary<string, string?> { ["LIFELINE_TO_PASSWORD"] = VaultTestContext.Password })).ShouldSucceed();
+
+        // the same files backed up directly into the secondary: their chunks are already there (copied)
+        var direct = (await ctx.JsonAsync("backup", source, "--repo", secondary, "--host", "other-host")).Json.GetProperty("dataAdded").GetInt64();
+        Assert.True(direct < full / 4, $"direct backup into the secondary added {direct} bytes of {full}: the chunker parameters were not shared");
+
+        (await ctx.Runner.RunAsync(["vault", "init", "--repo", ctx.Dir.Combine("third"), "--from", ctx.Dir.Combine("nope"), .. VaultTestContext.FastInit], new Dictionary<string, string?> { ["LIFELINE_FROM_PASSWORD"] = "x" }))
+            .ShouldFailWith(ExitCodes.RepositoryNotFound);
+        Assert.False(Directory.Exists(ctx.Dir.Combine("third")));
+    }
+
+    [Fact]
     public async Task Demo_InFreshDirectory_ProvesRestoreIdentical()
     {
         using var dir = new TestDirectory("demo");

@@ -23,6 +23,9 @@ done
 need_apt=()
 command -v restic >/dev/null || need_apt+=(restic)
 [ -x /usr/bin/time ] || need_apt+=(time)
+# native Argon2id and zstd for lifeline (it falls back to managed code without them, slower)
+ldconfig -p | grep -q 'libargon2\.so\.1 ' || need_apt+=(libargon2-1)
+ldconfig -p | grep -q 'libzstd\.so\.1 ' || need_apt+=(libzstd1)
 if [ ${#need_apt[@]} -gt 0 ]; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
 fi

@@ -8,10 +8,17 @@ namespace Lifeline.Vault.Crypto;
 /// <summary>Password → Argon2id → key-encryption key → wrapped master key (docs/vault-format.md, "Key files").</summary>
 internal static class KeyFiles
 {
+    /// <summary>Argon2id(password, salt, memory KiB, iterations, parallelism) → 32-byte key-encryption key.</summary>
+    internal delegate byte[] Kdf(string password, byte[] salt, int memoryKiB, int iterations, int parallelism);
+
     public static KeyFileJson Create(byte[] masterKey, string password, VaultInitOptions kdf, string host, DateTimeOffset now)
+        => Create(masterKey, password, kdf, host, now, DeriveKek);
+
+    /// <summary>Creates a key file with a given Argon2id implementation (tests: native and managed must agree).</summary>
+    internal static KeyFileJson Create(byte[] masterKey, string password, VaultInitOptions kdf, string host, DateTimeOffset now, Kdf derive)
     {
         var salt = RandomNumberGenerator.GetBytes(16);
-        var kek = DeriveKek(password, salt, kdf.KdfMemoryKiB, kdf.KdfIterations, kdf.KdfParallelism);
+        var kek = derive(password, salt, kdf.KdfMemoryKiB, kdf.KdfIterations, kdf.KdfParallelism);
         using var sealer = new Sealer(kek);
         return new KeyFileJson
         {
@@ -26,20 +33,45 @@ internal static class KeyFiles
     }
 
     /// <summary>Returns the master key, or null if the password does not open this key file.</summary>
-    public static byte[]? TryUnwrap(KeyFileJson file, string password)
+    public static byte[]? TryUnwrap(KeyFileJson file, string password) => TryUnwrap(file, password, DeriveKek);
+
+    /// <summary>As <see cref="TryUnwrap(KeyFileJson, string)"/> with a given Argon2id implementation.</summary>
+    internal static byte[]? TryUnwrap(KeyFileJson file, string password, Kdf derive)
     {
         if (file.Kdf != "argon2id" || file.Salt.Length < 8 || file.MemoryKiB <= 0 || file.Iterations <= 0 || file.Parallelism <= 0)
         {
             return null;
         }
 
-        var kek = DeriveKek(password, file.Salt, file.MemoryKiB, file.Iterations, file.Parallelism);
+        var kek = derive(password, file.Salt, file.MemoryKiB, file.Iterations, file.Parallelism);
         using var sealer = new Sealer(kek);
         var key = sealer.TryOpen(file.WrappedKey, Roles.Key);
         return key is { Length: MasterKey.Size } ? key : null;
     }
 
+    // An empty password is rejected by both (Konscious refuses it), so that a key file made by one always opens with the other.
     private static byte[] DeriveKek(string password, byte[] salt, int memoryKiB, int iterations, int parallelism)
+        => NativeArgon2.Available
+            ? DeriveKekNative(password, salt, memoryKiB, iterations, parallelism)
+            : DeriveKekManaged(password, salt, memoryKiB, iterations, parallelism);
+
+    /// <summary>Argon2id through libargon2 (only when <see cref="NativeArgon2.Available"/>).</summary>
+    internal static byte[] DeriveKekNative(string password, byte[] salt, int memoryKiB, int iterations, int parallelism)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(password);
+        var pwd = Encoding.UTF8.GetBytes(password);
+        try
+        {
+            return NativeArgon2.HashId(pwd, salt, iterations, memoryKiB, parallelism, 32);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(pwd);
+        }
+    }
+
+    /// <summary>Argon2id through the managed Konscious implementation (the fallback).</summary>
+    internal static byte[] DeriveKekManaged(string password, byte[] salt, int memoryKiB, int iterations, int parallelism)
     {
         using var argon = new Argon2id(Encoding.UTF8.GetBytes(password))
         {

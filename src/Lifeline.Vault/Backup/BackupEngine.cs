@@ -29,6 +29,7 @@ internal sealed class BackupEngine
     private readonly Locking.VaultLock? _held;
     private readonly System.Buffers.ArrayPool<byte> _pool = VaultBuffers.Create();
     private byte[] _readBuffer = [];
+    private Task _prefetch = Task.CompletedTask;
     private long _dataAdded;
     private long _blobsAdded;
     private long _filesNew, _filesChanged, _filesUnmodified, _dirsNew, _dirsChanged, _dirsUnmodified, _totalFiles, _totalBytes;
@@ -292,10 +293,9 @@ internal sealed class BackupEngine
             {
                 List<string>? content = null;
                 var size = st.Size;
-                if (!_request.Force && parentNode is { Type: "file" } p && p.Size == st.Size && p.Mtime == st.MtimeNs && p.Inode == st.Inode
-                    && p.Ctime == st.CtimeNs && p.Content is not null && p.Content.TrueForAll(c => BlobId.TryParse(c, out var b) && _repo.Index.Contains(b)))
+                if (IsUnchanged(parentNode, st))
                 {
-                    content = p.Content;
+                    content = parentNode!.Content;
                     _filesUnmodified++;
                     _bytesDone += size;
                 }
@@ -362,10 +362,16 @@ internal sealed class BackupEngine
         names.Sort(StringComparer.Ordinal);
         Dictionary<string, NodeJson>? parentNodes = parentTree?.Nodes.ToDictionary(n => n.Name, StringComparer.Ordinal);
         var nodes = new List<NodeJson>(names.Count);
-        foreach (var name in names)
+        for (var i = 0; i < names.Count; i++)
         {
+            var name = names[i];
             NodeJson? parentNode = null;
             parentNodes?.TryGetValue(name, out parentNode);
+            if (i + 1 < names.Count)
+            {
+                PrefetchIfRead(Path.Combine(path, names[i + 1]), parentNodes);
+            }
+
             var node = await BackupEntryAsync(Path.Combine(path, name), name, parentNode);
             if (node is not null)
             {
@@ -374,6 +380,38 @@ internal sealed class BackupEngine
         }
 
         return await StoreTreeAsync(nodes);
+    }
+
+    /// <summary>True if a file can keep its parent snapshot's content without being read.</summary>
+    private bool IsUnchanged(NodeJson? parentNode, FileStat st)
+        => !_request.Force && parentNode is { Type: "file" } p && p.Size == st.Size && p.Mtime == st.MtimeNs && p.Inode == st.Inode
+            && p.Ctime == st.CtimeNs && p.Content is not null && p.Content.TrueForAll(c => BlobId.TryParse(c, out var b) && _repo.Index.Contains(b));
+
+    /// <summary>
+    /// Starts the kernel reading the next entry into the page cache (one file ahead, in the background) if it is a
+    /// regular file that this backup will read, so that its disk reads overlap with chunking and hashing the current
+    /// file. The hint task is not awaited: it holds nothing of the engine's and its failures are ignored.
+    /// </summary>
+    private void PrefetchIfRead(string path, Dictionary<string, NodeJson>? parentNodes)
+    {
+        FileStat st;
+        try
+        {
+            st = FileStats.Lstat(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return;
+        }
+
+        NodeJson? parentNode = null;
+        parentNodes?.TryGetValue(Path.GetFileName(path), out parentNode);
+        if (st.Type != NodeType.File || st.Size <= 0 || IsUnchanged(parentNode, st))
+        {
+            return;
+        }
+
+        _prefetch = _prefetch.ContinueWith(_ => ReadAhead.WillNeed(path, st.Size), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
     }
 
     private async Task<BlobId> StoreTreeAsync(List<NodeJson> nodes)

@@ -36,6 +36,12 @@ internal static class CrashData
     public const int PackMiB = 9; // the smallest the vault allows (largest chunk 8 MiB + header room)
 
     public static readonly TimeSpan KillDeadline = TimeSpan.FromSeconds(90);
+
+    /// <summary>
+    /// Slows every put of the child a little, so that on an idle machine a 96 MiB backup or copy (0.4 s otherwise)
+    /// still runs long enough for the test to see its kill point before the process ends.
+    /// </summary>
+    public const string SlowPuts = "put=100ms";
 }
 
 /// <summary>
@@ -58,7 +64,7 @@ public sealed class BackupCrashTests(CrashDataFixture data) : IClassFixture<Cras
         var packs = TestData.Packs(ctx.Repo).Count;
         var indexes = TestData.CountObjects(Path.Combine(ctx.Repo, "index"));
 
-        using var child = ctx.Runner.Start(["vault", "backup", data.Big, "--source", "big"]);
+        using var child = ctx.Runner.Start(["vault", "backup", data.Big, "--source", "big"], new Dictionary<string, string?> { ["LIFELINE_DEBUG_STORE_DELAY"] = CrashData.SlowPuts });
         var reached = await TestData.WaitUntilAsync(
             () => TestData.Packs(ctx.Repo).Count >= packs + packsBeforeKill && (!afterAnIndex || TestData.CountObjects(Path.Combine(ctx.Repo, "index")) > indexes),
             CrashData.KillDeadline,
@@ -103,7 +109,7 @@ public sealed class BackupCrashTests(CrashDataFixture data) : IClassFixture<Cras
     {
         using var ctx = new VaultTestContext("interrupt");
         await ctx.InitAsync(CrashData.PackMiB);
-        using var child = ctx.Runner.Start(["vault", "backup", data.Big]);
+        using var child = ctx.Runner.Start(["vault", "backup", data.Big], new Dictionary<string, string?> { ["LIFELINE_DEBUG_STORE_DELAY"] = CrashData.SlowPuts });
         var reached = await TestData.WaitUntilAsync(() => TestData.Packs(ctx.Repo).Count >= 1, CrashData.KillDeadline, giveUp: () => child.HasExited);
         Assert.True(reached && !child.HasExited, "the backup finished before it could be interrupted");
         using (var kill = System.Diagnostics.Process.Start("kill", [$"-{signal}", child.Process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!)
@@ -216,7 +222,7 @@ public sealed class CopyCrashTests(CrashDataFixture data) : IClassFixture<CrashD
         await ctx.InitAsync(CrashData.PackMiB, dest);
         var destIndex = Path.Combine(dest, "index");
 
-        using var child = ctx.Runner.Start(["vault", "copy", "--to", dest], new Dictionary<string, string?> { ["LIFELINE_TO_PASSWORD"] = VaultTestContext.Password });
+        using var child = ctx.Runner.Start(["vault", "copy", "--to", dest], new Dictionary<string, string?> { ["LIFELINE_TO_PASSWORD"] = VaultTestContext.Password, ["LIFELINE_DEBUG_STORE_DELAY"] = CrashData.SlowPuts });
         var reached = await TestData.WaitUntilAsync(
             () => TestData.Packs(dest).Count >= packsBeforeKill && (!afterAnIndex || TestData.CountObjects(destIndex) > 0),
             CrashData.KillDeadline,
@@ -228,7 +234,7 @@ public sealed class CopyCrashTests(CrashDataFixture data) : IClassFixture<CrashD
         Assert.Equal(0, (await ctx.JsonAsync("snapshots", "--repo", dest)).Json.GetArrayLength());
         Assert.Equal(1, (await ctx.JsonAsync("snapshots")).Json.GetArrayLength());
 
-        var again = (await ctx.Runner.RunAsync(["vault", "--json", "copy", "--to", dest], new Dictionary<string, string?> { ["LIFELINE_TO_PASSWORD"] = VaultTestContext.Password }))
+        var again = (await ctx.Runner.RunAsync(["vault", "--json", "copy", "--to", dest], new Dictionary<string, string?> { ["LIFELINE_TO_PASSWORD"] = VaultTestContext.Password, ["LIFELINE_DEBUG_STORE_DELAY"] = CrashData.SlowPuts }))
             .ShouldSucceed().Json;
         Assert.Equal(1, again.GetProperty("snapshotsCopied").GetInt32());
         if (afterAnIndex)

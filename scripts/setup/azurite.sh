@@ -10,35 +10,16 @@ port="${LIFELINE_AZURITE_PORT:-10000}"
 version="${LIFELINE_AZURITE_VERSION:-3.37.0}"
 tools="$PWD/.tools/azurite"
 
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+source scripts/lib/npm-server.sh
 
 if port_open "$port"; then
   echo "azurite: something already listens on 127.0.0.1:$port; using it"
   exit 0
 fi
 
-if [ ! -x "$tools/node_modules/.bin/azurite-blob" ]; then
-  command -v npm >/dev/null || { echo "azurite: npm is missing: apt-get install -y nodejs npm" >&2; exit 1; }
-  echo "azurite: installing azurite@$version into $tools"
-  mkdir -p "$tools"
-  npm install --prefix "$tools" --no-audit --no-fund --loglevel=error "azurite@$version" >"$tools/npm-install.log" 2>&1 \
-    || { echo "azurite: npm install failed, see $tools/npm-install.log" >&2; exit 1; }
-fi
-
+npm_install azurite "$tools" azurite-blob "azurite@$version"
 data="$(mktemp -d /tmp/lifeline-azurite.XXXXXX)"
 echo "azurite: starting azurite-blob on 127.0.0.1:$port (data in $data)"
-setsid nohup "$tools/node_modules/.bin/azurite-blob" --blobHost 127.0.0.1 --blobPort "$port" --location "$data" \
-  --skipApiVersionCheck --loose --silent >"$tools/azurite.log" 2>&1 < /dev/null &
-echo $! >"$tools/azurite.pid"
-
-deadline=$((SECONDS + 60))
-until port_open "$port"; do
-  if ! kill -0 "$(cat "$tools/azurite.pid")" 2>/dev/null; then
-    echo "azurite: exited during start-up, see $tools/azurite.log" >&2; exit 1
-  fi
-  if [ "$SECONDS" -ge "$deadline" ]; then
-    echo "azurite: not answering on 127.0.0.1:$port after 60 s, see $tools/azurite.log" >&2; exit 1
-  fi
-  sleep 0.2
-done
-echo "azurite: ready on 127.0.0.1:$port (pid $(cat "$tools/azurite.pid"))"
+start_server azurite "$port" "$tools/azurite.pid" "$tools/azurite.log" \
+  "$tools/node_modules/.bin/azurite-blob" --blobHost 127.0.0.1 --blobPort "$port" --location "$data" \
+  --skipApiVersionCheck --loose --silent

@@ -86,8 +86,13 @@ public class BackgroundBatcherTests
         sut.TryEnqueue(7);
         time.Advance(TimeSpan.FromSeconds(1));
         await Eventually.TrueAsync(() => Task.FromResult(Volatile.Read(ref attempts) >= 1), "first attempt");
-        time.Advance(TimeSpan.FromSeconds(1)); // the retry delay
-        await Eventually.TrueAsync(() => Task.FromResult(written.Count == 1), "retried append");
+        // The retry delay's timer is created just after the failed attempt returns: keep moving the clock until the
+        // retry has run, so an advance made before the timer exists is not lost.
+        await Eventually.TrueAsync(() =>
+        {
+            time.Advance(TimeSpan.FromSeconds(1));
+            return Task.FromResult(written.Count == 1);
+        }, "retried append");
         await sut.StopAsync(CancellationToken.None);
 
         Assert.Equal([7], written);

@@ -1,0 +1,2 @@
+namespace Lifeline.Recovery.Plan;
+internal static class Placeholder;

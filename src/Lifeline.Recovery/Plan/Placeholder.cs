@@ -1,2 +1,0 @@
-namespace Lifeline.Recovery.Plan;
-internal static class Placeholder;

@@ -397,7 +397,7 @@ public sealed class PlanChecker
             if (c.Policy is null)
             {
                 Add(FindingSeverity.Error, PlanRules.Unprotected, c.Name, $"components.{c.Name}",
-                    $"no backup policy protects '{c.Name}'" + (ScenariosNaming(c.Name) is { Count: > 0 } s ? $", yet scenario {string.Join(", ", s)} restores it" : ""),
+                    $"no backup policy protects '{c.Name}'" + (ScenariosNaming(c.Name) is { Count: > 0 } s ? $", yet scenario{(s.Count == 1 ? "" : "s")} {string.Join(", ", s)} restore{(s.Count == 1 ? "s" : "")} it" : ""),
                     "add `policy: NAME` naming a policy under policies");
                 return result with { Basis = "not protected" };
             }
@@ -484,9 +484,18 @@ public sealed class PlanChecker
                 return $"backup, copy and verification alone take {Fmt(overhead)}, the objective {Fmt(objective)}: make them faster or relax the objective";
             }
 
-            var cron = allowed >= TimeSpan.FromHours(1)
-                ? allowed >= TimeSpan.FromDays(1) ? "0 0 * * *" : $"0 */{(int)allowed.TotalHours} * * *"
-                : $"*/{Math.Max(1, (int)allowed.TotalMinutes)} * * * *";
+            // a step that divides the hour (or the day) keeps every gap equal to it
+            int[] minuteSteps = [1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30];
+            int[] hourSteps = [1, 2, 3, 4, 6, 8, 12];
+            var cron = allowed >= TimeSpan.FromDays(1) ? "0 0 * * *"
+                : allowed >= TimeSpan.FromHours(1) ? $"0 */{hourSteps.Last(h => h <= allowed.TotalHours)} * * *"
+                : allowed >= TimeSpan.FromMinutes(1) ? $"*/{minuteSteps.Last(m => m <= allowed.TotalMinutes)} * * * *"
+                : null;
+            if (cron is null)
+            {
+                return $"use `schedule: on-change` with a short coalesce: the objective {Fmt(objective)} leaves less than a minute between backups";
+            }
+
             return $"use `schedule: on-change`, or back up at least every {Fmt(allowed)} (`schedule: \"{cron}\"`)";
         }
 

@@ -124,7 +124,7 @@ internal static class PlanWriter
         var policies = new YamlMappingNode();
         foreach (var p in plan.Policies)
         {
-            var node = new YamlMappingNode { { "schedule", Quoted(p.Schedule.ToString()) } };
+            var node = new YamlMappingNode { { "schedule", p.Schedule.OnChange ? Scalar(BackupSchedule.OnChangeText) : Quoted(p.Schedule.ToString()) } };
             AddDuration(node, "coalesce", p.Coalesce);
             if (p.Full is not null)
             {

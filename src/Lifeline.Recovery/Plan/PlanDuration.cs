@@ -49,6 +49,11 @@ public static class PlanDuration
                 return false;
             }
 
+            while (i < text.Length && text[i] == ' ')
+            {
+                i++;
+            }
+
             var unitStart = i;
             while (i < text.Length && char.IsAsciiLetter(text[i]))
             {
@@ -73,6 +78,10 @@ public static class PlanDuration
             }
 
             total += step.Value;
+            while (i < text.Length && text[i] == ' ')
+            {
+                i++;
+            }
         }
 
         value = total;

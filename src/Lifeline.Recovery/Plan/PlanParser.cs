@@ -66,6 +66,13 @@ internal sealed partial class PlanParser
                 $"not valid YAML: {StripMarks(e)}", "fix the YAML at this position (indent with spaces, quote values containing ': ' or '#')");
             return null;
         }
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException)
+        {
+            // YamlDotNet gives up without a mark on some unterminated flow collections; the last token it read is the place
+            Error(PlanRules.YamlSyntax, "plan", LastGoodToken(yaml),
+                "not valid YAML: the parser stopped after this point (a '{', '[' or quote not closed?)", "close the bracket or quote that opens here");
+            return null;
+        }
 
         if (stream.Documents.Count == 0 || stream.Documents[0].RootNode is YamlScalarNode { Value: null or "" })
         {
@@ -716,6 +723,28 @@ internal sealed partial class PlanParser
     private static SourceMark Mark(YamlNode node) => new(ToInt(node.Start.Line), ToInt(node.Start.Column));
 
     private static int ToInt(long value) => (int)Math.Clamp(value, 1, int.MaxValue);
+
+    private static SourceMark LastGoodToken(string yaml)
+    {
+        var mark = new SourceMark(1, 1);
+        try
+        {
+            var scanner = new Scanner(new StringReader(yaml));
+            while (scanner.MoveNext())
+            {
+                if (scanner.Current is { } token)
+                {
+                    mark = new SourceMark(ToInt(token.Start.Line), ToInt(token.Start.Column));
+                }
+            }
+        }
+        catch (Exception e) when (e is YamlException or InvalidOperationException or ArgumentException)
+        {
+            // the mark of the last token read is the answer
+        }
+
+        return mark;
+    }
 
     private static string StripMarks(YamlException e)
     {

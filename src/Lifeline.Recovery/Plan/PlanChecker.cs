@@ -132,17 +132,26 @@ public sealed class PlanChecker
         return new PlanCheckReport { File = plan.Source.File, Plan = plan, Findings = findings, Components = rpos };
     }
 
-    /// <summary>The longest gap between two runs of <paramref name="cron"/> within the horizon, or null if it never runs twice.</summary>
-    internal TimeSpan? LongestGap(string cron, string? timeZone) => Occurrences(cron, timeZone) is { Count: > 1 } times
-        ? times.Zip(times.Skip(1), (a, b) => b - a).Max()
-        : null;
+    /// <summary>The longest gap between two runs of <paramref name="cron"/> within the horizon from now, or null if it never runs twice.</summary>
+    internal TimeSpan? LongestGap(string cron, string? timeZone) => Gap(Occurrences(cron, timeZone, _time.GetUtcNow(), _options.ScheduleHorizon));
 
-    private List<DateTimeOffset> Occurrences(string cron, string? timeZone)
+    private static TimeSpan? Gap(List<DateTimeOffset> times) => times.Count > 1 ? times.Zip(times.Skip(1), (a, b) => b - a).Max() : null;
+
+    private static List<DateTimeOffset> Occurrences(string cron, string? timeZone, DateTimeOffset now, TimeSpan horizon)
     {
         var zone = timeZone is not null && PlanParser.TryFindTimeZone(timeZone, out var z) ? z : TimeZoneInfo.Utc;
-        var expression = CronExpression.Parse(cron, CronFormat.Standard);
-        var now = _time.GetUtcNow();
-        var end = now + _options.ScheduleHorizon;
+        CronExpression expression;
+        try
+        {
+            expression = CronExpression.Parse(cron, CronFormat.Standard);
+        }
+        catch (CronFormatException)
+        {
+            // only a plan built in code gets here (the parser rejects bad cron); it never runs
+            return [];
+        }
+
+        var end = now + horizon;
         var times = new List<DateTimeOffset>();
         var next = expression.GetNextOccurrence(now, zone);
         // a per-minute schedule has 527,000 runs a year; its longest gap shows within the first 50,000
@@ -174,7 +183,22 @@ public sealed class PlanChecker
     /// <summary>One check of one plan.</summary>
     private sealed class Run(PlanChecker checker, LifelinePlan plan)
     {
+        private readonly DateTimeOffset _now = checker._time.GetUtcNow();
+        private readonly Dictionary<(string, string?), List<DateTimeOffset>> _occurrences = [];
+
         public List<PlanFinding> Findings { get; } = [];
+
+        /// <summary>The runs of a schedule over the horizon from the check's one "now".</summary>
+        private List<DateTimeOffset> RunsOf(string cron, string? timeZone)
+        {
+            if (!_occurrences.TryGetValue((cron, timeZone), out var times))
+            {
+                times = Occurrences(cron, timeZone, _now, checker._options.ScheduleHorizon);
+                _occurrences[(cron, timeZone)] = times;
+            }
+
+            return times;
+        }
 
         private PlanObjectives Objectives => plan.Objectives;
 
@@ -361,7 +385,7 @@ public sealed class PlanChecker
                     }
                 }
 
-                if (checker.Occurrences(d.Schedule, null).Count == 0)
+                if (RunsOf(d.Schedule, null).Count == 0)
                 {
                     Add(FindingSeverity.Error, PlanRules.BadSchedule, "drill " + d.Name, $"drills.{d.Name}.schedule",
                         $"drill schedule '{d.Schedule}' never runs within {Fmt(checker._options.ScheduleHorizon)}", "write a schedule that runs at least once a year");
@@ -412,7 +436,7 @@ public sealed class PlanChecker
             }
 
             var policyPath = $"policies.{policy.Name}";
-            TimeSpan? interval = policy.Schedule.OnChange ? policy.Coalesce ?? checker._options.DefaultCoalesce : checker.LongestGap(policy.Schedule.Cron!, policy.TimeZone);
+            TimeSpan? interval = policy.Schedule.OnChange ? policy.Coalesce ?? checker._options.DefaultCoalesce : Gap(RunsOf(policy.Schedule.Cron!, policy.TimeZone));
             if (interval is null)
             {
                 Add(FindingSeverity.Error, PlanRules.BadSchedule, c.Name, policyPath + ".schedule",
@@ -443,7 +467,7 @@ public sealed class PlanChecker
             }
             else
             {
-                var checks = plan.Verification.Checks.Where(k => k.Run.Contains("integrity")).Select(k => checker.LongestGap(k.Schedule, null)).OfType<TimeSpan>().ToList();
+                var checks = plan.Verification.Checks.Where(k => k.Run.Contains("integrity")).Select(k => Gap(RunsOf(k.Schedule, null))).OfType<TimeSpan>().ToList();
                 if (checks.Count == 0)
                 {
                     Add(FindingSeverity.Error, PlanRules.RpoUnmet, c.Name, "verification.after-backup",

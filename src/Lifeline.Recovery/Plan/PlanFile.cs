@@ -9,6 +9,9 @@ public static class PlanFile
     /// <summary>The plan's file name where none is given.</summary>
     public const string DefaultFileName = "lifeline.yaml";
 
+    /// <summary>The largest plan file read (1 MiB): a plan is a page of text.</summary>
+    public const int MaxBytes = 1 << 20;
+
     /// <summary>Parses plan text; <paramref name="fileName"/> is named in every error.</summary>
     public static PlanParseResult Parse(string yaml, string fileName = DefaultFileName) => PlanParser.Parse(yaml, fileName);
 
@@ -18,6 +21,11 @@ public static class PlanFile
         string text;
         try
         {
+            if (new FileInfo(path) is { Exists: true, Length: > MaxBytes } big)
+            {
+                return Failed(path, $"the plan file is {big.Length} bytes, more than a plan can be ({MaxBytes})", "point --plan at the lifeline.yaml, not at a data file");
+            }
+
             text = await File.ReadAllTextAsync(path, cancellationToken);
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)

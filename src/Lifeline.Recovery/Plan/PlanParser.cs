@@ -474,15 +474,42 @@ internal sealed partial class PlanParser
             return $"location url '{Redact(url)}' contains credentials";
         }
 
-        return uri.Scheme switch
+        if (uri.Scheme == "file")
         {
-            "file" or "s3" or "azure" when uri.Scheme == "file" || !string.IsNullOrEmpty(uri.Host) => null,
-            "s3" or "azure" => $"location url '{url}' names no {(uri.Scheme == "s3" ? "bucket" : "container")}",
-            _ => $"unsupported scheme '{uri.Scheme}' in '{Redact(url)}'",
+            return !string.IsNullOrEmpty(uri.Host) && uri.Host != "localhost" ? $"file location '{url}' must be file:///absolute/path (no host)"
+                : uri.Query.Length > 0 ? $"file location '{url}' takes no options" : null;
+        }
+
+        string[] options = uri.Scheme switch
+        {
+            "s3" => ["endpoint", "region", "conditional-writes", "sort-listings"],
+            "azure" => ["endpoint"],
+            _ => [],
         };
+        if (options.Length == 0)
+        {
+            return $"unsupported scheme '{uri.Scheme}' in '{Redact(url)}'";
+        }
+
+        if (string.IsNullOrEmpty(uri.Host))
+        {
+            return $"location url '{Redact(url)}' names no {(uri.Scheme == "s3" ? "bucket" : "container")}";
+        }
+
+        foreach (var part in uri.Query.TrimStart('?').Split('&', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var name = part.Split('=')[0];
+            if (!options.Contains(name))
+            {
+                // the value is not echoed: an unknown option is often a pasted token or key
+                return $"unknown option '{name}' in a {uri.Scheme}:// location (it takes {string.Join(", ", options)})";
+            }
+        }
+
+        return null;
     }
 
-    private static string Redact(string url) => Regex.Replace(url, "//[^/@]*@", "//***@");
+    private static string Redact(string url) => Regex.Replace(url.Split('?')[0], "//[^/@]*@", "//***@");
 
     private bool Cron(string text, string path, string subject)
     {

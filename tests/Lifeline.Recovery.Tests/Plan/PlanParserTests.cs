@@ -105,6 +105,8 @@ public sealed class PlanParserTests
     [InlineData("schedule: on-change", "schedule: \"0 25 * * *\"", PlanRules.BadSchedule)]
     [InlineData("url: ./vault-a", "url: ftp://host/vault", PlanRules.BadUrl)]
     [InlineData("url: ./vault-a", "url: s3://user:secret@bucket/vault", PlanRules.BadUrl)]
+    [InlineData("url: ./vault-a", "url: \"azure://container/vault?sig=secret\"", PlanRules.BadUrl)]
+    [InlineData("url: ./vault-a", "url: file://server/share/vault", PlanRules.BadUrl)]
     [InlineData("components: [registry]", "components: registry", PlanRules.BadValue)]
     [InlineData("registry: { policy: registry }", "registry: { policy: registry, kind: databse }", PlanRules.UnknownComponent)]
     public void Parse_BadValue_ErrorNamesRule(string good, string bad, string rule)

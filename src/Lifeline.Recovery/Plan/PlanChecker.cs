@@ -226,6 +226,13 @@ public sealed class PlanChecker
                         $"make restore-budget at most {Fmt(r)}, or raise the RTO");
                 }
 
+                if (s.Steps.Count > 0 && rto is { } stepsRto && s.Steps.Aggregate(TimeSpan.Zero, (sum, step) => sum + step.Budget) is var total && total > stepsRto)
+                {
+                    Add(FindingSeverity.Error, PlanRules.ContradictoryObjectives, subject, path + ".steps",
+                        $"the recovery steps add up to {Fmt(total)} ({string.Join(" + ", s.Steps.Select(step => $"{step.Name} {Fmt(step.Budget)}"))}), more than the scenario's RTO target {Fmt(stepsRto)}",
+                        $"shorten the steps by {Fmt(total - stepsRto)} (run some in parallel, automate them), or raise the RTO");
+                }
+
                 if (Effective(s.Rpo, Objectives.Rpo).Target == TimeSpan.Zero && s.Components.Count > 0)
                 {
                     Add(FindingSeverity.Error, PlanRules.ContradictoryObjectives, subject, path + ".rpo",

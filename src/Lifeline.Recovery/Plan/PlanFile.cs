@@ -98,6 +98,16 @@ internal static class PlanWriter
                 node.Add("rpo", Pair(s.Rpo));
                 AddDuration(node, "restore-budget", s.RestoreBudget);
                 node.Add("components", List(s.Components));
+                if (s.Steps.Count > 0)
+                {
+                    var steps = new YamlMappingNode();
+                    foreach (var step in s.Steps)
+                    {
+                        steps.Add(step.Name, PlanDuration.Format(step.Budget));
+                    }
+
+                    node.Add("steps", steps);
+                }
                 scenarios.Add(s.Name, node);
             }
 

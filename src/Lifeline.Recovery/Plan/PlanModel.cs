@@ -94,7 +94,15 @@ public sealed record PlanScenario
 
     /// <summary>The components this scenario restores.</summary>
     public IReadOnlyList<string> Components { get; init; } = [];
+
+    /// <summary>The recovery procedure's steps with their time budgets, in order (the document's "Recovery Procedures").</summary>
+    public IReadOnlyList<ScenarioStep> Steps { get; init; } = [];
 }
+
+/// <summary>One step of a scenario's recovery procedure and the time it is given.</summary>
+/// <param name="Name">The step's key (e.g. <c>restore-data</c>).</param>
+/// <param name="Budget">How long the step may take.</param>
+public sealed record ScenarioStep(string Name, TimeSpan Budget);
 
 /// <summary>What kind of thing a component is; decides which adapter protects it.</summary>
 public enum ComponentKind

@@ -24,7 +24,7 @@ internal sealed partial class PlanParser
 
     private static readonly string[] ObjectiveKeys = ["rto", "rpo", "scenarios"];
     private static readonly string[] PairKeys = ["target", "max"];
-    private static readonly string[] ScenarioKeys = ["title", "impact", "rto", "rpo", "restore-budget", "components"];
+    private static readonly string[] ScenarioKeys = ["title", "impact", "rto", "rpo", "restore-budget", "components", "steps"];
     private static readonly string[] Impacts = ["low", "medium", "high", "critical"];
     private static readonly string[] ComponentKeys = ["kind", "table", "policy", "compliance"];
     private static readonly string[] KindNames = ["registry", "lake-table", "configuration", "jobs"];
@@ -194,6 +194,10 @@ internal sealed partial class PlanParser
             Rpo = Pair(map, "rpo", path, required: true),
             RestoreBudget = Duration(map, "restore-budget", path, "scenario " + name),
             Components = StringList(map, "components", path),
+            Steps = Entries(map, "steps", path)
+                .Select(e => Duration(e.Value, e.Path, "scenario " + name) is { } budget ? new ScenarioStep(e.Name, budget) : null)
+                .OfType<ScenarioStep>()
+                .ToList(),
         };
     }
 

@@ -55,7 +55,8 @@ public static class PlanTemplates
           # "Recovery Objectives": RPO target 1 hour, maximum acceptable 4 hours
           rpo: { target: 1h, max: 4h }
           # "Disaster Scenarios": one number each, taken as the scenario's target (the maximum is the plan's).
-          # restore-budget: the "Restore ..." step of the scenario's "Recovery Procedures".
+          # steps: the scenario's procedure under "Recovery Procedures", each step with the document's time;
+          # restore-budget: its "Restore ..." step.
           scenarios:
             workspace-failure:
               title: "Scenario 1: Databricks Workspace Failure"
@@ -64,6 +65,12 @@ public static class PlanTemplates
               rpo: 1h
               restore-budget: 1h        # Procedure 1, step 3 "Restore Data (1 hour)"
               components: [jobs, leads, predictions, conversions, configuration]
+              steps:                    # "Procedure 1: Databricks Workspace Recovery", "Total Time: ~4 hours"
+                assess-damage: 15m
+                restore-workspace: 2h
+                restore-data: 1h
+                restore-jobs: 30m
+                validation: 30m
             registry-failure:
               title: "Scenario 2: MLflow Model Registry Failure"
               impact: critical
@@ -71,12 +78,21 @@ public static class PlanTemplates
               rpo: 1h
               restore-budget: 1h        # Procedure 2, step 2 "Restore Model Registry (1 hour)"
               components: [registry]
+              steps:                    # "Procedure 2: MLflow Model Registry Recovery", "Total Time: ~2 hours"
+                assess-damage: 15m
+                restore-model-registry: 1h
+                restore-model-versions: 30m
+                update-api-services: 15m
             api-failure:
               title: "Scenario 3: FastAPI Service Failure"
               impact: critical
               rto: 1h
               rpo: 0                    # "0 hours (stateless service)": nothing to restore but the service itself
               components: []
+              steps:                    # "Procedure 3: FastAPI Service Recovery", "Total Time: ~1 hour"
+                failover-to-secondary: 15m
+                restore-primary: 30m
+                validation: 15m
             data-loss:
               title: "Scenario 4: Data Loss (Delta Lake)"
               impact: critical
@@ -84,6 +100,11 @@ public static class PlanTemplates
               rpo: 1h
               restore-budget: 4h        # Procedure 4, step 2 "Restore from Backup (4 hours)"
               components: [leads, predictions, conversions, audit_logs, monitoring_metrics]
+              steps:                    # "Procedure 4: Data Recovery", "Total Time: ~8 hours"
+                assess-data-loss: 30m
+                restore-from-backup: 4h
+                data-validation: 2h
+                re-sync: 1h
             region-failure:
               title: "Scenario 5: Complete Region Failure"
               impact: critical

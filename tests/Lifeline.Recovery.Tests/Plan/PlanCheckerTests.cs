@@ -229,6 +229,7 @@ public sealed class PlanCheckerTests : IDisposable
     [InlineData("      rpo: 1h", "      rpo: 5h", "the scenario's RPO target 5h is longer than the plan's maximum 4h")]
     [InlineData("      rpo: 1h", "      rpo: 0", "an RPO of 0 means no data loss")]
     [InlineData("      rto: 2h", "      rto: 2h\n      restore-budget: 3h", "the restore budget 3h is longer than the scenario's RTO target 2h")]
+    [InlineData("      rto: 2h", "      rto: 2h\n      steps: { assess: 1h, restore: 1h30m }", "the recovery steps add up to 2h30m (assess 1h + restore 1h30m), more than the scenario's RTO target 2h")]
     public async Task ObjectivesContradictory_Error(string from, string to, string message)
     {
         var yaml = Good(from, to);

@@ -34,6 +34,7 @@ public sealed class PlanTemplatesTests
         Assert.Equal(TimeSpan.FromDays(2 * 365), plan.FindPolicy("monitoring")!.Retention!.Within);
         Assert.True(plan.FindPolicy("configuration")!.Schedule.OnChange);
         Assert.Equal(["primary", "secondary", "tertiary"], plan.Locations.Select(l => l.Name));
+        Assert.Equal([TimeSpan.FromMinutes(30), 4 * H, 2 * H, 1 * H], scenarios["data-loss"].Steps.Select(s => s.Budget));
         Assert.Equal(4, plan.Drills.Count);
         Assert.Equal(4, plan.Roles.Count);
         Assert.Equal(4, plan.Notifications.Channels.Count);
@@ -60,6 +61,10 @@ public sealed class PlanTemplatesTests
         Assert.Equal(FindingSeverity.Error, PlanTestSupport.Single(report, PlanRules.TooFewLocations, "policy registry").Severity);
         Assert.Equal(FindingSeverity.Error, PlanTestSupport.Single(report, PlanRules.Unprotected, "jobs").Severity);
         Assert.Equal(FindingSeverity.Info, PlanTestSupport.Single(report, PlanRules.FullBackupMeaning, "policy delta-tables").Severity);
+        // Procedure 1's steps (15m + 2h + 1h + 30m + 30m) exceed its "Total Time: ~4 hours" and the scenario's RTO
+        var steps = PlanTestSupport.Single(report, PlanRules.ContradictoryObjectives, "scenario workspace-failure");
+        Assert.Contains("add up to 4h15m", steps.Message, StringComparison.Ordinal);
+        Assert.Equal(PlanTestSupport.LineOf(yaml, "steps:                    # \"Procedure 1"), steps.Mark.Line);
     }
 
     [Fact]

@@ -28,7 +28,9 @@ internal static class PlanTestSupport
     {
         var path = dir.Combine(name);
         await File.WriteAllTextAsync(path, yaml);
-        return await new PlanChecker(Clock(), history).CheckFileAsync(path);
+        var report = await new PlanChecker(Clock(), history).CheckFileAsync(path);
+        Assert.All(report.Findings, f => Assert.Equal(path, f.File));
+        return report;
     }
 
     /// <summary>The 1-based line of the first line containing <paramref name="marker"/>.</summary>

@@ -72,6 +72,9 @@ public sealed record PlanScenarioRow
 
     /// <summary>The components it restores.</summary>
     public IReadOnlyList<string> Components { get; init; } = [];
+
+    /// <summary>The sum of its recovery steps' budgets, when it lists steps.</summary>
+    public TimeSpan? StepsTotal { get; init; }
 }
 
 /// <summary>What <c>lifeline plan show</c> renders: pure data, the CLI draws it.</summary>
@@ -146,6 +149,7 @@ public sealed record PlanTableModel
             RpoMax = s.Rpo.Max ?? o.Rpo.EffectiveMax,
             RestoreBudget = s.RestoreBudget,
             Components = s.Components,
+            StepsTotal = s.Steps.Count == 0 ? null : s.Steps.Aggregate(TimeSpan.Zero, (sum, step) => sum + step.Budget),
         }).ToList();
         return new PlanTableModel { Name = plan.Name, Owner = plan.Owner, Rto = o.Rto, Rpo = o.Rpo, Rows = rows, Scenarios = scenarios };
     }

@@ -108,6 +108,8 @@ public sealed class PlanTemplatesTests
         Assert.StartsWith("secondary: secondary (", registry.Locations[0], StringComparison.Ordinal);
         Assert.Equal("unprotected", table.Rows[^1].Status);
         Assert.Equal("keep all", table.Rows.Single(r => r.Component == "configuration").Retention);
-        Assert.Equal(TimeSpan.FromHours(8), table.Scenarios.Single(s => s.Scenario == "workspace-failure").RtoMax);
+        var workspace = table.Scenarios.Single(s => s.Scenario == "workspace-failure");
+        Assert.Equal((TimeSpan.FromHours(4), TimeSpan.FromHours(8)), (workspace.RtoTarget!.Value, workspace.RtoMax!.Value));
+        Assert.Equal(TimeSpan.FromMinutes(4 * 60 + 15), workspace.StepsTotal);
     }
 }

@@ -190,8 +190,8 @@ internal sealed partial class PlanParser
             Name = name,
             Title = String(map, "title", path),
             Impact = impact,
-            Rto = Pair(map, "rto", path, required: true),
-            Rpo = Pair(map, "rpo", path, required: true),
+            Rto = Pair(map, "rto", path, required: false),
+            Rpo = Pair(map, "rpo", path, required: false),
             RestoreBudget = Duration(map, "restore-budget", path, "scenario " + name),
             Components = StringList(map, "components", path),
             Steps = Entries(map, "steps", path)

@@ -202,4 +202,31 @@ public sealed class PlanParserTests
         Assert.True(report.HasErrors);
         Assert.Contains("plan init", error.Fix, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task ParseAndCheck_CustomerPlanWithAnyOneLineCut_NeverThrows()
+    {
+        var lines = PlanTemplates.Customer().Split('\n');
+        // a short horizon keeps 600 checks fast; the schedules here repeat within days
+        var checker = new PlanChecker(PlanTestSupport.Clock(), options: new PlanCheckOptions { ScheduleHorizon = TimeSpan.FromDays(8) });
+        for (var i = 0; i < lines.Length; i++)
+        {
+            if (lines[i].TrimStart() is "" or ['#', ..])
+            {
+                continue;
+            }
+
+            // cut in half: a value lost, a bracket or quote left open, a key without its colon
+            foreach (var variant in new[] { lines[i][..(lines[i].Length / 2)] })
+            {
+                var yaml = string.Join('\n', lines[..i].Append(variant).Concat(lines[(i + 1)..]));
+                var parsed = PlanFile.Parse(yaml, "plan.yaml");
+                Assert.All(parsed.Errors, e => Assert.InRange(e.Mark.Line, 1, lines.Length + 1));
+                if (parsed.Succeeded)
+                {
+                    await checker.CheckAsync(parsed.Plan!);
+                }
+            }
+        }
+    }
 }

@@ -1,0 +1,431 @@
+namespace Lifeline.Recovery.Plan;
+
+/// <summary>A parsed <c>lifeline.yaml</c>: the disaster-recovery plan as data. See <c>docs/plan.md</c>.</summary>
+public sealed record LifelinePlan
+{
+    /// <summary>The plan format version; only 1 exists.</summary>
+    public int Version { get; init; } = 1;
+
+    /// <summary>What the plan protects, for reports.</summary>
+    public string? Name { get; init; }
+
+    /// <summary>Who owns the plan.</summary>
+    public string? Owner { get; init; }
+
+    /// <summary>RTO and RPO for the whole deployment and per scenario.</summary>
+    public required PlanObjectives Objectives { get; init; }
+
+    /// <summary>The protected components, in file order.</summary>
+    public IReadOnlyList<PlanComponent> Components { get; init; } = [];
+
+    /// <summary>The backup policies, in file order.</summary>
+    public IReadOnlyList<BackupPolicy> Policies { get; init; } = [];
+
+    /// <summary>The backup locations, in file order.</summary>
+    public IReadOnlyList<PlanLocation> Locations { get; init; } = [];
+
+    /// <summary>How backups are verified.</summary>
+    public VerificationPlan Verification { get; init; } = new();
+
+    /// <summary>The recovery drills.</summary>
+    public IReadOnlyList<DrillPlan> Drills { get; init; } = [];
+
+    /// <summary>Notification channels and the communication timeline.</summary>
+    public NotificationPlan Notifications { get; init; } = new();
+
+    /// <summary>The incident-response roles.</summary>
+    public IReadOnlyList<PlanRole> Roles { get; init; } = [];
+
+    /// <summary>Where each element was read from; <see cref="PlanSource.None"/> for a plan built in code.</summary>
+    public PlanSource Source { get; init; } = PlanSource.None;
+
+    /// <summary>The component named <paramref name="name"/>, or null.</summary>
+    public PlanComponent? FindComponent(string name) => Components.FirstOrDefault(c => c.Name == name);
+
+    /// <summary>The policy named <paramref name="name"/>, or null.</summary>
+    public BackupPolicy? FindPolicy(string? name) => name is null ? null : Policies.FirstOrDefault(p => p.Name == name);
+
+    /// <summary>The location named <paramref name="name"/>, or null.</summary>
+    public PlanLocation? FindLocation(string? name) => name is null ? null : Locations.FirstOrDefault(l => l.Name == name);
+}
+
+/// <summary>A target and a maximum acceptable duration (an RTO or an RPO).</summary>
+/// <param name="Target">What the plan aims for.</param>
+/// <param name="Max">The most it accepts; when absent it is the plan-wide maximum (scenarios) or the target.</param>
+public sealed record ObjectivePair(TimeSpan? Target, TimeSpan? Max)
+{
+    /// <summary>The maximum, or the target when no maximum is given.</summary>
+    public TimeSpan? EffectiveMax => Max ?? Target;
+}
+
+/// <summary>The plan's recovery objectives.</summary>
+public sealed record PlanObjectives
+{
+    /// <summary>Recovery time objective: how long restoring service may take.</summary>
+    public required ObjectivePair Rto { get; init; }
+
+    /// <summary>Recovery point objective: how much data (as time) may be lost.</summary>
+    public required ObjectivePair Rpo { get; init; }
+
+    /// <summary>The disaster scenarios, each with its own objectives.</summary>
+    public IReadOnlyList<PlanScenario> Scenarios { get; init; } = [];
+}
+
+/// <summary>One disaster scenario.</summary>
+public sealed record PlanScenario
+{
+    /// <summary>The scenario's key in the file.</summary>
+    public required string Name { get; init; }
+
+    /// <summary>A human title.</summary>
+    public string? Title { get; init; }
+
+    /// <summary>low, medium, high or critical.</summary>
+    public string? Impact { get; init; }
+
+    /// <summary>The scenario's RTO; a missing maximum inherits the plan's.</summary>
+    public ObjectivePair Rto { get; init; } = new(null, null);
+
+    /// <summary>The scenario's RPO; a missing maximum inherits the plan's.</summary>
+    public ObjectivePair Rpo { get; init; } = new(null, null);
+
+    /// <summary>The share of the RTO allotted to restoring data from backups; the RTO target when absent.</summary>
+    public TimeSpan? RestoreBudget { get; init; }
+
+    /// <summary>The components this scenario restores.</summary>
+    public IReadOnlyList<string> Components { get; init; } = [];
+
+    /// <summary>The recovery procedure's steps with their time budgets, in order (the document's "Recovery Procedures").</summary>
+    public IReadOnlyList<ScenarioStep> Steps { get; init; } = [];
+}
+
+/// <summary>One step of a scenario's recovery procedure and the time it is given.</summary>
+/// <param name="Name">The step's key (e.g. <c>restore-data</c>).</param>
+/// <param name="Budget">How long the step may take.</param>
+public sealed record ScenarioStep(string Name, TimeSpan Budget);
+
+/// <summary>What kind of thing a component is; decides which adapter protects it.</summary>
+public enum ComponentKind
+{
+    /// <summary>The model registry (metadata and artifacts).</summary>
+    Registry,
+
+    /// <summary>A Delta Lake table.</summary>
+    LakeTable,
+
+    /// <summary>Configuration files and environment variables.</summary>
+    Configuration,
+
+    /// <summary>Job definitions and their schedules.</summary>
+    Jobs,
+}
+
+/// <summary>A protected component.</summary>
+public sealed record PlanComponent
+{
+    /// <summary>The component's key in the file (e.g. <c>registry</c>, <c>leads</c>).</summary>
+    public required string Name { get; init; }
+
+    /// <summary>Its kind; inferred from well-known names.</summary>
+    public ComponentKind? Kind { get; init; }
+
+    /// <summary>For a lake table: the table's name; the component's name when absent.</summary>
+    public string? Table { get; init; }
+
+    /// <summary>The backup policy protecting it; none is a finding.</summary>
+    public string? Policy { get; init; }
+
+    /// <summary>How long every recovery point must stay restorable (a legal or contractual period), if any.</summary>
+    public TimeSpan? Compliance { get; init; }
+}
+
+/// <summary>When backups run: a cron expression, or on every change.</summary>
+public sealed record BackupSchedule
+{
+    /// <summary>The text <c>on-change</c>.</summary>
+    public const string OnChangeText = "on-change";
+
+    /// <summary>True for <c>on-change</c>.</summary>
+    public bool OnChange { get; init; }
+
+    /// <summary>A five-field cron expression or a macro such as <c>@daily</c>, when not on change.</summary>
+    public string? Cron { get; init; }
+
+    /// <summary>The schedule as written in the file.</summary>
+    public override string ToString() => OnChange ? OnChangeText : Cron ?? "";
+}
+
+/// <summary>How many snapshots a policy keeps (as restic's forget: every rule keeps what it selects).</summary>
+public sealed record RetentionPolicy
+{
+    /// <summary>Keep the newest N snapshots.</summary>
+    public int? Last { get; init; }
+
+    /// <summary>Keep every snapshot younger than this.</summary>
+    public TimeSpan? Within { get; init; }
+
+    /// <summary>Keep the newest snapshot of each of the last N hours that have one.</summary>
+    public int? Hourly { get; init; }
+
+    /// <summary>Keep the newest snapshot of each of the last N days that have one.</summary>
+    public int? Daily { get; init; }
+
+    /// <summary>Keep the newest snapshot of each of the last N weeks that have one.</summary>
+    public int? Weekly { get; init; }
+
+    /// <summary>Keep the newest snapshot of each of the last N months that have one.</summary>
+    public int? Monthly { get; init; }
+
+    /// <summary>Keep the newest snapshot of each of the last N years that have one.</summary>
+    public int? Yearly { get; init; }
+
+    /// <summary>True when no rule is set.</summary>
+    public bool IsEmpty => Last is null && Within is null && Hourly is null && Daily is null && Weekly is null && Monthly is null && Yearly is null;
+
+    /// <summary>How far back the oldest kept snapshot reaches when backups run at least once per period
+    /// (month = 365.25/12 days, year = 365.25 days); <paramref name="interval"/> turns <see cref="Last"/> into time.</summary>
+    public TimeSpan Reach(TimeSpan? interval)
+    {
+        var reach = Within ?? TimeSpan.Zero;
+        Max(Hourly, TimeSpan.FromHours(1));
+        Max(Daily, TimeSpan.FromDays(1));
+        Max(Weekly, TimeSpan.FromDays(7));
+        Max(Monthly, TimeSpan.FromDays(365.25 / 12));
+        Max(Yearly, TimeSpan.FromDays(365.25));
+        if (interval is { } i)
+        {
+            Max(Last, i);
+        }
+
+        return reach;
+
+        void Max(int? count, TimeSpan unit)
+        {
+            if (count is { } n && unit * n > reach)
+            {
+                reach = unit * n;
+            }
+        }
+    }
+}
+
+/// <summary>The locations a policy copies each backup to, by role.</summary>
+/// <param name="Primary">Where the backup is written (same region).</param>
+/// <param name="Secondary">The copy in another region.</param>
+/// <param name="Tertiary">The copy in object storage.</param>
+public sealed record PolicyLocations(string? Primary, string? Secondary, string? Tertiary)
+{
+    /// <summary>The named locations in role order (primary, secondary, tertiary), with their roles.</summary>
+    public IEnumerable<(string Role, string Location)> Named()
+    {
+        if (Primary is not null)
+        {
+            yield return ("primary", Primary);
+        }
+
+        if (Secondary is not null)
+        {
+            yield return ("secondary", Secondary);
+        }
+
+        if (Tertiary is not null)
+        {
+            yield return ("tertiary", Tertiary);
+        }
+    }
+}
+
+/// <summary>A backup policy: when, how long, where.</summary>
+public sealed record BackupPolicy
+{
+    /// <summary>The policy's key in the file.</summary>
+    public required string Name { get; init; }
+
+    /// <summary>When backups run.</summary>
+    public required BackupSchedule Schedule { get; init; }
+
+    /// <summary>For <c>on-change</c>: how long changes are gathered before a backup starts (default 1 minute).</summary>
+    public TimeSpan? Coalesce { get; init; }
+
+    /// <summary>When a full re-read runs (cron), if the plan asks for one.</summary>
+    public string? Full { get; init; }
+
+    /// <summary>The IANA time zone the cron expressions are read in (default UTC).</summary>
+    public string? TimeZone { get; init; }
+
+    /// <summary>What is kept; null keeps every snapshot.</summary>
+    public RetentionPolicy? Retention { get; init; }
+
+    /// <summary>Where each backup goes.</summary>
+    public PolicyLocations Locations { get; init; } = new(null, null, null);
+}
+
+/// <summary>What kind of store a location URL names.</summary>
+public enum LocationKind
+{
+    /// <summary>A local directory (a path or <c>file:///</c>).</summary>
+    FileSystem,
+
+    /// <summary><c>s3://bucket/prefix</c>.</summary>
+    S3,
+
+    /// <summary><c>azure://container/prefix</c>.</summary>
+    AzureBlob,
+}
+
+/// <summary>A backup location.</summary>
+public sealed record PlanLocation
+{
+    /// <summary>The location's key in the file.</summary>
+    public required string Name { get; init; }
+
+    /// <summary>A path, <c>file:///path</c>, <c>s3://bucket/prefix</c> or <c>azure://container/prefix</c>, as the vault takes.</summary>
+    public required string Url { get; init; }
+
+    /// <summary>The region it is in.</summary>
+    public string? Region { get; init; }
+
+    /// <summary>An explicit failure-domain label; locations with the same label fail together.</summary>
+    public string? FailureDomain { get; init; }
+
+    /// <summary>The kind of store the URL names.</summary>
+    public LocationKind Kind => Url.StartsWith("s3://", StringComparison.OrdinalIgnoreCase) ? LocationKind.S3
+        : Url.StartsWith("azure://", StringComparison.OrdinalIgnoreCase) ? LocationKind.AzureBlob
+        : LocationKind.FileSystem;
+}
+
+/// <summary>A scheduled verification check.</summary>
+public sealed record VerificationCheck
+{
+    /// <summary>The check's key in the file.</summary>
+    public required string Name { get; init; }
+
+    /// <summary>When it runs (cron).</summary>
+    public required string Schedule { get; init; }
+
+    /// <summary>What it runs: see <see cref="VerificationPlan.KnownChecks"/>.</summary>
+    public IReadOnlyList<string> Run { get; init; } = [];
+}
+
+/// <summary>How backups are verified.</summary>
+public sealed record VerificationPlan
+{
+    /// <summary>The checks a verification can run.</summary>
+    public static readonly IReadOnlyList<string> KnownChecks =
+        ["backup-completed", "size-in-range", "integrity", "replication", "restore-test", "completeness", "restore-speed", "retention"];
+
+    /// <summary>Each snapshot is verified in every location right after its copies (default true); otherwise it
+    /// becomes a recovery point only at the next scheduled <c>integrity</c> check.</summary>
+    public bool AfterBackup { get; init; } = true;
+
+    /// <summary>The scheduled checks.</summary>
+    public IReadOnlyList<VerificationCheck> Checks { get; init; } = [];
+}
+
+/// <summary>A recovery drill.</summary>
+public sealed record DrillPlan
+{
+    /// <summary>The checklist items a drill can assert.</summary>
+    public static readonly IReadOnlyList<string> KnownChecklist =
+        ["backup-restored", "services-operational", "data-integrity", "performance", "monitoring-alerting", "documentation-updated"];
+
+    /// <summary>The drill's key in the file.</summary>
+    public required string Name { get; init; }
+
+    /// <summary>The scenarios it plays.</summary>
+    public IReadOnlyList<string> Scenarios { get; init; } = [];
+
+    /// <summary>When it runs (cron).</summary>
+    public required string Schedule { get; init; }
+
+    /// <summary>What it asserts: see <see cref="KnownChecklist"/>.</summary>
+    public IReadOnlyList<string> Checklist { get; init; } = [];
+}
+
+/// <summary>A notification channel.</summary>
+public sealed record NotificationChannel
+{
+    /// <summary>The kinds of channel.</summary>
+    public static readonly IReadOnlyList<string> KnownKinds = ["pagerduty", "slack", "email", "webhook", "manual"];
+
+    /// <summary>What a channel is used for.</summary>
+    public static readonly IReadOnlyList<string> KnownUses = ["immediate", "status", "stakeholders", "external"];
+
+    /// <summary>The channel's key in the file.</summary>
+    public required string Name { get; init; }
+
+    /// <summary>One of <see cref="KnownKinds"/>.</summary>
+    public required string Kind { get; init; }
+
+    /// <summary>Where it goes: a Slack channel, an e-mail address, a URL without secrets, a team.</summary>
+    public string? Target { get; init; }
+
+    /// <summary>The environment variable holding the channel's secret (routing key, webhook URL); never the secret.</summary>
+    public string? SecretEnv { get; init; }
+
+    /// <summary>What it is used for: see <see cref="KnownUses"/>.</summary>
+    public IReadOnlyList<string> For { get; init; } = [];
+}
+
+/// <summary>Notification channels and the communication timeline.</summary>
+public sealed record NotificationPlan
+{
+    /// <summary>The channels.</summary>
+    public IReadOnlyList<NotificationChannel> Channels { get; init; } = [];
+
+    /// <summary>Within how long of an incident the team is notified.</summary>
+    public TimeSpan? FirstNotice { get; init; }
+
+    /// <summary>Within how long stakeholders get a first status update.</summary>
+    public TimeSpan? StakeholderUpdate { get; init; }
+
+    /// <summary>How often progress updates follow.</summary>
+    public TimeSpan? UpdatesEvery { get; init; }
+}
+
+/// <summary>An incident-response role.</summary>
+public sealed record PlanRole
+{
+    /// <summary>The role's key in the file.</summary>
+    public required string Name { get; init; }
+
+    /// <summary>A human title.</summary>
+    public string? Title { get; init; }
+
+    /// <summary>What the role does in an incident.</summary>
+    public string? Duty { get; init; }
+
+    /// <summary>The channels that reach this role.</summary>
+    public IReadOnlyList<string> Notify { get; init; } = [];
+}
+
+/// <summary>A 1-based line and column in a plan file.</summary>
+public readonly record struct SourceMark(int Line, int Column);
+
+/// <summary>Where a plan was read from: the file and the position of each element by its dotted path
+/// (<c>policies.registry.schedule</c>).</summary>
+public sealed record PlanSource(string File, IReadOnlyDictionary<string, SourceMark> Marks)
+{
+    /// <summary>The source of a plan built in code.</summary>
+    public static readonly PlanSource None = new("lifeline.yaml", new Dictionary<string, SourceMark>());
+
+    /// <summary>The mark of <paramref name="path"/>, or of its nearest parent that has one, or line 1.</summary>
+    public SourceMark Find(string path)
+    {
+        while (true)
+        {
+            if (Marks.TryGetValue(path, out var mark))
+            {
+                return mark;
+            }
+
+            var dot = path.LastIndexOf('.');
+            if (dot < 0)
+            {
+                return new SourceMark(1, 1);
+            }
+
+            path = path[..dot];
+        }
+    }
+}

@@ -2,8 +2,9 @@ namespace Lifeline.Storage;
 
 /// <summary>
 /// The store's endpoint cannot be reached: the connection was refused, timed out (after
-/// <see cref="ObjectStoreTimeouts.ConnectTimeout"/>) or the host name does not resolve. Not retried: the endpoint is
-/// wrong or down, and waiting would only delay the answer.
+/// <see cref="ObjectStoreTimeouts.ConnectTimeout"/>) or the host name does not resolve, or the endpoint accepts
+/// connections but has never sent a byte back within <see cref="ObjectStoreTimeouts.InactivityTimeout"/>. Not retried:
+/// the endpoint is wrong or down, and waiting would only delay the answer.
 /// </summary>
 public sealed class ObjectStoreUnavailableException : IOException
 {

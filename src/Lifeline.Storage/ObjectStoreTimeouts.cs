@@ -18,7 +18,9 @@ public sealed record ObjectStoreTimeouts
 
     /// <summary>
     /// How long one read or write on a connection may wait without moving a byte (waiting for the answer after a
-    /// request counts). Default 60 s. Exceeding it throws <see cref="ObjectStoreTimeoutException"/> (transient).
+    /// request counts). Default 60 s. Exceeding it throws <see cref="ObjectStoreTimeoutException"/> (transient), or
+    /// <see cref="ObjectStoreUnavailableException"/> when the endpoint has never sent a byte on any connection (it
+    /// accepts connections but does not serve).
     /// <see cref="Timeout.InfiniteTimeSpan"/> disables it.
     /// </summary>
     public TimeSpan InactivityTimeout { get; init; } = TimeSpan.FromSeconds(60);

@@ -16,6 +16,7 @@ internal static class StoreHttp
     {
         timeouts.Validate();
         var unreachable = new ConcurrentDictionary<string, (long At, ObjectStoreUnavailableException Error)>(StringComparer.OrdinalIgnoreCase);
+        var answered = new ConcurrentDictionary<string, bool>(StringComparer.OrdinalIgnoreCase);
         return new SocketsHttpHandler
         {
             // Our callback enforces the connect timeout with a typed error; this one is only a backstop.
@@ -38,7 +39,7 @@ internal static class StoreHttp
                 {
                     await socket.ConnectAsync(context.DnsEndPoint, deadline.Token);
                     unreachable.TryRemove(endpoint, out _);
-                    return new IdleTimeoutStream(new NetworkStream(socket, ownsSocket: true), timeouts.InactivityTimeout, endpoint);
+                    return new IdleTimeoutStream(new NetworkStream(socket, ownsSocket: true), timeouts.InactivityTimeout, endpoint, () => answered.ContainsKey(endpoint), () => answered.TryAdd(endpoint, true), Remember);
                 }
                 catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
                 {
@@ -96,9 +97,21 @@ internal static class StoreHttp
         _ => e.Message,
     };
 
-    /// <summary>A socket stream whose reads and writes fail when nothing moves for the inactivity timeout.</summary>
-    private sealed class IdleTimeoutStream(Stream inner, TimeSpan inactivity, string endpoint) : Stream
+    /// <summary>
+    /// A socket stream whose reads and writes fail when nothing moves for the inactivity timeout. An endpoint that has
+    /// never sent a byte on any connection is treated as unreachable (it accepts connections but does not serve);
+    /// one that has answered before only timed out (transient).
+    /// </summary>
+    private sealed class IdleTimeoutStream(
+        Stream inner,
+        TimeSpan inactivity,
+        string endpoint,
+        Func<bool> hasAnswered,
+        Action markAnswered,
+        Func<ObjectStoreUnavailableException, ObjectStoreUnavailableException> rememberUnreachable) : Stream
     {
+        private bool _answered;
+
         public override bool CanRead => inner.CanRead;
 
         public override bool CanSeek => false;
@@ -125,7 +138,14 @@ internal static class StoreHttp
             idle.CancelAfter(inactivity);
             try
             {
-                return await inner.ReadAsync(buffer, idle.Token);
+                var n = await inner.ReadAsync(buffer, idle.Token);
+                if (n > 0 && !_answered)
+                {
+                    _answered = true;
+                    markAnswered();
+                }
+
+                return n;
             }
             catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)
             {
@@ -184,7 +204,12 @@ internal static class StoreHttp
 
         public override ValueTask DisposeAsync() => inner.DisposeAsync();
 
-        private IOException TimedOut(Exception cause) =>
-            new($"no data moved to or from {endpoint} for {ObjectStoreTimeoutException.Seconds(inactivity)}", new ObjectStoreTimeoutException(null, endpoint, inactivity, cause));
+        private IOException TimedOut(Exception cause)
+        {
+            var message = $"no data moved to or from {endpoint} for {ObjectStoreTimeoutException.Seconds(inactivity)}";
+            return hasAnswered()
+                ? new IOException(message, new ObjectStoreTimeoutException(null, endpoint, inactivity, cause))
+                : new IOException(message, rememberUnreachable(new ObjectStoreUnavailableException(null, endpoint, $"it accepted the connection but sent nothing for {ObjectStoreTimeoutException.Seconds(inactivity)}", cause)));
+        }
     }
 }

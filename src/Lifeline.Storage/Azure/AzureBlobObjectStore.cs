@@ -394,6 +394,7 @@ public sealed class AzureBlobObjectStore : IObjectStore
     /// </summary>
     public static BlobClientOptions CreateClientOptions(ObjectStoreTimeouts? timeouts = null)
     {
+        (timeouts ?? ObjectStoreTimeouts.Default).Validate();
         var options = new BlobClientOptions
         {
             Transport = new HttpClientTransport(StoreHttp.CreateHandler(timeouts ?? ObjectStoreTimeouts.Default)),

@@ -126,6 +126,7 @@ public sealed class S3ObjectStore : IObjectStore, IDisposable
     /// <param name="timeouts">Connect and inactivity timeouts; <see cref="ObjectStoreTimeouts.Default"/> when null.</param>
     public static AmazonS3Config CreateConfig(string? endpoint, string? region, ObjectStoreTimeouts? timeouts = null)
     {
+        (timeouts ?? ObjectStoreTimeouts.Default).Validate();
         var config = new AmazonS3Config
         {
             RequestChecksumCalculation = RequestChecksumCalculation.WHEN_REQUIRED,

@@ -45,9 +45,11 @@ namespace Lifeline.Storage;
 /// longer serve that version; never a mix of versions and never silently fewer bytes (a stream that ends early throws
 /// <see cref="IOException"/>). Missing keys and ranges behave as for <see cref="GetAsync"/>. There is no size limit:
 /// objects past the 2 GiB of one array are read this way.</item>
-/// <item>Connection failures surface as <see cref="ObjectStoreUnavailableException"/> (not retried: the endpoint is
-/// wrong or down), a transfer that stops making progress as <see cref="ObjectStoreTimeoutException"/> (transient), and
-/// missing or rejected credentials as <see cref="ObjectStoreAuthException"/> (permanent).</item>
+/// <item>Cloud stores: an endpoint that cannot be reached surfaces as <see cref="ObjectStoreUnavailableException"/>
+/// (not retried: the endpoint is wrong or down), a call that stops making progress as
+/// <see cref="ObjectStoreTimeoutException"/> (transient; while reading an opened stream, as an
+/// <see cref="IOException"/> whose inner exception it is), and missing or rejected credentials as
+/// <see cref="ObjectStoreAuthException"/> (permanent).</item>
 /// </list>
 /// </remarks>
 public interface IObjectStore

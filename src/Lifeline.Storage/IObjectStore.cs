@@ -33,6 +33,23 @@ namespace Lifeline.Storage;
 /// decorator retries; permanent faults (missing, forbidden, invalid) are never retried.</item>
 /// <item>A cancelled token throws <see cref="OperationCanceledException"/>; a put cancelled before it returns may or
 /// may not have happened, but never happened partly.</item>
+/// <item>Streaming puts (<see cref="PutStreamAsync"/>, <see cref="PutStreamIfAbsentAsync"/>) give the same atomicity,
+/// durability and put-if-absent exactness as the buffered ones, for any size, in memory bounded by the backend's part
+/// or block size (never by the object's size). Nothing becomes visible before the stream has been read to its end and
+/// the whole object stored: if the stream throws, the token is cancelled or the store fails part-way, the key keeps its
+/// previous object (or stays absent) and the upload's pieces are removed (S3 multipart upload aborted, file-system
+/// temporary file deleted; Azure's uncommitted blocks are never visible and the service drops them). Only a crash can
+/// leave such pieces behind, and they are never listed or read.</item>
+/// <item><see cref="OpenReadAsync"/> streams one version of the object: the bytes of the object as it was when opened,
+/// even if it is replaced or deleted while the stream is read, or an <see cref="IOException"/> when the backend can no
+/// longer serve that version; never a mix of versions and never silently fewer bytes (a stream that ends early throws
+/// <see cref="IOException"/>). Missing keys and ranges behave as for <see cref="GetAsync"/>. There is no size limit:
+/// objects past the 2 GiB of one array are read this way.</item>
+/// <item>Cloud stores: an endpoint that cannot be reached surfaces as <see cref="ObjectStoreUnavailableException"/>
+/// (not retried: the endpoint is wrong or down), a call that stops making progress as
+/// <see cref="ObjectStoreTimeoutException"/> (transient; while reading an opened stream, as an
+/// <see cref="IOException"/> whose inner exception it is), and missing or rejected credentials as
+/// <see cref="ObjectStoreAuthException"/> (permanent).</item>
 /// </list>
 /// </remarks>
 public interface IObjectStore
@@ -48,7 +65,46 @@ public interface IObjectStore
 
     /// <summary>Reads the whole object, or <paramref name="length"/> bytes from <paramref name="offset"/> when a length is given.</summary>
     /// <exception cref="ObjectNotFoundException">No object has the key.</exception>
+    /// <exception cref="InvalidOperationException">The range holds more bytes than one array can (about 2 GiB): use
+    /// <see cref="OpenReadAsync"/>.</exception>
     Task<byte[]> GetAsync(string key, long offset = 0, long? length = null, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Writes the object from <paramref name="content"/> (read from its current position to its end), replacing any
+    /// existing one atomically once the whole stream is stored.
+    /// </summary>
+    /// <remarks>
+    /// Atomic and durable as <see cref="PutAsync"/>; memory is bounded by the backend's part or block size whatever the
+    /// object's size. If reading <paramref name="content"/> throws, the token is cancelled or the backend fails, the
+    /// exception propagates and the key keeps its previous object: nothing of this put is visible. The store does not
+    /// dispose <paramref name="content"/>, and may have read any part of it when it throws.
+    /// </remarks>
+    Task PutStreamAsync(string key, Stream content, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Writes the object from <paramref name="content"/> only if no object has the key; returns <c>false</c> (and leaves
+    /// the existing object untouched) if one does.
+    /// </summary>
+    /// <remarks>
+    /// Exact under concurrency as <see cref="PutIfAbsentAsync"/>, atomic, and bounded in memory as
+    /// <see cref="PutStreamAsync"/>. When it returns <c>false</c> the stream may have been read in part or in full (a
+    /// backend may learn that the key is taken only when it commits). A failed or cancelled call leaves the key as it
+    /// was: absent, or the other writer's object.
+    /// </remarks>
+    Task<bool> PutStreamIfAbsentAsync(string key, Stream content, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Opens the whole object, or <paramref name="length"/> bytes from <paramref name="offset"/>, as a forward-only
+    /// stream whose <see cref="ObjectReadStream.Length"/> is the number of bytes it yields. The caller disposes it.
+    /// </summary>
+    /// <remarks>
+    /// The stream yields one version of the object (see the remarks on <see cref="IObjectStore"/>); memory is bounded
+    /// by a read buffer, and objects of any size (beyond the 2 GiB of <see cref="GetAsync"/>) can be read. A read that
+    /// fails part-way throws <see cref="IOException"/>; reopen at the offset reached to resume. Several streams of one
+    /// object may be open and read concurrently.
+    /// </remarks>
+    /// <exception cref="ObjectNotFoundException">No object has the key (thrown by this call, not by the first read).</exception>
+    Task<ObjectReadStream> OpenReadAsync(string key, long offset = 0, long? length = null, CancellationToken cancellationToken = default);
 
     /// <summary>Returns the object's size and last-modified time, or <c>null</c> when no object has the key.</summary>
     Task<ObjectInfo?> StatAsync(string key, CancellationToken cancellationToken = default);

@@ -19,4 +19,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 1021, Level = LogLevel.Information, Message = "Created missing bucket {Bucket} for {Location}")]
     public static partial void BucketCreated(ILogger logger, string bucket, string location);
+
+    [LoggerMessage(EventId = 1022, Level = LogLevel.Warning, Message = "Could not abort multipart upload {UploadId} on {Location} (its parts stay until a lifecycle rule removes them): {Error}")]
+    public static partial void MultipartAbortFailed(ILogger logger, string uploadId, string location, string error);
 }

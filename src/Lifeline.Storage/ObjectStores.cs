@@ -34,10 +34,13 @@ public static partial class ObjectStores
     /// <param name="location">A path or URI as described on <see cref="ObjectStores"/>.</param>
     /// <param name="env">Environment variables to read credentials from; the process environment when null.</param>
     /// <param name="logger">Optional logger for the store.</param>
+    /// <param name="timeouts">Connect and inactivity timeouts of the cloud stores; <see cref="ObjectStoreTimeouts.Default"/> when null.</param>
     /// <exception cref="ArgumentException">The location is malformed, names an unsupported scheme, holds a secret,
     /// or its backend's credentials are missing; the one-line message says what to do.</exception>
-    public static IObjectStore Open(string location, IReadOnlyDictionary<string, string?>? env = null, ILogger? logger = null)
+    public static IObjectStore Open(string location, IReadOnlyDictionary<string, string?>? env = null, ILogger? logger = null, ObjectStoreTimeouts? timeouts = null)
     {
+        timeouts ??= ObjectStoreTimeouts.Default;
+        timeouts.Validate();
         if (string.IsNullOrWhiteSpace(location))
         {
             throw new ArgumentException($"empty store location: {Usage}", nameof(location));
@@ -69,8 +72,8 @@ public static partial class ObjectStores
         return uri.Scheme switch
         {
             "file" => OpenFile(uri, query, location),
-            "azure" => OpenAzure(name, rawPath, query, env, logger, location),
-            "s3" => OpenS3(name, rawPath, query, env, logger, location),
+            "azure" => OpenAzure(name, rawPath, query, env, logger, location, timeouts),
+            "s3" => OpenS3(name, rawPath, query, env, logger, location, timeouts),
             _ => throw new ArgumentException($"unsupported store scheme '{uri.Scheme}' in '{Redact(location)}': {Usage}", nameof(location)),
         };
     }
@@ -85,7 +88,7 @@ public static partial class ObjectStores
         return new FileSystemObjectStore(uri.LocalPath);
     }
 
-    private static AzureBlobObjectStore OpenAzure(string container, string rawPath, Dictionary<string, string> query, IReadOnlyDictionary<string, string?>? env, ILogger? logger, string location)
+    private static AzureBlobObjectStore OpenAzure(string container, string rawPath, Dictionary<string, string> query, IReadOnlyDictionary<string, string?>? env, ILogger? logger, string location, ObjectStoreTimeouts timeouts)
     {
         if (!ContainerName().IsMatch(container))
         {
@@ -105,7 +108,7 @@ public static partial class ObjectStores
 
             try
             {
-                service = new BlobServiceClient(connectionString);
+                service = new BlobServiceClient(connectionString, AzureBlobObjectStore.CreateClientOptions(timeouts));
             }
             catch (FormatException)
             {
@@ -117,7 +120,7 @@ public static partial class ObjectStores
             var serviceUri = ParseEndpoint(endpoint ?? $"https://{account}.blob.core.windows.net", location);
             try
             {
-                service = new BlobServiceClient(serviceUri, new StorageSharedKeyCredential(account, key));
+                service = new BlobServiceClient(serviceUri, new StorageSharedKeyCredential(account, key), AzureBlobObjectStore.CreateClientOptions(timeouts));
             }
             catch (FormatException)
             {
@@ -132,7 +135,7 @@ public static partial class ObjectStores
         return new AzureBlobObjectStore(service.GetBlobContainerClient(container), prefix, logger);
     }
 
-    private static S3ObjectStore OpenS3(string bucket, string rawPath, Dictionary<string, string> query, IReadOnlyDictionary<string, string?>? env, ILogger? logger, string location)
+    private static S3ObjectStore OpenS3(string bucket, string rawPath, Dictionary<string, string> query, IReadOnlyDictionary<string, string?>? env, ILogger? logger, string location, ObjectStoreTimeouts timeouts)
     {
         if (!BucketName().IsMatch(bucket))
         {
@@ -161,7 +164,7 @@ public static partial class ObjectStores
         AmazonS3Config config;
         try
         {
-            config = S3ObjectStore.CreateConfig(endpoint, region);
+            config = S3ObjectStore.CreateConfig(endpoint, region, timeouts);
         }
         catch (ArgumentException)
         {

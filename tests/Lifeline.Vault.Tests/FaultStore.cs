@@ -42,6 +42,23 @@ internal sealed class FaultStore(IObjectStore inner) : IObjectStore
 
     public Task<byte[]> GetAsync(string key, long offset = 0, long? length = null, CancellationToken cancellationToken = default) => inner.GetAsync(key, offset, length, cancellationToken);
 
+    public Task PutStreamAsync(string key, Stream content, CancellationToken cancellationToken = default)
+        => FailLockRenewals && key.StartsWith("locks/", StringComparison.Ordinal)
+            ? throw new IOException($"injected fault: renewal of {key}")
+            : inner.PutStreamAsync(key, content, cancellationToken);
+
+    public Task<bool> PutStreamIfAbsentAsync(string key, Stream content, CancellationToken cancellationToken = default)
+    {
+        if (key.StartsWith("data/", StringComparison.Ordinal) && Interlocked.Increment(ref _packPuts) >= FailPackPutFrom)
+        {
+            throw new IOException($"injected fault: put of pack {key}");
+        }
+
+        return inner.PutStreamIfAbsentAsync(key, content, cancellationToken);
+    }
+
+    public Task<ObjectReadStream> OpenReadAsync(string key, long offset = 0, long? length = null, CancellationToken cancellationToken = default) => inner.OpenReadAsync(key, offset, length, cancellationToken);
+
     public Task<ObjectInfo?> StatAsync(string key, CancellationToken cancellationToken = default) => inner.StatAsync(key, cancellationToken);
 
     public IAsyncEnumerable<ObjectInfo> ListAsync(string prefix, CancellationToken cancellationToken = default) => inner.ListAsync(prefix, cancellationToken);

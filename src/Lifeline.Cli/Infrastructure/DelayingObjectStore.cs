@@ -54,6 +54,24 @@ internal sealed class DelayingObjectStore(IObjectStore inner, IReadOnlyDictionar
         return await inner.GetAsync(key, offset, length, cancellationToken);
     }
 
+    public async Task PutStreamAsync(string key, Stream content, CancellationToken cancellationToken = default)
+    {
+        await DelayAsync("put", cancellationToken);
+        await inner.PutStreamAsync(key, content, cancellationToken);
+    }
+
+    public async Task<bool> PutStreamIfAbsentAsync(string key, Stream content, CancellationToken cancellationToken = default)
+    {
+        await DelayAsync("put", cancellationToken);
+        return await inner.PutStreamIfAbsentAsync(key, content, cancellationToken);
+    }
+
+    public async Task<ObjectReadStream> OpenReadAsync(string key, long offset = 0, long? length = null, CancellationToken cancellationToken = default)
+    {
+        await DelayAsync("get", cancellationToken);
+        return await inner.OpenReadAsync(key, offset, length, cancellationToken);
+    }
+
     public async Task<ObjectInfo?> StatAsync(string key, CancellationToken cancellationToken = default)
     {
         await DelayAsync("stat", cancellationToken);

@@ -90,8 +90,10 @@ internal static class ArtifactsApi
         try
         {
             var artifacts = context.RequestServices.GetRequiredService<RegistryArtifacts>();
-            var bytes = await artifacts.Store.GetAsync(RegistryArtifacts.KeyOf(path), cancellationToken: context.RequestAborted);
-            return TypedResults.Bytes(bytes, "application/octet-stream", fileDownloadName: null);
+            // Streamed from the store to the response: memory stays at one buffer whatever the artifact's size.
+            var stream = await artifacts.Store.OpenReadAsync(RegistryArtifacts.KeyOf(path), cancellationToken: context.RequestAborted);
+            context.Response.ContentLength = stream.Length;
+            return TypedResults.Stream(stream, "application/octet-stream");
         }
         catch (ObjectNotFoundException)
         {
@@ -108,10 +110,9 @@ internal static class ArtifactsApi
         try
         {
             var key = RegistryArtifacts.KeyOf(path);
-            using var buffer = new MemoryStream();
-            await context.Request.Body.CopyToAsync(buffer, context.RequestAborted);
             var artifacts = context.RequestServices.GetRequiredService<RegistryArtifacts>();
-            await artifacts.Store.PutAsync(key, buffer.GetBuffer().AsMemory(0, (int)buffer.Length), context.RequestAborted);
+            // Streamed from the request to the store (bounded memory); an upload that breaks off stores nothing.
+            await artifacts.Store.PutStreamAsync(key, context.Request.Body, context.RequestAborted);
             return TypedResults.Json(new EmptyResponse(), MlflowJson.Options);
         }
         catch (MlflowException e)

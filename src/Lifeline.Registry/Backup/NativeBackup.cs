@@ -187,13 +187,25 @@ internal static class NativeBackup
     internal static async Task<List<ArtifactEntry>> CopyArtifactsAsync(IObjectStore source, string targetDirectory, CancellationToken ct)
     {
         var entries = new List<ArtifactEntry>();
+        var buffer = new byte[81920];
         await foreach (var info in source.ListAsync("", ct))
         {
-            var bytes = await source.GetAsync(info.Key, cancellationToken: ct);
+            // Streamed and hashed on the way: memory stays at one buffer whatever the artifact's size.
+            await using var read = await source.OpenReadAsync(info.Key, cancellationToken: ct);
             var path = Path.Combine(targetDirectory, info.Key.Replace('/', Path.DirectorySeparatorChar));
             Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-            await File.WriteAllBytesAsync(path, bytes, ct);
-            entries.Add(new ArtifactEntry(info.Key, bytes.Length, Convert.ToHexStringLower(SHA256.HashData(bytes))));
+            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            await using (var file = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, 1, FileOptions.Asynchronous))
+            {
+                int n;
+                while ((n = await read.ReadAsync(buffer, ct)) > 0)
+                {
+                    hash.AppendData(buffer, 0, n);
+                    await file.WriteAsync(buffer.AsMemory(0, n), ct);
+                }
+            }
+
+            entries.Add(new ArtifactEntry(info.Key, read.Length, Convert.ToHexStringLower(hash.GetHashAndReset())));
         }
 
         return entries;

@@ -7,13 +7,13 @@ namespace Lifeline.Storage.Faults;
 /// <summary>The operations of <see cref="IObjectStore"/>, for aiming a fault.</summary>
 public enum ObjectStoreOperation
 {
-    /// <summary><see cref="IObjectStore.PutAsync"/>.</summary>
+    /// <summary><see cref="IObjectStore.PutAsync"/> and <see cref="IObjectStore.PutStreamAsync"/>.</summary>
     Put,
 
-    /// <summary><see cref="IObjectStore.PutIfAbsentAsync"/>.</summary>
+    /// <summary><see cref="IObjectStore.PutIfAbsentAsync"/> and <see cref="IObjectStore.PutStreamIfAbsentAsync"/>.</summary>
     PutIfAbsent,
 
-    /// <summary><see cref="IObjectStore.GetAsync"/>.</summary>
+    /// <summary><see cref="IObjectStore.GetAsync"/> and <see cref="IObjectStore.OpenReadAsync"/>.</summary>
     Get,
 
     /// <summary><see cref="IObjectStore.StatAsync"/>.</summary>
@@ -92,6 +92,12 @@ public sealed record InjectedFault(ObjectStoreOperation Operation, string Key, F
 /// with a probability (seeded, so a drill is reproducible), lose a response after a write, corrupt a read, drop a
 /// write, or tear one. Thread-safe; rules can be added and cleared while calls run. For tests and recovery drills.
 /// </summary>
+/// <remarks>
+/// Streaming calls count as the operation they stream (a put, a put-if-absent, a get). On them, <see cref="FaultKind.Fail"/>
+/// throws without reading the stream; <see cref="FaultKind.DropWrite"/> reads the stream to its end and stores nothing;
+/// <see cref="FaultKind.TearWrite"/> buffers the stream in memory to cut it (so it alone is not bounded in memory);
+/// <see cref="FaultKind.CorruptRead"/> flips bytes as they pass through the read stream.
+/// </remarks>
 public sealed class FaultInjectingObjectStore : IObjectStore
 {
     private readonly IObjectStore _inner;
@@ -241,6 +247,91 @@ public sealed class FaultInjectingObjectStore : IObjectStore
     }
 
     /// <inheritdoc />
+    public async Task PutStreamAsync(string key, Stream content, CancellationToken cancellationToken = default)
+    {
+        ObjectKeys.Validate(key);
+        ArgumentNullException.ThrowIfNull(content);
+        var (rule, _) = Decide(ObjectStoreOperation.Put, key);
+        switch (rule?.Kind)
+        {
+            case null:
+                await _inner.PutStreamAsync(key, content, cancellationToken);
+                return;
+            case FaultKind.Fail:
+                throw CreateException(rule, ObjectStoreOperation.Put, key);
+            case FaultKind.FailAfterWrite:
+                await _inner.PutStreamAsync(key, content, cancellationToken);
+                throw CreateException(rule, ObjectStoreOperation.Put, key);
+            case FaultKind.DropWrite:
+                await content.CopyToAsync(Stream.Null, cancellationToken);
+                return;
+            case FaultKind.TearWrite:
+                await _inner.PutAsync(key, Torn(rule, await BufferAsync(content, cancellationToken)), cancellationToken);
+                return;
+            default:
+                throw new InvalidOperationException($"fault {rule.Kind} does not apply to put");
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task<bool> PutStreamIfAbsentAsync(string key, Stream content, CancellationToken cancellationToken = default)
+    {
+        ObjectKeys.Validate(key);
+        ArgumentNullException.ThrowIfNull(content);
+        var (rule, _) = Decide(ObjectStoreOperation.PutIfAbsent, key);
+        switch (rule?.Kind)
+        {
+            case null:
+                return await _inner.PutStreamIfAbsentAsync(key, content, cancellationToken);
+            case FaultKind.Fail:
+                throw CreateException(rule, ObjectStoreOperation.PutIfAbsent, key);
+            case FaultKind.FailAfterWrite:
+                await _inner.PutStreamIfAbsentAsync(key, content, cancellationToken);
+                throw CreateException(rule, ObjectStoreOperation.PutIfAbsent, key);
+            case FaultKind.DropWrite:
+                await content.CopyToAsync(Stream.Null, cancellationToken);
+                return true;
+            case FaultKind.TearWrite:
+                return await _inner.PutIfAbsentAsync(key, Torn(rule, await BufferAsync(content, cancellationToken)), cancellationToken);
+            default:
+                throw new InvalidOperationException($"fault {rule.Kind} does not apply to put-if-absent");
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task<ObjectReadStream> OpenReadAsync(string key, long offset = 0, long? length = null, CancellationToken cancellationToken = default)
+    {
+        ObjectKeys.Validate(key);
+        var (rule, corruptSeed) = Decide(ObjectStoreOperation.Get, key);
+        if (rule?.Kind == FaultKind.Fail)
+        {
+            throw CreateException(rule, ObjectStoreOperation.Get, key);
+        }
+
+        var stream = await _inner.OpenReadAsync(key, offset, length, cancellationToken);
+        if (rule?.Kind != FaultKind.CorruptRead || stream.Length == 0)
+        {
+            return stream;
+        }
+
+        var random = new Random(corruptSeed);
+        var positions = new HashSet<long>();
+        while (positions.Count < Math.Min(rule.CorruptBytes, stream.Length))
+        {
+            positions.Add(random.NextInt64(stream.Length));
+        }
+
+        return new ObjectReadStream(new CorruptingStream(stream, positions), stream.Length);
+    }
+
+    private static async Task<ReadOnlyMemory<byte>> BufferAsync(Stream content, CancellationToken cancellationToken)
+    {
+        var buffer = new MemoryStream();
+        await content.CopyToAsync(buffer, cancellationToken);
+        return buffer.GetBuffer().AsMemory(0, (int)buffer.Length);
+    }
+
+    /// <inheritdoc />
     public Task<ObjectInfo?> StatAsync(string key, CancellationToken cancellationToken = default)
     {
         ObjectKeys.Validate(key);
@@ -328,5 +419,77 @@ public sealed class FaultInjectingObjectStore : IObjectStore
         public int Calls { get; set; }
 
         public int Hits { get; set; }
+    }
+
+    /// <summary>Flips the bytes at the given positions of the stream as they pass.</summary>
+    private sealed class CorruptingStream(Stream inner, HashSet<long> positions) : Stream
+    {
+        private long _position;
+
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => false;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position
+        {
+            get => _position;
+            set => throw new NotSupportedException();
+        }
+
+        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+        public override int Read(Span<byte> buffer)
+        {
+            var n = inner.Read(buffer);
+            Flip(buffer[..n]);
+            return n;
+        }
+
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            var n = await inner.ReadAsync(buffer, cancellationToken);
+            Flip(buffer.Span[..n]);
+            return n;
+        }
+
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                inner.Dispose();
+            }
+
+            base.Dispose(disposing);
+        }
+
+        private void Flip(Span<byte> read)
+        {
+            foreach (var position in positions)
+            {
+                if (position >= _position && position < _position + read.Length)
+                {
+                    read[(int)(position - _position)] ^= 0xFF;
+                }
+            }
+
+            _position += read.Length;
+        }
     }
 }

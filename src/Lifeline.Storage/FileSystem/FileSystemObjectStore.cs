@@ -18,6 +18,9 @@ namespace Lifeline.Storage.FileSystem;
 /// <item>A file cannot also be a directory, so a key that is a folder of another key ("a/b" and "a/b/c") cannot
 /// exist in this store: writing the second one throws <see cref="InvalidOperationException"/>, and reading "a/b"
 /// when only "a/b/c" exists reports it missing.</item>
+/// <item>Streaming puts copy into the temporary file through one 80 KiB buffer; a stream that fails or a cancelled
+/// token deletes the temporary file, so nothing is visible. Streaming reads keep the file open: a replace or a delete
+/// while reading does not change what the stream yields.</item>
 /// <item>Listing walks the tree depth-first in ordinal key order and streams; memory is bounded by the largest
 /// directory, not the store.</item>
 /// </list>
@@ -25,6 +28,7 @@ namespace Lifeline.Storage.FileSystem;
 public sealed class FileSystemObjectStore : IObjectStore
 {
     private const string TempPrefix = ".tmp-";
+    private const int CopyBufferSize = 81920;
     private readonly string _root;
 
     /// <summary>Opens (and creates if needed) a store rooted at <paramref name="root"/>.</summary>
@@ -42,10 +46,32 @@ public sealed class FileSystemObjectStore : IObjectStore
     public string Root => _root;
 
     /// <inheritdoc />
-    public async Task PutAsync(string key, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
+    public Task PutAsync(string key, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default) =>
+        ReplaceAsync(key, (stream, ct) => stream.WriteAsync(data, ct).AsTask(), cancellationToken);
+
+    /// <inheritdoc />
+    public Task<bool> PutIfAbsentAsync(string key, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default) =>
+        CreateAsync(key, (stream, ct) => stream.WriteAsync(data, ct).AsTask(), cancellationToken);
+
+    /// <inheritdoc />
+    /// <remarks>The stream is copied into the temporary file through one 80 KiB buffer.</remarks>
+    public Task PutStreamAsync(string key, Stream content, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(content);
+        return ReplaceAsync(key, (stream, ct) => content.CopyToAsync(stream, CopyBufferSize, ct), cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public Task<bool> PutStreamIfAbsentAsync(string key, Stream content, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(content);
+        return CreateAsync(key, (stream, ct) => content.CopyToAsync(stream, CopyBufferSize, ct), cancellationToken);
+    }
+
+    private async Task ReplaceAsync(string key, Func<FileStream, CancellationToken, Task> write, CancellationToken cancellationToken)
     {
         var path = PathOf(key);
-        var temp = await WriteTempAsync(key, path, data, cancellationToken);
+        var temp = await WriteTempAsync(key, path, write, cancellationToken);
         try
         {
             if (Directory.Exists(path))
@@ -64,8 +90,7 @@ public sealed class FileSystemObjectStore : IObjectStore
         NativeFileOps.FsyncDirectory(Path.GetDirectoryName(path)!);
     }
 
-    /// <inheritdoc />
-    public async Task<bool> PutIfAbsentAsync(string key, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
+    private async Task<bool> CreateAsync(string key, Func<FileStream, CancellationToken, Task> write, CancellationToken cancellationToken)
     {
         var path = PathOf(key);
         if (File.Exists(path))
@@ -73,7 +98,7 @@ public sealed class FileSystemObjectStore : IObjectStore
             return false; // someone already won; the exact decision below is only needed when it looks free
         }
 
-        var temp = await WriteTempAsync(key, path, data, cancellationToken);
+        var temp = await WriteTempAsync(key, path, write, cancellationToken);
         bool moved;
         try
         {
@@ -114,20 +139,8 @@ public sealed class FileSystemObjectStore : IObjectStore
             throw new ArgumentOutOfRangeException(nameof(length), length, "length must not be negative");
         }
 
-        var path = PathOf(key);
         cancellationToken.ThrowIfCancellationRequested();
-        FileStream stream;
-        try
-        {
-            stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1, FileOptions.Asynchronous);
-        }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException
-                                   || (e is UnauthorizedAccessException or IOException && !File.Exists(path)))
-        {
-            // Missing, or a directory (a folder of other keys), or below a file: no object has this key.
-            throw new ObjectNotFoundException(key, Location, e);
-        }
-
+        var stream = OpenFile(key, bufferSize: 1);
         await using (stream)
         {
             var size = stream.Length;
@@ -135,7 +148,7 @@ public sealed class FileSystemObjectStore : IObjectStore
             var count = Math.Min(length ?? (size - start), size - start);
             if (count > Array.MaxLength)
             {
-                throw new InvalidOperationException($"object '{key}' in {Location}: {count} bytes do not fit one read; read it in ranges");
+                throw new InvalidOperationException($"object '{key}' in {Location}: {count} bytes do not fit one array; read it with OpenReadAsync or in ranges");
             }
 
             var buffer = GC.AllocateUninitializedArray<byte>((int)count);
@@ -153,6 +166,48 @@ public sealed class FileSystemObjectStore : IObjectStore
             }
 
             return buffer;
+        }
+    }
+
+    /// <inheritdoc />
+    /// <remarks>The open file handle keeps the version it opened: a replace (a rename over it) or a delete does not affect it.</remarks>
+    public Task<ObjectReadStream> OpenReadAsync(string key, long offset = 0, long? length = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(offset);
+        if (length is < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(length), length, "length must not be negative");
+        }
+
+        cancellationToken.ThrowIfCancellationRequested();
+        var stream = OpenFile(key, CopyBufferSize);
+        try
+        {
+            var size = stream.Length;
+            var start = Math.Min(offset, size);
+            var count = Math.Min(length ?? (size - start), size - start);
+            stream.Seek(start, SeekOrigin.Begin);
+            return Task.FromResult(new ObjectReadStream(stream, count));
+        }
+        catch
+        {
+            stream.Dispose();
+            throw;
+        }
+    }
+
+    private FileStream OpenFile(string key, int bufferSize)
+    {
+        var path = PathOf(key);
+        try
+        {
+            return new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, bufferSize, FileOptions.Asynchronous);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException
+                                   || (e is UnauthorizedAccessException or IOException && !File.Exists(path)))
+        {
+            // Missing, or a directory (a folder of other keys), or below a file: no object has this key.
+            throw new ObjectNotFoundException(key, Location, e);
         }
     }
 
@@ -294,7 +349,7 @@ public sealed class FileSystemObjectStore : IObjectStore
     private static InvalidOperationException FolderConflict(string key) =>
         new($"object key '{key}' is already a folder of other keys; the file-system store cannot hold both 'a/b' and 'a/b/c'");
 
-    private async Task<string> WriteTempAsync(string key, string path, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
+    private async Task<string> WriteTempAsync(string key, string path, Func<FileStream, CancellationToken, Task> write, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
         var dir = Path.GetDirectoryName(path)!;
@@ -303,7 +358,7 @@ public sealed class FileSystemObjectStore : IObjectStore
         try
         {
             await using var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, FileOptions.Asynchronous);
-            await stream.WriteAsync(data, cancellationToken);
+            await write(stream, cancellationToken);
             stream.Flush(flushToDisk: true);
         }
         catch

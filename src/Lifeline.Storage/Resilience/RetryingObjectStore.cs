@@ -19,6 +19,12 @@ namespace Lifeline.Storage.Resilience;
 /// does: lock objects carry a unique owner id) could then both see <c>true</c>.</item>
 /// <item>A listing that fails part-way restarts and skips the keys already yielded (listings are ordered), so the
 /// caller sees each key at most once, in order.</item>
+/// <item>A streaming put is retried only when the content can be replayed: a seekable stream is rewound to the
+/// position it had when the call began; a stream that cannot seek is retried only if the failed attempt never read
+/// from it (e.g. it failed to connect first). Otherwise the transient fault propagates, and the caller, who owns the
+/// stream, decides. A streaming put-if-absent whose response was lost is recognised as above by comparing the stored
+/// object with the rewound stream (streamed, in bounded memory).</item>
+/// <item>Opening a read stream is retried; a read that fails part-way is not (reopen at the offset reached).</item>
 /// <item>Waits use the injected <see cref="TimeProvider"/>, so tests run them on a fake clock.</item>
 /// </list>
 /// </remarks>
@@ -46,7 +52,8 @@ public sealed class RetryingObjectStore : IObjectStore
         {
             builder.AddRetry(new RetryStrategyOptions
             {
-                ShouldHandle = args => ValueTask.FromResult(args.Outcome.Exception is { } e && options.ShouldRetry(e)),
+                ShouldHandle = args => ValueTask.FromResult(args.Outcome.Exception is { } e && options.ShouldRetry(e)
+                    && (!args.Context.Properties.TryGetValue(CanReplayKey, out var canReplay) || canReplay())),
                 MaxRetryAttempts = options.MaxRetryAttempts,
                 BackoffType = DelayBackoffType.Exponential,
                 Delay = options.BaseDelay,
@@ -65,6 +72,7 @@ public sealed class RetryingObjectStore : IObjectStore
     }
 
     private static readonly ResiliencePropertyKey<string> OperationKey = new("lifeline.storage.operation");
+    private static readonly ResiliencePropertyKey<Func<bool>> CanReplayKey = new("lifeline.storage.can-replay");
 
     /// <summary>The options in force.</summary>
     public RetryOptions Options { get; }
@@ -120,6 +128,85 @@ public sealed class RetryingObjectStore : IObjectStore
                 return false; // gone again (deleted by its owner): someone else held it, which is what false says
             }
         }, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public Task PutStreamAsync(string key, Stream content, CancellationToken cancellationToken = default)
+    {
+        ObjectKeys.Validate(key);
+        ArgumentNullException.ThrowIfNull(content);
+        var replay = new ReplayableContent(content);
+        return RunAsync("put", async ct =>
+        {
+            await _inner.PutStreamAsync(key, replay.Begin(), ct);
+            return true;
+        }, cancellationToken, replay.CanReplay);
+    }
+
+    /// <inheritdoc />
+    public async Task<bool> PutStreamIfAbsentAsync(string key, Stream content, CancellationToken cancellationToken = default)
+    {
+        ObjectKeys.Validate(key);
+        ArgumentNullException.ThrowIfNull(content);
+        var replay = new ReplayableContent(content);
+        var failedAfterReading = false;
+        return await RunAsync("put-if-absent", async ct =>
+        {
+            bool written;
+            try
+            {
+                written = await _inner.PutStreamIfAbsentAsync(key, replay.Begin(), ct);
+            }
+            catch (Exception e) when (Options.ShouldRetry(e))
+            {
+                // An attempt that never read the stream cannot have written it.
+                failedAfterReading |= replay.WasRead;
+                throw;
+            }
+
+            if (written || !failedAfterReading || !content.CanSeek)
+            {
+                return written;
+            }
+
+            // An earlier attempt failed transiently and may have written: the object is ours if it holds our bytes.
+            try
+            {
+                await using var existing = await _inner.OpenReadAsync(key, cancellationToken: ct);
+                return await SameBytesAsync(existing, replay.Begin(), ct);
+            }
+            catch (ObjectNotFoundException)
+            {
+                return false;
+            }
+        }, cancellationToken, replay.CanReplay);
+    }
+
+    /// <inheritdoc />
+    public Task<ObjectReadStream> OpenReadAsync(string key, long offset = 0, long? length = null, CancellationToken cancellationToken = default)
+    {
+        ObjectKeys.Validate(key);
+        return RunAsync("get", ct => new ValueTask<ObjectReadStream>(_inner.OpenReadAsync(key, offset, length, ct)), cancellationToken);
+    }
+
+    private static async Task<bool> SameBytesAsync(Stream stored, Stream content, CancellationToken ct)
+    {
+        var a = new byte[81920];
+        var b = new byte[a.Length];
+        while (true)
+        {
+            var n = await stored.ReadAtLeastAsync(a, a.Length, throwOnEndOfStream: false, ct);
+            var m = await content.ReadAtLeastAsync(b, b.Length, throwOnEndOfStream: false, ct);
+            if (n != m || !a.AsSpan(0, n).SequenceEqual(b.AsSpan(0, m)))
+            {
+                return false;
+            }
+
+            if (n < a.Length)
+            {
+                return true;
+            }
+        }
     }
 
     /// <inheritdoc />
@@ -204,10 +291,15 @@ public sealed class RetryingObjectStore : IObjectStore
         }, cancellationToken);
     }
 
-    private async Task<T> RunAsync<T>(string operation, Func<CancellationToken, ValueTask<T>> action, CancellationToken cancellationToken)
+    private async Task<T> RunAsync<T>(string operation, Func<CancellationToken, ValueTask<T>> action, CancellationToken cancellationToken, Func<bool>? canReplay = null)
     {
         var context = ResilienceContextPool.Shared.Get(cancellationToken);
         context.Properties.Set(OperationKey, operation);
+        if (canReplay is not null)
+        {
+            context.Properties.Set(CanReplayKey, canReplay);
+        }
+
         try
         {
             var outcome = await _pipeline.ExecuteOutcomeAsync(
@@ -226,7 +318,7 @@ public sealed class RetryingObjectStore : IObjectStore
                 action);
             if (outcome.Exception is { } exception)
             {
-                if (Options.ShouldRetry(exception) && Options.MaxRetryAttempts > 0)
+                if (Options.ShouldRetry(exception) && Options.MaxRetryAttempts > 0 && (canReplay is null || canReplay()))
                 {
                     Log.RetriesExhausted(_logger, operation, _inner.Location, Options.MaxRetryAttempts + 1, exception.Message);
                 }
@@ -240,5 +332,84 @@ public sealed class RetryingObjectStore : IObjectStore
         {
             ResilienceContextPool.Shared.Return(context);
         }
+    }
+
+    /// <summary>
+    /// The content of a streaming put across attempts: rewinds a seekable stream to where it started, and for one that
+    /// cannot seek notes whether an attempt read from it (then it cannot be replayed).
+    /// </summary>
+    private sealed class ReplayableContent(Stream content)
+    {
+        private readonly long _start = content.CanSeek ? content.Position : -1;
+        private ReadTracker? _current;
+
+        public bool WasRead => _current?.WasRead == true;
+
+        public bool CanReplay() => content.CanSeek || !WasRead;
+
+        public Stream Begin()
+        {
+            if (_start >= 0)
+            {
+                content.Position = _start;
+            }
+
+            _current = new ReadTracker(content);
+            return _current;
+        }
+    }
+
+    /// <summary>Passes reads through to the caller's stream (which it never disposes) and notes whether any happened.</summary>
+    private sealed class ReadTracker(Stream inner) : Stream
+    {
+        public bool WasRead { get; private set; }
+
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => false;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position
+        {
+            get => throw new NotSupportedException();
+            set => throw new NotSupportedException();
+        }
+
+        public override int Read(byte[] buffer, int offset, int count)
+        {
+            WasRead = true;
+            return inner.Read(buffer, offset, count);
+        }
+
+        public override int Read(Span<byte> buffer)
+        {
+            WasRead = true;
+            return inner.Read(buffer);
+        }
+
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
+        {
+            WasRead = true;
+            return inner.ReadAsync(buffer, offset, count, cancellationToken);
+        }
+
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            WasRead = true;
+            return inner.ReadAsync(buffer, cancellationToken);
+        }
+
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }

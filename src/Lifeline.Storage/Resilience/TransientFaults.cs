@@ -9,15 +9,19 @@ namespace Lifeline.Storage.Resilience;
 public static class TransientFaults
 {
     /// <summary>
-    /// True for faults that may go away by themselves: I/O and network errors, timeouts, HTTP 408, 429 and 5xx
-    /// (except 501), S3 SlowDown/RequestTimeout/InternalError/ServiceUnavailable. False for missing objects, invalid
-    /// arguments, permissions, cancellation and every other 4xx.
+    /// True for faults that may go away by themselves: I/O and network errors, timeouts (including
+    /// <see cref="ObjectStoreTimeoutException"/>), HTTP 408, 429 and 5xx (except 501), S3
+    /// SlowDown/RequestTimeout/InternalError/ServiceUnavailable. False for missing objects, invalid arguments,
+    /// permissions and credentials (<see cref="ObjectStoreAuthException"/>), an endpoint that cannot be reached
+    /// (<see cref="ObjectStoreUnavailableException"/>), cancellation and every other 4xx.
     /// </summary>
     public static bool IsTransient(Exception exception)
     {
         ArgumentNullException.ThrowIfNull(exception);
         switch (exception)
         {
+            case ObjectStoreUnavailableException: // the endpoint is wrong or down: say so at once
+            case ObjectStoreAuthException:
             case ObjectNotFoundException:
             case OperationCanceledException:
             case ArgumentException:

@@ -157,6 +157,14 @@ public sealed class RecoveryTests
 
         public Task<byte[]> GetAsync(string key, long offset = 0, long? length = null, CancellationToken cancellationToken = default) => inner.GetAsync(key, offset, length, cancellationToken);
 
+        public Task PutStreamAsync(string key, Stream content, CancellationToken cancellationToken = default) =>
+            Interlocked.Increment(ref _puts) > failAfterPuts ? throw new IOException("injected crash") : inner.PutStreamAsync(key, content, cancellationToken);
+
+        public Task<bool> PutStreamIfAbsentAsync(string key, Stream content, CancellationToken cancellationToken = default) =>
+            Interlocked.Increment(ref _puts) > failAfterPuts ? throw new IOException("injected crash") : inner.PutStreamIfAbsentAsync(key, content, cancellationToken);
+
+        public Task<ObjectReadStream> OpenReadAsync(string key, long offset = 0, long? length = null, CancellationToken cancellationToken = default) => inner.OpenReadAsync(key, offset, length, cancellationToken);
+
         public Task<ObjectInfo?> StatAsync(string key, CancellationToken cancellationToken = default) => inner.StatAsync(key, cancellationToken);
 
         public async IAsyncEnumerable<ObjectInfo> ListAsync(string prefix, [EnumeratorCancellation] CancellationToken cancellationToken = default)

@@ -19,7 +19,7 @@ public sealed class AzureBlobObjectStoreConformanceTests : ObjectStoreConcurrenc
             _containers.Add(container);
         }
 
-        return new AzureBlobObjectStore(container, "repo/one");
+        return new AzureBlobObjectStore(container, "repo/one", options: new AzureBlobObjectStoreOptions { BlockSize = StreamPartSize });
     }
 
     public Task InitializeAsync() => Task.CompletedTask;

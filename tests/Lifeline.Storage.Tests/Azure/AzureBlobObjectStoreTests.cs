@@ -1,4 +1,5 @@
 using Azure.Storage.Blobs;
+using Azure.Storage.Blobs.Specialized;
 using Lifeline.Storage.Azure;
 
 namespace Lifeline.Storage.Tests.Azure;
@@ -30,6 +31,19 @@ public sealed class AzureBlobObjectStoreTests : IAsyncLifetime
         Assert.True(await store.PutIfAbsentAsync("k", "v"u8.ToArray()));
         Assert.Equal("v"u8.ToArray(), await store.GetAsync("k"));
         Assert.True((await _container.ExistsAsync()).Value);
+    }
+
+    [Fact]
+    public async Task PutStreamAsync_LargerThanOneBlock_CommitsStagedBlocksAndLeavesNoneUncommitted()
+    {
+        var store = new AzureBlobObjectStore(_container, "p", options: new AzureBlobObjectStoreOptions { BlockSize = 256 * 1024 });
+        await store.PutStreamAsync("big", new TestSupport.GeneratedStream((600 * 1024) + 1, 1)); // creates the container too
+        var blocks = (await _container.GetBlockBlobClient("p/big").GetBlockListAsync(global::Azure.Storage.Blobs.Models.BlockListTypes.All)).Value;
+        Assert.Equal([256 * 1024, 256 * 1024, (88 * 1024) + 1], blocks.CommittedBlocks.Select(b => b.SizeLong));
+        Assert.Empty(blocks.UncommittedBlocks);
+
+        Assert.False(await store.PutStreamIfAbsentAsync("big", new TestSupport.GeneratedStream(600 * 1024, 2)));
+        Assert.Equal(3, (await _container.GetBlockBlobClient("p/big").GetBlockListAsync()).Value.CommittedBlocks.Count());
     }
 
     [Fact]

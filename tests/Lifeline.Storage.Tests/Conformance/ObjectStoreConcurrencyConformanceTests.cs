@@ -8,7 +8,7 @@ namespace Lifeline.Storage.Tests.Conformance;
 /// conditional writes) derives from this class; a backend documented as not giving them derives from
 /// <see cref="ObjectStoreConformanceTests"/> only and states what it checks instead (see docs/storage.md).
 /// </summary>
-public abstract class ObjectStoreConcurrencyConformanceTests : ObjectStoreConformanceTests
+public abstract partial class ObjectStoreConcurrencyConformanceTests : ObjectStoreConformanceTests
 {
     [Fact]
     public async Task PutAsync_WhileReadersRead_ReadersSeeOnlyWholeVersions()

@@ -7,7 +7,7 @@ namespace Lifeline.Storage.Tests.Conformance;
 /// The guarantees of <see cref="IObjectStore"/>, checked against a real backend. Every store derives a class from
 /// this one; each test gets a fresh, empty store from <see cref="CreateSutAsync"/>.
 /// </summary>
-public abstract class ObjectStoreConformanceTests
+public abstract partial class ObjectStoreConformanceTests
 {
     /// <summary>Returns a fresh, empty store (a new directory, container or key prefix) for one test.</summary>
     protected abstract Task<IObjectStore> CreateSutAsync();

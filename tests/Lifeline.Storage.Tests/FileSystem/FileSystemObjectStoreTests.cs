@@ -116,4 +116,32 @@ public sealed class FileSystemObjectStoreTests : IDisposable
         Assert.Equal("x"u8.ToArray(), await store.GetAsync("a/b/c"));
         Assert.Empty(Directory.GetFiles(Path.Combine(store.Root, "a"), ".tmp-*", SearchOption.AllDirectories));
     }
+
+    [Fact]
+    public async Task OpenReadAsync_SparseObjectPast2GiB_ReadsRangesBeyondTheArrayLimit()
+    {
+        using var temp = new TempDirectory();
+        var store = new FileSystemObjectStore(temp.Path);
+        const long size = (3L * 1024 * 1024 * 1024) + 17; // sparse: costs no disk
+        var marker = "end of a very large pack"u8.ToArray();
+        using (var file = File.OpenHandle(Path.Combine(temp.Path, "huge"), FileMode.CreateNew, FileAccess.Write))
+        {
+            RandomAccess.SetLength(file, size);
+            RandomAccess.Write(file, marker, size - marker.Length);
+        }
+
+        var e = await Assert.ThrowsAsync<InvalidOperationException>(() => store.GetAsync("huge"));
+        Assert.Contains("OpenReadAsync", e.Message, StringComparison.Ordinal);
+        await using (var whole = await store.OpenReadAsync("huge"))
+        {
+            Assert.Equal(size, whole.Length);
+        }
+
+        await using var tail = await store.OpenReadAsync("huge", size - marker.Length - 3);
+        Assert.Equal(marker.Length + 3, tail.Length);
+        var back = new byte[tail.Length];
+        await tail.ReadExactlyAsync(back);
+        Assert.Equal([0, 0, 0, .. marker], back);
+        Assert.Equal(0, await tail.ReadAsync(new byte[1]));
+    }
 }

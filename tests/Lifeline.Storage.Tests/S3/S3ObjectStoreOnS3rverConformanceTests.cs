@@ -28,7 +28,7 @@ public sealed class S3ObjectStoreOnS3rverConformanceTests : ObjectStoreConforman
             _buckets.Add(bucket);
         }
 
-        return new S3ObjectStore(_client, bucket, "repo/one", new S3ObjectStoreOptions { ConditionalWrites = false, SortListingsInClient = true });
+        return new S3ObjectStore(_client, bucket, "repo/one", new S3ObjectStoreOptions { ConditionalWrites = false, SortListingsInClient = true, PartSize = StreamPartSize });
     }
 
     [Fact]

@@ -12,12 +12,12 @@ namespace Lifeline.Storage.Tests.S3;
 /// The exact requests the S3 store sends and how it maps answers, against a recording HTTP server on 127.0.0.1.
 /// This covers the conditional-write path (If-None-Match: *) that s3rver cannot exercise.
 /// </summary>
-public sealed class S3ObjectStoreRequestTests
+public sealed partial class S3ObjectStoreRequestTests
 {
     private static (S3ObjectStore Store, RecordingHttpServer Server, AmazonS3Client Client) CreateSut(Func<RecordedRequest, CannedResponse> handler, S3ObjectStoreOptions? options = null)
     {
         var server = new RecordingHttpServer(handler);
-        var config = S3ObjectStore.CreateConfig(server.Endpoint, "eu-west-1");
+        var config = S3ObjectStore.CreateConfig(server.Endpoint, "eu-west-1", new ObjectStoreTimeouts { ConnectTimeout = TimeSpan.FromSeconds(2), InactivityTimeout = TimeSpan.FromSeconds(20) });
         config.MaxErrorRetry = 0;
         var client = new AmazonS3Client(new BasicAWSCredentials("AKIDTEST", "not-a-secret"), config);
         return (new S3ObjectStore(client, "bucket", "pre/fix", options), server, client);

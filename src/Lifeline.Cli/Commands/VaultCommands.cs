@@ -305,6 +305,12 @@ internal static class VaultCommands
                 throw new UsageException($"restore target '{targetDir}' is a file: --target needs a directory");
             }
 
+            if (!parse.GetValue(overwrite) && Directory.Exists(targetDir) && Directory.EnumerateFileSystemEntries(targetDir).Any())
+            {
+                // refused before the repository is opened, as every restore command does
+                throw new RestoreTargetNotEmptyException(targetDir);
+            }
+
             await using var repo = await session.OpenAsync(ct);
             SnapshotInfo snapshot;
             try

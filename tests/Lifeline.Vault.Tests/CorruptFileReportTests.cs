@@ -71,6 +71,22 @@ public sealed class CorruptFileReportTests
     }
 
     [Fact]
+    public async Task Prune_CorruptSnapshot_RefusesAndDeletesNothing()
+    {
+        using var tmp = new TempDir();
+        var (repo, _, second) = await TwoSnapshotsAsync(tmp);
+        await using var _ = repo;
+        FlipByte(Path.Combine(tmp.Path, "repo", "snapshots", second.Id));
+        var packs = Directory.GetFiles(Path.Combine(tmp.Path, "repo", "data"), "*", SearchOption.AllDirectories).Order().ToList();
+        await using var reopened = await VaultRepository.OpenAsync(Vaults.Store(tmp), Vaults.Password);
+
+        var e = await Assert.ThrowsAsync<VaultCorruptException>(() => reopened.PruneAsync());
+
+        Assert.Contains(second.ShortId, e.Message, StringComparison.Ordinal);
+        Assert.Equal(packs, Directory.GetFiles(Path.Combine(tmp.Path, "repo", "data"), "*", SearchOption.AllDirectories).Order().ToList());
+    }
+
+    [Fact]
     public async Task Open_OnlyKeyFileCorrupt_ThrowsKeyFileCorruptNotWrongPassword()
     {
         using var tmp = new TempDir();

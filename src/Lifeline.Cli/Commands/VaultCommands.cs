@@ -501,6 +501,12 @@ internal static class VaultCommands
             session.Console.Document(new CopyJson(target.Store.Location, result.SnapshotsCopied, result.SnapshotsSkipped, result.BlobsCopied, result.BytesCopied));
             session.Console.Line($"copied {result.SnapshotsCopied} snapshot(s) to {target.Store.Location} ({result.SnapshotsSkipped} already there)");
             session.Console.Line($"sent {result.BlobsCopied} blobs, {CliConsole.Bytes(result.BytesCopied)}");
+            if ((await repo.ScanSnapshotsAsync(null, ct)).Corrupt is { Count: > 0 } corrupt)
+            {
+                // never silently left out: the copy holds every readable snapshot, and says which one it could not read
+                throw new CliException(ExitCodes.CheckFailed, $"snapshot {corrupt[0].ShortId} is corrupt ({corrupt[0].Reason}) and was not copied{(corrupt.Count > 1 ? $" (and {corrupt.Count - 1} more)" : "")}; run 'lifeline vault check' and repair the vault from a copy");
+            }
+
             return ExitCodes.Ok;
         });
         return command;

@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Text.Json;
 using Lifeline.Cli.Infrastructure;
 using Lifeline.Lake;
 using Lifeline.Lake.LeadScoring;

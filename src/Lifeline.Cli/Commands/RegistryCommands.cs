@@ -9,7 +9,6 @@ using Lifeline.Registry.Backup;
 using Lifeline.Registry.Client;
 using Lifeline.Registry.Contracts;
 using Lifeline.Registry.Hosting;
-using Lifeline.Registry.Store;
 using Microsoft.Extensions.Logging;
 
 namespace Lifeline.Cli.Commands;
@@ -215,6 +214,11 @@ internal static class RegistryCommands
             var parse = context.Parse;
             var json = context.Json;
             var from = parse.GetValue(input)!;
+            if (parse.GetValue(ViaApi) is null)
+            {
+                RestoreTargets.RequireEmpty(DataDirectory(parse), "--data-dir");
+            }
+
             var result = parse.GetValue(ViaApi) is { } url
                 ? await ApiImport.ImportAsync(ClientFor(url), from, ct)
                 : await RegistryVault.ImportIntoEmbeddedAsync(from, DataDirectory(parse), ct);

@@ -1,6 +1,6 @@
 namespace Lifeline.Cli;
 
-/// <summary>The documented exit codes of <c>lifeline</c> (docs/cli.md). They never change meaning.</summary>
+/// <summary>The documented exit codes of <c>lifeline</c> (docs/cli.md, which is the single truth). They never change meaning.</summary>
 internal static class ExitCodes
 {
     /// <summary>The command did all it was asked.</summary>
@@ -57,10 +57,15 @@ internal static class ExitCodes
 
     // scoring and services (40-49)
 
-    /// <summary>A service the command talks to (registry, scoring service) could not be reached.</summary>
+    /// <summary>A service or object store the command talks to could not be reached (refused, unresolved, timed out).</summary>
     public const int ServiceUnreachable = 40;
-    /// <summary>The service refused the token (missing, wrong, or without the needed role).</summary>
+
+    /// <summary>The service or store refused the token or credentials (missing, wrong, expired, or without the needed role).</summary>
     public const int NotAuthorized = 41;
+
     /// <summary><c>lifeline model rollback</c>: the service has no previous version to go back to.</summary>
     public const int NothingToRollBack = 42;
+
+    /// <summary>A server command cannot listen on the address given by <c>--urls</c> (in use, or not permitted).</summary>
+    public const int CannotListen = 43;
 }

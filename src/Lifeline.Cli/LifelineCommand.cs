@@ -9,8 +9,8 @@ namespace Lifeline.Cli;
 /// <summary>The root of the <c>lifeline</c> command: each area adds its command group in one line here.</summary>
 internal static class LifelineCommand
 {
-    /// <summary>Prints machine-readable JSON instead of text; accepted by every command.</summary>
-    public static readonly Option<bool> Json = new("--json") { Description = "Print JSON instead of text", Recursive = true };
+    /// <summary>Prints machine-readable JSON instead of text; accepted by every command (<see cref="CommonOptions.Json"/>).</summary>
+    public static Option<bool> Json => CommonOptions.Json;
 
     public static RootCommand Create()
     {
@@ -29,9 +29,9 @@ internal static class LifelineCommand
     }
 
     /// <summary>
-    /// Parses and runs a command. Usage errors print one line and exit 2; every exception from a command goes through
-    /// <see cref="ErrorReporter"/> (one line on stderr, a documented exit code, no stack trace); Ctrl-C and SIGTERM
-    /// cancel the command's token and exit 130.
+    /// The one command runner: parses and runs a command. Usage errors print one line and exit 2; a command returns its
+    /// exit code or throws, and every exception goes through <see cref="ErrorTable"/> (one line on stderr, a documented
+    /// exit code, no stack trace); Ctrl-C and SIGTERM cancel the command's token and exit 130.
     /// </summary>
     public static async Task<int> RunAsync(string[] args)
     {
@@ -56,11 +56,11 @@ internal static class LifelineCommand
             {
                 // a command group without its subcommand (e.g. plain `lifeline vault`): show what it offers
                 await Create().Parse([.. path.Skip(1), "--help"]).InvokeAsync(new InvocationConfiguration(), cts.Token);
-                await Console.Error.WriteLineAsync($"lifeline: '{string.Join(' ', path)}' needs a command (listed above)");
+                CliConsole.ForProcess(json: false).ErrorLine($"'{string.Join(' ', path)}' needs a command (listed above)");
                 return ExitCodes.Usage;
             }
 
-            await Console.Error.WriteLineAsync($"lifeline: {CliConsole.OneLine(parse.Errors[0].Message)} (see '{string.Join(' ', path)} --help')");
+            CliConsole.ForProcess(json: false).ErrorLine($"{parse.Errors[0].Message} (see '{string.Join(' ', path)} --help')");
             return ExitCodes.Usage;
         }
 
@@ -72,7 +72,15 @@ internal static class LifelineCommand
         catch (Exception e)
         {
             await Console.Out.FlushAsync(CancellationToken.None);
-            return ErrorReporter.Report(cts.IsCancellationRequested && e is not CliException ? new OperationCanceledException() : e, Console.Error, Environment.GetEnvironmentVariable);
+            var reported = e switch
+            {
+                CliException => e,
+                _ when cts.IsCancellationRequested => new OperationCanceledException(),
+                // not cancelled by the user: a cancellation is some timeout running out
+                OperationCanceledException when e.InnerException is not TimeoutException => new TimeoutException("the operation was cancelled before it finished", e),
+                _ => e,
+            };
+            return ErrorReporter.Report(reported, Console.Error, Environment.GetEnvironmentVariable);
         }
     }
 

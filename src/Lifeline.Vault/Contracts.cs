@@ -196,6 +196,39 @@ public sealed record SnapshotInfo
     public SnapshotSummary? Summary { get; init; }
 }
 
+/// <summary>A snapshot file that cannot be read: its content hash, authentication or decoding fails.</summary>
+public sealed record CorruptSnapshotInfo
+{
+    /// <summary>Full id (the file name, 64 hex characters).</summary>
+    public required string Id { get; init; }
+
+    /// <summary>The first 8 characters of <see cref="Id"/>.</summary>
+    public string ShortId => Id.Length > 8 ? Id[..8] : Id;
+
+    /// <summary>What is wrong, e.g. "fails authentication".</summary>
+    public required string Reason { get; init; }
+
+    /// <summary>When the store last wrote the file (an upper bound of the snapshot's time, which cannot be read).</summary>
+    public DateTimeOffset StoredAt { get; init; }
+}
+
+/// <summary>The snapshots of a repository: the readable ones matching a filter, and every corrupt one (which no filter can select).</summary>
+public sealed record SnapshotListing
+{
+    /// <summary>Readable snapshots matching the filter, oldest first.</summary>
+    public required IReadOnlyList<SnapshotInfo> Snapshots { get; init; }
+
+    /// <summary>Snapshot files that cannot be read, by id.</summary>
+    public required IReadOnlyList<CorruptSnapshotInfo> Corrupt { get; init; }
+
+    /// <summary>
+    /// The corrupt snapshots that may be newer than <paramref name="chosen"/> (stored after its time: a snapshot's file
+    /// is written after the time it records), so that picking <paramref name="chosen"/> as "latest" could be wrong.
+    /// </summary>
+    public IReadOnlyList<CorruptSnapshotInfo> MaybeNewerThan(SnapshotInfo? chosen) =>
+        chosen is null ? Corrupt : Corrupt.Where(c => c.StoredAt >= chosen.Time).ToList();
+}
+
 /// <summary>Selects snapshots; null properties match everything.</summary>
 public sealed record SnapshotFilter
 {

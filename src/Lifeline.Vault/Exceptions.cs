@@ -75,3 +75,48 @@ public sealed class RestoreTargetNotEmptyException(string target)
     /// <summary>The target.</summary>
     public string Target { get; } = target;
 }
+
+/// <summary>
+/// A snapshot file is corrupt (its hash, authentication or decoding fails): asked for by id, or possibly the one
+/// "latest" would mean. A restore never silently picks another snapshot instead.
+/// </summary>
+public sealed class SnapshotCorruptException : VaultException
+{
+    /// <summary>Creates the exception for <paramref name="corrupt"/>; <paramref name="previous"/> is the newest intact candidate when "latest" was asked.</summary>
+    public SnapshotCorruptException(CorruptSnapshotInfo corrupt, bool asLatest, SnapshotInfo? previous)
+        : base(Describe(corrupt, asLatest, previous))
+    {
+        Corrupt = corrupt;
+        AsLatest = asLatest;
+        Previous = previous;
+    }
+
+    /// <summary>The corrupt snapshot.</summary>
+    public CorruptSnapshotInfo Corrupt { get; }
+
+    /// <summary>True when the corrupt snapshot may be the newest and "latest" was asked for.</summary>
+    public bool AsLatest { get; }
+
+    /// <summary>With <see cref="AsLatest"/>: the newest intact snapshot that matches (to be named explicitly), if any.</summary>
+    public SnapshotInfo? Previous { get; }
+
+    private static string Describe(CorruptSnapshotInfo corrupt, bool asLatest, SnapshotInfo? previous) => asLatest
+        ? $"snapshot {corrupt.ShortId} is corrupt ({corrupt.Reason}) and may be the newest, so 'latest' is not used: "
+          + (previous is null ? "no intact snapshot is older" : $"name the newest intact snapshot explicitly ({previous.ShortId}, taken {previous.Time:u}) to use it")
+          + "; run 'lifeline vault check' and repair the vault from a copy"
+        : $"snapshot {corrupt.ShortId} is corrupt ({corrupt.Reason}) and cannot be read; run 'lifeline vault check' and repair the vault from a copy";
+}
+
+/// <summary>
+/// No intact key opens with the password and at least one key file is corrupt (its hash or structure fails): the
+/// password may be right, so this is not reported as a wrong password.
+/// </summary>
+public sealed class KeyFileCorruptException(string location, string keyId, string reason)
+    : VaultException($"key file keys/{(keyId.Length > 8 ? keyId[..8] : keyId)} of the vault at {location} is corrupt ({reason}) and no intact key opens with the password: restore the key file from a copy of the vault, or use another key's password")
+{
+    /// <summary>The corrupt key's id (its file name).</summary>
+    public string KeyId { get; } = keyId;
+
+    /// <summary>Why it is corrupt.</summary>
+    public string Reason { get; } = reason;
+}

@@ -11,7 +11,7 @@ public sealed partial class VaultRepository
 {
     private readonly ConcurrentDictionary<string, SnapshotInfo> _snapshotCache = new(StringComparer.Ordinal);
 
-    /// <summary>Lists snapshots matching the filter, oldest first.</summary>
+    /// <summary>Lists the readable snapshots matching the filter, oldest first (corrupt ones are left out: see <see cref="ScanSnapshotsAsync"/>).</summary>
     public async IAsyncEnumerable<SnapshotInfo> ListSnapshotsAsync(SnapshotFilter? filter = null, [EnumeratorCancellation] CancellationToken ct = default)
     {
         foreach (var s in await LoadSnapshotsAsync(filter, ct))
@@ -20,18 +20,37 @@ public sealed partial class VaultRepository
         }
     }
 
-    internal async Task<List<SnapshotInfo>> LoadSnapshotsAsync(SnapshotFilter? filter, CancellationToken ct)
+    /// <summary>
+    /// Lists the readable snapshots matching the filter, oldest first, and every snapshot file that cannot be read
+    /// (hash mismatch, failed authentication, bad encoding), so that a caller can report them instead of silently
+    /// working on the others.
+    /// </summary>
+    public async Task<SnapshotListing> ScanSnapshotsAsync(SnapshotFilter? filter = null, CancellationToken ct = default)
     {
-        var keys = new List<string>();
+        var (snapshots, corrupt) = await ReadSnapshotsAsync(ct);
+        return new SnapshotListing { Snapshots = Select(snapshots, filter), Corrupt = corrupt };
+    }
+
+    internal async Task<List<SnapshotInfo>> LoadSnapshotsAsync(SnapshotFilter? filter, CancellationToken ct)
+        => Select((await ReadSnapshotsAsync(ct)).Snapshots, filter);
+
+    private static List<SnapshotInfo> Select(IEnumerable<SnapshotInfo> all, SnapshotFilter? filter)
+        => all.Where(s => Matches(s, filter)).OrderBy(s => s.Time).ThenBy(s => s.Id, StringComparer.Ordinal).ToList();
+
+    private async Task<(List<SnapshotInfo> Snapshots, List<CorruptSnapshotInfo> Corrupt)> ReadSnapshotsAsync(CancellationToken ct)
+    {
+        var objects = new List<ObjectInfo>();
         await foreach (var o in Store.ListAsync("snapshots/", ct))
         {
-            keys.Add(o.Key);
+            objects.Add(o);
         }
 
-        var result = new SnapshotInfo?[keys.Count];
-        await Parallel.ForEachAsync(Enumerable.Range(0, keys.Count), new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = ct }, async (i, c) =>
+        var result = new SnapshotInfo?[objects.Count];
+        var corrupt = new CorruptSnapshotInfo?[objects.Count];
+        await Parallel.ForEachAsync(Enumerable.Range(0, objects.Count), new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = ct }, async (i, c) =>
         {
-            var id = keys[i]["snapshots/".Length..];
+            var key = objects[i].Key;
+            var id = key["snapshots/".Length..];
             if (_snapshotCache.TryGetValue(id, out var cached))
             {
                 result[i] = cached;
@@ -40,7 +59,7 @@ public sealed partial class VaultRepository
 
             try
             {
-                var plain = await LoadFileAsync(keys[i], Roles.Snapshot, contentAddressed: true, c);
+                var plain = await LoadFileAsync(key, Roles.Snapshot, contentAddressed: true, c);
                 var json = WireJson.Deserialize(plain, WireJson.Default.SnapshotJson, $"snapshot {id}");
                 var info = new SnapshotInfo
                 {
@@ -64,12 +83,23 @@ public sealed partial class VaultRepository
             }
             catch (VaultCorruptException e)
             {
-                // Listed by check as an error; every other snapshot stays usable.
-                Log.CorruptSnapshot(Logger, keys[i], e.Message);
+                // Reported to the caller (and by check) by id; every other snapshot stays usable.
+                Log.CorruptSnapshot(Logger, key, e.Message);
+                corrupt[i] = new CorruptSnapshotInfo { Id = id, Reason = ReasonOf(e, key), StoredAt = objects[i].LastModified };
             }
         });
 
-        return result.OfType<SnapshotInfo>().Where(s => Matches(s, filter)).OrderBy(s => s.Time).ThenBy(s => s.Id, StringComparer.Ordinal).ToList();
+        return (result.OfType<SnapshotInfo>().ToList(), corrupt.OfType<CorruptSnapshotInfo>().ToList());
+    }
+
+    /// <summary>The short reason of a corrupt-file error ("fails authentication"), without the generic advice around it.</summary>
+    private static string ReasonOf(VaultCorruptException e, string key)
+    {
+        const string Prefix = "vault data is corrupt: ";
+        var text = e.Message.StartsWith(Prefix, StringComparison.Ordinal) ? e.Message[Prefix.Length..] : e.Message;
+        var advice = text.IndexOf("; run 'lifeline vault check", StringComparison.Ordinal);
+        text = advice >= 0 ? text[..advice] : text;
+        return text.StartsWith(key + " ", StringComparison.Ordinal) ? text[(key.Length + 1)..] : text;
     }
 
     internal static bool Matches(SnapshotInfo s, SnapshotFilter? f)
@@ -82,24 +112,34 @@ public sealed partial class VaultRepository
 
     /// <summary>Finds a snapshot by id prefix, or "latest" (newest matching the filter; with <paramref name="at"/>, newest at or before it).</summary>
     /// <exception cref="SnapshotNotFoundException">Nothing matches, or the prefix is ambiguous.</exception>
+    /// <exception cref="SnapshotCorruptException">The id names a corrupt snapshot, or with "latest" a corrupt snapshot may be
+    /// newer than the one that would be picked (it is never silently skipped).</exception>
     public async Task<SnapshotInfo> FindSnapshotAsync(string idPrefixOrLatest, SnapshotFilter? filter = null, DateTimeOffset? at = null, CancellationToken ct = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(idPrefixOrLatest);
-        var all = await LoadSnapshotsAsync(filter, ct);
+        var listing = await ScanSnapshotsAsync(filter, ct);
+        var all = listing.Snapshots;
         if (string.Equals(idPrefixOrLatest, "latest", StringComparison.OrdinalIgnoreCase))
         {
             var candidates = at is null ? all : all.Where(s => s.Time <= at).ToList();
-            return candidates.Count > 0
-                ? candidates[^1]
-                : throw new SnapshotNotFoundException(at is null ? "'latest'" + Describe(filter) : $"'latest' at or before {at:u}" + Describe(filter));
+            var chosen = candidates.Count > 0 ? candidates[^1] : null;
+            var newer = listing.MaybeNewerThan(chosen);
+            if (newer.Count > 0)
+            {
+                throw new SnapshotCorruptException(newer[^1], asLatest: true, chosen);
+            }
+
+            return chosen ?? throw new SnapshotNotFoundException(at is null ? "'latest'" + Describe(filter) : $"'latest' at or before {at:u}" + Describe(filter));
         }
 
         var matches = all.Where(s => s.Id.StartsWith(idPrefixOrLatest, StringComparison.OrdinalIgnoreCase)).ToList();
-        return matches.Count switch
+        var corruptMatches = listing.Corrupt.Where(s => s.Id.StartsWith(idPrefixOrLatest, StringComparison.OrdinalIgnoreCase)).ToList();
+        return (matches.Count, corruptMatches.Count) switch
         {
-            1 => matches[0],
-            0 => throw new SnapshotNotFoundException($"'{idPrefixOrLatest}'" + Describe(filter)),
-            _ => throw new SnapshotNotFoundException($"'{idPrefixOrLatest}' uniquely ({matches.Count} snapshots start with it; give more characters)"),
+            (1, 0) => matches[0],
+            (0, 1) => throw new SnapshotCorruptException(corruptMatches[0], asLatest: false, null),
+            (0, 0) => throw new SnapshotNotFoundException($"'{idPrefixOrLatest}'" + Describe(filter)),
+            _ => throw new SnapshotNotFoundException($"'{idPrefixOrLatest}' uniquely ({matches.Count + corruptMatches.Count} snapshots start with it; give more characters)"),
         };
     }
 

@@ -146,15 +146,31 @@ public sealed partial class VaultRepository : IAsyncDisposable
         }
 
         var unwrappedButConfigFailed = false;
+        (string Id, string Reason)? corruptKey = null;
         foreach (var k in keyFiles)
         {
             KeyFileJson file;
+            var keyId = k.Key["keys/".Length..];
             try
             {
-                file = WireJson.Deserialize(await store.GetAsync(k.Key, cancellationToken: ct), WireJson.Default.KeyFileJson, $"key {k.Key}");
+                var bytes = await store.GetAsync(k.Key, cancellationToken: ct);
+                file = WireJson.Deserialize(bytes, WireJson.Default.KeyFileJson, $"key {k.Key}");
+                // A key file is named by the SHA-256 of its bytes: a changed byte is corruption, not a wrong password.
+                if (KeyFiles.StructureProblem(file) is { } problem)
+                {
+                    corruptKey ??= (keyId, problem);
+                    continue;
+                }
+
+                if (!string.Equals(Convert.ToHexStringLower(SHA256.HashData(bytes)), keyId, StringComparison.OrdinalIgnoreCase))
+                {
+                    corruptKey ??= (keyId, "its content does not match its id");
+                    continue;
+                }
             }
             catch (VaultCorruptException)
             {
+                corruptKey ??= (keyId, "it does not decode as a key file");
                 continue;
             }
             catch (ObjectNotFoundException)
@@ -190,8 +206,13 @@ public sealed partial class VaultRepository : IAsyncDisposable
             return repo;
         }
 
-        throw unwrappedButConfigFailed
-            ? new VaultCorruptException($"config of {store.Location} fails authentication with every key the password opens")
+        if (unwrappedButConfigFailed)
+        {
+            throw new VaultCorruptException($"config of {store.Location} fails authentication with every key the password opens");
+        }
+
+        throw corruptKey is { } bad
+            ? new KeyFileCorruptException(store.Location, bad.Id, bad.Reason)
             : new WrongPasswordException(store.Location);
     }
 

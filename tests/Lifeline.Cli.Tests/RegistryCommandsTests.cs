@@ -52,14 +52,15 @@ public sealed class RegistryCommandsTests : IDisposable
         Assert.True(ls.Code == 0, ls.Stderr);
         using (var doc = JsonDocument.Parse(ls.Stdout))
         {
-            var model = doc.RootElement.GetProperty("registered_models")[0];
+            // one JSON convention for every command: camelCase, also for the registry's MLflow objects
+            var model = doc.RootElement.GetProperty("registeredModels")[0];
             Assert.Equal("lead-scorer", model.GetProperty("name").GetString());
-            Assert.Equal("Production", model.GetProperty("latest_versions")[0].GetProperty("current_stage").GetString());
+            Assert.Equal("Production", model.GetProperty("latestVersions")[0].GetProperty("currentStage").GetString());
         }
 
         var again = await RunAsync("registry", "restore", "--data-dir", P("restored"), "--repo", P("vault"), "--password-file", P("pw"), "--work-dir", P("work"));
         Assert.Equal(1, again.Code);
-        Assert.Contains("empty data directory", again.Stderr, StringComparison.Ordinal);
+        Assert.Contains("given by --data-dir is not empty", again.Stderr, StringComparison.Ordinal);
         var tooEarly = await RunAsync("registry", "restore", "--data-dir", P("none"), "--repo", P("vault"), "--password-file", P("pw"), "--at", "2000-01-01T00:00:00Z");
         Assert.Equal(13, tooEarly.Code); // snapshot not found, as for `vault restore --at`
         Assert.DoesNotContain("   at ", tooEarly.Stderr, StringComparison.Ordinal);

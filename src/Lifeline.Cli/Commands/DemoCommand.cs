@@ -18,9 +18,10 @@ internal static class DemoCommand
         var command = new Command("demo", "Run the whole recovery story on embedded defaults in a temporary directory");
         command.Options.Add(dir);
         command.Options.Add(keep);
-        command.SetAction(async (parse, ct) =>
+        command.Run(async (context, ct) =>
         {
-            var console = CliConsole.ForProcess(parse.GetValue(LifelineCommand.Json));
+            var parse = context.Parse;
+            var console = context.Console;
             var given = parse.GetValue(dir);
             string directory;
             if (given is not null)
@@ -41,7 +42,7 @@ internal static class DemoCommand
             var removeAfter = given is null && !parse.GetValue(keep);
             try
             {
-                return await RunAsync(new DemoSteps(console, TimeProvider.System), directory, keepsDirectory: !removeAfter, ct);
+                return await RunAsync(new DemoSteps(console, context.Time), directory, keepsDirectory: !removeAfter, ct);
             }
             finally
             {

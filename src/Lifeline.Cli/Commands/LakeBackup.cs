@@ -48,6 +48,9 @@ internal static class LakeBackup
             result.FilesNew + result.FilesChanged, result.FilesUnmodified, result.DataAdded);
     }
 
+    /// <summary>Refuses a restore target that holds anything (the same rule and message as every restore).</summary>
+    public static void RequireEmptyTarget(string target) => Infrastructure.RestoreTargets.RequireEmpty(target, "TARGET");
+
     private static long? TagValue(SnapshotInfo s, string prefix) =>
         s.Tags.FirstOrDefault(t => t.StartsWith(prefix, StringComparison.Ordinal)) is { } tag
         && long.TryParse(tag.AsSpan(prefix.Length), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var v) ? v : null;
@@ -60,10 +63,7 @@ internal static class LakeBackup
     public static async Task<LakeRestoreResult> RestoreAsync(VaultRepository vault, string? fromTable, string? snapshotId, string target, long? version, DateTimeOffset? at, CancellationToken ct)
     {
         target = Path.TrimEndingDirectorySeparator(Path.GetFullPath(target));
-        if (Directory.Exists(target) && Directory.EnumerateFileSystemEntries(target).Any())
-        {
-            throw new IOException($"restore target {target} is not empty; restore into a new directory");
-        }
+        RequireEmptyTarget(target);
 
         SnapshotInfo snapshot;
         if (snapshotId is not null)
@@ -72,9 +72,10 @@ internal static class LakeBackup
         }
         else
         {
-            var filter = new SnapshotFilter { Source = Source, Tags = ["lake", TableTag(fromTable ?? throw new ArgumentException("give the backed-up table (--from) or a snapshot id (--snapshot)"))] };
+            var filter = new SnapshotFilter { Source = Source, Tags = ["lake", TableTag(fromTable ?? throw new Infrastructure.UsageException("give the backed-up table (--from DIR) or a snapshot id (--snapshot ID)"))] };
             var backups = new List<(SnapshotInfo Snapshot, long Version, long Time)>();
-            await foreach (var s in vault.ListSnapshotsAsync(filter, ct))
+            var listing = await vault.ScanSnapshotsAsync(filter, ct);
+            foreach (var s in listing.Snapshots)
             {
                 if (TagValue(s, "lake-version:") is { } v && TagValue(s, "lake-time:") is { } t)
                 {
@@ -82,9 +83,19 @@ internal static class LakeBackup
                 }
             }
 
+            // The newest backup is what "no version" means; a corrupt snapshot that may be newer is never skipped silently.
+            void RefuseIfNewerCorrupt(SnapshotInfo? newest)
+            {
+                if (listing.MaybeNewerThan(newest) is { Count: > 0 } corrupt)
+                {
+                    throw new SnapshotCorruptException(corrupt[^1], asLatest: true, newest);
+                }
+            }
+
             if (backups.Count == 0)
             {
-                throw new DeltaVersionNotFoundException($"{fromTable}: no lake backup of this table in the vault");
+                RefuseIfNewerCorrupt(null);
+                throw new SnapshotNotFoundException($"a lake backup of {Path.GetFullPath(fromTable)} (tag {TableTag(fromTable)})");
             }
 
             backups.Sort((a, b) => a.Version.CompareTo(b.Version));
@@ -98,10 +109,16 @@ internal static class LakeBackup
             {
                 // the oldest backup whose version was committed at or after the time holds the version current then
                 var holding = backups.FirstOrDefault(b => b.Time >= time.ToUnixTimeMilliseconds());
+                if (holding.Snapshot is null)
+                {
+                    RefuseIfNewerCorrupt(backups[^1].Snapshot);
+                }
+
                 snapshot = holding.Snapshot ?? backups[^1].Snapshot;
             }
             else
             {
+                RefuseIfNewerCorrupt(backups[^1].Snapshot);
                 snapshot = backups[^1].Snapshot;
             }
         }

@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Text.Json;
 using Lifeline.Cli.Infrastructure;
 using Lifeline.Lake;
 using Lifeline.Lake.LeadScoring;
@@ -12,13 +11,6 @@ namespace Lifeline.Cli.Commands;
 /// <summary><c>lifeline lake</c>: Delta tables (a table is a local directory holding <c>_delta_log/</c>).</summary>
 internal static class LakeCommands
 {
-    private static readonly JsonSerializerOptions JsonOptions = new()
-    {
-        WriteIndented = true,
-        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
-        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
-    };
-
     public static Command Create()
     {
         var lake = new Command("lake", "Delta Lake tables: seed, list, history, show, verify, vacuum, replicate, backup, restore");
@@ -56,67 +48,6 @@ internal static class LakeCommands
     internal static Task<LeadScoringLake> OpenLeadScoringLakeAsync(string path, CancellationToken ct) =>
         LeadScoringLake.OpenOrCreateAsync(new FileSystemObjectStore(Path.GetFullPath(path)), "", cancellationToken: ct);
 
-    private static async Task<int> RunAsync(ParseResult parse, string command, Func<bool, Task<int>> body)
-    {
-        var json = parse.GetValue(LifelineCommand.Json);
-        try
-        {
-            return await body(json);
-        }
-        catch (DeltaTableNotFoundException e)
-        {
-            return Fail(command, e.Message + "; pass the directory that contains _delta_log/", ExitCodes.LakeNotATable);
-        }
-        catch (DeltaUnsupportedFeatureException e)
-        {
-            return Fail(command, e.Message, ExitCodes.LakeUnsupportedFeature);
-        }
-        catch (DeltaVersionNotFoundException e)
-        {
-            return Fail(command, e.Message + "; see `lifeline lake history`", ExitCodes.LakeVersionNotFound);
-        }
-        catch (DeltaConcurrentModificationException e)
-        {
-            return Fail(command, e.Message + "; re-run the command", ExitCodes.LakeConcurrentModification);
-        }
-        catch (DeltaProtocolException e)
-        {
-            return Fail(command, e.Message + "; run `lifeline lake verify` for a full report", ExitCodes.LakeCorrupt);
-        }
-        catch (Vault.WrongPasswordException e)
-        {
-            return Fail(command, e.Message, ExitCodes.WrongPassword);
-        }
-        catch (Vault.RepositoryNotFoundException e)
-        {
-            return Fail(command, e.Message + "; create it with --init", ExitCodes.RepositoryNotFound);
-        }
-        catch (Vault.RepositoryLockedException e)
-        {
-            return Fail(command, e.Message, ExitCodes.Locked);
-        }
-        catch (Vault.SnapshotNotFoundException e)
-        {
-            return Fail(command, e.Message, ExitCodes.LakeVersionNotFound);
-        }
-        catch (Vault.VaultException e)
-        {
-            return Fail(command, e.Message, ExitCodes.Failure);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or FormatException)
-        {
-            return Fail(command, e.Message, ExitCodes.Failure);
-        }
-    }
-
-    private static int Fail(string command, string message, int code)
-    {
-        Console.Error.WriteLine($"lifeline lake {command}: {message}");
-        return code;
-    }
-
-    private static void PrintJson(object value) => Console.WriteLine(JsonSerializer.Serialize(value, JsonOptions));
-
     private static Command Seed()
     {
         var dir = TableArgument("directory", "Directory to create the lead-scoring lake in (one table per sub-directory)");
@@ -128,13 +59,16 @@ internal static class LakeCommands
         command.Options.Add(leads);
         command.Options.Add(batches);
         command.Options.Add(seed);
-        command.SetAction((parse, ct) => RunAsync(parse, "seed", async json =>
+        command.Run(async (context, ct) =>
         {
+            var parse = context.Parse;
+            var console = context.Console;
+            var json = console.Json;
             var count = parse.GetValue(leads);
             var commits = parse.GetValue(batches);
             if (count < 0 || commits < 1)
             {
-                return Fail("seed", "--leads must be >= 0 and --batches >= 1", ExitCodes.Usage);
+                throw new UsageException("--leads must be 0 or more and --batches 1 or more, e.g. --leads 10000 --batches 5");
             }
 
             var path = Path.GetFullPath(parse.GetValue(dir)!);
@@ -156,15 +90,15 @@ internal static class LakeCommands
 
             if (json)
             {
-                PrintJson(new { directory = path, tables });
+                console.Document(new { directory = path, tables });
             }
             else
             {
-                Console.WriteLine($"seeded {count} leads into {path}");
+                console.Line($"seeded {count} leads into {path}");
             }
 
             return ExitCodes.Ok;
-        }));
+        });
         return command;
     }
 
@@ -173,12 +107,15 @@ internal static class LakeCommands
         var dir = TableArgument("directory", "Directory to search for Delta tables");
         var command = new Command("ls", "List the Delta tables under a directory with their version, files and rows");
         command.Arguments.Add(dir);
-        command.SetAction((parse, ct) => RunAsync(parse, "ls", async json =>
+        command.Run(async (context, ct) =>
         {
+            var parse = context.Parse;
+            var console = context.Console;
+            var json = console.Json;
             var root = Path.GetFullPath(parse.GetValue(dir)!);
             if (!Directory.Exists(root))
             {
-                return Fail("ls", $"{root}: the directory does not exist", ExitCodes.Failure);
+                throw new CliException(ExitCodes.Failure, $"{root}: the directory does not exist");
             }
 
             var rows = new List<LsRow>();
@@ -199,18 +136,18 @@ internal static class LakeCommands
 
             if (json)
             {
-                PrintJson(rows);
+                console.Document(rows);
             }
             else
             {
                 foreach (var r in rows)
                 {
-                    Console.WriteLine(r.Error is null ? $"{r.Table}\tv{r.Version}\t{r.Files} files\t{r.RowCount?.ToString(CultureInfo.InvariantCulture) ?? "?"} rows" : $"{r.Table}\tERROR {r.Error}");
+                    console.Line(r.Error is null ? $"{r.Table}\tv{r.Version}\t{r.Files} files\t{r.RowCount?.ToString(CultureInfo.InvariantCulture) ?? "?"} rows" : $"{r.Table}\tERROR {r.Error}");
                 }
             }
 
             return ExitCodes.Ok;
-        }));
+        });
         return command;
     }
 
@@ -221,8 +158,11 @@ internal static class LakeCommands
         var table = TableArgument();
         var command = new Command("history", "Show the commits still in the table's log");
         command.Arguments.Add(table);
-        command.SetAction((parse, ct) => RunAsync(parse, "history", async json =>
+        command.Run(async (context, ct) =>
         {
+            var parse = context.Parse;
+            var console = context.Console;
+            var json = console.Json;
             var history = await OpenTable(parse.GetValue(table)!).GetHistoryAsync(true, ct);
             var rows = history.Select(h => new
             {
@@ -234,18 +174,18 @@ internal static class LakeCommands
             }).ToList();
             if (json)
             {
-                PrintJson(rows);
+                console.Document(rows);
             }
             else
             {
                 foreach (var r in rows)
                 {
-                    Console.WriteLine($"{r.version}\t{r.timestamp:O}\t{r.operation}\t{r.operationParameters}");
+                    console.Line($"{r.version}\t{r.timestamp:O}\t{r.operation}\t{r.operationParameters}");
                 }
             }
 
             return ExitCodes.Ok;
-        }));
+        });
         return command;
     }
 
@@ -253,36 +193,25 @@ internal static class LakeCommands
     {
         var table = TableArgument();
         var version = new Option<long?>("--version") { Description = "Show this version (time travel)" };
-        var at = new Option<string?>("--at") { Description = "Show the version current at this time (ISO 8601, UTC unless an offset is given)" };
+        var at = CommonOptions.At("Show the version current at this time");
         var command = new Command("show", "Show a table version: files (relative to the table root), row count, schema");
         command.Arguments.Add(table);
         command.Options.Add(version);
         command.Options.Add(at);
-        command.SetAction((parse, ct) => RunAsync(parse, "show", async json =>
+        command.Run(async (context, ct) =>
         {
+            var parse = context.Parse;
+            var console = context.Console;
+            var json = console.Json;
             var t = OpenTable(parse.GetValue(table)!);
             var v = parse.GetValue(version);
-            var atText = parse.GetValue(at);
-            if (v is not null && atText is not null)
+            var time = parse.GetValue(at);
+            if (v is not null && time is not null)
             {
-                return Fail("show", "use either --version or --at, not both", ExitCodes.Usage);
+                throw new UsageException("use either --version or --at, not both");
             }
 
-            Lake.Protocol.Snapshot snapshot;
-            if (atText is not null)
-            {
-                if (!DateTimeOffset.TryParse(atText, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var time))
-                {
-                    return Fail("show", $"--at '{atText}' is not a time (use ISO 8601, e.g. 2024-12-01T10:00:00Z)", ExitCodes.Usage);
-                }
-
-                snapshot = await t.GetSnapshotAtAsync(time, ct);
-            }
-            else
-            {
-                snapshot = await t.GetSnapshotAsync(v, ct);
-            }
-
+            var snapshot = time is { } when ? await t.GetSnapshotAtAsync(when, ct) : await t.GetSnapshotAsync(v, ct);
             var rowCount = snapshot.RowCountFromStats ?? await t.CountRowsAsync(snapshot, ct);
             var result = new
             {
@@ -298,19 +227,19 @@ internal static class LakeCommands
             };
             if (json)
             {
-                PrintJson(result);
+                console.Document(result);
             }
             else
             {
-                Console.WriteLine($"{t.Location} version {snapshot.Version} ({snapshot.Timestamp:O}): {snapshot.Files.Count} files, {rowCount} rows");
+                console.Line($"{t.Location} version {snapshot.Version} ({snapshot.Timestamp:O}): {snapshot.Files.Count} files, {rowCount} rows");
                 foreach (var f in result.files)
                 {
-                    Console.WriteLine("  " + f);
+                    console.Line("  " + f);
                 }
             }
 
             return ExitCodes.Ok;
-        }));
+        });
         return command;
     }
 
@@ -321,26 +250,29 @@ internal static class LakeCommands
         var command = new Command("verify", "Check the log is contiguous and every referenced file is present, of the logged size and readable");
         command.Arguments.Add(table);
         command.Options.Add(full);
-        command.SetAction((parse, ct) => RunAsync(parse, "verify", async json =>
+        command.Run(async (context, ct) =>
         {
+            var parse = context.Parse;
+            var console = context.Console;
+            var json = console.Json;
             var report = await TableVerifier.VerifyAsync(OpenTable(parse.GetValue(table)!), parse.GetValue(full), null, ct);
             if (json)
             {
-                PrintJson(report);
+                console.Document(report);
             }
             else
             {
-                Console.WriteLine(report.Ok
+                console.Line(report.Ok
                     ? $"{report.Table} version {report.Version}: ok ({report.FilesChecked} files, {report.RowsRead} rows)"
                     : $"{report.Table} version {report.Version}: {report.Problems.Count} problem(s)");
                 foreach (var p in report.Problems)
                 {
-                    Console.WriteLine($"  {p.Kind}: {p.Message}");
+                    console.Line($"  {p.Kind}: {p.Message}");
                 }
             }
 
             return report.Ok ? ExitCodes.Ok : ExitCodes.CheckFailed;
-        }));
+        });
         return command;
     }
 
@@ -355,33 +287,36 @@ internal static class LakeCommands
         command.Options.Add(hours);
         command.Options.Add(dryRun);
         command.Options.Add(force);
-        command.SetAction((parse, ct) => RunAsync(parse, "vacuum", async json =>
+        command.Run(async (context, ct) =>
         {
+            var parse = context.Parse;
+            var console = context.Console;
+            var json = console.Json;
             var h = parse.GetValue(hours);
             var result = await OpenTable(parse.GetValue(table)!).VacuumAsync(h is null ? null : TimeSpan.FromHours(h.Value), parse.GetValue(dryRun), parse.GetValue(force), ct);
             if (json)
             {
-                PrintJson(result);
+                console.Document(result);
             }
             else
             {
-                Console.WriteLine($"{(result.DryRun ? "would delete" : "deleted")} {result.Deleted.Count} files ({result.BytesFreed} bytes)");
+                console.Line($"{(result.DryRun ? "would delete" : "deleted")} {result.Deleted.Count} files ({result.BytesFreed} bytes)");
                 foreach (var f in result.Deleted)
                 {
-                    Console.WriteLine("  " + f);
+                    console.Line("  " + f);
                 }
             }
 
             return ExitCodes.Ok;
-        }));
+        });
         return command;
     }
 
     /// <summary><c>--init</c>: opens the vault named by <c>--repo</c>, creating it first when the location is empty.</summary>
-    private static async Task<Vault.VaultRepository> OpenOrInitAsync(VaultSession session, CancellationToken ct)
+    private static async Task<Vault.VaultRepository> OpenOrInitAsync(CommandContext session, CancellationToken ct)
     {
         var store = session.Settings.OpenStore(session.Location, create: true);
-        var password = session.Settings.Password(session.Parse.GetValue(VaultSession.PasswordFile));
+        var password = session.Settings.Password(session.Parse.GetValue(CommonOptions.PasswordFile));
         return await store.ListAsync("", ct).AnyAsync(ct)
             ? await Vault.VaultRepository.OpenAsync(store, password, session.Time, ct)
             : await Vault.VaultRepository.InitAsync(store, password, null, session.Time, ct);
@@ -395,27 +330,29 @@ internal static class LakeCommands
         var init = new Option<bool>("--init") { Description = "Create the vault if it does not exist" };
         var command = new Command("backup", "Back up a table at one consistent version into the vault (only new files are stored)");
         command.Arguments.Add(table);
-        command.Options.Add(VaultSession.Repo);
-        command.Options.Add(VaultSession.PasswordFile);
+        command.Options.Add(CommonOptions.Repo);
+        command.Options.Add(CommonOptions.PasswordFile);
         command.Options.Add(version);
         command.Options.Add(staging);
         command.Options.Add(init);
-        command.SetAction((parse, ct) => RunAsync(parse, "backup", async json =>
+        command.Run(async (context, ct) =>
         {
-            var session = VaultSession.ForProcess(parse);
-            await using var vault = parse.GetValue(init) ? await OpenOrInitAsync(session, ct) : await session.OpenAsync(ct);
-            var result = await LakeBackup.BackupAsync(vault, parse.GetValue(table)!, parse.GetValue(version), parse.GetValue(staging), ct);
+            var parse = context.Parse;
+            var console = context.Console;
+            var json = console.Json;
+            await using var vault = parse.GetValue(init) ? await OpenOrInitAsync(context, ct) : await context.OpenAsync(ct);
+            var result = await context.WithActivityAsync("lake backup", () => LakeBackup.BackupAsync(vault, parse.GetValue(table)!, parse.GetValue(version), parse.GetValue(staging), ct));
             if (json)
             {
-                PrintJson(result);
+                console.Document(result);
             }
             else
             {
-                Console.WriteLine($"snapshot {result.Snapshot[..8]}: {result.Table} version {result.Version}, {result.LogFiles} log files, {result.DataFiles} data files ({result.FilesNew} new, {result.DataAdded} bytes added)");
+                console.Line($"snapshot {result.Snapshot[..8]}: {result.Table} version {result.Version}, {result.LogFiles} log files, {result.DataFiles} data files ({result.FilesNew} new, {result.DataAdded} bytes added)");
             }
 
             return ExitCodes.Ok;
-        }));
+        });
         return command;
     }
 
@@ -425,37 +362,50 @@ internal static class LakeCommands
         var from = new Option<string?>("--from") { Description = "The backed-up table's directory (as given to backup)" };
         var snapshotId = new Option<string?>("--snapshot") { Description = "A vault snapshot id (prefix) instead of --from" };
         var version = new Option<long?>("--version") { Description = "Restore as of this version" };
-        var at = new Option<string?>("--at") { Description = "Restore as of this time (ISO 8601 or 'YYYY-MM-DD HH:MM' local time)" };
+        var at = CommonOptions.At("Restore as of this time");
         var command = new Command("restore", "Restore a table from the vault as of a version or time into a new directory (history kept)");
         command.Arguments.Add(target);
-        command.Options.Add(VaultSession.Repo);
-        command.Options.Add(VaultSession.PasswordFile);
+        command.Options.Add(CommonOptions.Repo);
+        command.Options.Add(CommonOptions.PasswordFile);
         command.Options.Add(from);
         command.Options.Add(snapshotId);
         command.Options.Add(version);
         command.Options.Add(at);
-        command.SetAction((parse, ct) => RunAsync(parse, "restore", async json =>
+        command.Run(async (context, ct) =>
         {
-            DateTimeOffset? time = parse.GetValue(at) is { } atText ? TimeArguments.ParseTime("--at", atText, TimeZoneInfo.Local) : null;
+            var parse = context.Parse;
+            var console = context.Console;
+            var json = console.Json;
+            var time = parse.GetValue(at);
 
             if (time is not null && parse.GetValue(version) is not null)
             {
-                return Fail("restore", "use either --version or --at, not both", ExitCodes.Usage);
+                throw new UsageException("use either --version or --at, not both");
             }
 
-            await using var vault = await VaultSession.ForProcess(parse).OpenAsync(ct);
-            var result = await LakeBackup.RestoreAsync(vault, parse.GetValue(from), parse.GetValue(snapshotId), parse.GetValue(target)!, parse.GetValue(version), time, ct);
+            var targetDir = Path.GetFullPath(parse.GetValue(target)!);
+            LakeBackup.RequireEmptyTarget(targetDir);
+            await using var vault = await context.OpenAsync(ct);
+            LakeRestoreResult result;
+            try
+            {
+                result = await context.WithActivityAsync("lake restore", () => LakeBackup.RestoreAsync(vault, parse.GetValue(from), parse.GetValue(snapshotId), targetDir, parse.GetValue(version), time, ct));
+            }
+            catch (Vault.SnapshotCorruptException e) when (e.AsLatest)
+            {
+                throw new CliException(ExitCodes.CheckFailed, VaultCommands.CorruptLatest(e, previous => $"lifeline lake restore {targetDir} --snapshot {previous}"), e);
+            }
             if (json)
             {
-                PrintJson(result);
+                console.Document(result);
             }
             else
             {
-                Console.WriteLine($"restored {result.Target} at version {result.Version} from snapshot {result.Snapshot[..8]} (version {result.SnapshotVersion}): {result.Files} files, {result.Rows} rows");
+                console.Line($"restored {result.Target} at version {result.Version} from snapshot {result.Snapshot[..8]} (version {result.SnapshotVersion}): {result.Files} files, {result.Rows} rows");
             }
 
             return ExitCodes.Ok;
-        }));
+        });
         return command;
     }
 
@@ -464,17 +414,20 @@ internal static class LakeCommands
         var dir = new Option<string?>("--dir") { Description = "Work directory (default: a new temporary directory)" };
         var command = new Command("demo", "Seed the lake, back up, lose and restore a table (also as of an earlier version), replicate it");
         command.Options.Add(dir);
-        command.SetAction((parse, ct) => RunAsync(parse, "demo", async json =>
+        command.Run(async (context, ct) =>
         {
+            var parse = context.Parse;
+            var console = context.Console;
+            var json = console.Json;
             var work = parse.GetValue(dir) ?? Path.Combine(Path.GetTempPath(), "lifeline-lake-demo-" + Guid.NewGuid().ToString("N")[..8]);
             Directory.CreateDirectory(work);
             await using var vault = await Vault.VaultRepository.InitAsync(new FileSystemObjectStore(Path.Combine(work, "vault")), "demo-password", Vault.VaultInitOptions.ForTests, null, ct);
-            var steps = new Lifeline.Cli.Demo.DemoSteps(CliConsole.ForProcess(json), TimeProvider.System);
+            var steps = new Lifeline.Cli.Demo.DemoSteps(console, context.Time);
             var result = await Lifeline.Cli.Demo.LakeDemo.RunAsync(work, vault, steps, ct);
             steps.Console.Document(new { lake = result, steps = steps.Steps });
             steps.PrintTable();
             return result.ExitCode;
-        }));
+        });
         return command;
     }
 
@@ -487,28 +440,31 @@ internal static class LakeCommands
         command.Arguments.Add(source);
         command.Arguments.Add(target);
         command.Options.Add(status);
-        command.SetAction((parse, ct) => RunAsync(parse, "replicate", async json =>
+        command.Run(async (context, ct) =>
         {
+            var parse = context.Parse;
+            var console = context.Console;
+            var json = console.Json;
             var src = OpenTable(parse.GetValue(source)!);
             var dst = new DeltaTable(new FileSystemObjectStore(Path.GetFullPath(parse.GetValue(target)!)), "");
             object result = parse.GetValue(status)
                 ? await TableReplicator.GetLagAsync(src, dst, ct)
-                : await TableReplicator.ReplicateAsync(src, dst, null, ct);
+                : await context.WithActivityAsync("lake replicate", () => TableReplicator.ReplicateAsync(src, dst, null, ct));
             if (json)
             {
-                PrintJson(result);
+                console.Document(result);
             }
             else if (result is ReplicationResult r)
             {
-                Console.WriteLine($"replica at version {r.TargetVersion} (was {r.TargetVersionBefore}): {r.VersionsCopied} versions, {r.FilesCopied} files, {r.BytesCopied} bytes copied; lag {r.LagVersions} versions, {r.LagSeconds:0.#} s");
+                console.Line($"replica at version {r.TargetVersion} (was {r.TargetVersionBefore}): {r.VersionsCopied} versions, {r.FilesCopied} files, {r.BytesCopied} bytes copied; lag {r.LagVersions} versions, {r.LagSeconds:0.#} s");
             }
             else if (result is ReplicaLag lag)
             {
-                Console.WriteLine($"source version {lag.SourceVersion}, replica version {lag.TargetVersion}: lag {lag.LagVersions} versions, {lag.LagSeconds:0.#} s");
+                console.Line($"source version {lag.SourceVersion}, replica version {lag.TargetVersion}: lag {lag.LagVersions} versions, {lag.LagSeconds:0.#} s");
             }
 
             return ExitCodes.Ok;
-        }));
+        });
         return command;
     }
 }

@@ -9,7 +9,6 @@ using Lifeline.Registry.Backup;
 using Lifeline.Registry.Client;
 using Lifeline.Registry.Contracts;
 using Lifeline.Registry.Hosting;
-using Lifeline.Registry.Store;
 using Microsoft.Extensions.Logging;
 
 namespace Lifeline.Cli.Commands;
@@ -24,10 +23,10 @@ internal static class RegistryCommands
 {
     private const string ClientTokenVariable = "LIFELINE_REGISTRY_TOKEN";
 
-    private static readonly Option<string?> DataDir = new("--data-dir") { Description = "Registry data directory (registry.db + artifacts/); default ./lifeline-data/registry" };
+    private static readonly Option<string?> DataDir = CommonOptions.DataDir("Registry data directory (registry.db + artifacts/); default ./lifeline-data/registry");
     private static readonly Option<string?> ViaApi = new("--via-api") { Description = "URL of an MLflow-compatible server to work through its REST API (token from $LIFELINE_REGISTRY_TOKEN)" };
-    private static readonly Option<string?> Repo = VaultSession.Repo;
-    private static readonly Option<string?> PasswordFile = VaultSession.PasswordFile;
+    private static readonly Option<string?> Repo = CommonOptions.Repo;
+    private static readonly Option<string?> PasswordFile = CommonOptions.PasswordFile;
     private static readonly Option<string?> WorkDir = new("--work-dir") { Description = "Directory for staging files (default: the system temp directory)" };
     private static readonly Option<string?> Postgres = new("--postgres") { Description = "PostgreSQL connection string of the registry's metadata instead of SQLite (default: $LIFELINE_REGISTRY_POSTGRES)" };
 
@@ -48,12 +47,14 @@ internal static class RegistryCommands
 
     private static Command Serve()
     {
-        var urls = new Option<string>("--urls") { Description = "Where to listen (loopback by default)", DefaultValueFactory = _ => "http://127.0.0.1:5100" };
+        var urls = CommonOptions.Urls("http://127.0.0.1:5100", loopbackOnly: false);
         var config = new Option<string?>("--config") { Description = "JSON file with a \"Registry\" section (Tokens with Sha256 and Role, RequireTokenForReads, ...)" };
         var anonymous = new Option<bool>("--allow-anonymous-writes") { Description = "Accept writes without a token when none is configured (local demos only)" };
         var command = new Command("serve", "Serve the registry's MLflow REST API and artifact proxy") { DataDir, urls, config, Postgres, anonymous };
-        command.SetAction(async (parse, ct) => await RunAsync(parse, async json =>
+        command.Run(async (context, ct) =>
         {
+            var parse = context.Parse;
+            var json = context.Json;
             var options = await LoadOptionsAsync(parse.GetValue(config), ct) with
             {
                 DataDirectory = DataDirectory(parse),
@@ -61,9 +62,15 @@ internal static class RegistryCommands
                 AllowAnonymousWrites = parse.GetValue(anonymous),
             };
             options = options with { Tokens = [.. options.Tokens, .. TokensFromEnvironment()] };
-            await using var app = await RegistryServer.StartAsync(options, parse.GetValue(urls)!, logging => logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Information).AddFilter("Microsoft", LogLevel.Warning), cancellationToken: ct);
+            var gate = new HostStartGate();
+            await using var app = await RegistryServer.StartAsync(options, parse.GetValue(urls)!, logging =>
+            {
+                logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Information).AddFilter("Microsoft", LogLevel.Warning);
+                gate.AddTo(logging);
+            }, cancellationToken: ct);
+            gate.Open();
             var address = app.Address();
-            Print(json, new { url = address.ToString(), data_dir = Path.GetFullPath(options.DataDirectory), tokens = options.Tokens.Count }, $"registry listening on {address} (data in {Path.GetFullPath(options.DataDirectory)}); Ctrl-C to stop");
+            Print(context, new { url = address.ToString(), dataDirectory = Path.GetFullPath(options.DataDirectory), tokens = options.Tokens.Count }, $"registry listening on {address} (data in {Path.GetFullPath(options.DataDirectory)}); Ctrl-C to stop");
             try
             {
                 await Task.Delay(Timeout.Infinite, ct);
@@ -75,7 +82,7 @@ internal static class RegistryCommands
 
             await app.StopAsync(CancellationToken.None);
             return ExitCodes.Ok;
-        }));
+        });
         return command;
     }
 
@@ -114,42 +121,62 @@ internal static class RegistryCommands
     private static Command BackupCommand()
     {
         var command = new Command("backup", "Back the registry up into the vault: natively (--data-dir, online SQLite backup + artifacts) or through the API (--via-api URL)") { DataDir, Postgres, ViaApi, Repo, PasswordFile, WorkDir };
-        command.SetAction(async (parse, ct) => await RunAsync(parse, async json =>
+        command.Run(async (context, ct) =>
         {
-            await using var vault = await VaultSession.ForProcess(parse).OpenAsync(ct);
+            var parse = context.Parse;
+            var json = context.Json;
+            await using var vault = await context.OpenAsync(ct);
             var work = WorkDirectory(parse);
-            var result = parse.GetValue(ViaApi) is { } url
-                ? await RegistryVault.BackupViaApiAsync(vault, ClientFor(url), work, TimeProvider.System, ct)
-                : await RegistryVault.BackupNativeAsync(vault, Target(parse), work, TimeProvider.System, ct);
-            Print(json, new
+            var result = await context.WithActivityAsync("registry backup", async () => parse.GetValue(ViaApi) is { } url
+                ? await RegistryVault.BackupViaApiAsync(vault, ClientFor(url), work, context.Time, ct)
+                : await RegistryVault.BackupNativeAsync(vault, Target(parse), work, context.Time, ct));
+            Print(context, new
             {
                 snapshot = result.Snapshot.Id,
                 mode = result.Manifest.Mode,
                 source = result.Manifest.Source,
                 counts = result.Manifest.Counts,
-                artifact_bytes = result.Manifest.Artifacts.Sum(a => a.Size),
+                artifactBytes = result.Manifest.Artifacts.Sum(a => a.Size),
                 seconds = result.Duration.TotalSeconds,
             }, $"registry backup ({result.Manifest.Mode}) saved as snapshot {result.Snapshot.ShortId}: {Counts(result.Manifest)} in {result.Duration.TotalSeconds:F1}s");
             return ExitCodes.Ok;
-        }));
+        });
         return command;
     }
 
     private static Command RestoreCommand()
     {
         var snapshot = new Option<string?>("--snapshot") { Description = "Snapshot id (prefix); default the newest registry snapshot" };
-        var at = new Option<string?>("--at") { Description = "Restore the newest registry backup at or before this time (ISO 8601 or 'YYYY-MM-DD HH:MM' local time, e.g. 2026-11-26T12:00:00Z)" };
+        var at = CommonOptions.At("Restore the newest registry backup at or before this time");
         var command = new Command("restore", "Restore the registry from the vault into an EMPTY data directory (--data-dir) or through the API (--via-api URL)") { DataDir, Postgres, ViaApi, Repo, PasswordFile, WorkDir, snapshot, at };
-        command.SetAction(async (parse, ct) => await RunAsync(parse, async json =>
+        command.Run(async (context, ct) =>
         {
-            DateTimeOffset? when = parse.GetValue(at) is { } text ? TimeArguments.ParseTime("--at", text, TimeZoneInfo.Local) : null;
-            await using var vault = await VaultSession.ForProcess(parse).OpenAsync(ct);
+            var parse = context.Parse;
+            var json = context.Json;
+            var when = parse.GetValue(at);
             var api = parse.GetValue(ViaApi) is { } url ? ClientFor(url) : null;
-            var result = await RegistryVault.RestoreAsync(vault, parse.GetValue(snapshot), when, api is null ? Target(parse) : null, api, WorkDirectory(parse), TimeProvider.System, ct);
-            Print(json, new
+            if (api is null && PostgresOf(parse) is null)
+            {
+                // the same rule as every restore: an empty or new directory, checked before anything is read
+                RestoreTargets.RequireEmpty(DataDirectory(parse), "--data-dir");
+            }
+
+            await using var vault = await context.OpenAsync(ct);
+            Registry.Backup.RegistryRestoreResult result;
+            try
+            {
+                result = await context.WithActivityAsync("registry restore", () =>
+                    RegistryVault.RestoreAsync(vault, parse.GetValue(snapshot), when, api is null ? Target(parse) : null, api, WorkDirectory(parse), context.Time, ct));
+            }
+            catch (Vault.SnapshotCorruptException e) when (e.AsLatest)
+            {
+                throw new CliException(ExitCodes.CheckFailed, VaultCommands.CorruptLatest(e, previous => $"lifeline registry restore --snapshot {previous} ..."), e);
+            }
+
+            Print(context, new
             {
                 snapshot = result.Snapshot.Id,
-                snapshot_time = result.Snapshot.Time,
+                snapshotTime = result.Snapshot.Time,
                 mode = result.Manifest.Mode,
                 counts = result.Manifest.Counts,
                 created = result.Import?.Created,
@@ -158,7 +185,7 @@ internal static class RegistryCommands
             }, $"registry restored from snapshot {result.Snapshot.ShortId} ({result.Manifest.Mode}, taken {result.Snapshot.Time:u}): {Counts(result.Manifest)}"
                + (result.Import is { } i ? $"; {i.Created} created, {i.Skipped} already there" : "") + $" in {result.Duration.TotalSeconds:F1}s");
             return ExitCodes.Ok;
-        }));
+        });
         return command;
     }
 
@@ -166,13 +193,15 @@ internal static class RegistryCommands
     {
         var output = new Option<string>("--out") { Description = "Empty directory to write the export into", Required = true };
         var command = new Command("export", "Export an MLflow-compatible server through its API into a local directory (no vault)") { ViaApi, output };
-        command.SetAction(async (parse, ct) => await RunAsync(parse, async json =>
+        command.Run(async (context, ct) =>
         {
+            var parse = context.Parse;
+            var json = context.Json;
             var url = parse.GetValue(ViaApi) ?? throw new UsageException("export needs --via-api URL");
-            var manifest = await ApiExport.ExportAsync(ClientFor(url), parse.GetValue(output)!, TimeProvider.System, ct);
-            Print(json, new { counts = manifest.Counts, directory = Path.GetFullPath(parse.GetValue(output)!) }, $"exported {Counts(manifest)} to {parse.GetValue(output)}");
+            var manifest = await context.WithActivityAsync("registry export", () => ApiExport.ExportAsync(ClientFor(url), parse.GetValue(output)!, context.Time, ct));
+            Print(context, new { counts = manifest.Counts, directory = Path.GetFullPath(parse.GetValue(output)!) }, $"exported {Counts(manifest)} to {parse.GetValue(output)}");
             return ExitCodes.Ok;
-        }));
+        });
         return command;
     }
 
@@ -180,15 +209,22 @@ internal static class RegistryCommands
     {
         var input = new Option<string>("--from") { Description = "Directory written by 'lifeline registry export'", Required = true };
         var command = new Command("import", "Import a local export through the API (--via-api URL) or into an empty data directory (--data-dir); idempotent") { ViaApi, DataDir, input };
-        command.SetAction(async (parse, ct) => await RunAsync(parse, async json =>
+        command.Run(async (context, ct) =>
         {
+            var parse = context.Parse;
+            var json = context.Json;
             var from = parse.GetValue(input)!;
+            if (parse.GetValue(ViaApi) is null)
+            {
+                RestoreTargets.RequireEmpty(DataDirectory(parse), "--data-dir");
+            }
+
             var result = parse.GetValue(ViaApi) is { } url
                 ? await ApiImport.ImportAsync(ClientFor(url), from, ct)
                 : await RegistryVault.ImportIntoEmbeddedAsync(from, DataDirectory(parse), ct);
-            Print(json, new { created = result.Created, skipped = result.Skipped }, $"imported: {result.Created} created, {result.Skipped} already there");
+            Print(context, new { created = result.Created, skipped = result.Skipped }, $"imported: {result.Created} created, {result.Skipped} already there");
             return ExitCodes.Ok;
-        }));
+        });
         return command;
     }
 
@@ -197,25 +233,27 @@ internal static class RegistryCommands
     private static Command List()
     {
         var command = new Command("ls", "List registered models with their Production and Staging versions") { DataDir, ViaApi };
-        command.SetAction(async (parse, ct) => await RunAsync(parse, async json =>
+        command.Run(async (context, ct) =>
         {
+            var parse = context.Parse;
+            var json = context.Json;
             var models = await WithClientAsync(parse, async client => await client.ListRegisteredModelsAsync(cancellationToken: ct).ToListAsync(ct), ct);
             if (json)
             {
-                Console.WriteLine(JsonSerializer.Serialize(new { registered_models = models }, MlflowJson.Options));
+                context.Console.Document(new { registeredModels = models });
                 return ExitCodes.Ok;
             }
 
-            Console.WriteLine($"{"NAME",-32} {"PRODUCTION",-10} {"STAGING",-10} {"ALIASES",-24} UPDATED");
+            context.Console.Line($"{"NAME",-32} {"PRODUCTION",-10} {"STAGING",-10} {"ALIASES",-24} UPDATED");
             foreach (var m in models)
             {
                 string Stage(string s) => m.LatestVersions.FirstOrDefault(v => v.CurrentStage == s)?.Version ?? "-";
                 var aliases = string.Join(",", m.Aliases.Select(a => $"{a.Alias}={a.Version}"));
-                Console.WriteLine($"{m.Name,-32} {Stage("Production"),-10} {Stage("Staging"),-10} {(aliases.Length == 0 ? "-" : aliases),-24} {DateTimeOffset.FromUnixTimeMilliseconds(m.LastUpdatedTimestamp ?? 0):u}");
+                context.Console.Line($"{m.Name,-32} {Stage("Production"),-10} {Stage("Staging"),-10} {(aliases.Length == 0 ? "-" : aliases),-24} {DateTimeOffset.FromUnixTimeMilliseconds(m.LastUpdatedTimestamp ?? 0):u}");
             }
 
             return ExitCodes.Ok;
-        }));
+        });
         return command;
     }
 
@@ -223,8 +261,10 @@ internal static class RegistryCommands
     {
         var name = new Argument<string>("name") { Description = "Registered model name" };
         var command = new Command("show", "Show a registered model: every version with its stage, run, source and tags") { name, DataDir, ViaApi };
-        command.SetAction(async (parse, ct) => await RunAsync(parse, async json =>
+        command.Run(async (context, ct) =>
         {
+            var parse = context.Parse;
+            var json = context.Json;
             var modelName = parse.GetValue(name)!;
             var (model, versions) = await WithClientAsync(parse, async client =>
             {
@@ -235,24 +275,24 @@ internal static class RegistryCommands
             }, ct);
             if (json)
             {
-                Console.WriteLine(JsonSerializer.Serialize(new { registered_model = model, model_versions = versions }, MlflowJson.Options));
+                context.Console.Document(new { registeredModel = model, modelVersions = versions });
                 return ExitCodes.Ok;
             }
 
-            Console.WriteLine($"{model.Name}: {model.Description}");
+            context.Console.Line($"{model.Name}: {model.Description}");
             foreach (var tag in model.Tags)
             {
-                Console.WriteLine($"  tag {tag.Key}={tag.Value}");
+                context.Console.Line($"  tag {tag.Key}={tag.Value}");
             }
 
-            Console.WriteLine($"  {"VERSION",-8} {"STAGE",-11} {"RUN",-34} {"ALIASES",-16} SOURCE");
+            context.Console.Line($"  {"VERSION",-8} {"STAGE",-11} {"RUN",-34} {"ALIASES",-16} SOURCE");
             foreach (var v in versions.OrderBy(v => long.Parse(v.Version, CultureInfo.InvariantCulture)))
             {
-                Console.WriteLine($"  {v.Version,-8} {v.CurrentStage,-11} {v.RunId ?? "-",-34} {(v.Aliases.Count == 0 ? "-" : string.Join(",", v.Aliases)),-16} {v.Source}");
+                context.Console.Line($"  {v.Version,-8} {v.CurrentStage,-11} {v.RunId ?? "-",-34} {(v.Aliases.Count == 0 ? "-" : string.Join(",", v.Aliases)),-16} {v.Source}");
             }
 
             return ExitCodes.Ok;
-        }));
+        });
         return command;
     }
 
@@ -305,31 +345,10 @@ internal static class RegistryCommands
     internal static string Counts(RegistryBackupManifest manifest) =>
         string.Join(", ", manifest.Counts.Select(c => $"{c.Value} {c.Key.Replace('_', ' ')}"));
 
-    private static void Print(bool json, object value, string text) =>
-        Console.WriteLine(json ? JsonSerializer.Serialize(value, MlflowJson.Options) : text);
-
-    /// <summary>
-    /// Runs a command body; the registry's own failures become <see cref="CliException"/>s with their exit codes, and
-    /// every error (vault, usage, I/O) is reported like the vault commands' (<see cref="ErrorReporter"/>): one line
-    /// <c>lifeline: ...</c> on stderr and a documented exit code.
-    /// </summary>
-    private static async Task<int> RunAsync(ParseResult parse, Func<bool, Task<int>> body)
+    /// <summary>Prints the command's result: the document with --json, else the line.</summary>
+    private static void Print(CommandContext context, object value, string text)
     {
-        try
-        {
-            return await body(parse.GetValue(LifelineCommand.Json));
-        }
-        catch (RegistryCorruptException e)
-        {
-            throw new CliException(ExitCodes.RegistryCorrupt, e.Message, e);
-        }
-        catch (MlflowException e)
-        {
-            throw new CliException(ExitCodes.Failure, $"{e.ErrorCode}: {e.Message}", e);
-        }
-        catch (Exception e) when (e is InvalidOperationException or InvalidDataException or HttpRequestException or ArgumentException)
-        {
-            throw new CliException(ExitCodes.Failure, e.Message, e);
-        }
+        context.Console.Document(value);
+        context.Console.Line(text);
     }
 }

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Lifeline.Cli.Infrastructure;
 using Lifeline.Registry.Client;
 using Lifeline.Scoring;
 using Lifeline.Scoring.Apis;
@@ -39,9 +40,9 @@ internal static class ScoringCommands
 
     private static Command CreateServe()
     {
-        var urls = new Option<string>("--urls") { Description = "Where to listen (loopback by default)", DefaultValueFactory = _ => "http://127.0.0.1:5200" };
-        var registryUrl = new Option<string?>("--registry-url") { Description = $"MLflow-compatible registry to serve the Production version from (token in ${RegistryTokenVariable})" };
-        var modelDir = new Option<string?>("--model-dir") { Description = "A directory model source instead of a registry (versions/<v>/, production.txt)" };
+        var urls = CommonOptions.Urls("http://127.0.0.1:5200", loopbackOnly: true);
+        var registryUrl = CommonOptions.RegistryUrl($"MLflow-compatible registry to serve the Production version from (token in ${RegistryTokenVariable})");
+        var modelDir = CommonOptions.ModelDir("A directory model source instead of a registry (versions/<v>/, production.txt)");
         var modelName = new Option<string>("--model-name") { Description = "Registered model name", DefaultValueFactory = _ => "lead-scoring" };
         var stage = new Option<string>("--stage") { Description = "Stage to serve", DefaultValueFactory = _ => "Production" };
         var alias = new Option<string?>("--alias") { Description = "Serve the version with this alias instead of a stage" };
@@ -56,33 +57,22 @@ internal static class ScoringCommands
         {
             urls, registryUrl, modelDir, modelName, stage, alias, cacheDir, sinkDir, lakeDir, noSinks, flush, poll, verbose,
         };
-        command.SetAction(async (parse, ct) =>
+        command.Run(async (context, ct) =>
         {
+            var parse = context.Parse;
             var registry = parse.GetValue(registryUrl);
             var directory = parse.GetValue(modelDir);
             if ((registry is null) == (directory is null))
             {
-                await Console.Error.WriteLineAsync("lifeline scoring serve: give exactly one of --registry-url URL or --model-dir DIR");
-                return ExitCodes.Usage;
+                throw new UsageException("give exactly one of --registry-url URL or --model-dir DIR");
             }
 
-            if (!Uri.TryCreate(parse.GetValue(urls), UriKind.Absolute, out var listen) || !IPAddress.TryParse(listen.Host, out var ip) || !IPAddress.IsLoopback(ip))
-            {
-                await Console.Error.WriteLineAsync($"lifeline scoring serve: --urls must be an http URL on a loopback address, e.g. http://127.0.0.1:5200 (got '{parse.GetValue(urls)}')");
-                return ExitCodes.Usage;
-            }
-
+            var listen = new Uri(parse.GetValue(urls)!.Split(';')[0].Trim());
             IModelSource source;
             HttpClient? http = null;
             if (registry is not null)
             {
-                if (!Uri.TryCreate(registry, UriKind.Absolute, out var registryUri))
-                {
-                    await Console.Error.WriteLineAsync($"lifeline scoring serve: --registry-url '{registry}' is not an absolute URL");
-                    return ExitCodes.Usage;
-                }
-
-                http = new HttpClient { BaseAddress = registryUri, Timeout = TimeSpan.FromSeconds(10) };
+                http = new HttpClient { BaseAddress = registry, Timeout = TimeSpan.FromSeconds(10) };
                 source = new MlflowModelSource(new MlflowClient(http, Environment.GetEnvironmentVariable(RegistryTokenVariable)),
                     parse.GetValue(modelName)!, parse.GetValue(stage)!, parse.GetValue(alias));
             }
@@ -99,6 +89,7 @@ internal static class ScoringCommands
                     lake = await LakeCommands.OpenLeadScoringLakeAsync(lakePath, ct);
                 }
 
+                var gate = new HostStartGate();
                 var app = ScoringHost.Build(listen.ToString().TrimEnd('/'), o =>
                 {
                     o.ModelName = parse.GetValue(modelName)!;
@@ -109,6 +100,7 @@ internal static class ScoringCommands
                     o.AdminToken = Environment.GetEnvironmentVariable(AdminTokenVariable);
                 }, s =>
                 {
+                    gate.AddTo(s, parse.GetValue(verbose) ? LogLevel.Information : LogLevel.Warning);
                     s.AddSingleton(source);
                     if (lake is not null)
                     {
@@ -119,8 +111,10 @@ internal static class ScoringCommands
                 await using (app)
                 {
                     await app.StartAsync(ct);
+                    gate.Open();
                     var ready = app.Services.GetRequiredService<Lifeline.Scoring.Models.ModelManager>().Current;
-                    await Console.Out.WriteLineAsync($"scoring: listening on {listen.ToString().TrimEnd('/')}, model {parse.GetValue(modelName)} " +
+                    context.Console.Document(new { url = listen.ToString().TrimEnd('/'), model = parse.GetValue(modelName), version = ready?.Version, source = source.Description });
+                    context.Console.Line($"scoring: listening on {listen.ToString().TrimEnd('/')}, model {parse.GetValue(modelName)} " +
                         (ready is null ? "NOT loaded (readiness false; polling the source)" : $"version {ready.Version}") + $", source {source.Description}");
                     // Ctrl-C (the CLI's token) or SIGTERM (the host's ApplicationStopping) both end in a graceful stop that drains the sinks.
                     var lifetime = app.Services.GetRequiredService<Microsoft.Extensions.Hosting.IHostApplicationLifetime>();
@@ -138,16 +132,6 @@ internal static class ScoringCommands
 
                 return ExitCodes.Ok;
             }
-            catch (ArgumentException ex)
-            {
-                await Console.Error.WriteLineAsync($"lifeline scoring serve: {ex.Message}");
-                return ExitCodes.Usage;
-            }
-            catch (IOException ex)
-            {
-                await Console.Error.WriteLineAsync($"lifeline scoring serve: cannot start: {ex.Message}");
-                return ExitCodes.Failure;
-            }
             finally
             {
                 http?.Dispose();
@@ -161,19 +145,18 @@ internal static class ScoringCommands
         var url = new Option<string>("--url") { Description = "The scoring service", DefaultValueFactory = _ => "http://127.0.0.1:5200" };
         var reason = new Option<string>("--reason") { Description = "Why (goes to the audit log)", DefaultValueFactory = _ => "manual rollback (lifeline model rollback)" };
         var command = new Command("rollback", $"Switch a scoring service back to the previous Production version (admin token in ${AdminTokenVariable})") { url, reason };
-        command.SetAction(async (parse, ct) =>
+        command.Run(async (context, ct) =>
         {
+            var parse = context.Parse;
             var token = Environment.GetEnvironmentVariable(AdminTokenVariable);
             if (string.IsNullOrEmpty(token))
             {
-                await Console.Error.WriteLineAsync($"lifeline model rollback: set ${AdminTokenVariable} to the service's admin token");
-                return ExitCodes.Usage;
+                throw new UsageException($"set ${AdminTokenVariable} to the service's admin token");
             }
 
-            if (!Uri.TryCreate(parse.GetValue(url), UriKind.Absolute, out var baseUri))
+            if (!Uri.TryCreate(parse.GetValue(url), UriKind.Absolute, out var baseUri) || (baseUri.Scheme != Uri.UriSchemeHttp && baseUri.Scheme != Uri.UriSchemeHttps))
             {
-                await Console.Error.WriteLineAsync($"lifeline model rollback: --url '{parse.GetValue(url)}' is not an absolute URL");
-                return ExitCodes.Usage;
+                throw new UsageException($"--url '{parse.GetValue(url)}' is not an absolute http(s) URL, e.g. --url http://127.0.0.1:5200");
             }
 
             using var http = new HttpClient { BaseAddress = baseUri, Timeout = TimeSpan.FromSeconds(30) };
@@ -189,8 +172,7 @@ internal static class ScoringCommands
             }
             catch (HttpRequestException ex)
             {
-                await Console.Error.WriteLineAsync($"lifeline model rollback: cannot reach {baseUri}: {ex.Message}");
-                return ExitCodes.ServiceUnreachable;
+                throw new CliException(ExitCodes.ServiceUnreachable, $"cannot reach the scoring service at {baseUri}: {ex.Message}", ex);
             }
 
             using (response)
@@ -198,26 +180,22 @@ internal static class ScoringCommands
                 var body = await response.Content.ReadAsStringAsync(ct);
                 if (response.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden)
                 {
-                    await Console.Error.WriteLineAsync($"lifeline model rollback: refused ({(int)response.StatusCode}): check ${AdminTokenVariable}");
-                    return ExitCodes.NotAuthorized;
+                    throw new CliException(ExitCodes.NotAuthorized, $"the scoring service refused the token ({(int)response.StatusCode}): check ${AdminTokenVariable}");
                 }
 
                 if (response.StatusCode == HttpStatusCode.Conflict)
                 {
-                    await Console.Error.WriteLineAsync("lifeline model rollback: the service has no previous Production version to go back to");
-                    return ExitCodes.NothingToRollBack;
+                    throw new CliException(ExitCodes.NothingToRollBack, "the scoring service has no previous Production version to go back to");
                 }
 
                 if (!response.IsSuccessStatusCode)
                 {
-                    await Console.Error.WriteLineAsync($"lifeline model rollback: the service answered {(int)response.StatusCode}: {body}");
-                    return ExitCodes.Failure;
+                    throw new CliException(ExitCodes.Failure, $"the scoring service answered {(int)response.StatusCode}: {body}");
                 }
 
                 var result = JsonSerializer.Deserialize(body, ScoringJsonContext.Default.RollbackResponse)!;
-                await Console.Out.WriteLineAsync(parse.GetValue(LifelineCommand.Json)
-                    ? body
-                    : $"rolled back from version {result.FromVersion} to {result.ToVersion}: {result.Reason}");
+                context.Console.Document(result);
+                context.Console.Line($"rolled back from version {result.FromVersion} to {result.ToVersion}: {result.Reason}");
                 return ExitCodes.Ok;
             }
         });

@@ -1,6 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Text.Json;
+using Lifeline.Cli.Infrastructure;
 using Lifeline.Storage;
 using Lifeline.Storage.Probing;
 
@@ -9,8 +9,6 @@ namespace Lifeline.Cli.Commands;
 /// <summary><c>lifeline storage</c>: commands about object stores themselves (docs/storage.md).</summary>
 internal static class StorageCommands
 {
-    private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
-
     public static Command Create()
     {
         var storage = new Command("storage", "Object stores: check that a location keeps the guarantees Lifeline relies on");
@@ -23,37 +21,30 @@ internal static class StorageCommands
         var location = new Argument<string>("location") { Description = "A path, file:///path, s3://bucket/prefix or azure://container/prefix (credentials from the environment)" };
         var probe = new Command("probe", "Write, read, race and list below a temporary prefix of LOCATION, then remove it; exit 4 if a guarantee does not hold");
         probe.Arguments.Add(location);
-        probe.SetAction(async (ParseResult parse, CancellationToken ct) =>
+        probe.Run(async (context, ct) =>
         {
             IObjectStore store;
             try
             {
-                store = ObjectStores.Open(parse.GetValue(location)!);
+                store = ObjectStores.Open(context.Get(location)!);
             }
             catch (ArgumentException e)
             {
-                await Console.Error.WriteLineAsync($"lifeline storage probe: {e.Message.Split(" (Parameter", 2)[0]}");
-                return ExitCodes.Usage;
+                throw new UsageException(e.Message.Split(" (Parameter", 2)[0]);
             }
 
             try
             {
-                var report = await ObjectStoreProbe.RunAsync(store, cancellationToken: ct);
-                if (parse.GetValue(LifelineCommand.Json))
+                var report = await context.WithActivityAsync("storage probe", () => ObjectStoreProbe.RunAsync(store, cancellationToken: ct));
+                var console = context.Console;
+                console.Document(new { report.Location, report.Passed, report.Checks });
+                console.Line($"probe of {report.Location}");
+                foreach (var check in report.Checks)
                 {
-                    Console.WriteLine(JsonSerializer.Serialize(new { report.Location, report.Passed, report.Checks }, JsonOptions));
-                }
-                else
-                {
-                    Console.WriteLine($"probe of {report.Location}");
-                    foreach (var check in report.Checks)
-                    {
-                        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {(check.Passed ? "ok    " : "FAILED")}  {check.Name} ({check.Milliseconds:F1} ms): {check.Detail}"));
-                    }
-
-                    Console.WriteLine(report.Passed ? "all guarantees hold" : "some guarantees do not hold: see docs/storage.md before using this location for a repository");
+                    console.Line(string.Create(CultureInfo.InvariantCulture, $"  {(check.Passed ? "ok    " : "FAILED")}  {check.Name} ({check.Milliseconds:F1} ms): {check.Detail}"));
                 }
 
+                console.Line(report.Passed ? "all guarantees hold" : "some guarantees do not hold: see docs/storage.md before using this location for a repository");
                 return report.Passed ? ExitCodes.Ok : ExitCodes.CheckFailed;
             }
             finally

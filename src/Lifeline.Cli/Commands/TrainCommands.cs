@@ -1,9 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Text.Json;
+using Lifeline.Cli.Infrastructure;
 using Lifeline.Registry.Client;
-using Lifeline.Registry.Contracts;
-using Lifeline.Scoring;
 using Lifeline.Scoring.Training;
 
 namespace Lifeline.Cli.Commands;
@@ -13,8 +11,8 @@ internal static class TrainCommands
 {
     public static Command Create()
     {
-        var registryUrl = new Option<string>("--registry-url") { Description = $"MLflow-compatible registry (token in ${ScoringCommands.RegistryTokenVariable})" };
-        var modelDir = new Option<string?>("--model-dir") { Description = "Instead of a registry: a directory model source (versions/<v>/, production.txt)" };
+        var registryUrl = CommonOptions.RegistryUrl($"MLflow-compatible registry (token in ${ScoringCommands.RegistryTokenVariable})");
+        var modelDir = CommonOptions.ModelDir("Instead of a registry: a directory model source (versions/<v>/, production.txt)");
         var modelName = new Option<string>("--model-name") { Description = "Registered model name", DefaultValueFactory = _ => "lead-scoring" };
         var lakeDir = new Option<string?>("--lake") { Description = "Lake directory: train on its leads joined with conversions (generated leads when it has fewer than 500 labelled)" };
         var rows = new Option<int>("--synthetic-rows") { Description = "Generated leads to train on while the lake has none", DefaultValueFactory = _ => 20_000 };
@@ -25,25 +23,19 @@ internal static class TrainCommands
         {
             registryUrl, modelDir, lakeDir, modelName, rows, seed, trees, leaves,
         };
-        command.SetAction(async (parse, ct) =>
+        command.Run(async (context, ct) =>
         {
-            if ((parse.GetValue(registryUrl) is null) == (parse.GetValue(modelDir) is null))
+            var parse = context.Parse;
+            var registry = parse.GetValue(registryUrl);
+            var directory = parse.GetValue(modelDir);
+            if ((registry is null) == (directory is null))
             {
-                await Console.Error.WriteLineAsync("lifeline train: give exactly one of --registry-url URL or --model-dir DIR");
-                return ExitCodes.Usage;
-            }
-
-            Uri? registry = null;
-            if (parse.GetValue(modelDir) is null && !Uri.TryCreate(parse.GetValue(registryUrl), UriKind.Absolute, out registry))
-            {
-                await Console.Error.WriteLineAsync($"lifeline train: --registry-url '{parse.GetValue(registryUrl)}' is not an absolute URL");
-                return ExitCodes.Usage;
+                throw new UsageException("give exactly one of --registry-url URL or --model-dir DIR");
             }
 
             if (parse.GetValue(rows) < 500 || parse.GetValue(trees) < 1 || parse.GetValue(leaves) < 2)
             {
-                await Console.Error.WriteLineAsync("lifeline train: need --synthetic-rows ≥ 500, --trees ≥ 1 and --leaves ≥ 2");
-                return ExitCodes.Usage;
+                throw new UsageException("need --synthetic-rows >= 500, --trees >= 1 and --leaves >= 2, e.g. --synthetic-rows 20000 --trees 100 --leaves 8");
             }
 
             var work = Path.Combine(Path.GetTempPath(), "lifeline-train-" + Guid.NewGuid().ToString("N"));
@@ -52,44 +44,22 @@ internal static class TrainCommands
             var (data, note) = await DataSourceAsync(parse.GetValue(lakeDir), parse.GetValue(rows), parse.GetValue(seed), ct);
             if (note is not null)
             {
-                await Console.Error.WriteLineAsync($"lifeline train: {note}");
+                context.Console.Warning(note);
             }
 
             var options = new TrainingOptions { Trees = parse.GetValue(trees), Leaves = parse.GetValue(leaves), Seed = parse.GetValue(seed) };
             try
             {
-                var outcome = parse.GetValue(modelDir) is { } dir
-                    ? await TrainingJob.RunLocalAsync(data, new Lifeline.Scoring.Sources.DirectoryModelSource(dir, parse.GetValue(modelName)!),
-                        parse.GetValue(modelName)!, options, work, TimeProvider.System, ct)
-                    : await new TrainingJob(client, TimeProvider.System).RunAsync(data, parse.GetValue(modelName)!, options, work, ct);
-                if (parse.GetValue(LifelineCommand.Json))
-                {
-                    await Console.Out.WriteLineAsync(JsonSerializer.Serialize(outcome, ScoringJsonContext.Default.TrainingOutcome));
-                }
-                else
-                {
-                    var m = outcome.Metrics;
-                    await Console.Out.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-                        $"trained on {data.Description} ({outcome.TrainingTable} {outcome.TrainingTableVersion}): AUC {m.Auc:0.0000}, F1 {m.F1:0.0000}, precision {m.Precision:0.0000}, recall {m.Recall:0.0000}, log loss {m.LogLoss:0.0000} ({m.Count} held out)"));
-                    await Console.Out.WriteLineAsync($"run {(outcome.RunId.Length == 0 ? "(none: directory source)" : outcome.RunId)}; registered {outcome.ModelName} version {outcome.Version}; {outcome.Decision}");
-                }
-
+                var outcome = await context.WithActivityAsync("train", () => directory is not null
+                    ? TrainingJob.RunLocalAsync(data, new Lifeline.Scoring.Sources.DirectoryModelSource(directory, parse.GetValue(modelName)!),
+                        parse.GetValue(modelName)!, options, work, context.Time, ct)
+                    : new TrainingJob(client, context.Time).RunAsync(data, parse.GetValue(modelName)!, options, work, ct));
+                context.Console.Document(outcome);
+                var m = outcome.Metrics;
+                context.Console.Line(string.Create(CultureInfo.InvariantCulture,
+                    $"trained on {data.Description} ({outcome.TrainingTable} {outcome.TrainingTableVersion}): AUC {m.Auc:0.0000}, F1 {m.F1:0.0000}, precision {m.Precision:0.0000}, recall {m.Recall:0.0000}, log loss {m.LogLoss:0.0000} ({m.Count} held out)"));
+                context.Console.Line($"run {(outcome.RunId.Length == 0 ? "(none: directory source)" : outcome.RunId)}; registered {outcome.ModelName} version {outcome.Version}; {outcome.Decision}");
                 return ExitCodes.Ok;
-            }
-            catch (HttpRequestException ex)
-            {
-                await Console.Error.WriteLineAsync($"lifeline train: cannot reach the registry at {registry}: {ex.Message}");
-                return ExitCodes.ServiceUnreachable;
-            }
-            catch (MlflowException ex) when (ex.HttpStatus is 401 or 403)
-            {
-                await Console.Error.WriteLineAsync($"lifeline train: the registry refused ({ex.ErrorCode}): set ${ScoringCommands.RegistryTokenVariable} to a token with the write role");
-                return ExitCodes.NotAuthorized;
-            }
-            catch (MlflowException ex)
-            {
-                await Console.Error.WriteLineAsync($"lifeline train: the registry answered {ex.ErrorCode}: {ex.Message}");
-                return ExitCodes.Failure;
             }
             finally
             {

@@ -14,8 +14,8 @@ internal static class VaultCommands
     public static Command Create()
     {
         var vault = new Command("vault", "Encrypted, deduplicating, verified backup repository (restic-like)");
-        vault.Options.Add(VaultSession.Repo);
-        vault.Options.Add(VaultSession.PasswordFile);
+        vault.Options.Add(CommonOptions.Repo);
+        vault.Options.Add(CommonOptions.PasswordFile);
         vault.Subcommands.Add(Init());
         vault.Subcommands.Add(Backup());
         vault.Subcommands.Add(Snapshots());
@@ -44,11 +44,11 @@ internal static class VaultCommands
         command.Options.Add(kdfMemory);
         command.Options.Add(kdfIterations);
         command.Options.Add(packSize);
-        command.SetAction(async (parse, ct) =>
+        command.Run(async (session, ct) =>
         {
-            var session = VaultSession.ForProcess(parse);
+            var parse = session.Parse;
             var location = session.Location;
-            var password = session.Settings.Password(parse.GetValue(VaultSession.PasswordFile));
+            var password = session.Settings.Password(parse.GetValue(CommonOptions.PasswordFile));
             var options = new VaultInitOptions();
             if (parse.GetValue(kdfMemory) is { } mib)
             {
@@ -115,9 +115,9 @@ internal static class VaultCommands
         command.Options.Add(host);
         command.Options.Add(parent);
         command.Options.Add(force);
-        command.SetAction(async (parse, ct) =>
+        command.Run(async (session, ct) =>
         {
-            var session = VaultSession.ForProcess(parse);
+            var parse = session.Parse;
             var request = new BackupRequest
             {
                 Paths = parse.GetValue(paths) ?? [],
@@ -166,38 +166,36 @@ internal static class VaultCommands
 
     private static Command Snapshots()
     {
-        var since = new Option<string?>("--since") { Description = "Only snapshots taken at or after this time (ISO 8601 or 'YYYY-MM-DD HH:MM')" };
-        var until = new Option<string?>("--until") { Description = "Only snapshots taken at or before this time" };
-        var command = new Command("snapshots", "List snapshots, oldest first");
+        var since = CommonOptions.Time("--since", "Only snapshots taken at or after this time");
+        var until = CommonOptions.Time("--until", "Only snapshots taken at or before this time");
+        var command = new Command("snapshots", "List snapshots, oldest first; a corrupt snapshot is listed as such (exit 4)");
         AddFilters(command);
         command.Options.Add(since);
         command.Options.Add(until);
-        command.SetAction(async (parse, ct) =>
+        command.Run(async (session, ct) =>
         {
-            var session = VaultSession.ForProcess(parse);
-            var zone = session.Time.LocalTimeZone;
-            var filter = Filter(parse) with
-            {
-                Since = parse.GetValue(since) is { } s ? TimeArguments.ParseTime("--since", s, zone) : null,
-                Until = parse.GetValue(until) is { } u ? TimeArguments.ParseTime("--until", u, zone) : null,
-            };
+            var parse = session.Parse;
+            var filter = Filter(parse) with { Since = parse.GetValue(since), Until = parse.GetValue(until) };
             await using var repo = await session.OpenAsync(ct);
-            var list = new List<SnapshotInfo>();
-            await foreach (var snapshot in repo.ListSnapshotsAsync(filter, ct))
-            {
-                list.Add(snapshot);
-            }
-
-            session.Console.Document(list.Select(SnapshotJson.From).ToList());
+            var listing = await repo.ScanSnapshotsAsync(filter, ct);
+            var list = listing.Snapshots;
+            session.Console.Document(list.Select(SnapshotJson.From).Concat(listing.Corrupt.Select(SnapshotJson.FromCorrupt)).ToList());
             session.Console.Table(
                 ["ID", "Time", "Host", "Source", "Tags", "Paths", "Size"],
                 list.Select(s => (IReadOnlyList<string>)
                 [
                     s.ShortId, CliConsole.Time(s.Time), s.Host, s.Source, string.Join(',', s.Tags), string.Join(' ', s.Paths),
                     s.Summary is null ? "" : CliConsole.Bytes(s.Summary.TotalBytes),
-                ]),
+                ]).Concat(listing.Corrupt.Select(c => (IReadOnlyList<string>)[c.ShortId, "CORRUPT", "", "", "", c.Reason, ""])),
                 new HashSet<int> { 6 });
-            session.Console.Line($"{list.Count} snapshot(s)");
+            session.Console.Line($"{list.Count} snapshot(s){(listing.Corrupt.Count > 0 ? $", {listing.Corrupt.Count} corrupt" : "")}");
+            if (listing.Corrupt.Count > 0)
+            {
+                var first = listing.Corrupt[0];
+                var more = listing.Corrupt.Count > 1 ? $" (and {listing.Corrupt.Count - 1} more)" : "";
+                throw new CliException(ExitCodes.CheckFailed, $"snapshot {first.ShortId} is corrupt ({first.Reason}){more}: it cannot be listed or restored; run 'lifeline vault check' and repair the vault from a copy");
+            }
+
             return ExitCodes.Ok;
         });
         return command;
@@ -213,9 +211,9 @@ internal static class VaultCommands
         command.Arguments.Add(pathArg);
         command.Options.Add(longFormat);
         AddFilters(command);
-        command.SetAction(async (parse, ct) =>
+        command.Run(async (session, ct) =>
         {
-            var session = VaultSession.ForProcess(parse);
+            var parse = session.Parse;
             await using var repo = await session.OpenAsync(ct);
             var snapshot = await repo.FindSnapshotAsync(parse.GetValue(snapshotArg)!, Filter(parse), null, ct);
             var nodes = new List<NodeJson>();
@@ -256,9 +254,9 @@ internal static class VaultCommands
         var command = new Command("diff", "Show what changed between two snapshots");
         command.Arguments.Add(a);
         command.Arguments.Add(b);
-        command.SetAction(async (parse, ct) =>
+        command.Run(async (session, ct) =>
         {
-            var session = VaultSession.ForProcess(parse);
+            var parse = session.Parse;
             await using var repo = await session.OpenAsync(ct);
             var from = await repo.FindSnapshotAsync(parse.GetValue(a)!, null, null, ct);
             var to = await repo.FindSnapshotAsync(parse.GetValue(b)!, null, null, ct);
@@ -281,7 +279,7 @@ internal static class VaultCommands
     {
         var snapshotArg = new Argument<string>("SNAPSHOT") { Description = "Snapshot id (prefix) or 'latest'" };
         var target = new Option<string>("--target", "-t") { Description = "Directory to restore into (must be empty unless --overwrite)", Required = true };
-        var at = new Option<string?>("--at") { Description = "With 'latest': the newest snapshot at or before this time (ISO 8601 or 'YYYY-MM-DD HH:MM')" };
+        var at = CommonOptions.At("With 'latest': the newest snapshot at or before this time");
         var include = new Option<string[]>("--include", "-i") { Description = "Restore only paths matching this glob (repeatable; '*', '?', '**')" };
         var overwrite = new Option<bool>("--overwrite") { Description = "Allow a non-empty target; existing files are replaced" };
         var command = new Command("restore", "Restore a snapshot into a directory");
@@ -291,19 +289,14 @@ internal static class VaultCommands
         command.Options.Add(include);
         command.Options.Add(overwrite);
         AddFilters(command);
-        command.SetAction(async (parse, ct) =>
+        command.Run(async (session, ct) =>
         {
-            var session = VaultSession.ForProcess(parse);
+            var parse = session.Parse;
             var which = parse.GetValue(snapshotArg)!;
-            DateTimeOffset? atTime = null;
-            if (parse.GetValue(at) is { } atText)
+            var atTime = parse.GetValue(at);
+            if (atTime is not null && !string.Equals(which, "latest", StringComparison.OrdinalIgnoreCase))
             {
-                if (!string.Equals(which, "latest", StringComparison.OrdinalIgnoreCase))
-                {
-                    throw new UsageException($"--at picks the newest snapshot at or before a time: use it with 'latest', e.g. restore latest --at '2026-11-26 14:30' (not with the id '{which}')");
-                }
-
-                atTime = TimeArguments.ParseTime("--at", atText, session.Time.LocalTimeZone);
+                throw new UsageException($"--at picks the newest snapshot at or before a time: use it with 'latest', e.g. restore latest --at '2026-11-26 14:30' (not with the id '{which}')");
             }
 
             var targetDir = Path.GetFullPath(parse.GetValue(target)!);
@@ -312,8 +305,23 @@ internal static class VaultCommands
                 throw new UsageException($"restore target '{targetDir}' is a file: --target needs a directory");
             }
 
+            if (!parse.GetValue(overwrite) && Directory.Exists(targetDir) && Directory.EnumerateFileSystemEntries(targetDir).Any())
+            {
+                // refused before the repository is opened, as every restore command does
+                throw new RestoreTargetNotEmptyException(targetDir);
+            }
+
             await using var repo = await session.OpenAsync(ct);
-            var snapshot = await repo.FindSnapshotAsync(which, Filter(parse), atTime, ct);
+            SnapshotInfo snapshot;
+            try
+            {
+                snapshot = await repo.FindSnapshotAsync(which, Filter(parse), atTime, ct);
+            }
+            catch (SnapshotCorruptException e) when (e.AsLatest)
+            {
+                throw new CliException(ExitCodes.CheckFailed, CorruptLatest(e, previous => $"lifeline vault restore {previous} --target {targetDir}"), e);
+            }
+
             var started = session.Time.GetTimestamp();
             var result = await session.WithProgressAsync("restore", progress => repo.RestoreAsync(new RestoreRequest
             {
@@ -338,9 +346,9 @@ internal static class VaultCommands
         var command = new Command("check", "Verify the repository: snapshots, trees, index, packs, and with --read-data every blob");
         command.Options.Add(readData);
         command.Options.Add(subset);
-        command.SetAction(async (parse, ct) =>
+        command.Run(async (session, ct) =>
         {
-            var session = VaultSession.ForProcess(parse);
+            var parse = session.Parse;
             (int, int)? part = parse.GetValue(subset) is { } text ? TimeArguments.ParseSubset("--read-data-subset", text) : null;
             var options = new CheckOptions { ReadData = parse.GetValue(readData) || part is not null, ReadDataSubset = part };
             await using var repo = await session.OpenAsync(ct);
@@ -391,9 +399,9 @@ internal static class VaultCommands
         }
 
         AddFilters(command);
-        command.SetAction(async (parse, ct) =>
+        command.Run(async (session, ct) =>
         {
-            var session = VaultSession.ForProcess(parse);
+            var parse = session.Parse;
             int? Count(Option<int?> option)
             {
                 var value = parse.GetValue(option);
@@ -462,9 +470,9 @@ internal static class VaultCommands
         var dryRun = new Option<bool>("--dry-run", "-n") { Description = "Show what would be freed; change nothing" };
         var command = new Command("prune", "Delete data that no snapshot uses (new packs are written before anything is deleted)");
         command.Options.Add(dryRun);
-        command.SetAction(async (parse, ct) =>
+        command.Run(async (session, ct) =>
         {
-            var session = VaultSession.ForProcess(parse);
+            var parse = session.Parse;
             await using var repo = await session.OpenAsync(ct);
             var result = await session.WithProgressAsync("prune", progress => repo.PruneAsync(parse.GetValue(dryRun), progress, ct));
             session.Console.Document(PruneJson.From(result));
@@ -482,9 +490,9 @@ internal static class VaultCommands
         command.Options.Add(to);
         command.Options.Add(toPasswordFile);
         AddFilters(command);
-        command.SetAction(async (parse, ct) =>
+        command.Run(async (session, ct) =>
         {
-            var session = VaultSession.ForProcess(parse);
+            var parse = session.Parse;
             var destination = parse.GetValue(to)!;
             await using var repo = await session.OpenAsync(ct);
             await using var target = await session.OpenOtherAsync(
@@ -493,6 +501,12 @@ internal static class VaultCommands
             session.Console.Document(new CopyJson(target.Store.Location, result.SnapshotsCopied, result.SnapshotsSkipped, result.BlobsCopied, result.BytesCopied));
             session.Console.Line($"copied {result.SnapshotsCopied} snapshot(s) to {target.Store.Location} ({result.SnapshotsSkipped} already there)");
             session.Console.Line($"sent {result.BlobsCopied} blobs, {CliConsole.Bytes(result.BytesCopied)}");
+            if ((await repo.ScanSnapshotsAsync(null, ct)).Corrupt is { Count: > 0 } corrupt)
+            {
+                // never silently left out: the copy holds every readable snapshot, and says which one it could not read
+                throw new CliException(ExitCodes.CheckFailed, $"snapshot {corrupt[0].ShortId} is corrupt ({corrupt[0].Reason}) and was not copied{(corrupt.Count > 1 ? $" (and {corrupt.Count - 1} more)" : "")}; run 'lifeline vault check' and repair the vault from a copy");
+            }
+
             return ExitCodes.Ok;
         });
         return command;
@@ -504,9 +518,9 @@ internal static class VaultCommands
         var newPasswordFile = new Option<string?>("--new-password-file") { Description = "Read the new password from this file (default: $LIFELINE_NEW_PASSWORD)" };
         var add = new Command("add", "Add a key for another password");
         add.Options.Add(newPasswordFile);
-        add.SetAction(async (parse, ct) =>
+        add.Run(async (session, ct) =>
         {
-            var session = VaultSession.ForProcess(parse);
+            var parse = session.Parse;
             var newPassword = session.Settings.Password(parse.GetValue(newPasswordFile), "--new-password-file", RepositorySettings.NewPasswordVariable);
             await using var repo = await session.OpenAsync(ct);
             var added = await repo.AddKeyAsync(newPassword, ct);
@@ -516,9 +530,9 @@ internal static class VaultCommands
         });
 
         var list = new Command("list", "List the keys");
-        list.SetAction(async (parse, ct) =>
+        list.Run(async (session, ct) =>
         {
-            var session = VaultSession.ForProcess(parse);
+            var parse = session.Parse;
             await using var repo = await session.OpenAsync(ct);
             var keys = new List<KeyInfo>();
             await foreach (var k in repo.ListKeysAsync(ct))
@@ -536,9 +550,9 @@ internal static class VaultCommands
         var idArg = new Argument<string>("ID") { Description = "Key id (prefix) to remove; the key in use cannot be removed" };
         var remove = new Command("remove", "Remove a key");
         remove.Arguments.Add(idArg);
-        remove.SetAction(async (parse, ct) =>
+        remove.Run(async (session, ct) =>
         {
-            var session = VaultSession.ForProcess(parse);
+            var parse = session.Parse;
             var id = parse.GetValue(idArg)!;
             await using var repo = await session.OpenAsync(ct);
             await repo.RemoveKeyAsync(id, ct);
@@ -558,9 +572,9 @@ internal static class VaultCommands
         var removeAll = new Option<bool>("--remove-all") { Description = "Remove every lock, not only expired ones (only when no other process uses the repository)" };
         var command = new Command("unlock", "Remove stale locks left by processes that died");
         command.Options.Add(removeAll);
-        command.SetAction(async (parse, ct) =>
+        command.Run(async (session, ct) =>
         {
-            var session = VaultSession.ForProcess(parse);
+            var parse = session.Parse;
             await using var repo = await session.OpenAsync(ct);
             var removed = await repo.UnlockAsync(parse.GetValue(removeAll), ct);
             session.Console.Document(new UnlockJson(removed));
@@ -568,6 +582,16 @@ internal static class VaultCommands
             return ExitCodes.Ok;
         });
         return command;
+    }
+
+    /// <summary>The message for a corrupt snapshot that "latest" may mean, naming the command that restores the previous one.</summary>
+    internal static string CorruptLatest(SnapshotCorruptException e, Func<string, string> restoreCommand)
+    {
+        var c = e.Corrupt;
+        var previous = e.Previous is { } p
+            ? $"to restore the previous snapshot {p.ShortId} ({CliConsole.Time(p.Time)}) name it: {restoreCommand(p.ShortId)}"
+            : "no intact snapshot is older";
+        return $"snapshot {c.ShortId} is corrupt ({c.Reason}) and may be the newest, so nothing was restored; {previous}; run 'lifeline vault check' and repair the vault from a copy";
     }
 
     private static void PrintPrune(CliConsole c, PruneResult r)

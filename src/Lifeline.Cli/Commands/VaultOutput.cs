@@ -8,20 +8,25 @@ namespace Lifeline.Cli.Commands;
 internal sealed record SnapshotJson(
     string Id,
     string ShortId,
-    DateTimeOffset Time,
-    string Host,
-    string Source,
+    DateTimeOffset? Time,
+    string? Host,
+    string? Source,
     IReadOnlyList<string> Paths,
     IReadOnlyList<string> Tags,
     string? ParentId,
     string? OriginalId,
-    SnapshotSummaryJson? Summary)
+    SnapshotSummaryJson? Summary,
+    bool Corrupt = false,
+    string? Error = null)
 {
     public static SnapshotJson From(SnapshotInfo s) => new(
         s.Id, s.ShortId, s.Time, s.Host, s.Source, s.Paths, s.Tags, s.ParentId, s.OriginalId,
         s.Summary is null ? null : new SnapshotSummaryJson(
             s.Summary.TotalFiles, s.Summary.TotalBytes, s.Summary.FilesNew, s.Summary.FilesChanged, s.Summary.FilesUnmodified,
             s.Summary.DataAdded, s.Summary.Errors, s.Summary.BackupStart, s.Summary.BackupEnd));
+
+    /// <summary>A corrupt snapshot: only its id is known (<c>corrupt: true</c>, <c>error</c> says why).</summary>
+    public static SnapshotJson FromCorrupt(CorruptSnapshotInfo c) => new(c.Id, c.ShortId, null, null, null, [], [], null, null, null, true, c.Reason);
 }
 
 internal sealed record SnapshotSummaryJson(

@@ -72,6 +72,9 @@ internal sealed class CliConsole
         }
     }
 
+    /// <summary>Writes an error line on stderr (in both modes): <c>lifeline: ...</c> (the runner's usage errors).</summary>
+    public void ErrorLine(string message) => Error.WriteLine($"lifeline: {OneLine(message)}");
+
     /// <summary>Writes a warning line on stderr (in both modes): <c>lifeline: warning: ...</c>.</summary>
     public void Warning(string message) => Error.WriteLine($"lifeline: warning: {OneLine(message)}");
 

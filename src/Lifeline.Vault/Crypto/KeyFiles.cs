@@ -35,10 +35,36 @@ internal static class KeyFiles
     /// <summary>Returns the master key, or null if the password does not open this key file.</summary>
     public static byte[]? TryUnwrap(KeyFileJson file, string password) => TryUnwrap(file, password, DeriveKek);
 
+    /// <summary>What makes a decoded key file unusable whatever the password (null when its structure is sound).</summary>
+    internal static string? StructureProblem(KeyFileJson file)
+    {
+        if (file.Kdf != "argon2id")
+        {
+            return $"unknown key derivation '{file.Kdf}'";
+        }
+
+        if (file.Salt is null || file.Salt.Length < 8)
+        {
+            return "its salt is missing or too short";
+        }
+
+        if (file.MemoryKiB <= 0 || file.Iterations <= 0 || file.Parallelism <= 0)
+        {
+            return "its key derivation parameters are out of range";
+        }
+
+        if (file.WrappedKey is null || file.WrappedKey.Length == 0)
+        {
+            return "its wrapped key is missing";
+        }
+
+        return null;
+    }
+
     /// <summary>As <see cref="TryUnwrap(KeyFileJson, string)"/> with a given Argon2id implementation.</summary>
     internal static byte[]? TryUnwrap(KeyFileJson file, string password, Kdf derive)
     {
-        if (file.Kdf != "argon2id" || file.Salt.Length < 8 || file.MemoryKiB <= 0 || file.Iterations <= 0 || file.Parallelism <= 0)
+        if (StructureProblem(file) is not null)
         {
             return null;
         }

@@ -189,8 +189,15 @@ internal sealed class PruneEngine(VaultRepository repo, VaultLock held, bool dry
     private async Task<HashSet<BlobId>> UsedBlobsAsync()
     {
         var used = new HashSet<BlobId>();
-        var snapshots = await repo.LoadSnapshotsAsync(null, ct);
-        foreach (var s in snapshots)
+        var listing = await repo.ScanSnapshotsAsync(null, ct);
+        if (listing.Corrupt.Count > 0)
+        {
+            // The data a corrupt snapshot uses cannot be known: deleting "unused" data could destroy what repairing it needs.
+            var c = listing.Corrupt[0];
+            throw new VaultCorruptException($"snapshot {c.ShortId} ({c.Reason}); prune cannot tell which data it uses and deletes nothing");
+        }
+
+        foreach (var s in listing.Snapshots)
         {
             var stack = new Stack<BlobId>();
             stack.Push(BlobId.Parse(s.TreeId));

@@ -54,8 +54,9 @@ internal static partial class ErrorTable
         Row<ObjectNotFoundException>("stored data missing", ExitCodes.CheckFailed, e => $"data is missing: {e.Message}; run 'lifeline vault check' and restore from a copy"),
 
         // object stores (the storage layer's own types, then what the SDKs raise)
-        Row<Exception>("store: credentials refused or missing", ExitCodes.NotAuthorized, e => IsStorageType(e, "ObjectStoreAuthException") ? e.Message : null),
-        Row<Exception>("store: unreachable", ExitCodes.ServiceUnreachable, e => IsStorageType(e, "ObjectStoreUnavailableException") || IsStorageType(e, "ObjectStoreTimeoutException") ? e.Message : null),
+        Row<ObjectStoreAuthException>("store: credentials refused or missing", ExitCodes.NotAuthorized, e => e.Message),
+        Row<ObjectStoreUnavailableException>("store: unreachable", ExitCodes.ServiceUnreachable, e => e.Message),
+        Row<ObjectStoreTimeoutException>("store: stopped answering", ExitCodes.ServiceUnreachable, e => e.Message),
         Row<AmazonServiceException>("S3: credentials refused", ExitCodes.NotAuthorized, e => (int)e.StatusCode is 401 or 403
             ? $"S3 refused the credentials ({e.ErrorCode ?? ((int)e.StatusCode).ToString(System.Globalization.CultureInfo.InvariantCulture)}): check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY and the bucket's permissions"
             : null),
@@ -137,9 +138,6 @@ internal static partial class ErrorTable
             }
         }
     }
-
-    private static bool IsStorageType(Exception e, string name) =>
-        e.GetType().Assembly == typeof(IObjectStore).Assembly && e.GetType().Name == name;
 
     private static bool FromLifeline(Exception e) =>
         e.TargetSite?.DeclaringType?.Assembly is { } assembly && LifelineAssemblies.Contains(assembly);

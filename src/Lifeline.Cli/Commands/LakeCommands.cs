@@ -490,7 +490,7 @@ internal static class LakeCommands
         command.SetAction((parse, ct) => RunAsync(parse, "replicate", async json =>
         {
             var src = OpenTable(parse.GetValue(source)!);
-            var dst = new DeltaTable(new FileSystemObjectStore(Path.GetFullPath(parse.GetValue(target)!)), "");
+            var dst = new DeltaTable(DelayingObjectStore.WrapFromEnvironment(new FileSystemObjectStore(Path.GetFullPath(parse.GetValue(target)!))), "");
             object result = parse.GetValue(status)
                 ? await TableReplicator.GetLagAsync(src, dst, ct)
                 : await TableReplicator.ReplicateAsync(src, dst, null, ct);

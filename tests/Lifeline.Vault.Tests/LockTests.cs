@@ -61,15 +61,38 @@ public sealed class LockTests
         await using var a = await Vaults.CreateAsync(store, time: time, lockTtl: TimeSpan.FromSeconds(60));
         await using var b = await VaultRepository.OpenAsync(store, Vaults.Password, new VaultOpenOptions { LockTtl = TimeSpan.FromSeconds(60) }, time);
 
+        // Only the lease's own timer renews (every TTL/3 = 20 s): nothing here calls RenewAsync.
         await using var held = await a.LockAsync(exclusive: false, CancellationToken.None);
         for (var i = 0; i < 10; i++)
         {
             time.Advance(TimeSpan.FromSeconds(20)); // fires the renewal timer
-            await held.RenewAsync(); // and wait for a renewal to complete deterministically
+            var expected = time.GetUtcNow() + TimeSpan.FromSeconds(60);
+            await WaitForStoredExpiryAsync(b, held.Key, expected, $"renewal {i + 1} (at +{(i + 1) * 20} s)");
         }
 
+        // 200 s in, more than three TTLs after the lock was taken: still live for others.
         await Assert.ThrowsAsync<RepositoryLockedException>(() => b.PruneAsync());
         Assert.Equal(0, await b.UnlockAsync());
+    }
+
+    /// <summary>Waits (deadline 20 s of real time) until the lock file in storage says it expires at <paramref name="expected"/>.</summary>
+    private static async Task WaitForStoredExpiryAsync(VaultRepository reader, string key, DateTimeOffset expected, string what)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        DateTimeOffset? seen = null;
+        while (DateTime.UtcNow < deadline)
+        {
+            var (_, content) = (await Locking.VaultLock.ListAsync(reader, CancellationToken.None)).Single(l => l.Key == key);
+            seen = content?.Expires;
+            if (seen == expected)
+            {
+                return;
+            }
+
+            await Task.Delay(10);
+        }
+
+        Assert.Fail($"{what}: the lock file's expiry stayed {seen:O}, expected {expected:O} (the renewal timer did not renew it)");
     }
 
     [Fact]

@@ -55,7 +55,7 @@ public sealed class MaintenanceTests
     [InlineData("last old index file")]
     [InlineData("first old pack")]
     [InlineData("second old pack")]
-    public async Task Prune_CrashAtNthDelete_LeavesACheckableRestorableRepository(string crashAt)
+    public async Task Prune_DeleteFailsAtNth_LeavesACheckableRestorableRepository(string crashAt)
     {
         using var tmp = new TempDir();
         var inner = Vaults.Store(tmp);
@@ -82,7 +82,9 @@ public sealed class MaintenanceTests
             Assert.True(failAt - 1 == store.Deleted.Skip(deletedBefore).Count(k => !k.StartsWith("locks/", StringComparison.Ordinal)), $"{crashAt}: index files {indexFiles}, deleted: {string.Join(", ", store.Deleted.Skip(deletedBefore))}");
         }
 
-        // The "crashed" process is gone; its lock is stale after the TTL, here removed like 'unlock --remove-all'.
+        // An I/O failure at an exact delete, in process (the same phases with a real SIGKILL of 'lifeline vault prune'
+        // are tests/Lifeline.Cli.Tests/Vault/CrashTests.cs, PruneCrashTests). The failed run's lock is stale after the
+        // TTL, here removed like 'unlock --remove-all'.
         store.FailDeleteFrom = null;
         await using var reopened = await VaultRepository.OpenAsync(inner, Vaults.Password);
         await reopened.UnlockAsync(removeAll: true);
@@ -100,10 +102,11 @@ public sealed class MaintenanceTests
     }
 
     [Fact]
-    public async Task Backup_AfterAnInterruptedBackup_ReusesIndexedPacks()
+    public async Task Backup_AfterABackupWhosePackWriteFailed_ReusesIndexedPacks()
     {
         using var tmp = new TempDir();
         var inner = Vaults.Store(tmp);
+        // A backup that stops with an I/O error at its 13th pack (the SIGKILL version: Lifeline.Cli.Tests BackupCrashTests).
         var store = new FaultStore(inner) { FailPackPutFrom = 13 };
         var src = tmp.Sub("src");
         for (var i = 0; i < 16; i++)

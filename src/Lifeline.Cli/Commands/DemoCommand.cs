@@ -68,7 +68,11 @@ internal static class DemoCommand
     private static async Task<int> RunAsync(DemoSteps steps, string directory, bool keepsDirectory, CancellationToken ct)
     {
         var console = steps.Console;
-        var password = Convert.ToBase64String(RandomNumberGenerator.GetBytes(24));
+        // A fresh random password, unless LIFELINE_PASSWORD gives one: then the kept vaults can be opened afterwards
+        // (`lifeline vault check --read-data --repo DIR/vault-primary`) to verify the demo independently.
+        var password = Environment.GetEnvironmentVariable("LIFELINE_PASSWORD") is { Length: > 0 } given
+            ? given
+            : Convert.ToBase64String(RandomNumberGenerator.GetBytes(24));
         var vault = await new VaultDemo(steps, password).RunAsync(directory, ct);
         LakeDemoResult? lake = null;
         RegistryDemoResult? registry = null;

@@ -446,7 +446,7 @@ internal static class LakeCommands
             var console = context.Console;
             var json = console.Json;
             var src = OpenTable(parse.GetValue(source)!);
-            var dst = new DeltaTable(new FileSystemObjectStore(Path.GetFullPath(parse.GetValue(target)!)), "");
+            var dst = new DeltaTable(DelayingObjectStore.WrapFromEnvironment(new FileSystemObjectStore(Path.GetFullPath(parse.GetValue(target)!))), "");
             object result = parse.GetValue(status)
                 ? await TableReplicator.GetLagAsync(src, dst, ct)
                 : await context.WithActivityAsync("lake replicate", () => TableReplicator.ReplicateAsync(src, dst, null, ct));

@@ -117,9 +117,10 @@ internal sealed class VaultDemo
             var expected = await TreeComparer.FingerprintAsync(data, ct);
             var actual = await TreeComparer.FingerprintAsync(Path.Combine(restoreDir, RestoredSubpath(data)), ct);
             var diff = TreeComparer.Compare(expected, actual);
-            var result = (diff, expected.Count, expected.Sum(f => f.Size));
+            var fileCount = expected.Count(f => !f.IsDirectory);
+            var result = (diff, fileCount, expected.Sum(f => f.Size));
             return (result, diff.Count == 0
-                ? $"{expected.Count} files identical (SHA-256, size, mtime, mode)"
+                ? $"{fileCount} files and {expected.Count - fileCount} directories identical (SHA-256, size, mtime, mode)"
                 : $"{diff.Count} difference(s), first: {diff[0]}");
         });
 

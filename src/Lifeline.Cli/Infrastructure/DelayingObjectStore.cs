@@ -14,6 +14,10 @@ internal sealed class DelayingObjectStore(IObjectStore inner, IReadOnlyDictionar
 
     public string Location => inner.Location;
 
+    /// <summary>Wraps <paramref name="store"/> when the variable is set (for commands that open stores without <see cref="RepositorySettings"/>).</summary>
+    public static IObjectStore WrapFromEnvironment(IObjectStore store) =>
+        Environment.GetEnvironmentVariable(Variable) is { Length: > 0 } delays ? new DelayingObjectStore(store, Parse(delays), TimeProvider.System) : store;
+
     /// <summary>Parses <c>op=duration,...</c> (ops put, get, stat, list, delete; durations like 200ms or 1s).</summary>
     public static IReadOnlyDictionary<string, TimeSpan> Parse(string value)
     {

@@ -134,13 +134,16 @@ public enum PrunePoint
     /// <summary>The new index appeared (old index and packs not yet deleted).</summary>
     NewIndex,
 
+    /// <summary>The first old index file disappeared, every old pack still there (deletion of the old index under way).</summary>
+    OldIndexDelete,
+
     /// <summary>The first old pack disappeared (deletion under way).</summary>
     Delete,
 }
 
 /// <summary>
-/// Crash safety of prune: killed (SIGKILL) while rewriting packs, after writing the new index, and while deleting old
-/// packs; the stale exclusive lock is reported (exit 11) until 'unlock --remove-all'; then check passes, the kept
+/// Crash safety of prune: killed (SIGKILL) while rewriting packs, after writing the new index, while deleting the old
+/// index files, and while deleting old packs; the stale exclusive lock is reported (exit 11) until 'unlock --remove-all'; then check passes, the kept
 /// snapshot restores byte-identical and the next prune finishes.
 /// </summary>
 public sealed class PruneCrashTests
@@ -148,6 +151,7 @@ public sealed class PruneCrashTests
     [Theory]
     [InlineData(PrunePoint.Rewrite)]
     [InlineData(PrunePoint.NewIndex)]
+    [InlineData(PrunePoint.OldIndexDelete)]
     [InlineData(PrunePoint.Delete)]
     public async Task Prune_KilledAtPoint_RepositoryChecksAfterUnlockAndSnapshotRestores(PrunePoint point)
     {
@@ -179,6 +183,7 @@ public sealed class PruneCrashTests
         {
             PrunePoint.Rewrite => () => TestData.Packs(ctx.Repo).Any(p => !packsBefore.Contains(p)),
             PrunePoint.NewIndex => () => Directory.GetFiles(indexDir).Any(f => !f.Contains("/.tmp-", StringComparison.Ordinal) && !indexBefore.Contains(f)),
+            PrunePoint.OldIndexDelete => () => indexBefore.Any(f => !File.Exists(f)) && packsBefore.All(p => File.Exists(Path.Combine(ctx.Repo, p))),
             _ => () => packsBefore.Any(p => !File.Exists(Path.Combine(ctx.Repo, p))),
         };
         var locks = Path.Combine(ctx.Repo, "locks");

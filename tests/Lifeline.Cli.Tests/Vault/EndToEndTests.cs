@@ -159,7 +159,9 @@ public sealed class EndToEndTests
     {
         using var dir = new TestDirectory("demo");
         var runner = new LifelineRunner(dir.Path);
-        var result = (await runner.RunAsync(["--json", "demo", "--dir", dir.Combine("work")], null, TimeSpan.FromSeconds(120))).ShouldSucceed();
+        runner.Environment["LIFELINE_PASSWORD"] = "demo-e2e-password"; // so that the kept vaults can be checked below
+        var work = dir.Combine("work");
+        var result = (await runner.RunAsync(["--json", "demo", "--dir", work], null, TimeSpan.FromSeconds(120))).ShouldSucceed();
         var json = result.Json;
         Assert.True(json.GetProperty("verified").GetBoolean(), result.ToString());
         Assert.True(json.GetProperty("files").GetInt32() >= 5);
@@ -202,6 +204,51 @@ public sealed class EndToEndTests
         Assert.Equal(requested, scoring.GetProperty("categories").EnumerateObject().Sum(c => c.Value.GetInt32()));
 
         Assert.True(Directory.Exists(dir.Combine("work", "restored")), "--dir keeps the directory");
+
+        // Independently of the demo's own "verified" flags and of TreeComparer: hash the trees here, check both vaults
+        // with a full data read, restore again in a separate process, verify the lake table, find the artifact.
+        var source = HashTree(Path.Combine(work, "data"));
+        Assert.True(source.Count >= 5, string.Join('\n', source.Keys));
+        Assert.Equal(json.GetProperty("files").GetInt32(), source.Count(e => !e.Key.EndsWith('/')));
+        Assert.Equal(source, HashTree(Path.Combine(work, "restored", "data")));
+        foreach (var vault in new[] { "vault-primary", "vault-secondary" })
+        {
+            (await runner.RunAsync("vault", "--json", "check", "--read-data", "--repo", Path.Combine(work, vault))).ShouldSucceed();
+        }
+
+        var again = dir.Combine("restored-again");
+        (await runner.RunAsync("vault", "--json", "restore", "latest", "--source", "leads", "--repo", Path.Combine(work, "vault-secondary"), "--target", again)).ShouldSucceed();
+        Assert.Equal(source, HashTree(Path.Combine(again, "data")));
+
+        var leads = lake.GetProperty("lakeDirectory").GetString()!;
+        var verify = (await runner.RunAsync("--json", "lake", "verify", Path.Combine(leads, "leads"), "--full")).ShouldSucceed().Json;
+        Assert.True(verify.GetProperty("ok").GetBoolean(), verify.ToString());
+        Assert.Equal(6000, verify.GetProperty("rowsRead").GetInt64());
+
+        var artifacts = Directory.GetFiles(Path.Combine(work, "registry", "data", "artifacts"), "model.zip", SearchOption.AllDirectories);
+        Assert.Contains(hash, artifacts.Select(a => Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(a)))));
+    }
+
+    /// <summary>relative path (directories end with '/') → SHA-256, size, mtime and mode, computed here.</summary>
+    private static Dictionary<string, string> HashTree(string root)
+    {
+        var result = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var entry in Directory.EnumerateFileSystemEntries(root, "*", SearchOption.AllDirectories))
+        {
+            var relative = Path.GetRelativePath(root, entry);
+            var mode = File.GetUnixFileMode(entry);
+            if (Directory.Exists(entry))
+            {
+                result[relative + "/"] = $"dir {Directory.GetLastWriteTimeUtc(entry):O} {mode}";
+            }
+            else
+            {
+                var bytes = File.ReadAllBytes(entry);
+                result[relative] = $"{Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(bytes))} {bytes.Length} {File.GetLastWriteTimeUtc(entry):O} {mode}";
+            }
+        }
+
+        return result;
     }
 
     [Fact]

@@ -96,13 +96,31 @@ public sealed class GoldenMoreTests
         Assert.Single(await table.ReadRowsAsync(snapshot));
     }
 
-    [Fact]
-    public async Task Read_DataSkippingStatsAcrossVersions_ReadsAllVersions()
+    [Theory]
+    // version, files (prefix of the part file's id, oldest first), dataSkippingNumIndexedCols in force, columns with
+    // stats in the newest file; every append wrote one row (0, 0)
+    [InlineData(0, new[] { "c09e5ddb" }, null, "col1,col2")]
+    [InlineData(1, new[] { "c09e5ddb" }, "1", "col1,col2")] // SET TBLPROPERTIES: no new file, the old stats stay
+    [InlineData(2, new[] { "c09e5ddb", "cb335794" }, "1", "col1")]
+    [InlineData(3, new[] { "c09e5ddb", "cb335794" }, "0", "col1")]
+    [InlineData(4, new[] { "c09e5ddb", "cb335794", "e5d736b6" }, "0", "")]
+    public async Task Read_DataSkippingStatsAcrossVersions_ReadsAllVersions(long version, string[] files, string? indexedCols, string statsColumns)
     {
+        // Time travel to every version of the table: each one reads its own rows, its own configuration, and the
+        // files it added keep the stats that were collected when they were written (2, then 1, then 0 columns).
         var table = GoldenData.Open("data-skipping-change-stats-collected-across-versions");
-        var snapshot = await table.GetSnapshotAsync();
-        Assert.Equal(4, snapshot.Version);
-        Assert.Equal(snapshot.RowCountFromStats ?? snapshot.Files.Count, (await table.ReadRowsAsync(snapshot)).Count);
+        var snapshot = await table.GetSnapshotAsync(version);
+        Assert.Equal(version, snapshot.Version);
+        Assert.Equal(indexedCols, snapshot.Property("delta.dataSkippingNumIndexedCols"));
+        Assert.Equal(files, snapshot.Files.OrderBy(f => f.Add.ModificationTime).Select(f => f.Add.Path["part-00001-".Length..][..8]));
+        var read = await table.ReadRowsAsync(snapshot);
+        Assert.Equal(Enumerable.Repeat("0:0", files.Length), read.Select(r => $"{r["col1"]}:{r["col2"]}"));
+        Assert.Equal(files.Length, snapshot.RowCountFromStats);
+        var newest = snapshot.Files.MaxBy(f => f.Add.ModificationTime)!;
+        var stats = System.Text.Json.Nodes.JsonNode.Parse(newest.Add.Stats!)!.AsObject();
+        Assert.Equal(1, newest.NumRecords);
+        IEnumerable<string> withStats = stats["minValues"]?.AsObject().Select(p => p.Key).Order(StringComparer.Ordinal) ?? Enumerable.Empty<string>();
+        Assert.Equal(statsColumns, string.Join(',', withStats));
     }
 
     [Fact]

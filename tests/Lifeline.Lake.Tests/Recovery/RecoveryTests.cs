@@ -91,7 +91,7 @@ public sealed class RecoveryTests
     }
 
     [Fact]
-    public async Task Replicate_CrashMidway_ResumesToIdenticalReplica()
+    public async Task Replicate_WriteFailsMidway_ResumesToIdenticalReplica()
     {
         using var dir = new TempDir();
         var source = await CreateTableAsync(new FileSystemObjectStore(dir.Sub("primary")), "t", 8);
@@ -142,7 +142,10 @@ public sealed class RecoveryTests
         static async Task<List<long>> ContentAsync2(DeltaTable t) => [.. (await t.ReadRowsAsync(await t.GetSnapshotAsync())).Select(r => (long)r["id"]!).Order()];
     }
 
-    /// <summary>A store decorator that fails with an I/O error after a number of writes (a crash of the copier).</summary>
+    /// <summary>
+    /// A store decorator that fails with an I/O error after a number of writes: the copier stops at an exact point, in
+    /// process (a real SIGKILL of 'lifeline lake replicate' is Lifeline.Cli.Tests LakeReplicateCrashTests).
+    /// </summary>
     private sealed class FailingStore(IObjectStore inner, int failAfterPuts) : IObjectStore
     {
         private int _puts;

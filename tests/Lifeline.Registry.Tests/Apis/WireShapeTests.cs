@@ -6,8 +6,10 @@ using System.Text.Json;
 namespace Lifeline.Registry.Tests.Apis;
 
 /// <summary>
-/// Our server's answers against MLflow's recorded request/response shapes (Fixtures/*.json, written from MLflow's
-/// protos and server handlers): same field names at every level, same JSON kinds (int64 numbers, version strings).
+/// Our server's answers against the expected MLflow request/response shapes in Fixtures/*.json: same field names at
+/// every level, same JSON kinds (int64 numbers, version strings). The fixtures were written by hand from MLflow's
+/// protos and server handlers, not recorded from a running MLflow server (see Fixtures/README.md); the check against
+/// a client we did not write is Compat/MlflowJsClientTests.
 /// </summary>
 public sealed class WireShapeTests : IAsyncLifetime
 {
@@ -18,7 +20,7 @@ public sealed class WireShapeTests : IAsyncLifetime
     public async Task DisposeAsync() => await _server.DisposeAsync();
 
     [Fact]
-    public async Task MlflowClientSequence_EveryResponse_MatchesRecordedShape()
+    public async Task MlflowClientSequence_EveryResponse_MatchesTheFixtureShape()
     {
         var created = await SendAsync(HttpMethod.Post, "experiments/create", """{"name": "lead-scoring", "tags": [{"key": "team", "value": "growth"}]}""");
         await AssertMatchesAsync("experiments-create", created);

@@ -11,7 +11,7 @@ public sealed class RegistryBackupTests
     private static readonly CancellationToken Ct = CancellationToken.None;
 
     [Fact]
-    public async Task NativeBackup_WhileServing_RestoresIdenticalRegistry()
+    public async Task NativeBackup_IdleServingRegistry_RestoresIdenticalRegistry()
     {
         using var dir = new TempDirectory();
         var time = new FakeTimeProvider(DateTimeOffset.Parse("2026-11-26T10:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
@@ -30,6 +30,124 @@ public sealed class RegistryBackupTests
         Assert.Equal(before, await DescribeAsync(restored.Client()));
         var again = await Assert.ThrowsAsync<InvalidOperationException>(() => NativeBackup.RestoreAsync(dir.Combine("staging"), dir.Combine("restored"), time, Ct));
         Assert.Contains("empty data directory", again.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task NativeBackup_WhileWritesRunThroughHttp_EachBackupIsAConsistentPoint()
+    {
+        using var dir = new TempDirectory();
+        var time = TimeProvider.System;
+        await using var source = await RegistryTestServer.StartAsync(dir.Combine("source"));
+        var setup = source.Client();
+        await RegistrySeed.SeedAsync(setup, models: 1, versionsPerModel: 2);
+        var experiment = await setup.CreateExperimentAsync("live");
+        await setup.CreateRegisteredModelAsync("live");
+
+        // Three sequential writers through the HTTP API, each counting what it started and what was acknowledged:
+        // two log a metric sequence 0, 1, 2, ... into their own run; one trains "versions": run, artifact upload,
+        // then the model version pointing at it.
+        const int MetricWriters = 2;
+        const int VersionWriter = MetricWriters;
+        var started = new int[MetricWriters + 1];
+        var acked = new int[MetricWriters + 1];
+        var runs = new string[MetricWriters];
+        for (var w = 0; w < MetricWriters; w++)
+        {
+            runs[w] = (await setup.CreateRunAsync(experiment, $"metrics-{w}")).Info.RunId;
+        }
+
+        using var stop = new CancellationTokenSource();
+        var writers = Enumerable.Range(0, MetricWriters + 1).Select(w => Task.Run(async () =>
+        {
+            var client = source.Client();
+            for (var i = 0; !stop.IsCancellationRequested; i++)
+            {
+                Volatile.Write(ref started[w], i + 1);
+                if (w < MetricWriters)
+                {
+                    await client.LogMetricAsync(runs[w], "seq", i, 1_700_000_000_000 + i, step: i);
+                }
+                else
+                {
+                    var run = await client.CreateRunAsync(experiment, $"live-{i}");
+                    await client.UploadArtifactAsync($"{MlflowClient.ProxyPathOf(run.Info.ArtifactUri)}/model/model.zip", RegistrySeed.Payload(9, i));
+                    await client.CreateModelVersionAsync("live", run.Info.ArtifactUri + "/model", run.Info.RunId);
+                }
+
+                Volatile.Write(ref acked[w], i + 1);
+            }
+        })).ToList();
+
+        var backups = new List<(string Staging, int[] AckedBefore, int[] StartedAfter)>();
+        var ackedDuringBackups = 0;
+        for (var b = 0; b < 3; b++)
+        {
+            var atLeast = acked.Sum() + 5;
+            await WaitUntilAsync(() => acked.Sum() >= atLeast || writers.Any(t => t.IsCompleted), "writes to go on between backups");
+            var ackedBefore = acked.ToArray();
+            var staging = dir.Combine($"staging-{b}");
+            await NativeBackup.CreateAsync(source.DataDirectory, staging, time, Ct);
+            var startedAfter = started.ToArray();
+            ackedDuringBackups += acked.Sum() - ackedBefore.Sum();
+            backups.Add((staging, ackedBefore, startedAfter));
+        }
+
+        await stop.CancelAsync();
+        await Task.WhenAll(writers); // a writer that failed fails the test here
+        Assert.True(ackedDuringBackups > 0, "no write was acknowledged while a backup ran: the backups did not overlap the writes");
+
+        foreach (var (staging, ackedBefore, startedAfter) in backups)
+        {
+            using (var db = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(staging, NativeBackup.DatabaseFile)};Mode=ReadOnly;Pooling=False"))
+            {
+                db.Open();
+                using var integrity = db.CreateCommand();
+                integrity.CommandText = "PRAGMA integrity_check";
+                Assert.Equal("ok", integrity.ExecuteScalar());
+            }
+
+            var restoredDir = dir.Combine("restored-" + Path.GetFileName(staging));
+            await NativeBackup.RestoreAsync(staging, restoredDir, time, Ct); // verifies every artifact's SHA-256
+            await using var restored = await RegistryTestServer.StartAsync(restoredDir);
+            var client = restored.Client(RegistryTestServer.ReaderToken);
+            var what = $"{Path.GetFileName(staging)}: acked before [{string.Join(',', ackedBefore)}], started by its end [{string.Join(',', startedAfter)}]";
+
+            // A prefix of each writer's writes: no gaps, everything acknowledged before the backup started, nothing
+            // that had not been started by the time it ended.
+            for (var w = 0; w < MetricWriters; w++)
+            {
+                var history = await client.GetMetricHistoryAsync(runs[w], "seq");
+                var steps = history.OrderBy(m => m.Step).Select(m => (int)m.Step).ToList();
+                Assert.Equal(Enumerable.Range(0, steps.Count), steps);
+                Assert.All(history, m => Assert.Equal(m.Step, (long)m.Value));
+                Assert.True(steps.Count >= ackedBefore[w] && steps.Count <= startedAfter[w], $"{what}: metric writer {w} has {steps.Count}");
+            }
+
+            var versions = await client.ListModelVersionsAsync("name='live'").ToListAsync();
+            var numbers = versions.Select(v => int.Parse(v.Version, System.Globalization.CultureInfo.InvariantCulture)).Order().ToList();
+            Assert.Equal(Enumerable.Range(1, numbers.Count), numbers);
+            Assert.True(numbers.Count >= ackedBefore[VersionWriter] && numbers.Count <= startedAfter[VersionWriter], $"{what}: {numbers.Count} versions");
+            foreach (var version in versions)
+            {
+                // every version in the backup has its run and the very bytes uploaded for it
+                var run = await client.GetRunAsync(version.RunId!);
+                var i = int.Parse(run.Info.RunName!["live-".Length..], System.Globalization.CultureInfo.InvariantCulture);
+                Assert.Equal(RegistrySeed.Payload(9, i), await client.DownloadArtifactAsync($"{MlflowClient.ProxyPathOf(run.Info.ArtifactUri)}/model/model.zip"));
+            }
+
+            // what was there before the writes began is whole
+            Assert.Equal("2", Assert.Single(await client.GetLatestVersionsAsync("model-0", ["Production"])).Version);
+        }
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition, string what)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"timed out waiting for {what}");
+            await Task.Delay(5);
+        }
     }
 
     [Fact]

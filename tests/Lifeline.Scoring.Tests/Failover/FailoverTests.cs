@@ -98,8 +98,69 @@ public class FailoverTests
     }
 
     [Fact]
-    public async Task LatencyOverBudget_Sustained_RollsBack()
+    public async Task LatencyOverBudget_SlowVersionThroughHttp_RolledBackByTheCheckTimerOnceSustained()
     {
+        // Real time end to end: the latency is what the service measures around real HTTP requests to a model that
+        // takes 80 ms per prediction, and only the monitor's own timer evaluates it (nothing here calls the check).
+        using var dir = new TempDir();
+        var source = await TestModels.SourceAsync(dir.Sub("registry"), versions: 2); // serving 2, 1 before it
+        var alerts = new RecordingAlertSink();
+        var sustain = TimeSpan.FromSeconds(1);
+        await using var server = await ScoringServer.StartAsync(source, dir.Path, o =>
+        {
+            o.Failover.MinRequests = 10;
+            o.Failover.LatencyBudget = TimeSpan.FromMilliseconds(50);
+            o.Failover.LatencySustain = sustain;
+            o.Failover.CheckInterval = TimeSpan.FromMilliseconds(100);
+            o.Failover.PredictionTimeout = TimeSpan.FromSeconds(5); // slow is not failed: only the latency trigger may fire
+        }, s =>
+        {
+            s.AddSingleton(TimeProvider.System);
+            s.AddSingleton<IModelLoader>(new SlowVersionLoader("2", TimeSpan.FromMilliseconds(80)));
+            s.AddSingleton<IAlertSink>(alerts);
+        });
+        Assert.Equal("2", (await server.GetJsonAsync<JsonElement>("/model-info")).GetProperty("model_version").GetString());
+        var startedAt = DateTimeOffset.UtcNow;
+
+        var slowLatencies = new ConcurrentQueue<double>();
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        var rolledBack = 0;
+        await Task.WhenAll(Enumerable.Range(0, 4).Select(async client =>
+        {
+            for (var i = 0; Volatile.Read(ref rolledBack) == 0 && DateTime.UtcNow < deadline; i++)
+            {
+                using var response = await server.PostJsonAsync("/score-lead", $$"""{"lead_id":"lead-{{client}}-{{i}}","page_views":{{i % 40}}}""");
+                Assert.Equal(HttpStatusCode.OK, response.StatusCode); // slow, never failed
+                var body = await response.Content.ReadFromJsonAsync<JsonElement>();
+                if (body.GetProperty("model_version").GetString() == "1")
+                {
+                    Volatile.Write(ref rolledBack, 1);
+                }
+                else
+                {
+                    slowLatencies.Enqueue(body.GetProperty("latency_ms").GetDouble());
+                }
+            }
+        }));
+
+        Assert.True(rolledBack == 1, $"no rollback within 30 s after {slowLatencies.Count} slow requests");
+        Assert.True(slowLatencies.Count >= 10);
+        Assert.All(slowLatencies, l => Assert.True(l >= 80, $"measured {l} ms for an 80 ms prediction"));
+        await server.Get<FailoverMonitor>().LastRollback!; // the swap comes first, the audit record and the alert after it
+        var alert = Assert.Single(alerts.Alerts, a => a.Kind == "model-rollback");
+        Assert.Contains("from version 2 to 1", alert.Message, StringComparison.Ordinal);
+        Assert.Contains("p99 latency", alert.Message, StringComparison.Ordinal);
+        Assert.Contains("over the 50 ms budget", alert.Message, StringComparison.Ordinal);
+        // Not before the excess was sustained: over budget could start no earlier than the first requests.
+        Assert.True(alert.At - startedAt >= sustain, $"rolled back {(alert.At - startedAt).TotalMilliseconds:0} ms after the first request");
+        Assert.Equal("1", (await server.GetJsonAsync<JsonElement>("/model-info")).GetProperty("model_version").GetString());
+    }
+
+    [Fact]
+    public async Task CheckLatency_OverBudgetOnTheFakeClock_RollsBackOnlyOnceSustained()
+    {
+        // The sustain rule at its edges on a fake clock, the outcomes recorded directly (the end-to-end path over HTTP
+        // with the real timer is the test above).
         using var dir = new TempDir();
         var source = await TestModels.SourceAsync(dir.Sub("registry"), versions: 2);
         await using var server = await ScoringServer.StartAsync(source, dir.Path, o =>
@@ -195,6 +256,25 @@ public class FailoverTests
         {
             var (model, signature) = await ModelArtifact.LoadAsync(directory, cancellationToken);
             return version.Version == faultyVersion ? (new FaultyModel(model), signature) : (model, signature);
+        }
+    }
+
+    /// <summary>Loads artifacts normally, but makes one version take <paramref name="delay"/> per prediction.</summary>
+    private sealed class SlowVersionLoader(string slowVersion, TimeSpan delay) : IModelLoader
+    {
+        public async Task<(ILeadModel Model, ModelSignature Signature)> LoadAsync(string directory, ModelVersionInfo version, CancellationToken cancellationToken)
+        {
+            var (model, signature) = await ModelArtifact.LoadAsync(directory, cancellationToken);
+            return version.Version == slowVersion ? (new SlowModel(model, delay), signature) : (model, signature);
+        }
+    }
+
+    private sealed class SlowModel(ILeadModel inner, TimeSpan delay) : ILeadModel
+    {
+        public float Score(ReadOnlySpan<float> features)
+        {
+            Thread.Sleep(delay); // the model's own slowness, the behaviour under test (not synchronisation)
+            return inner.Score(features);
         }
     }
 

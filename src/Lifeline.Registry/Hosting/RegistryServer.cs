@@ -29,7 +29,8 @@ public static class RegistryServer
         }
 
         builder.WebHost.UseUrls(urls);
-        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = options.MaxArtifactBytes);
+        // The default for a request no endpoint raises: each endpoint's BodyLimit metadata sets its own (artifact uploads more).
+        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = options.MaxJsonBodyBytes);
         builder.Services.AddRegistry(options);
         var app = builder.Build();
         app.UseRegistry();

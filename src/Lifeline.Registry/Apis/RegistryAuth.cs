@@ -78,7 +78,7 @@ internal sealed class RegistryRoleHandler : AuthorizationHandler<RegistryRoleReq
 
     /// <summary>A request that presented a bearer token nobody issued is refused even where anonymous callers are let in.</summary>
     private static bool PresentedBadToken(object? resource) =>
-        resource is HttpContext http && http.Features.Get<IAuthenticateResultFeature>()?.AuthenticateResult?.Failure is not null;
+        resource is HttpContext http && RegistryBearerHandler.PresentedUnknownToken(http);
 }
 
 /// <summary>
@@ -127,6 +127,10 @@ internal sealed class RegistryBearerHandler(IOptionsMonitor<AuthenticationScheme
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
     private const string Bearer = "Bearer ";
+    private static readonly object UnknownTokenKey = new();
+
+    /// <summary>True when the request carried a bearer token that matches no configured one.</summary>
+    public static bool PresentedUnknownToken(HttpContext context) => context.Items.ContainsKey(UnknownTokenKey);
 
     protected override Task<AuthenticateResult> HandleAuthenticateAsync()
     {
@@ -141,9 +145,13 @@ internal sealed class RegistryBearerHandler(IOptionsMonitor<AuthenticationScheme
             return Task.FromResult(AuthenticateResult.NoResult());
         }
 
-        return Task.FromResult(auth.RoleOf(header[Bearer.Length..].Trim()) is { } role
-            ? Success(role, "token")
-            : AuthenticateResult.Fail("unknown bearer token"));
+        if (auth.RoleOf(header[Bearer.Length..].Trim()) is { } role)
+        {
+            return Task.FromResult(Success(role, "token"));
+        }
+
+        Context.Items[UnknownTokenKey] = true;
+        return Task.FromResult(AuthenticateResult.Fail("unknown bearer token"));
     }
 
     private AuthenticateResult Success(RegistryRole role, string name)
@@ -174,8 +182,8 @@ internal sealed class RegistryAuthorizationResultHandler(RegistryAuth auth, ILog
         var path = context.Request.Path.Value ?? "";
         if (authorizeResult.Challenged)
         {
-            var failure = context.Features.Get<IAuthenticateResultFeature>()?.AuthenticateResult?.Failure;
-            Log.AuthRefused(logger, method, path, undeclared ? "endpoint declares no policy" : failure is null ? "no bearer token" : "unknown bearer token");
+            var reason = RegistryBearerHandler.PresentedUnknownToken(context) ? "unknown bearer token" : undeclared ? "endpoint declares no policy" : "no bearer token";
+            Log.AuthRefused(logger, method, path, reason);
             context.Response.Headers.WWWAuthenticate = "Bearer";
             await RegistryApi.Error(ErrorCodes.Unauthenticated, !auth.HasTokens
                 ? "This registry has no tokens configured (Registry:Tokens), so it accepts no writes."

@@ -181,7 +181,17 @@ internal static class ArtifactsApi
         var key = RegistryArtifacts.KeyOf(context.HttpContext.GetRouteValue("path") as string ?? "");
         var artifacts = context.HttpContext.RequestServices.GetRequiredService<RegistryArtifacts>();
         await artifacts.CheckWritableAsync(key, context.HttpContext.RequestAborted);
-        return await next(context);
+        try
+        {
+            return await next(context);
+        }
+        catch (InvalidOperationException)
+        {
+            // A concurrent upload made the path clash after the check (the file-system store refuses "a/b" next to
+            // "a/b/c"): the same 400 as the check gives; anything else stays unforeseen.
+            await artifacts.CheckWritableAsync(key, context.HttpContext.RequestAborted);
+            throw;
+        }
     }
 
     private static async Task<IResult> ListAsync(HttpContext context)

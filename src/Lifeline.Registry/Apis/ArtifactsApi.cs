@@ -187,8 +187,14 @@ internal static class ArtifactsApi
         }
         catch (InvalidOperationException)
         {
-            // A concurrent upload made the path clash after the check (the file-system store refuses "a/b" next to
-            // "a/b/c"): the same 400 as the check gives; anything else stays unforeseen.
+            // IObjectStore's documented folder conflict ("a/b" next to "a/b/c"), reached when a concurrent upload made
+            // the path clash after the check above: the same 400 the check gives.
+            throw MlflowException.Invalid($"Cannot write artifact '{key[RegistryArtifacts.Prefix.Length..]}': a concurrent upload made it clash with a file or folder of the same name.");
+        }
+        catch (IOException)
+        {
+            // A concurrent upload turned a folder on the path into a file while this one was being written (the
+            // store then fails to create its temporary file): the check names that file; anything else is unforeseen.
             await artifacts.CheckWritableAsync(key, context.HttpContext.RequestAborted);
             throw;
         }

@@ -185,9 +185,12 @@ internal sealed class RegistryAuthorizationResultHandler(RegistryAuth auth, ILog
             var reason = RegistryBearerHandler.PresentedUnknownToken(context) ? "unknown bearer token" : undeclared ? "endpoint declares no policy" : "no bearer token";
             Log.AuthRefused(logger, method, path, reason);
             context.Response.Headers.WWWAuthenticate = "Bearer";
-            await RegistryApi.Error(ErrorCodes.Unauthenticated, !auth.HasTokens
-                ? "This registry has no tokens configured (Registry:Tokens), so it accepts no writes."
-                : "A valid 'Authorization: Bearer <token>' header is required.").ExecuteAsync(context);
+            var message = auth.HasTokens
+                ? "A valid 'Authorization: Bearer <token>' header is required."
+                : RegistryBearerHandler.PresentedUnknownToken(context)
+                    ? "This registry has no tokens configured (Registry:Tokens), so no bearer token is valid; send none to read."
+                    : "This registry has no tokens configured (Registry:Tokens), so it accepts no writes.";
+            await RegistryApi.Error(ErrorCodes.Unauthenticated, message).ExecuteAsync(context);
             return;
         }
 

@@ -13,7 +13,7 @@ namespace Lifeline.Registry.Apis;
 /// fields plain (<c>name</c>, <c>run_id</c>), prefixed (<c>tags.k</c>, <c>params.k</c>, <c>metrics.k</c>,
 /// <c>attributes.k</c>) or back-quoted (<c>tags.`mlflow.runName`</c>).
 /// Every user-supplied pattern is bounded: a filter is at most <see cref="MaxFilterLength"/> characters and
-/// <see cref="MaxConditions"/> conditions, a LIKE pattern at most <see cref="MaxPatternLength"/> characters, and LIKE is
+/// <see cref="MaxConditions"/> conditions, <c>order_by</c> at most <see cref="MaxOrderBy"/> clauses, a LIKE pattern at most <see cref="MaxPatternLength"/> characters, and LIKE is
 /// matched by a non-backtracking regex built once per condition (time linear in the value's length, never a timeout).
 /// </summary>
 internal static class SearchSupport
@@ -23,6 +23,9 @@ internal static class SearchSupport
 
     /// <summary>Most conditions in one filter.</summary>
     public const int MaxConditions = 50;
+
+    /// <summary>Most <c>order_by</c> clauses in one search (each one sorts the results again).</summary>
+    public const int MaxOrderBy = 20;
 
     /// <summary>Longest LIKE/ILIKE pattern, in characters.</summary>
     public const int MaxPatternLength = 500;
@@ -180,6 +183,11 @@ internal static class SearchSupport
     /// <summary>Sorts by MLflow-style <c>order_by</c> clauses ("field [ASC|DESC]"), then by the given tie-breaker.</summary>
     public static List<T> Order<T>(IEnumerable<T> items, IReadOnlyList<string> orderBy, Func<T, string, string?> resolve, Func<IEnumerable<T>, IOrderedEnumerable<T>> tieBreak)
     {
+        if (orderBy.Count > MaxOrderBy)
+        {
+            throw MlflowException.Invalid($"Invalid order_by: {orderBy.Count} clauses, at most {MaxOrderBy} are accepted.");
+        }
+
         var list = tieBreak(items).ToList();
         foreach (var clause in orderBy.Reverse())
         {

@@ -213,6 +213,16 @@ public sealed class BadInputTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task SearchRuns_OrderByOverLimit_InvalidParameterValue()
+    {
+        var body = JsonSerializer.Serialize(new { experiment_ids = new[] { "0" }, order_by = Enumerable.Repeat("attributes.start_time DESC", 21) });
+
+        var reply = await _server.SendAsync(HttpMethod.Post, Api + "runs/search", body);
+
+        Assert.True((reply.Status, reply.ErrorCode) == (HttpStatusCode.BadRequest, "INVALID_PARAMETER_VALUE"), reply.ToString());
+    }
+
+    [Fact]
     public async Task UnforeseenException_500InMlflowShapeWithoutDetails()
     {
         var reply = await _server.SendAsync(HttpMethod.Get, Api + "test-throws");

@@ -39,13 +39,10 @@ public static class RegistryApi
 
         ArtifactsApi.Map(app);
 
-        // Unknown endpoints answer ENDPOINT_NOT_FOUND to whoever may read.
-        foreach (var prefix in new[] { "/api/{**rest}", "/ajax-api/{**rest}" })
-        {
-            app.MapFallback(prefix, static (HttpContext context) => Error(ErrorCodes.EndpointNotFound, $"No API endpoint {context.Request.Method} {context.Request.Path}"))
-                .RequireAuthorization(RegistryPolicies.Read)
-                .WithMetadata(new BodyLimit(options.MaxJsonBodyBytes));
-        }
+        // Any other path or method answers ENDPOINT_NOT_FOUND to whoever may read.
+        app.MapFallback("/{**rest}", static (HttpContext context) => Error(ErrorCodes.EndpointNotFound, $"No API endpoint {context.Request.Method} {context.Request.Path}"))
+            .RequireAuthorization(RegistryPolicies.Read)
+            .WithMetadata(new BodyLimit(options.MaxJsonBodyBytes));
 
         return app;
     }

@@ -164,7 +164,7 @@ public sealed class AuthorizationMatrixTests
         var parts = endpoint.RoutePattern.PathSegments.Select(segment => string.Concat(segment.Parts.Select(part => part switch
         {
             RoutePatternLiteralPart literal => literal.Content,
-            RoutePatternParameterPart { IsCatchAll: true, Name: "rest" } => "no-such-endpoint",
+            RoutePatternParameterPart { IsCatchAll: true, Name: "rest" } => "api/2.0/no-such-endpoint",
             RoutePatternParameterPart { IsCatchAll: true } => "0/matrix/file.txt",
             RoutePatternParameterPart p => throw new InvalidOperationException($"no sample value for route parameter '{p.Name}' in {endpoint.DisplayName}"),
             _ => "",

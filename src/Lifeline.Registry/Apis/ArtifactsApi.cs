@@ -100,6 +100,11 @@ internal sealed record RegistryArtifacts(IObjectStore Store)
     {
         var prefix = string.IsNullOrEmpty(path?.Trim('/')) ? Prefix : KeyOf(path) + "/";
         var files = new List<MlflowFileInfo>();
+        if (prefix != Prefix && await BelowAFileAsync(prefix + "x", ct))
+        {
+            return files; // the path is a file, or below one: no children
+        }
+
         var dirs = new SortedSet<string>(StringComparer.Ordinal);
         await foreach (var info in Store.ListAsync(prefix, ct))
         {
@@ -139,7 +144,7 @@ internal static class ArtifactsApi
             var proxy = app.MapGroup(prefix).WithMetadata(new BodyLimit(options.MaxJsonBodyBytes));
             var read = proxy.MapGroup("").RequireAuthorization(RegistryPolicies.Read);
             var write = proxy.MapGroup("").RequireAuthorization(RegistryPolicies.Write);
-            read.MapGet("", (Delegate)ListAsync).AddEndpointFilter(ValidateListPathAsync);
+            read.MapGet("", (Delegate)ListAsync);
             read.MapGet("/{**path}", DownloadAsync).AddEndpointFilter(ValidatePathAsync);
             write.MapPut("/{**path}", UploadAsync).AddEndpointFilter(ValidateUploadAsync).WithMetadata(new BodyLimit(options.MaxArtifactBytes));
             write.MapDelete("/{**path}", DeleteAsync).AddEndpointFilter(ValidatePathAsync);
@@ -155,22 +160,6 @@ internal static class ArtifactsApi
             return HttpMethods.IsDelete(context.HttpContext.Request.Method)
                 ? TypedResults.Json(new EmptyResponse(), MlflowJson.Options) // nothing can exist below a file: already deleted
                 : RegistryApi.Error(ErrorCodes.ResourceDoesNotExist, $"Artifact '{key[RegistryArtifacts.Prefix.Length..]}' not found");
-        }
-
-        return await next(context);
-    }
-
-    private static async ValueTask<object?> ValidateListPathAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
-    {
-        var path = context.HttpContext.Request.Query["path"].ToString();
-        if (!string.IsNullOrEmpty(path.Trim('/')))
-        {
-            var key = RegistryArtifacts.KeyOf(path);
-            var artifacts = context.HttpContext.RequestServices.GetRequiredService<RegistryArtifacts>();
-            if (await artifacts.BelowAFileAsync(key + "/x", context.HttpContext.RequestAborted))
-            {
-                return TypedResults.Json(new ListArtifactsResponse(), MlflowJson.Options); // a file, or below one: no children
-            }
         }
 
         return await next(context);

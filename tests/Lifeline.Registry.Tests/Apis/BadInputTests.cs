@@ -110,12 +110,16 @@ public sealed class BadInputTests : IAsyncLifetime
         var list = await _server.SendAsync(HttpMethod.Get, "/api/2.0/mlflow-artifacts/artifacts?path=0/r/file/child");
         var listFile = await _server.SendAsync(HttpMethod.Get, "/api/2.0/mlflow-artifacts/artifacts?path=0/r/file");
         var folder = await _server.SendAsync(HttpMethod.Get, Artifacts + "0/r");
+        var runRoot = "mlflow-artifacts:/0/" + _runId + "/artifacts";
+        Assert.Equal(HttpStatusCode.OK, (await PutAsync($"0/{_runId}/artifacts/model")).Status);
+        var runList = await _server.SendAsync(HttpMethod.Get, Api + $"artifacts/list?run_id={_runId}&path=model/inner");
 
         Assert.Equal((HttpStatusCode.NotFound, "RESOURCE_DOES_NOT_EXIST"), (get.Status, get.ErrorCode));
         Assert.Equal(HttpStatusCode.OK, delete.Status);
         Assert.Equal((HttpStatusCode.OK, "{}"), (list.Status, list.Body));
         Assert.Equal((HttpStatusCode.OK, "{}"), (listFile.Status, listFile.Body));
         Assert.Equal((HttpStatusCode.NotFound, "RESOURCE_DOES_NOT_EXIST"), (folder.Status, folder.ErrorCode));
+        Assert.True(runList.Status == HttpStatusCode.OK && runList.Body.Contains(runRoot, StringComparison.Ordinal), runList.ToString());
         Assert.Equal("bytes", (await _server.SendAsync(HttpMethod.Get, Artifacts + "0/r/file")).Body);
     }
 

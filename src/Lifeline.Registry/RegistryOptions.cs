@@ -18,8 +18,14 @@ public sealed record RegistryOptions
     /// <summary>When true and no token is configured, writes are allowed without a token (local demos only). Default: false.</summary>
     public bool AllowAnonymousWrites { get; init; }
 
-    /// <summary>Largest artifact upload in bytes. Default: 1 GiB.</summary>
+    /// <summary>Largest artifact upload (PUT of the artifact proxy) in bytes. Default: 1 GiB.</summary>
     public long MaxArtifactBytes { get; init; } = 1L << 30;
+
+    /// <summary>Largest request body of a JSON endpoint (and of any request no endpoint matches) in bytes. Default: 1 MiB.</summary>
+    public long MaxJsonBodyBytes { get; init; } = 1L << 20;
+
+    /// <summary>Largest body of <c>runs/log-batch</c> in bytes (1000 metrics, 100 params, 100 tags with long values). Default: 4 MiB.</summary>
+    public long MaxBatchBodyBytes { get; init; } = 4L << 20;
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid setting.</summary>
     public void Validate()
@@ -45,6 +51,11 @@ public sealed record RegistryOptions
         if (MaxArtifactBytes <= 0)
         {
             throw new ArgumentException("Registry:MaxArtifactBytes must be positive");
+        }
+
+        if (MaxJsonBodyBytes <= 0 || MaxBatchBodyBytes <= 0)
+        {
+            throw new ArgumentException("Registry:MaxJsonBodyBytes and Registry:MaxBatchBodyBytes must be positive");
         }
     }
 }

@@ -19,15 +19,22 @@ public static class RegistryServiceCollectionExtensions
         services.TryAddSingleton(options);
         services.TryAddSingleton<IRegistryStore>(sp => RegistryStores.Open(options, sp.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton(_ => new RegistryArtifacts(new FileSystemObjectStore(Path.Combine(options.DataDirectory, "artifacts"))));
-        services.TryAddSingleton<RegistryAuth>();
+        services.AddRegistryAuth(options);
         return services;
     }
 
-    /// <summary>Adds the auth middleware and maps the API.</summary>
+    /// <summary>
+    /// Adds the pipeline and maps the API: MLflow error bodies for every exception, routing, bearer authentication,
+    /// authorization by the selected endpoint's policy (deny when it declares none), the endpoint's body limit, then
+    /// the endpoint. Nothing reads a body before authorization has passed.
+    /// </summary>
     public static WebApplication UseRegistry(this WebApplication app)
     {
-        var auth = app.Services.GetRequiredService<RegistryAuth>();
-        app.Use((context, next) => auth.InvokeAsync(context, () => next(context)));
+        app.Use(RegistryErrors.HandleAsync);
+        app.UseRouting();
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.Use(RegistryErrors.RejectOversizedBodies);
         app.MapRegistryApi();
         return app;
     }

@@ -20,41 +20,46 @@ public static class RegistryApi
     /// <summary>Query fields that are repeated (lists) in MLflow's request messages.</summary>
     private static readonly HashSet<string> RepeatedFields = ["order_by", "stages", "experiment_ids"];
 
-    /// <summary>Endpoints that read although they are POSTs (MLflow's search and get-latest-versions).</summary>
-    internal static readonly HashSet<string> ReadOnlyPosts = ["experiments/search", "runs/search", "registered-models/get-latest-versions"];
-
-    /// <summary>Endpoints that only an admin token may call.</summary>
-    internal static readonly HashSet<string> AdminOnly = ["experiments/delete", "registered-models/delete", "model-versions/delete"];
-
-    /// <summary>Maps the MLflow API and the artifact proxy.</summary>
+    /// <summary>
+    /// Maps the MLflow API and the artifact proxy. Every endpoint sits in a route group that declares its policy
+    /// (<see cref="RegistryPolicies"/>: read, write, admin) and its body limit; see docs/registry.md.
+    /// </summary>
     public static IEndpointRouteBuilder MapRegistryApi(this IEndpointRouteBuilder app)
     {
+        var options = app.ServiceProvider.GetRequiredService<RegistryOptions>();
         foreach (var prefix in new[] { "/api/2.0/mlflow", "/ajax-api/2.0/mlflow" })
         {
-            var api = app.MapGroup(prefix);
-            MapTracking(api);
-            MapModelRegistry(api);
+            var api = app.MapGroup(prefix).WithMetadata(new BodyLimit(options.MaxJsonBodyBytes));
+            var read = api.MapGroup("").RequireAuthorization(RegistryPolicies.Read);
+            var write = api.MapGroup("").RequireAuthorization(RegistryPolicies.Write);
+            var admin = api.MapGroup("").RequireAuthorization(RegistryPolicies.Admin);
+            MapTracking(read, write, admin, options);
+            MapModelRegistry(read, write, admin);
         }
 
         ArtifactsApi.Map(app);
-        app.MapFallback("/api/{**rest}", static (HttpContext context) => Error(ErrorCodes.EndpointNotFound, $"No API endpoint {context.Request.Method} {context.Request.Path}"));
-        app.MapFallback("/ajax-api/{**rest}", static (HttpContext context) => Error(ErrorCodes.EndpointNotFound, $"No API endpoint {context.Request.Method} {context.Request.Path}"));
+
+        // Any other path or method answers ENDPOINT_NOT_FOUND to whoever may read.
+        app.MapFallback("/{**rest}", static (HttpContext context) => Error(ErrorCodes.EndpointNotFound, $"No API endpoint {context.Request.Method} {context.Request.Path}"))
+            .RequireAuthorization(RegistryPolicies.Read)
+            .WithMetadata(new BodyLimit(options.MaxJsonBodyBytes));
+
         return app;
     }
 
-    private static void MapTracking(RouteGroupBuilder api)
+    private static void MapTracking(RouteGroupBuilder read, RouteGroupBuilder write, RouteGroupBuilder admin, RegistryOptions options)
     {
-        Post<CreateExperimentRequest>(api, "experiments/create", static async (s, r, ct) =>
+        Post<CreateExperimentRequest>(write, "experiments/create", static async (s, r, ct) =>
             new CreateExperimentResponse { ExperimentId = await s.CreateExperimentAsync(Required(r.Name, "name"), r.ArtifactLocation, r.Tags, ct) });
-        Get<ExperimentIdRequest>(api, "experiments/get", static async (s, r, ct) =>
+        Get<ExperimentIdRequest>(read, "experiments/get", static async (s, r, ct) =>
             new ExperimentResponse { Experiment = await s.GetExperimentAsync(Required(r.ExperimentId, "experiment_id"), ct) });
-        Get<GetExperimentByNameRequest>(api, "experiments/get-by-name", static async (s, r, ct) =>
+        Get<GetExperimentByNameRequest>(read, "experiments/get-by-name", static async (s, r, ct) =>
             new ExperimentResponse
             {
                 Experiment = await s.FindExperimentByNameAsync(Required(r.ExperimentName, "experiment_name"), ct)
                     ?? throw MlflowException.NotFound($"Could not find experiment with name {r.ExperimentName}"),
             });
-        Both<SearchExperimentsRequest>(api, "experiments/search", static async (s, r, ct) =>
+        Both<SearchExperimentsRequest>(read, "experiments/search", static async (s, r, ct) =>
         {
             var conditions = SearchSupport.ParseFilter(r.Filter);
             var all = (await s.ListExperimentsAsync(ParseViewType(r.ViewType), ct))
@@ -63,41 +68,41 @@ public static class RegistryApi
             var (items, next) = SearchSupport.Page(ordered, r.MaxResults, r.PageToken, 1000, 50000);
             return new SearchExperimentsResponse { Experiments = items, NextPageToken = next };
         });
-        Post<ExperimentIdRequest>(api, "experiments/delete", static async (s, r, ct) => { await s.DeleteExperimentAsync(Required(r.ExperimentId, "experiment_id"), ct); return new EmptyResponse(); });
-        Post<ExperimentIdRequest>(api, "experiments/restore", static async (s, r, ct) => { await s.RestoreExperimentAsync(Required(r.ExperimentId, "experiment_id"), ct); return new EmptyResponse(); });
-        Post<UpdateExperimentRequest>(api, "experiments/update", static async (s, r, ct) => { await s.RenameExperimentAsync(Required(r.ExperimentId, "experiment_id"), Required(r.NewName, "new_name"), ct); return new EmptyResponse(); });
-        Post<SetExperimentTagRequest>(api, "experiments/set-experiment-tag", static async (s, r, ct) => { await s.SetExperimentTagAsync(Required(r.ExperimentId, "experiment_id"), Required(r.Key, "key"), r.Value ?? "", ct); return new EmptyResponse(); });
+        Post<ExperimentIdRequest>(admin, "experiments/delete", static async (s, r, ct) => { await s.DeleteExperimentAsync(Required(r.ExperimentId, "experiment_id"), ct); return new EmptyResponse(); });
+        Post<ExperimentIdRequest>(write, "experiments/restore", static async (s, r, ct) => { await s.RestoreExperimentAsync(Required(r.ExperimentId, "experiment_id"), ct); return new EmptyResponse(); });
+        Post<UpdateExperimentRequest>(write, "experiments/update", static async (s, r, ct) => { await s.RenameExperimentAsync(Required(r.ExperimentId, "experiment_id"), Required(r.NewName, "new_name"), ct); return new EmptyResponse(); });
+        Post<SetExperimentTagRequest>(write, "experiments/set-experiment-tag", static async (s, r, ct) => { await s.SetExperimentTagAsync(Required(r.ExperimentId, "experiment_id"), Required(r.Key, "key"), r.Value ?? "", ct); return new EmptyResponse(); });
 
-        Post<CreateRunRequest>(api, "runs/create", static async (s, r, ct) =>
+        Post<CreateRunRequest>(write, "runs/create", static async (s, r, ct) =>
             new RunResponse { Run = await s.CreateRunAsync(string.IsNullOrEmpty(r.ExperimentId) ? "0" : r.ExperimentId, r.UserId, r.RunName, r.StartTime, r.Tags, ct) });
-        Get<RunIdRequest>(api, "runs/get", static async (s, r, ct) => new RunResponse { Run = await s.GetRunAsync(RunId(r.RunId, r.RunUuid), ct) });
-        Post<UpdateRunRequest>(api, "runs/update", static async (s, r, ct) =>
+        Get<RunIdRequest>(read, "runs/get", static async (s, r, ct) => new RunResponse { Run = await s.GetRunAsync(RunId(r.RunId, r.RunUuid), ct) });
+        Post<UpdateRunRequest>(write, "runs/update", static async (s, r, ct) =>
             new UpdateRunResponse { RunInfo = await s.UpdateRunAsync(RunId(r.RunId, r.RunUuid), r.Status, r.EndTime, r.RunName, ct) });
-        Post<RunIdRequest>(api, "runs/delete", static async (s, r, ct) => { await s.DeleteRunAsync(RunId(r.RunId, r.RunUuid), ct); return new EmptyResponse(); });
-        Post<RunIdRequest>(api, "runs/restore", static async (s, r, ct) => { await s.RestoreRunAsync(RunId(r.RunId, r.RunUuid), ct); return new EmptyResponse(); });
-        Post<LogMetricRequest>(api, "runs/log-metric", static async (s, r, ct) =>
+        Post<RunIdRequest>(write, "runs/delete", static async (s, r, ct) => { await s.DeleteRunAsync(RunId(r.RunId, r.RunUuid), ct); return new EmptyResponse(); });
+        Post<RunIdRequest>(write, "runs/restore", static async (s, r, ct) => { await s.RestoreRunAsync(RunId(r.RunId, r.RunUuid), ct); return new EmptyResponse(); });
+        Post<LogMetricRequest>(write, "runs/log-metric", static async (s, r, ct) =>
         {
             var metric = new MlflowMetric { Key = Required(r.Key, "key"), Value = r.Value, Timestamp = r.Timestamp ?? throw Missing("timestamp"), Step = r.Step ?? 0 };
             await s.LogBatchAsync(RunId(r.RunId, r.RunUuid), [metric], [], [], ct);
             return new EmptyResponse();
         });
-        Post<LogParamRequest>(api, "runs/log-parameter", static async (s, r, ct) =>
+        Post<LogParamRequest>(write, "runs/log-parameter", static async (s, r, ct) =>
         {
             await s.LogBatchAsync(RunId(r.RunId, r.RunUuid), [], [new MlflowTag(Required(r.Key, "key"), r.Value ?? throw Missing("value"))], [], ct);
             return new EmptyResponse();
         });
-        Post<SetTagRequest>(api, "runs/set-tag", static async (s, r, ct) =>
+        Post<SetTagRequest>(write, "runs/set-tag", static async (s, r, ct) =>
         {
             await s.LogBatchAsync(RunId(r.RunId, r.RunUuid), [], [], [new MlflowTag(Required(r.Key, "key"), r.Value ?? throw Missing("value"))], ct);
             return new EmptyResponse();
         });
-        Post<DeleteTagRequest>(api, "runs/delete-tag", static async (s, r, ct) => { await s.DeleteRunTagAsync(RunId(r.RunId, null), Required(r.Key, "key"), ct); return new EmptyResponse(); });
-        Post<LogBatchRequest>(api, "runs/log-batch", static async (s, r, ct) =>
+        Post<DeleteTagRequest>(write, "runs/delete-tag", static async (s, r, ct) => { await s.DeleteRunTagAsync(RunId(r.RunId, null), Required(r.Key, "key"), ct); return new EmptyResponse(); });
+        Post<LogBatchRequest>(write, "runs/log-batch", static async (s, r, ct) =>
         {
             await s.LogBatchAsync(RunId(r.RunId, null), r.Metrics, r.Params, r.Tags, ct);
             return new EmptyResponse();
-        });
-        Both<SearchRunsRequest>(api, "runs/search", static async (s, r, ct) =>
+        }).WithMetadata(new BodyLimit(options.MaxBatchBodyBytes));
+        Both<SearchRunsRequest>(read, "runs/search", static async (s, r, ct) =>
         {
             var conditions = SearchSupport.ParseFilter(r.Filter);
             var byTag = conditions.FirstOrDefault(c => c.Op == "=" && (c.Field.StartsWith("tags.", StringComparison.Ordinal) || c.Field.StartsWith("tag.", StringComparison.Ordinal)));
@@ -107,7 +112,7 @@ public static class RegistryApi
             var (items, next) = SearchSupport.Page(ordered, r.MaxResults, r.PageToken, 1000, 50000);
             return new SearchRunsResponse { Runs = items, NextPageToken = next };
         });
-        Get<GetMetricHistoryRequest>(api, "metrics/get-history", static async (s, r, ct) =>
+        Get<GetMetricHistoryRequest>(read, "metrics/get-history", static async (s, r, ct) =>
         {
             var history = await s.GetMetricHistoryAsync(RunId(r.RunId, r.RunUuid), Required(r.MetricKey, "metric_key"), ct);
             if (r.MaxResults is null && r.PageToken is null)
@@ -118,21 +123,21 @@ public static class RegistryApi
             var (items, next) = SearchSupport.Page(history, r.MaxResults, r.PageToken, 25000, 25000);
             return new GetMetricHistoryResponse { Metrics = items, NextPageToken = next };
         });
-        api.MapGet("artifacts/list", (Delegate)ArtifactsApi.ListRunArtifactsAsync);
+        read.MapGet("artifacts/list", (Delegate)ArtifactsApi.ListRunArtifactsAsync);
     }
 
-    private static void MapModelRegistry(RouteGroupBuilder api)
+    private static void MapModelRegistry(RouteGroupBuilder read, RouteGroupBuilder write, RouteGroupBuilder admin)
     {
-        Post<CreateRegisteredModelRequest>(api, "registered-models/create", static async (s, r, ct) =>
+        Post<CreateRegisteredModelRequest>(write, "registered-models/create", static async (s, r, ct) =>
             new RegisteredModelResponse { RegisteredModel = await s.CreateRegisteredModelAsync(Required(r.Name, "name"), r.Description, r.Tags, ct) });
-        Get<NameRequest>(api, "registered-models/get", static async (s, r, ct) =>
+        Get<NameRequest>(read, "registered-models/get", static async (s, r, ct) =>
             new RegisteredModelResponse { RegisteredModel = await s.GetRegisteredModelAsync(Required(r.Name, "name"), ct) });
-        Post<RenameRegisteredModelRequest>(api, "registered-models/rename", static async (s, r, ct) =>
+        Post<RenameRegisteredModelRequest>(write, "registered-models/rename", static async (s, r, ct) =>
             new RegisteredModelResponse { RegisteredModel = await s.RenameRegisteredModelAsync(Required(r.Name, "name"), Required(r.NewName, "new_name"), ct) });
-        Patch<UpdateRegisteredModelRequest>(api, "registered-models/update", static async (s, r, ct) =>
+        Patch<UpdateRegisteredModelRequest>(write, "registered-models/update", static async (s, r, ct) =>
             new RegisteredModelResponse { RegisteredModel = await s.UpdateRegisteredModelAsync(Required(r.Name, "name"), r.Description, ct) });
-        Delete<NameRequest>(api, "registered-models/delete", static async (s, r, ct) => { await s.DeleteRegisteredModelAsync(Required(r.Name, "name"), ct); return new EmptyResponse(); });
-        Get<SearchRequest>(api, "registered-models/search", static async (s, r, ct) =>
+        Delete<NameRequest>(admin, "registered-models/delete", static async (s, r, ct) => { await s.DeleteRegisteredModelAsync(Required(r.Name, "name"), ct); return new EmptyResponse(); });
+        Get<SearchRequest>(read, "registered-models/search", static async (s, r, ct) =>
         {
             var conditions = SearchSupport.ParseFilter(r.Filter);
             var names = (await s.ListRegisteredModelNamesAsync(ct)).Where(n => SearchSupport.Matches(conditions, f => ModelNameField(n, f))).ToList();
@@ -159,31 +164,31 @@ public static class RegistryApi
             var (items, nextToken) = SearchSupport.Page(ordered, r.MaxResults, r.PageToken, 100, 1000);
             return new SearchRegisteredModelsResponse { RegisteredModels = items, NextPageToken = nextToken };
         });
-        Both<GetLatestVersionsRequest>(api, "registered-models/get-latest-versions", static async (s, r, ct) =>
+        Both<GetLatestVersionsRequest>(read, "registered-models/get-latest-versions", static async (s, r, ct) =>
             new ModelVersionsResponse { ModelVersions = await s.GetLatestVersionsAsync(Required(r.Name, "name"), r.Stages, ct) });
-        Post<ModelTagRequest>(api, "registered-models/set-tag", static async (s, r, ct) =>
+        Post<ModelTagRequest>(write, "registered-models/set-tag", static async (s, r, ct) =>
         {
             await s.SetRegisteredModelTagAsync(Required(r.Name, "name"), Required(r.Key, "key"), r.Value ?? throw Missing("value"), ct);
             return new EmptyResponse();
         });
-        Delete<ModelTagRequest>(api, "registered-models/delete-tag", static async (s, r, ct) => { await s.DeleteRegisteredModelTagAsync(Required(r.Name, "name"), Required(r.Key, "key"), ct); return new EmptyResponse(); });
-        Post<AliasRequest>(api, "registered-models/alias", static async (s, r, ct) =>
+        Delete<ModelTagRequest>(write, "registered-models/delete-tag", static async (s, r, ct) => { await s.DeleteRegisteredModelTagAsync(Required(r.Name, "name"), Required(r.Key, "key"), ct); return new EmptyResponse(); });
+        Post<AliasRequest>(write, "registered-models/alias", static async (s, r, ct) =>
         {
             await s.SetAliasAsync(Required(r.Name, "name"), Required(r.Alias, "alias"), Required(r.Version, "version"), ct);
             return new EmptyResponse();
         });
-        Delete<AliasRequest>(api, "registered-models/alias", static async (s, r, ct) => { await s.DeleteAliasAsync(Required(r.Name, "name"), Required(r.Alias, "alias"), ct); return new EmptyResponse(); });
-        Get<AliasRequest>(api, "registered-models/alias", static async (s, r, ct) =>
+        Delete<AliasRequest>(write, "registered-models/alias", static async (s, r, ct) => { await s.DeleteAliasAsync(Required(r.Name, "name"), Required(r.Alias, "alias"), ct); return new EmptyResponse(); });
+        Get<AliasRequest>(read, "registered-models/alias", static async (s, r, ct) =>
             new ModelVersionResponse { ModelVersion = await s.GetModelVersionByAliasAsync(Required(r.Name, "name"), Required(r.Alias, "alias"), ct) });
 
-        Post<CreateModelVersionRequest>(api, "model-versions/create", static async (s, r, ct) =>
+        Post<CreateModelVersionRequest>(write, "model-versions/create", static async (s, r, ct) =>
             new ModelVersionResponse { ModelVersion = await s.CreateModelVersionAsync(Required(r.Name, "name"), Required(r.Source, "source"), r.RunId, r.Tags, r.RunLink, r.Description, ct) });
-        Get<ModelVersionRequest>(api, "model-versions/get", static async (s, r, ct) =>
+        Get<ModelVersionRequest>(read, "model-versions/get", static async (s, r, ct) =>
             new ModelVersionResponse { ModelVersion = await s.GetModelVersionAsync(Required(r.Name, "name"), Required(r.Version, "version"), ct) });
-        Patch<UpdateModelVersionRequest>(api, "model-versions/update", static async (s, r, ct) =>
+        Patch<UpdateModelVersionRequest>(write, "model-versions/update", static async (s, r, ct) =>
             new ModelVersionResponse { ModelVersion = await s.UpdateModelVersionAsync(Required(r.Name, "name"), Required(r.Version, "version"), r.Description, ct) });
-        Delete<ModelVersionRequest>(api, "model-versions/delete", static async (s, r, ct) => { await s.DeleteModelVersionAsync(Required(r.Name, "name"), Required(r.Version, "version"), ct); return new EmptyResponse(); });
-        Get<SearchRequest>(api, "model-versions/search", static async (s, r, ct) =>
+        Delete<ModelVersionRequest>(admin, "model-versions/delete", static async (s, r, ct) => { await s.DeleteModelVersionAsync(Required(r.Name, "name"), Required(r.Version, "version"), ct); return new EmptyResponse(); });
+        Get<SearchRequest>(read, "model-versions/search", static async (s, r, ct) =>
         {
             var conditions = SearchSupport.ParseFilter(r.Filter);
             var exactName = conditions.FirstOrDefault(c => c.Field is "name" && c.Op == "=")?.Value;
@@ -192,23 +197,23 @@ public static class RegistryApi
             var (items, next) = SearchSupport.Page(ordered, r.MaxResults, r.PageToken, 10000, 200000);
             return new ModelVersionsResponse { ModelVersions = items, NextPageToken = next };
         });
-        Post<TransitionStageRequest>(api, "model-versions/transition-stage", static async (s, r, ct) =>
+        Post<TransitionStageRequest>(write, "model-versions/transition-stage", static async (s, r, ct) =>
             new ModelVersionResponse
             {
                 ModelVersion = await s.TransitionStageAsync(Required(r.Name, "name"), Required(r.Version, "version"), Required(r.Stage, "stage"),
                     r.ArchiveExistingVersions ?? throw Missing("archive_existing_versions"), ct),
             });
-        Post<ModelVersionTagRequest>(api, "model-versions/set-tag", static async (s, r, ct) =>
+        Post<ModelVersionTagRequest>(write, "model-versions/set-tag", static async (s, r, ct) =>
         {
             await s.SetModelVersionTagAsync(Required(r.Name, "name"), Required(r.Version, "version"), Required(r.Key, "key"), r.Value ?? throw Missing("value"), ct);
             return new EmptyResponse();
         });
-        Delete<ModelVersionTagRequest>(api, "model-versions/delete-tag", static async (s, r, ct) =>
+        Delete<ModelVersionTagRequest>(write, "model-versions/delete-tag", static async (s, r, ct) =>
         {
             await s.DeleteModelVersionTagAsync(Required(r.Name, "name"), Required(r.Version, "version"), Required(r.Key, "key"), ct);
             return new EmptyResponse();
         });
-        Get<ModelVersionRequest>(api, "model-versions/get-download-uri", static async (s, r, ct) =>
+        Get<ModelVersionRequest>(read, "model-versions/get-download-uri", static async (s, r, ct) =>
         {
             var version = await s.GetModelVersionAsync(Required(r.Name, "name"), Required(r.Version, "version"), ct);
             return new DownloadUriResponse { ArtifactUri = await ResolveSourceAsync(s, version, ct) };
@@ -315,50 +320,40 @@ public static class RegistryApi
     private static MlflowException Missing(string name) =>
         MlflowException.Invalid($"Missing value for required parameter '{name}'. See the API docs for more information about request parameters.");
 
-    private static void Post<T>(RouteGroupBuilder api, string path, Handler<T> handler) =>
-        api.MapPost(path, (Delegate)((HttpContext context) => InvokeAsync(context, handler, fromQuery: false)));
+    private static RouteHandlerBuilder Post<T>(RouteGroupBuilder group, string path, Handler<T> handler) =>
+        group.MapPost(path, (Delegate)((HttpContext context) => InvokeAsync(context, handler, fromQuery: false)));
 
-    private static void Patch<T>(RouteGroupBuilder api, string path, Handler<T> handler) =>
-        api.MapPatch(path, (Delegate)((HttpContext context) => InvokeAsync(context, handler, fromQuery: false)));
+    private static RouteHandlerBuilder Patch<T>(RouteGroupBuilder group, string path, Handler<T> handler) =>
+        group.MapPatch(path, (Delegate)((HttpContext context) => InvokeAsync(context, handler, fromQuery: false)));
 
-    private static void Delete<T>(RouteGroupBuilder api, string path, Handler<T> handler) =>
-        api.MapDelete(path, (Delegate)((HttpContext context) => InvokeAsync(context, handler, fromQuery: false)));
+    private static RouteHandlerBuilder Delete<T>(RouteGroupBuilder group, string path, Handler<T> handler) =>
+        group.MapDelete(path, (Delegate)((HttpContext context) => InvokeAsync(context, handler, fromQuery: false)));
 
-    private static void Get<T>(RouteGroupBuilder api, string path, Handler<T> handler) =>
-        api.MapGet(path, (Delegate)((HttpContext context) => InvokeAsync(context, handler, fromQuery: true)));
+    private static RouteHandlerBuilder Get<T>(RouteGroupBuilder group, string path, Handler<T> handler) =>
+        group.MapGet(path, (Delegate)((HttpContext context) => InvokeAsync(context, handler, fromQuery: true)));
 
-    private static void Both<T>(RouteGroupBuilder api, string path, Handler<T> handler)
+    private static void Both<T>(RouteGroupBuilder group, string path, Handler<T> handler)
     {
-        Get(api, path, handler);
-        Post(api, path, handler);
+        Get(group, path, handler);
+        Post(group, path, handler);
     }
 
+    /// <summary>
+    /// Reads the request (query or JSON body, within the endpoint's body limit), runs the handler and writes MLflow's
+    /// 200 JSON. Errors are thrown to <see cref="RegistryErrors"/>, which writes MLflow's error body.
+    /// </summary>
     private static async Task<IResult> InvokeAsync<T>(HttpContext context, Handler<T> handler, bool fromQuery)
     {
-        try
-        {
-            var request = fromQuery && context.Request.QueryString.HasValue
-                ? FromQuery<T>(context.Request.Query)
-                : await FromBodyAsync<T>(context.Request, context.RequestAborted);
-            var store = context.RequestServices.GetRequiredService<IRegistryStore>();
-            var response = await handler(store, request, context.RequestAborted);
-            return TypedResults.Json(response, MlflowJson.Options, "application/json", StatusCodes.Status200OK);
-        }
-        catch (MlflowException e)
-        {
-            return Error(e.ErrorCode, e.Message);
-        }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            // Storage failures and bugs: MLflow's INTERNAL_ERROR shape, details in the log only.
-            var logger = context.RequestServices.GetRequiredService<Microsoft.Extensions.Logging.ILoggerFactory>().CreateLogger("Lifeline.Registry.Api");
-            Log.InternalError(logger, context.Request.Method, context.Request.Path.Value ?? "", e);
-            return Error(ErrorCodes.InternalError, $"Internal error ({e.GetType().Name}); see the registry's log.");
-        }
+        var request = fromQuery && context.Request.QueryString.HasValue
+            ? FromQuery<T>(context.Request.Query)
+            : await FromBodyAsync<T>(context.Request, context.RequestAborted);
+        var store = context.RequestServices.GetRequiredService<IRegistryStore>();
+        var response = await handler(store, request, context.RequestAborted);
+        return TypedResults.Json(response, MlflowJson.Options, "application/json", StatusCodes.Status200OK);
     }
 
-    internal static IResult Error(string code, string message) =>
-        TypedResults.Json(new MlflowError { ErrorCode = code, Message = message }, MlflowJson.Options, "application/json", MlflowException.StatusOf(code));
+    internal static IResult Error(string code, string message, int? status = null) =>
+        TypedResults.Json(new MlflowError { ErrorCode = code, Message = message }, MlflowJson.Options, "application/json", status ?? MlflowException.StatusOf(code));
 
     private static T FromQuery<T>(IQueryCollection query)
     {
@@ -384,7 +379,7 @@ public static class RegistryApi
     {
         try
         {
-            return JsonSerializer.Deserialize<T>(json, MlflowJson.Options) ?? throw MlflowException.Invalid("Request body must be a JSON object.");
+            return JsonSerializer.Deserialize<T>(json, RequestJson.Options) ?? throw MlflowException.Invalid("Request body must be a JSON object.");
         }
         catch (JsonException e)
         {

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using Lifeline.Registry.Contracts;
 
 namespace Lifeline.Registry.Apis;
@@ -11,10 +12,29 @@ namespace Lifeline.Registry.Apis;
 /// <c>field op value</c> with op one of = != LIKE ILIKE &lt; &lt;= &gt; &gt;=, values in single or double quotes or numbers,
 /// fields plain (<c>name</c>, <c>run_id</c>), prefixed (<c>tags.k</c>, <c>params.k</c>, <c>metrics.k</c>,
 /// <c>attributes.k</c>) or back-quoted (<c>tags.`mlflow.runName`</c>).
+/// Every user-supplied pattern is bounded: a filter is at most <see cref="MaxFilterLength"/> characters and
+/// <see cref="MaxConditions"/> conditions, <c>order_by</c> at most <see cref="MaxOrderBy"/> clauses, a LIKE pattern at most <see cref="MaxPatternLength"/> characters, and LIKE is
+/// matched by a non-backtracking regex built once per condition (time linear in the value's length, never a timeout).
 /// </summary>
 internal static class SearchSupport
 {
-    public sealed record Condition(string Field, string Op, string Value);
+    /// <summary>Longest accepted filter, in characters.</summary>
+    public const int MaxFilterLength = 4096;
+
+    /// <summary>Most conditions in one filter.</summary>
+    public const int MaxConditions = 50;
+
+    /// <summary>Most <c>order_by</c> clauses in one search (each one sorts the results again).</summary>
+    public const int MaxOrderBy = 20;
+
+    /// <summary>Longest LIKE/ILIKE pattern, in characters.</summary>
+    public const int MaxPatternLength = 500;
+
+    public sealed record Condition(string Field, string Op, string Value)
+    {
+        /// <summary>The compiled LIKE/ILIKE pattern (null for other operators).</summary>
+        public Regex? Pattern { get; init; }
+    }
 
     public static (List<T> Items, string? NextPageToken) Page<T>(IReadOnlyList<T> all, long? maxResults, string? pageToken, int defaultMax, int limit)
     {
@@ -60,6 +80,11 @@ internal static class SearchSupport
             return conditions;
         }
 
+        if (filter.Length > MaxFilterLength)
+        {
+            throw MlflowException.Invalid($"Invalid filter: {filter.Length} characters, at most {MaxFilterLength} are accepted.");
+        }
+
         var s = filter.Trim();
         var i = 0;
         while (true)
@@ -70,7 +95,12 @@ internal static class SearchSupport
             var op = ReadOperator(s, ref i, filter);
             SkipSpace(s, ref i);
             var value = ReadValue(s, ref i, filter);
-            conditions.Add(new Condition(field, op, value));
+            if (conditions.Count == MaxConditions)
+            {
+                throw BadFilter(filter, $"at most {MaxConditions} conditions are accepted");
+            }
+
+            conditions.Add(new Condition(field, op, value) { Pattern = op is "LIKE" or "ILIKE" ? LikePattern(value, op == "ILIKE", filter) : null });
             SkipSpace(s, ref i);
             if (i >= s.Length)
             {
@@ -93,7 +123,7 @@ internal static class SearchSupport
         foreach (var c in conditions)
         {
             var actual = resolve(c.Field);
-            if (!Holds(actual, c.Op, c.Value))
+            if (!Holds(actual, c))
             {
                 return false;
             }
@@ -102,8 +132,9 @@ internal static class SearchSupport
         return true;
     }
 
-    private static bool Holds(string? actual, string op, string expected)
+    private static bool Holds(string? actual, Condition condition)
     {
+        var (op, expected) = (condition.Op, condition.Value);
         if (actual is null)
         {
             return op == "!=" ;
@@ -113,8 +144,7 @@ internal static class SearchSupport
         {
             case "=": return actual == expected;
             case "!=": return actual != expected;
-            case "LIKE": return Like(actual, expected, false);
-            case "ILIKE": return Like(actual, expected, true);
+            case "LIKE" or "ILIKE": return condition.Pattern!.IsMatch(actual);
         }
 
         if (!double.TryParse(actual, NumberStyles.Float, CultureInfo.InvariantCulture, out var a) || !double.TryParse(expected, NumberStyles.Float, CultureInfo.InvariantCulture, out var b))
@@ -126,20 +156,38 @@ internal static class SearchSupport
         return op switch { "<" => a < b, "<=" => a <= b, ">" => a > b, _ => a >= b };
     }
 
-    private static bool Like(string value, string pattern, bool ignoreCase)
+    /// <summary>SQL LIKE as a non-backtracking regex: '%' any run, '_' any one character, everything else literal.</summary>
+    private static Regex LikePattern(string pattern, bool ignoreCase, string filter)
     {
-        var regex = "^" + string.Concat(pattern.Select(ch => ch switch
+        if (pattern.Length > MaxPatternLength)
         {
-            '%' => ".*",
-            '_' => ".",
-            _ => System.Text.RegularExpressions.Regex.Escape(ch.ToString()),
-        })) + "$";
-        return System.Text.RegularExpressions.Regex.IsMatch(value, regex, (ignoreCase ? System.Text.RegularExpressions.RegexOptions.IgnoreCase : 0) | System.Text.RegularExpressions.RegexOptions.Singleline, TimeSpan.FromSeconds(1));
+            throw BadFilter(filter.Length > 100 ? filter[..100] + "..." : filter, $"a LIKE pattern is {pattern.Length} characters, at most {MaxPatternLength} are accepted");
+        }
+
+        var regex = new StringBuilder(@"\A");
+        foreach (var ch in pattern)
+        {
+            regex.Append(ch switch
+            {
+                '%' => ".*",
+                '_' => ".",
+                _ => Regex.Escape(ch.ToString()),
+            });
+        }
+
+        regex.Append(@"\z");
+        var options = RegexOptions.NonBacktracking | RegexOptions.Singleline | RegexOptions.CultureInvariant | (ignoreCase ? RegexOptions.IgnoreCase : RegexOptions.None);
+        return new Regex(regex.ToString(), options);
     }
 
     /// <summary>Sorts by MLflow-style <c>order_by</c> clauses ("field [ASC|DESC]"), then by the given tie-breaker.</summary>
     public static List<T> Order<T>(IEnumerable<T> items, IReadOnlyList<string> orderBy, Func<T, string, string?> resolve, Func<IEnumerable<T>, IOrderedEnumerable<T>> tieBreak)
     {
+        if (orderBy.Count > MaxOrderBy)
+        {
+            throw MlflowException.Invalid($"Invalid order_by: {orderBy.Count} clauses, at most {MaxOrderBy} are accepted.");
+        }
+
         var list = tieBreak(items).ToList();
         foreach (var clause in orderBy.Reverse())
         {

@@ -13,8 +13,10 @@ public static class RegistryServer
     /// <summary>
     /// Builds, initialises (migrations, integrity check) and starts the server on <paramref name="urls"/>
     /// (e.g. <c>http://127.0.0.1:5100</c>; port 0 picks a free one). Dispose the returned app to stop it.
+    /// <paramref name="configure"/> (tests) runs on the built app before the registry's pipeline: middleware it adds
+    /// runs first, endpoints it maps join the registry's.
     /// </summary>
-    public static async Task<WebApplication> StartAsync(RegistryOptions options, string urls, Action<ILoggingBuilder>? logging = null, TimeProvider? time = null, CancellationToken cancellationToken = default)
+    public static async Task<WebApplication> StartAsync(RegistryOptions options, string urls, Action<ILoggingBuilder>? logging = null, TimeProvider? time = null, CancellationToken cancellationToken = default, Action<WebApplication>? configure = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
@@ -29,9 +31,11 @@ public static class RegistryServer
         }
 
         builder.WebHost.UseUrls(urls);
-        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = options.MaxArtifactBytes);
+        // The default for a request no endpoint raises: each endpoint's BodyLimit metadata sets its own (artifact uploads more).
+        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = options.MaxJsonBodyBytes);
         builder.Services.AddRegistry(options);
         var app = builder.Build();
+        configure?.Invoke(app);
         app.UseRegistry();
         try
         {

@@ -685,7 +685,7 @@ public sealed class RecoveryService
         }
     }
 
-    private async Task<IReadOnlyList<IObjectStore>> AuditStoresAsync(CancellationToken ct)
+    private Task<IReadOnlyList<IObjectStore>> AuditStoresAsync(CancellationToken ct)
     {
         var primaries = _plan.Policies.Select(p => p.Locations.Primary).OfType<string>();
         var order = primaries.Concat(_plan.Locations.Select(l => l.Name)).Distinct(StringComparer.Ordinal);
@@ -694,15 +694,15 @@ public sealed class RecoveryService
         {
             try
             {
-                stores.Add(await _locations.StoreAsync(name, ct));
+                stores.Add(_locations.Store(name));
             }
-            catch (Exception e) when (e is not OperationCanceledException and not WrongPasswordException)
+            catch (LocationUnavailableException)
             {
-                // not openable now: its records are skipped, appends go to the next
+                // a malformed location: its records are skipped, appends go to the next
             }
         }
 
-        return stores;
+        return Task.FromResult<IReadOnlyList<IObjectStore>>(stores);
     }
 
     private PlanComponent Component(string name) => _plan.FindComponent(name)

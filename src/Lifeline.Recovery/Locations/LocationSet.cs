@@ -54,6 +54,7 @@ public sealed class LocationSet : IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly Dictionary<string, Task<VaultRepository>> _open = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly Dictionary<string, IObjectStore> _stores = new(StringComparer.Ordinal);
 
     private LocationSet(IEnumerable<LocationInfo> locations, LocationSetOptions options, TimeProvider time)
     {
@@ -106,23 +107,40 @@ public sealed class LocationSet : IAsyncDisposable
         return await task;
     }
 
-    /// <summary>The object store of <paramref name="name"/> (opened with its vault), for records kept beside the vault.</summary>
-    public async Task<IObjectStore> StoreAsync(string name, CancellationToken cancellationToken = default) =>
-        (await OpenAsync(name, cancellationToken: cancellationToken)).Store;
-
-    private async Task<VaultRepository> OpenCoreAsync(LocationInfo info, bool create, VaultRepository? chunkerFrom, CancellationToken ct)
+    /// <summary>The object store of <paramref name="name"/> (without opening its vault, which it may not hold yet),
+    /// for records kept beside the vault.</summary>
+    public IObjectStore Store(string name)
     {
-        var password = (_options.PasswordFor?.Invoke(info.Name) ?? _options.Password)
-            ?? throw new RecoveryException($"no vault password for location '{info.Name}': set LIFELINE_PASSWORD or pass --password-file");
-        IObjectStore store;
+        var info = Get(name);
+        lock (_stores)
+        {
+            if (!_stores.TryGetValue(name, out var store))
+            {
+                store = OpenStore(info);
+                _stores[name] = store;
+            }
+
+            return store;
+        }
+    }
+
+    private IObjectStore OpenStore(LocationInfo info)
+    {
         try
         {
-            store = (_options.OpenStore ?? ((url, env) => ObjectStores.Open(url, env)))(info.Url, _options.Environment);
+            return (_options.OpenStore ?? ((url, env) => ObjectStores.Open(url, env)))(info.Url, _options.Environment);
         }
         catch (ArgumentException e)
         {
             throw new LocationUnavailableException(info.Name, e.Message, e);
         }
+    }
+
+    private async Task<VaultRepository> OpenCoreAsync(LocationInfo info, bool create, VaultRepository? chunkerFrom, CancellationToken ct)
+    {
+        var password = (_options.PasswordFor?.Invoke(info.Name) ?? _options.Password)
+            ?? throw new RecoveryException($"no vault password for location '{info.Name}': set LIFELINE_PASSWORD or pass --password-file");
+        var store = Store(info.Name);
 
         var openOptions = _options.OpenOptions ?? new VaultOpenOptions();
         try
@@ -178,6 +196,12 @@ public sealed class LocationSet : IAsyncDisposable
         }
 
         _open.Clear();
+        foreach (var store in _stores.Values)
+        {
+            (store as IDisposable)?.Dispose();
+        }
+
+        _stores.Clear();
         _gate.Dispose();
     }
 

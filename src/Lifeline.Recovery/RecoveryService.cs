@@ -187,14 +187,14 @@ public sealed class RecoveryService
         _logger = _options.Logger ?? NullLogger.Instance;
         _work = _options.WorkDirectory ?? Path.Combine(Path.GetTempPath(), "lifeline-recovery");
         Audit = _options.Audit ?? new ObjectStoreAuditLog(AuditStoresAsync, _time);
-        History = new AuditBackupHistory(Audit);
     }
 
     /// <summary>The audit log (for <c>lifeline audit</c>).</summary>
     public IAuditLog Audit { get; }
 
-    /// <summary>The measured history, from the audit log (for <c>plan check</c>).</summary>
-    public AuditBackupHistory History { get; }
+    /// <summary>The measured history, from the audit log (for <c>plan check</c>): a new reader each time, which reads
+    /// the log once, on first use.</summary>
+    public AuditBackupHistory History => new(Audit);
 
     /// <summary>The adapters for the plan's components that <c>AdaptersFor</c> can build without other projects
     /// (configuration today); the CLI adds the registry, lake and jobs adapters.</summary>

@@ -102,13 +102,9 @@ public static partial class Secrets
         ArgumentNullException.ThrowIfNull(text);
         text = UrlCredentials().Replace(text, m => m.Groups[1].Value + Mask + "@");
         text = QueryParameter().Replace(text, m => IsSecret(m.Groups[2].Value, extra) || m.Groups[2].Value is "sig" or "sv" ? m.Groups[1].Value + m.Groups[2].Value + "=" + Mask : m.Value);
-        var eq = text.IndexOf('=', StringComparison.Ordinal);
-        if (eq > 0 && !text.Contains("://", StringComparison.Ordinal) && EnvName().IsMatch(text[..eq]) && IsSecret(text[..eq], extra))
-        {
-            return text[..(eq + 1)] + Mask;
-        }
-
-        return text;
+        return Assignment().Replace(text, m => IsSecret(m.Groups[1].Value, extra) && !m.Groups[2].Value.StartsWith(Mask, StringComparison.Ordinal)
+            ? m.Groups[1].Value + "=" + Mask
+            : m.Value);
     }
 
     private static bool IsSecretOption(string option, IReadOnlyList<string>? extra) =>
@@ -122,6 +118,7 @@ public static partial class Secrets
     [GeneratedRegex(@"([?&])([A-Za-z0-9_.-]+)=[^&\s]*")]
     private static partial Regex QueryParameter();
 
-    [GeneratedRegex(@"^[A-Za-z_][A-Za-z0-9_.-]*$")]
-    private static partial Regex EnvName();
+    // NAME=VALUE anywhere in a text (a value runs to the next white space, or is quoted)
+    [GeneratedRegex(@"(?<![A-Za-z0-9_.-])([A-Za-z_][A-Za-z0-9_.-]*)=(""[^""]*""|'[^']*'|[^\s&]*)")]
+    private static partial Regex Assignment();
 }

@@ -38,7 +38,8 @@ public static class HookRunner
         }
 
         var tail = new Queue<string>();
-        void Collect(object? sender, DataReceivedEventArgs e)
+        string? lastError = null;
+        void Collect(DataReceivedEventArgs e, bool isError)
         {
             if (e.Data is null)
             {
@@ -52,13 +53,18 @@ public static class HookRunner
                 {
                     tail.Dequeue();
                 }
+
+                if (isError && e.Data.Trim().Length > 0)
+                {
+                    lastError = e.Data.Trim();
+                }
             }
         }
 
         var start = Stopwatch.GetTimestamp();
         using var process = new Process { StartInfo = psi };
-        process.OutputDataReceived += Collect;
-        process.ErrorDataReceived += Collect;
+        process.OutputDataReceived += (_, e) => Collect(e, isError: false);
+        process.ErrorDataReceived += (_, e) => Collect(e, isError: true);
         try
         {
             process.Start();
@@ -98,7 +104,8 @@ public static class HookRunner
         var result = new HookResult(process.ExitCode, Stopwatch.GetElapsedTime(start), output);
         if (result.ExitCode != 0)
         {
-            var last = output.Split('\n').LastOrDefault(l => l.Trim().Length > 0)?.Trim();
+            // the last line of standard error says why, as a rule; else the last line of output
+            var last = (lastError is null ? null : Secrets.RedactText(lastError)) ?? output.Split('\n').LastOrDefault(l => l.Trim().Length > 0)?.Trim();
             throw new HookFailedException($"{hook}-backup hook of component '{component}' exited with code {result.ExitCode}{(last is null ? "" : ": " + last)}" + (hook == "pre" ? "; nothing was backed up" : "; the backup is recorded as failed"));
         }
 

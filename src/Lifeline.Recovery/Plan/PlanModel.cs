@@ -150,6 +150,14 @@ public sealed record PlanComponent
 
     /// <summary>Commands run before and after each backup of the component, if any.</summary>
     public ComponentHooks? Hooks { get; init; }
+
+    /// <summary>Value equality, lists compared by their items.</summary>
+    public bool Equals(PlanComponent? other) =>
+        other is not null && Name == other.Name && Kind == other.Kind && Table == other.Table && Policy == other.Policy && Compliance == other.Compliance
+        && Files.SequenceEqual(other.Files) && Env.SequenceEqual(other.Env) && Secrets.SequenceEqual(other.Secrets) && Hooks == other.Hooks;
+
+    /// <inheritdoc/>
+    public override int GetHashCode() => HashCode.Combine(Name, Kind, Table, Policy, Compliance, Files.Count, Env.Count, Hooks);
 }
 
 /// <summary>Commands run around a component's backup (each through the shell, as a child process).</summary>

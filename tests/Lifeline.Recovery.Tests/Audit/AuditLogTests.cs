@@ -24,7 +24,7 @@ public sealed class AuditLogTests
 
         Assert.Equal(["backup", "restore", AuditActions.KeyChange], records.Select(r => r.Action));
         Assert.Equal(["backup", "--all", "--token", "***"], records[0].Arguments);
-        Assert.Equal("failed: API_TOKEN=***", records[0].Message);
+        Assert.Equal("failed: API_TOKEN=*** rejected", records[0].Message);
         Assert.Equal(["restore", "leads", "--password=***"], records[1].Arguments);
         Assert.Equal(TimeSpan.FromSeconds(3), records[1].Duration);
         Assert.All(records, r => Assert.Equal("tester", r.Who));

@@ -50,6 +50,7 @@ public sealed class BackupRestoreTests
     {
         await using var f = await RecoveryFixture.CreateAsync();
         var backup = await f.Service.BackupComponentAsync("configuration");
+        f.Time.Advance(TimeSpan.FromSeconds(1));
         f.StoreOf("a").Add(new FaultRule { Operation = ObjectStoreOperation.Get, KeyPrefix = "data/", Exception = k => new IOException($"disk error reading {k}") });
 
         var restored = await f.Service.RestoreAsync("configuration", new RestoreRunOptions { As = "fallback", Point = RestorePointSpec.ById(backup.Point!.ShortId) });
@@ -107,6 +108,7 @@ public sealed class BackupRestoreTests
 
         await Assert.ThrowsAsync<LiveDataProtectedException>(() => f.Service.RestoreAsync("configuration"));
         Assert.Equal("broken", await File.ReadAllTextAsync(api));
+        f.Time.Advance(TimeSpan.FromSeconds(1));
 
         var restored = await f.Service.RestoreAsync("configuration", new RestoreRunOptions { Overwrite = true });
 

@@ -10,7 +10,8 @@ public sealed class StatusTests
         await using var f = await RecoveryFixture.CreateAsync();
         var before = await f.Service.StatusAsync();
         Assert.Equal(StatusColor.Red, Config(before).Color);
-        Assert.Contains("no recovery point verified", Config(before).Reason, StringComparison.Ordinal);
+        Assert.Null(Config(before).RecoveryPoint);
+        Assert.Contains("no vault", Config(before).Reason, StringComparison.Ordinal);
 
         var backup = await f.Service.BackupComponentAsync("configuration");
         var fresh = Config(await f.Service.StatusAsync());
@@ -19,7 +20,7 @@ public sealed class StatusTests
         f.Time.Advance(TimeSpan.FromHours(3));
         var stale = Config(await f.Service.StatusAsync());
 
-        Assert.Equal(StatusColor.Green, fresh.Color);
+        Assert.True(fresh.Color == StatusColor.Green, fresh.Reason);
         Assert.Equal(backup.Point!.Id, fresh.RecoveryPoint!.Id);
         Assert.Equal(TimeSpan.FromHours(1), fresh.RpoTarget);
         Assert.Equal("ok", fresh.LastBackup!.Outcome);

@@ -50,6 +50,14 @@ internal static class Azurite
     }
 }
 
+/// <summary>Collects progress reports synchronously, in order.</summary>
+internal sealed class ListProgress<T> : IProgress<T>
+{
+    public ConcurrentQueue<T> Items { get; } = new();
+
+    public void Report(T value) => Items.Enqueue(value);
+}
+
 /// <summary>A plan with one configuration component in three locations (two local vaults and Azurite), the
 /// service over it, and the fault-injecting store of each location.</summary>
 internal sealed class RecoveryFixture : IAsyncDisposable
@@ -169,6 +177,14 @@ internal sealed class RecoveryFixture : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        foreach (var store in Stores.Values)
+        {
+            if (store.Inner is Storage.Azure.AzureBlobObjectStore azure)
+            {
+                await azure.Container.DeleteIfExistsAsync();
+            }
+        }
+
         await Locations.DisposeAsync();
         Dir.Dispose();
     }

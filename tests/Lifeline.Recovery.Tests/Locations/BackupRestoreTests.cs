@@ -11,10 +11,14 @@ public sealed class BackupRestoreTests
     public async Task Backup_ThreeLocationsWithAzurite_CopiesEverywhereAndRestoresExactly()
     {
         await using var f = await RecoveryFixture.CreateAsync(tertiary: "azure");
+        var progress = new ListProgress<Components.RecoveryProgress>();
 
-        var backup = await f.Service.BackupComponentAsync("configuration");
+        var backup = await f.Service.BackupComponentAsync("configuration", progress: progress);
 
         Assert.Equal(AuditOutcomes.Ok, backup.Outcome);
+        Assert.Single(progress.Items.Select(p => p.OperationId).Distinct());
+        Assert.Equal(["capture", "backup", "copy", "verify"], progress.Items.Select(p => p.Phase).Distinct());
+        Assert.Contains(progress.Items, p => p.Phase == "copy" && p.Location == "c");
         Assert.Equal(["a", "b", "c"], backup.Locations.Where(l => l.Ok).Select(l => l.Location));
         foreach (var location in new[] { "a", "b", "c" })
         {

@@ -66,5 +66,19 @@ public sealed class StatusTests
         Assert.Contains("secrets.env", status.Reason, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Status_OnChangePolicy_NeedsTheSecondaryOnly()
+    {
+        await using var f = await RecoveryFixture.CreateAsync(schedule: "on-change");
+        await f.Service.BackupComponentAsync("configuration");
+        f.StoreOf("c").Add(new Storage.Faults.FaultRule { Exception = _ => new IOException("object storage is down") });
+
+        var status = Config(await f.Service.StatusAsync());
+
+        Assert.Equal(["b"], status.Locations.Where(l => l.Required).Select(l => l.Location));
+        Assert.Equal(StatusColor.Green, status.Color);
+        Assert.Contains("object storage is down", status.Locations.Single(l => l.Location == "c").Error, StringComparison.Ordinal);
+    }
+
     private static ComponentStatus Config(StatusReport report) => report.Components.Single(c => c.Component == "configuration");
 }

@@ -274,6 +274,8 @@ public sealed class RecoveryService
             try
             {
                 var workDir = Path.Combine(_work, "capture", name);
+                // the staging directory is stable per component: one backup of it at a time on this host
+                using var running = HoldCaptureLock(workDir + ".lock", name);
                 ResetDirectory(workDir);
                 Report(progress, opId, name, "capture", null);
                 var phase = Stopwatch.StartNew();
@@ -722,6 +724,19 @@ public sealed class RecoveryService
     private sealed class SyncProgress(Action<VaultProgress> report) : IProgress<VaultProgress>
     {
         public void Report(VaultProgress value) => report(value);
+    }
+
+    private static FileStream HoldCaptureLock(string path, string component)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        try
+        {
+            return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.DeleteOnClose);
+        }
+        catch (IOException e)
+        {
+            throw new RecoveryException($"another backup of '{component}' is running on this host ({path} is held): wait for it, or run again when it has finished", e);
+        }
     }
 
     private static void ResetDirectory(string path)

@@ -44,8 +44,8 @@ public sealed record LocationInfo(string Name, string Url, LocationKind Kind);
 /// <summary>
 /// The plan's locations, each opened (lazily, once) as a vault: a path, <c>s3://</c> or <c>azure://</c> through
 /// <see cref="ObjectStores.Open"/>. A location that cannot be opened is reported as
-/// <see cref="LocationUnavailableException"/> (a wrong password stays a <see cref="WrongPasswordException"/>);
-/// the set remembers the failure for the run so the other locations still serve.
+/// <see cref="LocationUnavailableException"/> (a wrong password stays a <see cref="WrongPasswordException"/>)
+/// and is tried again on the next call; the other locations still serve meanwhile.
 /// </summary>
 public sealed class LocationSet : IAsyncDisposable
 {
@@ -93,7 +93,8 @@ public sealed class LocationSet : IAsyncDisposable
         await _gate.WaitAsync(cancellationToken);
         try
         {
-            if (!_open.TryGetValue(name, out task!) || (task.IsFaulted && create))
+            // a failed open is tried again on the next call (a long-running scheduler outlives an outage)
+            if (!_open.TryGetValue(name, out task!) || task.IsFaulted || task.IsCanceled)
             {
                 task = OpenCoreAsync(info, create, chunkerFrom, cancellationToken);
                 _open[name] = task;

@@ -134,6 +134,30 @@ internal static class PlanWriter
             AddString(node, "table", c.Table);
             AddString(node, "policy", c.Policy);
             AddDuration(node, "compliance", c.Compliance);
+            if (c.Files.Count > 0)
+            {
+                node.Add("files", List(c.Files));
+            }
+
+            if (c.Env.Count > 0)
+            {
+                node.Add("env", List(c.Env));
+            }
+
+            if (c.Secrets.Count > 0)
+            {
+                node.Add("secrets", List(c.Secrets));
+            }
+
+            if (c.Hooks is { } hooks)
+            {
+                var h = new YamlMappingNode();
+                AddString(h, "pre", hooks.Pre);
+                AddString(h, "post", hooks.Post);
+                AddDuration(h, "timeout", hooks.Timeout);
+                node.Add("hooks", h);
+            }
+
             components.Add(c.Name, node);
         }
 

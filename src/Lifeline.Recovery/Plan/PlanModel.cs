@@ -137,6 +137,43 @@ public sealed record PlanComponent
 
     /// <summary>How long every recovery point must stay restorable (a legal or contractual period), if any.</summary>
     public TimeSpan? Compliance { get; init; }
+
+    /// <summary>For configuration: the files to protect (paths or globs with <c>*</c>, <c>?</c>, <c>**</c>; relative to the plan's directory).</summary>
+    public IReadOnlyList<string> Files { get; init; } = [];
+
+    /// <summary>For configuration: the environment variables to protect, by name or by prefix ending in <c>*</c>.</summary>
+    public IReadOnlyList<string> Env { get; init; } = [];
+
+    /// <summary>For configuration: names (or prefixes ending in <c>*</c>) that are secrets besides those matching
+    /// <c>*TOKEN*</c>, <c>*PASSWORD*</c>, <c>*SECRET*</c> and <c>*KEY*</c>.</summary>
+    public IReadOnlyList<string> Secrets { get; init; } = [];
+
+    /// <summary>Commands run before and after each backup of the component, if any.</summary>
+    public ComponentHooks? Hooks { get; init; }
+
+    /// <summary>Value equality, lists compared by their items.</summary>
+    public bool Equals(PlanComponent? other) =>
+        other is not null && Name == other.Name && Kind == other.Kind && Table == other.Table && Policy == other.Policy && Compliance == other.Compliance
+        && Files.SequenceEqual(other.Files) && Env.SequenceEqual(other.Env) && Secrets.SequenceEqual(other.Secrets) && Hooks == other.Hooks;
+
+    /// <inheritdoc/>
+    public override int GetHashCode() => HashCode.Combine(Name, Kind, Table, Policy, Compliance, Files.Count, Env.Count, Hooks);
+}
+
+/// <summary>Commands run around a component's backup (each through the shell, as a child process).</summary>
+public sealed record ComponentHooks
+{
+    /// <summary>The default time a hook may take: 5 minutes.</summary>
+    public static readonly TimeSpan DefaultTimeout = TimeSpan.FromMinutes(5);
+
+    /// <summary>Run before the recovery point is taken; a failure fails the backup and nothing is taken.</summary>
+    public string? Pre { get; init; }
+
+    /// <summary>Run after the backup (also after a failed one, with LIFELINE_BACKUP_OUTCOME=failed); a failure fails the backup.</summary>
+    public string? Post { get; init; }
+
+    /// <summary>How long each hook may run before it is killed (default <see cref="DefaultTimeout"/>).</summary>
+    public TimeSpan? Timeout { get; init; }
 }
 
 /// <summary>When backups run: a cron expression, or on every change.</summary>

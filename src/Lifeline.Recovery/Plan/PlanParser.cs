@@ -26,7 +26,8 @@ internal sealed partial class PlanParser
     private static readonly string[] PairKeys = ["target", "max"];
     private static readonly string[] ScenarioKeys = ["title", "impact", "rto", "rpo", "restore-budget", "components", "steps"];
     private static readonly string[] Impacts = ["low", "medium", "high", "critical"];
-    private static readonly string[] ComponentKeys = ["kind", "table", "policy", "compliance"];
+    private static readonly string[] ComponentKeys = ["kind", "table", "policy", "compliance", "files", "env", "secrets", "hooks"];
+    private static readonly string[] HookKeys = ["pre", "post", "timeout"];
     private static readonly string[] KindNames = ["registry", "lake-table", "configuration", "jobs"];
     private static readonly string[] PolicyKeys = ["schedule", "coalesce", "full", "timezone", "retention", "locations"];
     private static readonly string[] RetentionKeys = ["keep-last", "keep-within", "hourly", "daily", "weekly", "monthly", "yearly"];
@@ -229,6 +230,17 @@ internal sealed partial class PlanParser
             Table = String(map, "table", path),
             Policy = String(map, "policy", path),
             Compliance = Duration(map, "compliance", path, name),
+            Files = StringList(map, "files", path),
+            Env = StringList(map, "env", path),
+            Secrets = StringList(map, "secrets", path),
+            Hooks = Map(map.Value("hooks"), Join(path, "hooks"), "'hooks'", HookKeys) is { } h
+                ? new ComponentHooks
+                {
+                    Pre = String(h, "pre", Join(path, "hooks")),
+                    Post = String(h, "post", Join(path, "hooks")),
+                    Timeout = Duration(h, "timeout", Join(path, "hooks"), name),
+                }
+                : null,
         };
     }
 

@@ -1,0 +1,217 @@
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Security.Cryptography;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Lifeline.Recovery.Configuration;
+using Lifeline.Storage;
+
+namespace Lifeline.Recovery.Audit;
+
+/// <summary>The actions that change something and are audited.</summary>
+public static class AuditActions
+{
+    /// <summary>A component backup (capture, primary, copies, verification).</summary>
+    public const string Backup = "backup";
+
+    /// <summary>A restore (not a dry run).</summary>
+    public const string Restore = "restore";
+
+    /// <summary>A retention run (not a dry run).</summary>
+    public const string Forget = "forget";
+
+    /// <summary>A vault key added or removed.</summary>
+    public const string KeyChange = "key-change";
+
+    /// <summary>A verification of recovery points in locations.</summary>
+    public const string Verify = "verify";
+}
+
+/// <summary>How an audited action ended.</summary>
+public static class AuditOutcomes
+{
+    /// <summary>Done.</summary>
+    public const string Ok = "ok";
+
+    /// <summary>Done in part (e.g. backed up but not copied everywhere).</summary>
+    public const string Partial = "partial";
+
+    /// <summary>Failed; <see cref="AuditRecord.Message"/> says why.</summary>
+    public const string Failed = "failed";
+}
+
+/// <summary>One audited action. Never holds a secret: arguments and messages are redacted before they get here.</summary>
+public sealed record AuditRecord
+{
+    /// <summary>Unique, and ordered by time (the object key).</summary>
+    public string Id { get; init; } = "";
+
+    /// <summary>When the action started.</summary>
+    public required DateTimeOffset Time { get; init; }
+
+    /// <summary>One of <see cref="AuditActions"/>.</summary>
+    public required string Action { get; init; }
+
+    /// <summary>The user who ran it.</summary>
+    public required string Who { get; init; }
+
+    /// <summary>The host it ran on.</summary>
+    public required string Host { get; init; }
+
+    /// <summary>The command's arguments, secrets redacted.</summary>
+    public IReadOnlyList<string> Arguments { get; init; } = [];
+
+    /// <summary>The component, when the action is about one.</summary>
+    public string? Component { get; init; }
+
+    /// <summary>One of <see cref="AuditOutcomes"/>.</summary>
+    public required string Outcome { get; init; }
+
+    /// <summary>Why it failed, or a one-line summary; redacted.</summary>
+    public string? Message { get; init; }
+
+    /// <summary>How long it took.</summary>
+    public TimeSpan Duration { get; init; }
+
+    /// <summary>The recovery point written or restored (its id shared by every location).</summary>
+    public string? Snapshot { get; init; }
+
+    /// <summary>Bytes captured or restored.</summary>
+    public long? Bytes { get; init; }
+
+    /// <summary>Backup phases: taking the snapshot into the primary.</summary>
+    public TimeSpan? BackupDuration { get; init; }
+
+    /// <summary>Backup phases: copying to every other location.</summary>
+    public TimeSpan? CopyDuration { get; init; }
+
+    /// <summary>Backup phases: verifying in every location.</summary>
+    public TimeSpan? VerifyDuration { get; init; }
+
+    /// <summary>The locations the point was verified in (backup and verify records).</summary>
+    public IReadOnlyList<string> VerifiedIn { get; init; } = [];
+
+    /// <summary>For restores: which location served what (<c>component: location</c>).</summary>
+    public IReadOnlyList<string> ServedBy { get; init; } = [];
+}
+
+/// <summary>An append-only list of <see cref="AuditRecord"/>s.</summary>
+public interface IAuditLog
+{
+    /// <summary>Appends <paramref name="record"/> (its id is assigned if empty); returns the record as stored.</summary>
+    Task<AuditRecord> AppendAsync(AuditRecord record, CancellationToken cancellationToken = default);
+
+    /// <summary>Every record, oldest first.</summary>
+    IAsyncEnumerable<AuditRecord> ReadAsync(CancellationToken cancellationToken = default);
+}
+
+/// <summary>
+/// The audit log kept with the vault: one JSON object per record under <c>lifeline/audit/</c> in a location's store
+/// (beside the vault's own objects, which it never touches), written with put-if-absent under a key that sorts by
+/// time (<c>lifeline/audit/20260302T120000.000Z-RANDOM.json</c>), so records are never overwritten and a crash leaves
+/// either the whole record or none. Appends go to the first store that accepts them (the primary, else the next), and
+/// reading merges every store by id, so a failure recorded while the primary was down is still read.
+/// </summary>
+public sealed class ObjectStoreAuditLog : IAuditLog
+{
+    /// <summary>The key prefix of audit records.</summary>
+    public const string Prefix = "lifeline/audit/";
+
+    private readonly Func<CancellationToken, Task<IReadOnlyList<IObjectStore>>> _stores;
+    private readonly TimeProvider _time;
+
+    /// <summary>A log over the stores given (first = where appends go).</summary>
+    public ObjectStoreAuditLog(IReadOnlyList<IObjectStore> stores, TimeProvider? time = null)
+        : this(_ => Task.FromResult(stores), time)
+    {
+    }
+
+    /// <summary>A log over stores resolved when first needed (the locations that can be opened, primary first).</summary>
+    public ObjectStoreAuditLog(Func<CancellationToken, Task<IReadOnlyList<IObjectStore>>> stores, TimeProvider? time = null)
+    {
+        _stores = stores;
+        _time = time ?? TimeProvider.System;
+    }
+
+    /// <inheritdoc/>
+    public async Task<AuditRecord> AppendAsync(AuditRecord record, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        var stored = record with
+        {
+            Id = record.Id.Length > 0 ? record.Id
+                : record.Time.ToUniversalTime().ToString("yyyyMMdd'T'HHmmss.fff'Z'", CultureInfo.InvariantCulture) + "-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6)),
+            Arguments = Secrets.RedactArguments(record.Arguments),
+            Message = record.Message is null ? null : Secrets.RedactText(record.Message),
+        };
+        var bytes = JsonSerializer.SerializeToUtf8Bytes(stored, AuditJson.Default.AuditRecord);
+        Exception? last = null;
+        foreach (var store in await _stores(cancellationToken))
+        {
+            try
+            {
+                if (await store.PutIfAbsentAsync(Prefix + stored.Id + ".json", bytes, cancellationToken))
+                {
+                    return stored;
+                }
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                last = e;
+            }
+        }
+
+        throw new RecoveryException($"the audit record of {stored.Action} could not be written to any location ({LocationsFirstLine(last)}): check the locations", last);
+    }
+
+    /// <inheritdoc/>
+    public async IAsyncEnumerable<AuditRecord> ReadAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var records = new SortedDictionary<string, AuditRecord>(StringComparer.Ordinal);
+        foreach (var store in await _stores(cancellationToken))
+        {
+            try
+            {
+                await foreach (var o in store.ListAsync(Prefix, cancellationToken))
+                {
+                    var id = o.Key[Prefix.Length..];
+                    id = id.EndsWith(".json", StringComparison.Ordinal) ? id[..^5] : id;
+                    if (records.ContainsKey(id))
+                    {
+                        continue;
+                    }
+
+                    try
+                    {
+                        if (JsonSerializer.Deserialize(await store.GetAsync(o.Key, cancellationToken: cancellationToken), AuditJson.Default.AuditRecord) is { } r)
+                        {
+                            records[id] = r with { Id = id };
+                        }
+                    }
+                    catch (JsonException)
+                    {
+                        // a foreign or damaged object under the prefix is not a record; the others still are
+                    }
+                }
+            }
+            catch (Exception e) when (e is not OperationCanceledException and not RecoveryException)
+            {
+                // an unreachable location: the records it alone holds are missing from this read
+            }
+        }
+
+        foreach (var r in records.Values)
+        {
+            yield return r;
+        }
+    }
+
+    /// <summary>Now, by this log's clock.</summary>
+    internal DateTimeOffset Now => _time.GetUtcNow();
+
+    private static string LocationsFirstLine(Exception? e) => e is null ? "no location" : Locations.LocationSet.FirstLine(e.Message);
+}
+
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(AuditRecord))]
+internal sealed partial class AuditJson : JsonSerializerContext;

@@ -1,0 +1,38 @@
+using Microsoft.Extensions.Logging;
+
+namespace Lifeline.Recovery;
+
+/// <summary>Recovery's log events; ids are stable (operational signals). No event carries a secret: messages from
+/// exceptions are redacted before they are logged.</summary>
+internal static partial class Log
+{
+    [LoggerMessage(EventId = 6001, Level = LogLevel.Information, Message = "Backup of {Component} wrote recovery point {PointId} to {Location}: {Files} files, {DataAdded} bytes added")]
+    public static partial void BackupWritten(ILogger logger, string component, string pointId, string location, long files, long dataAdded);
+
+    [LoggerMessage(EventId = 6002, Level = LogLevel.Information, Message = "Recovery point {PointId} of {Component} copied to {Location}: {Snapshots} snapshots, {Bytes} bytes")]
+    public static partial void Copied(ILogger logger, string pointId, string component, string location, int snapshots, long bytes);
+
+    [LoggerMessage(EventId = 6003, Level = LogLevel.Warning, Message = "Copy of {Component} to {Location} failed: {Reason}")]
+    public static partial void CopyFailed(ILogger logger, string component, string location, string reason);
+
+    [LoggerMessage(EventId = 6004, Level = LogLevel.Error, Message = "Backup of {Component} failed: {Reason}")]
+    public static partial void BackupFailed(ILogger logger, string component, string reason);
+
+    [LoggerMessage(EventId = 6005, Level = LogLevel.Information, Message = "Restore of {Component} point {PointId} served by {Location} into {Target}")]
+    public static partial void RestoreServed(ILogger logger, string component, string pointId, string location, string target);
+
+    [LoggerMessage(EventId = 6006, Level = LogLevel.Warning, Message = "Restore of {Component} point {PointId} from {Location} failed, trying the next location: {Reason}")]
+    public static partial void RestoreFellBack(ILogger logger, string component, string pointId, string location, string reason);
+
+    [LoggerMessage(EventId = 6007, Level = LogLevel.Warning, Message = "Retention finding: {Finding}")]
+    public static partial void RetentionFinding(ILogger logger, string finding);
+
+    [LoggerMessage(EventId = 6008, Level = LogLevel.Information, Message = "Forget of {Component} in {Location}: keeps {Kept}, removes {Removed} (dry run: {DryRun})")]
+    public static partial void Forgot(ILogger logger, string component, string location, int kept, int removed, bool dryRun);
+
+    [LoggerMessage(EventId = 6009, Level = LogLevel.Warning, Message = "Verification of {Component} point {PointId} in {Location} failed: {Reason}")]
+    public static partial void VerifyFailed(ILogger logger, string component, string pointId, string location, string reason);
+
+    [LoggerMessage(EventId = 6010, Level = LogLevel.Error, Message = "The audit record of {Action} could not be written: {Reason}")]
+    public static partial void AuditFailed(ILogger logger, string action, string reason);
+}

@@ -1,0 +1,762 @@
+using System.Diagnostics;
+using Lifeline.Recovery.Audit;
+using Lifeline.Recovery.Components;
+using Lifeline.Recovery.Configuration;
+using Lifeline.Recovery.Hooks;
+using Lifeline.Recovery.Locations;
+using Lifeline.Recovery.Plan;
+using Lifeline.Recovery.Retention;
+using Lifeline.Recovery.Status;
+using Lifeline.Recovery.Tags;
+using Lifeline.Storage;
+using Lifeline.Vault;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Lifeline.Recovery;
+
+/// <summary>Options of <see cref="RecoveryService"/>. Every property has a documented default.</summary>
+public sealed record RecoveryServiceOptions
+{
+    /// <summary>The clock; default the system clock.</summary>
+    public TimeProvider? Time { get; init; }
+
+    /// <summary>Where the service logs; default none.</summary>
+    public ILogger? Logger { get; init; }
+
+    /// <summary>Staging for captures and restores; default <c>TEMP/lifeline-recovery</c>. Captures use a stable
+    /// directory per component (so the vault finds the parent snapshot and reads only what changed).</summary>
+    public string? WorkDirectory { get; init; }
+
+    /// <summary>Where hooks run; default the current directory (the CLI passes the plan file's directory).</summary>
+    public string? HookDirectory { get; init; }
+
+    /// <summary>The audit log; default <see cref="ObjectStoreAuditLog"/> over the plan's locations (primaries first).</summary>
+    public IAuditLog? Audit { get; init; }
+
+    /// <summary>Who runs the commands, for the audit; default <see cref="Environment.UserName"/>.</summary>
+    public string? Who { get; init; }
+
+    /// <summary>The host, for the audit; default <see cref="Environment.MachineName"/>.</summary>
+    public string? Host { get; init; }
+
+    /// <summary>The command line, for the audit (redacted before it is stored); default none.</summary>
+    public IReadOnlyList<string> Arguments { get; init; } = [];
+}
+
+/// <summary>What a backup run does.</summary>
+public sealed record BackupRunOptions
+{
+    /// <summary>Re-read every byte (the policy's "full"). Default false.</summary>
+    public bool Full { get; init; }
+}
+
+/// <summary>A location's part in a backup.</summary>
+/// <param name="Location">Its name.</param>
+/// <param name="Role">primary, secondary or tertiary.</param>
+/// <param name="Ok">True when the point is there and verified.</param>
+/// <param name="Error">Why not, one line.</param>
+public sealed record LocationResult(string Location, string Role, bool Ok, string? Error);
+
+/// <summary>The outcome of one component's backup.</summary>
+public sealed record ComponentBackupResult
+{
+    /// <summary>The component.</summary>
+    public required string Component { get; init; }
+
+    /// <summary>ok, partial (not in every location) or failed.</summary>
+    public required string Outcome { get; init; }
+
+    /// <summary>The point written, when one was.</summary>
+    public RecoveryPoint? Point { get; init; }
+
+    /// <summary>Per location of the policy.</summary>
+    public IReadOnlyList<LocationResult> Locations { get; init; } = [];
+
+    /// <summary>Why it failed or is partial, one line (redacted).</summary>
+    public string? Message { get; init; }
+
+    /// <summary>The error that failed it.</summary>
+    public Exception? Error { get; init; }
+
+    /// <summary>Bytes of the component's data.</summary>
+    public long Bytes { get; init; }
+
+    /// <summary>Taking the snapshot into the primary.</summary>
+    public TimeSpan BackupDuration { get; init; }
+
+    /// <summary>Copying to the other locations.</summary>
+    public TimeSpan CopyDuration { get; init; }
+
+    /// <summary>Verifying in every location.</summary>
+    public TimeSpan VerifyDuration { get; init; }
+
+    /// <summary>The whole run, hooks included.</summary>
+    public TimeSpan Duration { get; init; }
+}
+
+/// <summary>What a restore does.</summary>
+public sealed record RestoreRunOptions
+{
+    /// <summary>Which point; default the newest.</summary>
+    public RestorePointSpec Point { get; init; } = RestorePointSpec.Latest;
+
+    /// <summary>Restore beside the live component under this name (<c>--as</c>); null = in place (needs <see cref="Overwrite"/>).</summary>
+    public string? As { get; init; }
+
+    /// <summary>Say what would be restored from where, change nothing.</summary>
+    public bool DryRun { get; init; }
+
+    /// <summary>Replace live (or existing) data; never the default.</summary>
+    public bool Overwrite { get; init; }
+}
+
+/// <summary>One location tried during a restore.</summary>
+/// <param name="Location">Its name.</param>
+/// <param name="Served">True for the location that served the point.</param>
+/// <param name="Error">Why it did not, one line.</param>
+public sealed record RestoreAttempt(string Location, bool Served, string? Error);
+
+/// <summary>The outcome (or, on a dry run, the plan) of a restore.</summary>
+public sealed record RestoreRunResult
+{
+    /// <summary>The component.</summary>
+    public required string Component { get; init; }
+
+    /// <summary>The point chosen.</summary>
+    public required RecoveryPoint Point { get; init; }
+
+    /// <summary>Where it goes.</summary>
+    public required RestoreTarget Target { get; init; }
+
+    /// <summary>True when nothing was changed.</summary>
+    public bool DryRun { get; init; }
+
+    /// <summary>The location that served it (or would, on a dry run).</summary>
+    public required string ServedBy { get; init; }
+
+    /// <summary>Every location considered, in order, with what happened.</summary>
+    public IReadOnlyList<RestoreAttempt> Attempts { get; init; } = [];
+
+    /// <summary>The other locations that hold the point.</summary>
+    public IReadOnlyList<string> AlsoIn { get; init; } = [];
+
+    /// <summary>Files in the point (from its snapshot's statistics on a dry run).</summary>
+    public long Files { get; init; }
+
+    /// <summary>Bytes in the point.</summary>
+    public long Bytes { get; init; }
+
+    /// <summary>What reinstating did; null on a dry run.</summary>
+    public ReinstateResult? Reinstated { get; init; }
+
+    /// <summary>On a dry run: why the real run would refuse, if it would.</summary>
+    public string? WouldRefuse { get; init; }
+
+    /// <summary>How long it took.</summary>
+    public TimeSpan Duration { get; init; }
+}
+
+/// <summary>
+/// The recovery core the CLI (and the scheduler) calls: back up a component into its policy's primary and copy it to
+/// every other location of the policy, restore one as of a time with fallback across locations, apply retention,
+/// compute status, read the audit. Every changing action appends an audit record, also when it fails.
+/// </summary>
+public sealed class RecoveryService
+{
+    private readonly LifelinePlan _plan;
+    private readonly LocationSet _locations;
+    private readonly Dictionary<string, IProtectedComponent> _adapters;
+    private readonly RecoveryServiceOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly string _work;
+
+    /// <summary>Creates the service over <paramref name="plan"/>, its <paramref name="locations"/> and the adapters
+    /// that protect its components (one per component name).</summary>
+    public RecoveryService(LifelinePlan plan, LocationSet locations, IEnumerable<IProtectedComponent> adapters, RecoveryServiceOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        ArgumentNullException.ThrowIfNull(locations);
+        ArgumentNullException.ThrowIfNull(adapters);
+        _plan = plan;
+        _locations = locations;
+        _options = options ?? new RecoveryServiceOptions();
+        _adapters = adapters.ToDictionary(a => a.Name, StringComparer.Ordinal);
+        _time = _options.Time ?? TimeProvider.System;
+        _logger = _options.Logger ?? NullLogger.Instance;
+        _work = _options.WorkDirectory ?? Path.Combine(Path.GetTempPath(), "lifeline-recovery");
+        Audit = _options.Audit ?? new ObjectStoreAuditLog(AuditStoresAsync, _time);
+    }
+
+    /// <summary>The audit log (for <c>lifeline audit</c>).</summary>
+    public IAuditLog Audit { get; }
+
+    /// <summary>The measured history, from the audit log (for <c>plan check</c>): a new reader each time, which reads
+    /// the log once, on first use.</summary>
+    public AuditBackupHistory History => new(Audit);
+
+    /// <summary>The adapters for the plan's components that <c>AdaptersFor</c> can build without other projects
+    /// (configuration today); the CLI adds the registry, lake and jobs adapters.</summary>
+    public static IReadOnlyList<IProtectedComponent> BuiltInAdapters(LifelinePlan plan, ConfigurationOptions? configuration = null)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        return plan.Components.Where(c => PlanChecker.KindOf(c) == ComponentKind.Configuration)
+            .Select(c => (IProtectedComponent)new ConfigurationComponent(c, configuration)).ToList();
+    }
+
+    /// <summary>Backs up every component named (all of the plan's when empty), one after another; never throws for
+    /// one component's failure (it is in its result and the audit).</summary>
+    public async Task<IReadOnlyList<ComponentBackupResult>> BackupAsync(IReadOnlyList<string> components, BackupRunOptions? options = null, IProgress<RecoveryProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(components);
+        var names = components.Count == 0 ? _plan.Components.Select(c => c.Name).ToList() : components;
+        foreach (var name in names)
+        {
+            _ = Component(name); // unknown names fail before anything runs
+        }
+
+        var results = new List<ComponentBackupResult>();
+        foreach (var name in names)
+        {
+            results.Add(await BackupOneAsync(name, options ?? new BackupRunOptions(), progress, cancellationToken));
+        }
+
+        return results;
+    }
+
+    /// <summary>Backs up one component; throws when it failed (after recording the failure).</summary>
+    public async Task<ComponentBackupResult> BackupComponentAsync(string component, BackupRunOptions? options = null, IProgress<RecoveryProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        _ = Component(component);
+        var result = await BackupOneAsync(component, options ?? new BackupRunOptions(), progress, cancellationToken);
+        if (result.Outcome == AuditOutcomes.Failed)
+        {
+            throw result.Error is RecoveryException or VaultException ? result.Error : new RecoveryException($"backup of '{component}' failed: {result.Message}", result.Error);
+        }
+
+        return result;
+    }
+
+    private async Task<ComponentBackupResult> BackupOneAsync(string name, BackupRunOptions options, IProgress<RecoveryProgress>? progress, CancellationToken ct)
+    {
+        var started = _time.GetUtcNow();
+        var clock = Stopwatch.StartNew();
+        var opId = Guid.NewGuid().ToString("N")[..12];
+        var component = Component(name);
+        var locationResults = new List<LocationResult>();
+        RecoveryPoint? point = null;
+        long bytes = 0;
+        TimeSpan backupTime = default, copyTime = default, verifyTime = default;
+        var verifiedIn = new List<string>();
+        string outcome;
+        string? message = null;
+        Exception? error = null;
+        try
+        {
+            var source = _adapters.GetValueOrDefault(name) as IRecoveryPointSource
+                ?? throw new UnknownComponentException(name, $"no adapter backs up components of kind {KindName(component)} here; this command cannot protect it yet");
+            var policy = _plan.FindPolicy(component.Policy)
+                ?? throw new RecoveryException($"component '{name}' has no backup policy: add `policy:` to it in the plan (lifeline plan check)");
+            var named = _locations.For(policy);
+            if (named.Count == 0)
+            {
+                throw new RecoveryException($"policy '{policy.Name}' names no location: add `locations: {{ primary: ..., secondary: ..., tertiary: ... }}`");
+            }
+
+            var hooks = component.Hooks;
+            if (hooks?.Pre is { } pre)
+            {
+                Report(progress, opId, name, "hook-pre", null);
+                await HookRunner.RunAsync(name, "pre", pre, hooks.Timeout ?? ComponentHooks.DefaultTimeout, _options.HookDirectory, null, ct);
+            }
+
+            try
+            {
+                var workDir = Path.Combine(_work, "capture", name);
+                // the staging directory is stable per component: one backup of it at a time on this host
+                using var running = HoldCaptureLock(workDir + ".lock", name);
+                ResetDirectory(workDir);
+                Report(progress, opId, name, "capture", null);
+                var phase = Stopwatch.StartNew();
+                await using (var captured = await source.CaptureAsync(new CaptureContext { WorkDirectory = workDir, OperationId = opId, Full = options.Full }, progress, ct))
+                {
+                    if (captured.Tags.Component != name)
+                    {
+                        throw new RecoveryException($"the adapter of '{name}' tagged its point as '{captured.Tags.Component}': the adapter is wrong");
+                    }
+
+                    var (primaryRole, primaryInfo) = named[0];
+                    var primary = await _locations.OpenAsync(primaryInfo.Name, create: true, cancellationToken: ct);
+                    Report(progress, opId, name, "backup", primaryInfo.Name);
+                    var backup = await primary.BackupAsync(
+                        new BackupRequest { Paths = captured.Paths, Source = name, Tags = captured.Tags.Encode(), Force = captured.Force },
+                        VaultProgress(progress, opId, name, "backup", primaryInfo.Name), ct);
+                    backupTime = phase.Elapsed;
+                    bytes = backup.TotalBytes;
+                    point = RecoveryPoint.From(backup.Snapshot)!;
+                    Log.BackupWritten(_logger, name, point.ShortId, primaryInfo.Name, backup.TotalFiles, backup.DataAdded);
+                    if (backup.Errors.Count > 0)
+                    {
+                        throw new RecoveryException($"{backup.Errors.Count} files of '{name}' could not be read (first: {backup.Errors[0].Path}: {backup.Errors[0].Message}); the point is incomplete");
+                    }
+
+                    var here = new List<(string Role, string Location, VaultRepository Vault)> { (primaryRole, primaryInfo.Name, primary) };
+                    phase.Restart();
+                    foreach (var (role, info) in named.Skip(1))
+                    {
+                        try
+                        {
+                            var dest = await _locations.OpenAsync(info.Name, create: true, chunkerFrom: primary, cancellationToken: ct);
+                            Report(progress, opId, name, "copy", info.Name);
+                            // every snapshot of the component missing there: also completes an earlier interrupted copy
+                            var copy = await primary.CopyToAsync(dest, RecoveryPointTags.FilterFor(name), VaultProgress(progress, opId, name, "copy", info.Name), ct);
+                            Log.Copied(_logger, point.ShortId, name, info.Name, copy.SnapshotsCopied, copy.BytesCopied);
+                            here.Add((role, info.Name, dest));
+                        }
+                        catch (Exception e) when (e is not OperationCanceledException)
+                        {
+                            var reason = OneLine(e);
+                            Log.CopyFailed(_logger, name, info.Name, reason);
+                            locationResults.Add(new LocationResult(info.Name, role, false, reason));
+                        }
+                    }
+
+                    copyTime = phase.Elapsed;
+                    phase.Restart();
+                    foreach (var (role, location, vault) in here)
+                    {
+                        Report(progress, opId, name, "verify", location);
+                        var problem = await VerifyInAsync(vault, point.Id, ct);
+                        if (problem is null)
+                        {
+                            verifiedIn.Add(location);
+                            locationResults.Add(new LocationResult(location, role, true, null));
+                        }
+                        else
+                        {
+                            Log.VerifyFailed(_logger, name, point.ShortId, location, problem);
+                            locationResults.Add(new LocationResult(location, role, false, problem));
+                        }
+                    }
+
+                    verifyTime = phase.Elapsed;
+                }
+
+                var missing = locationResults.Where(l => !l.Ok).ToList();
+                outcome = missing.Count == 0 ? AuditOutcomes.Ok : AuditOutcomes.Partial;
+                message = missing.Count == 0 ? $"point {point.ShortId} in {string.Join(", ", verifiedIn)}"
+                    : $"point {point.ShortId} not in {string.Join(", ", missing.Select(m => $"{m.Location} ({m.Error})"))}; the next backup copies it";
+            }
+            catch (Exception e) when (e is not OperationCanceledException && hooks?.Post is not null)
+            {
+                await RunPostHookAsync(name, hooks, AuditOutcomes.Failed, ct, e);
+                throw;
+            }
+
+            if (hooks?.Post is { } post)
+            {
+                Report(progress, opId, name, "hook-post", null);
+                await HookRunner.RunAsync(name, "post", post, hooks.Timeout ?? ComponentHooks.DefaultTimeout, _options.HookDirectory,
+                    new Dictionary<string, string> { ["LIFELINE_BACKUP_OUTCOME"] = outcome }, ct);
+            }
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            outcome = AuditOutcomes.Failed;
+            message = OneLine(e);
+            error = e;
+            Log.BackupFailed(_logger, name, message);
+        }
+
+        var result = new ComponentBackupResult
+        {
+            Component = name,
+            Outcome = outcome,
+            Point = point,
+            Locations = locationResults,
+            Message = message,
+            Error = error,
+            Bytes = bytes,
+            BackupDuration = backupTime,
+            CopyDuration = copyTime,
+            VerifyDuration = verifyTime,
+            Duration = clock.Elapsed,
+        };
+        await AppendAuditAsync(new AuditRecord
+        {
+            Time = started,
+            Action = AuditActions.Backup,
+            Who = Who,
+            Host = Host,
+            Arguments = _options.Arguments,
+            Component = name,
+            Outcome = outcome,
+            Message = message,
+            Duration = result.Duration,
+            Snapshot = point?.Id,
+            Bytes = bytes,
+            BackupDuration = backupTime,
+            CopyDuration = copyTime,
+            VerifyDuration = verifyTime,
+            VerifiedIn = verifiedIn,
+        }, ct);
+        return result;
+    }
+
+    private async Task RunPostHookAsync(string name, ComponentHooks hooks, string outcome, CancellationToken ct, Exception original)
+    {
+        try
+        {
+            await HookRunner.RunAsync(name, "post", hooks.Post!, hooks.Timeout ?? ComponentHooks.DefaultTimeout, _options.HookDirectory,
+                new Dictionary<string, string> { ["LIFELINE_BACKUP_OUTCOME"] = outcome }, ct);
+        }
+        catch (HookFailedException e)
+        {
+            Log.BackupFailed(_logger, name, "post hook after failure: " + OneLine(e) + "; original: " + OneLine(original));
+        }
+    }
+
+    /// <summary>The point is in the vault and its whole tree reads back (every tree blob decrypted and hash-checked).</summary>
+    private static async Task<string?> VerifyInAsync(VaultRepository vault, string pointId, CancellationToken ct)
+    {
+        try
+        {
+            SnapshotInfo? found = null;
+            await foreach (var s in vault.ListSnapshotsAsync(ct: ct))
+            {
+                if (RecoveryPoint.IdentityOf(s) == pointId)
+                {
+                    found = s;
+                }
+            }
+
+            if (found is null)
+            {
+                return $"point {pointId[..8]} is not in this location";
+            }
+
+            await foreach (var _ in vault.ListNodesAsync(found, ct: ct))
+            {
+            }
+
+            return null;
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            return OneLine(e);
+        }
+    }
+
+    /// <summary>Restores <paramref name="component"/> (or, on a dry run, says what it would restore from where).
+    /// The point is chosen once among every readable location of the policy; it is then restored from the first
+    /// location that has it, falling back to the next on any failure (unreachable, missing data, corrupt).</summary>
+    public async Task<RestoreRunResult> RestoreAsync(string component, RestoreRunOptions? options = null, IProgress<RecoveryProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        options ??= new RestoreRunOptions();
+        var started = _time.GetUtcNow();
+        var clock = Stopwatch.StartNew();
+        var opId = Guid.NewGuid().ToString("N")[..12];
+        var plan = Component(component);
+        var restorer = _adapters.GetValueOrDefault(component) as IRestorer
+            ?? throw new UnknownComponentException(component, $"no adapter restores components of kind {KindName(plan)} here");
+        var policy = _plan.FindPolicy(plan.Policy)
+            ?? throw new RecoveryException($"component '{component}' has no backup policy, so no location to restore from: add `policy:` in the plan");
+        var named = _locations.For(policy);
+        var listings = new List<LocationListing>();
+        foreach (var (_, info) in named)
+        {
+            listings.Add(await PointCatalog.ListAsync(_locations, info.Name, component, cancellationToken));
+        }
+
+        var point = options.Point.Choose(listings.SelectMany(l => l.Points).Select(p => p.Point))
+            ?? throw new NoRecoveryPointException(component, options.Point.ToString(),
+                string.Join("; ", listings.Select(l => l.Error is null ? $"{l.Location}: {l.Points.Count} points" : $"{l.Location}: {l.Error}")));
+        var holders = listings.Where(l => l.Points.Any(p => p.Point.Id == point.Id)).ToList();
+        var target = restorer.ResolveTarget(options.As);
+        var refuse = target.IsLive && !options.Overwrite ? new LiveDataProtectedException(target.Directory)
+            : !target.IsLive && !options.Overwrite && Directory.Exists(target.Directory) && Directory.EnumerateFileSystemEntries(target.Directory).Any()
+                ? new RecoveryException($"'{target.Directory}' already exists and is not empty: choose another --as name, or pass --overwrite")
+                : null;
+        var attempts = listings.Where(l => l.Error is not null).Select(l => new RestoreAttempt(l.Location, false, l.Error)).ToList();
+        if (options.DryRun)
+        {
+            return new RestoreRunResult
+            {
+                Component = component,
+                Point = point,
+                Target = target,
+                DryRun = true,
+                ServedBy = holders[0].Location,
+                AlsoIn = holders.Skip(1).Select(h => h.Location).ToList(),
+                Attempts = attempts,
+                Files = point.Summary?.TotalFiles ?? 0,
+                Bytes = point.Summary?.TotalBytes ?? 0,
+                WouldRefuse = refuse?.Message,
+                Duration = clock.Elapsed,
+            };
+        }
+
+        try
+        {
+            if (refuse is not null)
+            {
+                throw refuse;
+            }
+
+            foreach (var holder in holders)
+            {
+                var staging = Path.Combine(_work, "restore", opId);
+                ResetDirectory(staging);
+                try
+                {
+                    var vault = await _locations.OpenAsync(holder.Location, cancellationToken: cancellationToken);
+                    var snapshot = holder.Points.First(p => p.Point.Id == point.Id).Snapshot;
+                    Report(progress, opId, component, "restore", holder.Location);
+                    var restored = await vault.RestoreAsync(new RestoreRequest { Snapshot = snapshot, TargetDirectory = staging },
+                        VaultProgress(progress, opId, component, "restore", holder.Location), cancellationToken);
+                    if (restorer is IVerifier verifier && await verifier.VerifyAsync(point, staging, cancellationToken) is { Ok: false } bad)
+                    {
+                        throw new RecoveryException(string.Join("; ", bad.Problems));
+                    }
+
+                    Report(progress, opId, component, "reinstate", holder.Location);
+                    var reinstated = await restorer.ReinstateAsync(new ReinstateContext { Point = point, StagedDirectory = staging, Target = target, Overwrite = options.Overwrite }, progress, cancellationToken);
+                    attempts.Add(new RestoreAttempt(holder.Location, true, null));
+                    Log.RestoreServed(_logger, component, point.ShortId, holder.Location, target.Directory);
+                    var result = new RestoreRunResult
+                    {
+                        Component = component,
+                        Point = point,
+                        Target = target,
+                        ServedBy = holder.Location,
+                        AlsoIn = holders.Where(h => h != holder).Select(h => h.Location).ToList(),
+                        Attempts = attempts,
+                        Files = restored.Files,
+                        Bytes = restored.Bytes,
+                        Reinstated = reinstated,
+                        Duration = clock.Elapsed,
+                    };
+                    await AppendAuditAsync(RestoreRecord(started, component, AuditOutcomes.Ok, $"point {point.ShortId} from {holder.Location} into {target.Directory}", clock.Elapsed, point.Id, restored.Bytes, [$"{component}: {holder.Location}"]), cancellationToken);
+                    return result;
+                }
+                catch (Exception e) when (e is not OperationCanceledException and not LiveDataProtectedException)
+                {
+                    var reason = OneLine(e);
+                    Log.RestoreFellBack(_logger, component, point.ShortId, holder.Location, reason);
+                    attempts.Add(new RestoreAttempt(holder.Location, false, reason));
+                }
+                finally
+                {
+                    TryDelete(staging);
+                }
+            }
+
+            throw new RestoreFailedException($"no location could restore point {point.ShortId} of '{component}': {string.Join("; ", attempts.Select(a => $"{a.Location}: {a.Error}"))}");
+        }
+        catch (Exception e) when (e is RecoveryException)
+        {
+            await AppendAuditAsync(RestoreRecord(started, component, AuditOutcomes.Failed, OneLine(e), clock.Elapsed, point.Id, null, []), cancellationToken);
+            throw;
+        }
+    }
+
+    private AuditRecord RestoreRecord(DateTimeOffset started, string component, string outcome, string message, TimeSpan duration, string pointId, long? bytes, IReadOnlyList<string> servedBy) => new()
+    {
+        Time = started,
+        Action = AuditActions.Restore,
+        Who = Who,
+        Host = Host,
+        Arguments = _options.Arguments,
+        Component = component,
+        Outcome = outcome,
+        Message = message,
+        Duration = duration,
+        Snapshot = pointId,
+        Bytes = bytes,
+        ServedBy = servedBy,
+    };
+
+    /// <summary>Applies each component's retention (all of the plan's when <paramref name="components"/> is empty) in
+    /// every location of its policy. A component without retention, a rule that selects no snapshot in a location, and
+    /// an unavailable location are findings: the result is then not <see cref="ForgetRunResult.Ok"/>.</summary>
+    public async Task<ForgetRunResult> ForgetAsync(IReadOnlyList<string> components, bool dryRun, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(components);
+        var started = _time.GetUtcNow();
+        var clock = Stopwatch.StartNew();
+        var names = components.Count == 0 ? _plan.Components.Select(c => c.Name).ToList() : components;
+        var outcomes = new List<RetentionOutcome>();
+        var findings = new List<RetentionFinding>();
+        foreach (var name in names)
+        {
+            var c = Component(name);
+            var policy = _plan.FindPolicy(c.Policy);
+            if (policy is null)
+            {
+                findings.Add(new RetentionFinding(name, null, "retention-missing", "the component has no policy, so nothing says what to keep: add `policy:` in the plan"));
+                continue;
+            }
+
+            var rules = RetentionRules.ToVault(policy.Retention);
+            if (rules is null)
+            {
+                findings.Add(new RetentionFinding(name, null, "retention-missing", $"policy '{policy.Name}' has no retention, so every snapshot is kept: add `retention:` to it"));
+                continue;
+            }
+
+            foreach (var (_, info) in _locations.For(policy))
+            {
+                try
+                {
+                    var vault = await _locations.OpenAsync(info.Name, cancellationToken: cancellationToken);
+                    var result = await vault.ForgetAsync(rules, RecoveryPointTags.FilterFor(name), dryRun, cancellationToken);
+                    Log.Forgot(_logger, name, info.Name, result.Keep.Count, result.Remove.Count, dryRun);
+                    outcomes.Add(new RetentionOutcome(name, info.Name, result));
+                    if (result.Keep.Count == 0 && result.Remove.Count == 0)
+                    {
+                        findings.Add(new RetentionFinding(name, info.Name, "retention-selects-nothing",
+                            $"no snapshot of '{name}' (source {name}, tag {RecoveryPointTags.ComponentTag(name)}) is in this location, so the rule applied to nothing: back the component up first, or check its name"));
+                    }
+                }
+                catch (Exception e) when (e is not OperationCanceledException and not WrongPasswordException)
+                {
+                    findings.Add(new RetentionFinding(name, info.Name, "location-unavailable", OneLine(e)));
+                }
+            }
+        }
+
+        foreach (var f in findings)
+        {
+            Log.RetentionFinding(_logger, f.ToString());
+        }
+
+        var run = new ForgetRunResult { Outcomes = outcomes, Findings = findings, DryRun = dryRun };
+        if (!dryRun)
+        {
+            var removed = outcomes.Sum(o => o.Result.Remove.Count);
+            await AppendAuditAsync(new AuditRecord
+            {
+                Time = started,
+                Action = AuditActions.Forget,
+                Who = Who,
+                Host = Host,
+                Arguments = _options.Arguments,
+                Component = names.Count == 1 ? names[0] : null,
+                Outcome = findings.Count == 0 ? AuditOutcomes.Ok : outcomes.Count == 0 ? AuditOutcomes.Failed : AuditOutcomes.Partial,
+                Message = $"removed {removed} snapshots" + (findings.Count == 0 ? "" : $"; {findings.Count} findings: {findings[0]}"),
+                Duration = clock.Elapsed,
+            }, cancellationToken);
+        }
+
+        return run;
+    }
+
+    /// <summary>The status of every component, from the locations and the history.</summary>
+    public Task<StatusReport> StatusAsync(CancellationToken cancellationToken = default) =>
+        new StatusCalculator(_plan, _locations, History, _time).ComputeAsync(cancellationToken);
+
+    /// <summary>Records an audited action the service did not run itself (a vault key change by the CLI).</summary>
+    public Task<AuditRecord> RecordAsync(string action, string outcome, string? message, TimeSpan duration, string? component = null, CancellationToken cancellationToken = default) =>
+        Audit.AppendAsync(new AuditRecord
+        {
+            Time = _time.GetUtcNow() - duration,
+            Action = action,
+            Who = Who,
+            Host = Host,
+            Arguments = _options.Arguments,
+            Component = component,
+            Outcome = outcome,
+            Message = message,
+            Duration = duration,
+        }, cancellationToken);
+
+    private string Who => _options.Who ?? Environment.UserName;
+
+    private string Host => _options.Host ?? Environment.MachineName;
+
+    private async Task AppendAuditAsync(AuditRecord record, CancellationToken ct)
+    {
+        try
+        {
+            await Audit.AppendAsync(record, ct);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            Log.AuditFailed(_logger, record.Action, OneLine(e));
+        }
+    }
+
+    private Task<IReadOnlyList<IObjectStore>> AuditStoresAsync(CancellationToken ct)
+    {
+        var primaries = _plan.Policies.Select(p => p.Locations.Primary).OfType<string>();
+        var order = primaries.Concat(_plan.Locations.Select(l => l.Name)).Distinct(StringComparer.Ordinal);
+        var stores = new List<IObjectStore>();
+        foreach (var name in order)
+        {
+            try
+            {
+                stores.Add(_locations.Store(name));
+            }
+            catch (LocationUnavailableException)
+            {
+                // a malformed location: its records are skipped, appends go to the next
+            }
+        }
+
+        return Task.FromResult<IReadOnlyList<IObjectStore>>(stores);
+    }
+
+    private PlanComponent Component(string name) => _plan.FindComponent(name)
+        ?? throw new UnknownComponentException(name, $"the plan names {string.Join(", ", _plan.Components.Select(c => c.Name))}{Suggestions.DidYouMean(name, _plan.Components.Select(c => c.Name).ToList())}");
+
+    private static string KindName(PlanComponent c) => PlanChecker.KindOf(c)?.ToString() ?? "unknown";
+
+    private static string OneLine(Exception e) => LocationSet.FirstLine(Secrets.RedactText(e.Message));
+
+    private static void Report(IProgress<RecoveryProgress>? progress, string opId, string component, string phase, string? location) =>
+        progress?.Report(new RecoveryProgress { OperationId = opId, Component = component, Phase = phase, Location = location });
+
+    private static SyncProgress? VaultProgress(IProgress<RecoveryProgress>? progress, string opId, string component, string phase, string location) =>
+        progress is null ? null : new SyncProgress(v => progress.Report(new RecoveryProgress { OperationId = opId, Component = component, Phase = phase, Location = location, Vault = v }));
+
+    /// <summary>Passes the vault's progress on synchronously (in order), unlike <see cref="Progress{T}"/>.</summary>
+    private sealed class SyncProgress(Action<VaultProgress> report) : IProgress<VaultProgress>
+    {
+        public void Report(VaultProgress value) => report(value);
+    }
+
+    private static FileStream HoldCaptureLock(string path, string component)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        try
+        {
+            return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.DeleteOnClose);
+        }
+        catch (IOException e)
+        {
+            throw new RecoveryException($"another backup of '{component}' is running on this host ({path} is held): wait for it, or run again when it has finished", e);
+        }
+    }
+
+    private static void ResetDirectory(string path)
+    {
+        TryDelete(path);
+        Directory.CreateDirectory(path);
+    }
+
+    private static void TryDelete(string path)
+    {
+        try
+        {
+            if (Directory.Exists(path))
+            {
+                Directory.Delete(path, recursive: true);
+            }
+        }
+        catch (IOException)
+        {
+            // left for the next run's reset
+        }
+    }
+}

@@ -1,4 +1,3 @@
-using System.Globalization;
 using Lifeline.Scoring.Failover;
 using Lifeline.Scoring.Features;
 using Lifeline.Scoring.Models;
@@ -57,28 +56,49 @@ internal sealed class LeadScorer(
             (errors ??= [])[prefix + "lead_id"] = ["lead_id is longer than 256 characters"];
         }
 
+        foreach (var (name, value) in (ReadOnlySpan<(string, string?)>)[("company_size", lead.CompanySize), ("industry", lead.Industry), ("referral_source", lead.ReferralSource)])
+        {
+            if (value is { Length: > LeadContract.MaxStringLength })
+            {
+                (errors ??= [])[prefix + name] = [$"{name} is longer than {LeadContract.MaxStringLength} characters"];
+            }
+        }
+
         if (lead.PageViews < 0)
         {
             (errors ??= [])[prefix + "page_views"] = ["page_views must be ≥ 0"];
         }
 
-        if (lead.TimeOnSite < 0)
-        {
-            (errors ??= [])[prefix + "time_on_site"] = ["time_on_site must be ≥ 0"];
-        }
+        CheckSeconds(lead.TimeOnSite, "time_on_site", prefix, ref errors);
+        CheckSeconds(lead.FormCompletionTime, "form_completion_time", prefix, ref errors);
 
-        if (lead.FormCompletionTime < 0)
-        {
-            (errors ??= [])[prefix + "form_completion_time"] = ["form_completion_time must be ≥ 0"];
-        }
-
-        if (lead.CreatedAt is not null
-            && !DateTimeOffset.TryParse(lead.CreatedAt, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind, out _))
+        if (lead.CreatedAt is not null && !LeadContract.TryParseTimestamp(lead.CreatedAt, out _))
         {
             (errors ??= [])[prefix + "created_at"] = ["created_at is not an ISO-8601 timestamp (e.g. 2024-12-04T03:24:08Z)"];
         }
 
         return errors;
+    }
+
+    private static void CheckSeconds(double? value, string name, string prefix, ref Dictionary<string, string[]>? errors)
+    {
+        if (value is not { } v)
+        {
+            return;
+        }
+
+        if (!double.IsFinite(v))
+        {
+            (errors ??= [])[prefix + name] = [$"{name} is not a finite number"];
+        }
+        else if (v < 0)
+        {
+            (errors ??= [])[prefix + name] = [$"{name} must be ≥ 0"];
+        }
+        else if (v > LeadContract.MaxSeconds)
+        {
+            (errors ??= [])[prefix + name] = [$"{name} must be at most {LeadContract.MaxSeconds:0e0} seconds"];
+        }
     }
 
     /// <summary>Scores one valid lead on <paramref name="model"/>; <paramref name="started"/> is the request's start timestamp.</summary>

@@ -32,7 +32,8 @@ public static class ScoringApi
         app.MapGet("/model-info", ModelInfo).WithName("ModelInfo").WithSummary("The model version in use and its signature");
         app.MapPost("/admin/rollback", RollbackAsync).WithName("AdminRollback").WithSummary("Roll back to the previous Production version (bearer token)");
         var metrics = app.ServiceProvider.GetService(typeof(ScoringMetrics)) as ScoringMetrics;
-        app.MapMetrics("/metrics", metrics?.Registry);
+        // GET only: MapMetrics alone would answer every method (POST /metrics was 200).
+        app.MapMetrics("/metrics", metrics?.Registry).WithMetadata(new HttpMethodMetadata([HttpMethods.Get]));
         return app;
     }
 

@@ -1,4 +1,3 @@
-using System.Globalization;
 using Lifeline.Lake.LeadScoring;
 using Lifeline.Scoring.Sinks;
 using LakePrediction = Lifeline.Lake.LeadScoring.PredictionRecord;
@@ -18,7 +17,7 @@ internal sealed class DeltaPredictionSink(LeadScoringLake lake) : IPredictionSin
 
         await lake.AppendPredictionsAsync([.. batch.Select(p => new LakePrediction(
             new LakeLead(p.LeadId, p.CompanySize!, p.Industry!, p.PageViews ?? 0, p.TimeOnSite ?? 0, p.FormCompletionTime ?? 0, p.ReferralSource!,
-                p.CreatedAt is { } created && DateTimeOffset.TryParse(created, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind, out var at)
+                Apis.LeadContract.TryParseTimestamp(p.CreatedAt, out var at)
                     ? at
                     : p.PredictionTimestamp),
             p.LeadScore, p.ScoreCategory, p.ModelVersion, p.PredictionTimestamp, p.LatencyMs))], cancellationToken: cancellationToken);

@@ -68,6 +68,11 @@ public static class ScoringApi
             return PredictionFailed(model, failure);
         }
 
+        if (await scorer.RecordAsync(context, "score-lead", response, lead) is { } notRecorded)
+        {
+            return notRecorded;
+        }
+
         metrics.ScoreLeadOk.Inc();
         metrics.ScoreLeadLatency.Observe(response.LatencyMs / 1000);
         return new FastJsonResult<ScoreLeadResponse>(response, ScoringJsonContext.Default.ScoreLeadResponse);
@@ -126,6 +131,11 @@ public static class ScoringApi
             }
 
             predictions[i] = response;
+        }
+
+        if (await scorer.RecordAsync(context, "score-leads", null, null, predictions, leads) is { } notRecorded)
+        {
+            return notRecorded;
         }
 
         var latencyMs = timeProvider.GetElapsedTime(started).TotalMilliseconds;

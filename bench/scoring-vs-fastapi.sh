@@ -6,6 +6,7 @@
 # and for the sink run it compares the predictions answered 200 (the service's own counter, read from /metrics before
 # the stop) with the lines in predictions.jsonl after a graceful stop, and the 503s of back-pressure.
 # Usage: bench/scoring-vs-fastapi.sh [DURATION=15s] [CONNECTIONS=16]   (prints a markdown table for docs/benchmarks.md)
+# SKIP_PEER=1 runs ours only (a smoke test of the script; the ratios to the peer are then left out).
 # Ports: peer 8799, ours 5210. Needs apt (installs python3-fastapi python3-uvicorn python3-sklearn wrk when missing).
 set -euo pipefail
 dur=${1:-15s}; conns=${2:-16}
@@ -14,8 +15,10 @@ peer=${PEER_DIR:-$(cd "$root/.." && pwd)/shared/peers/fastapi-baseline}
 [ -x "$peer/run.sh" ] || peer=/work/shared/peers/fastapi-baseline
 port=5210
 
-if ! command -v wrk >/dev/null || ! /usr/bin/python3 -c 'import fastapi, uvicorn, sklearn' 2>/dev/null; then
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-fastapi python3-uvicorn python3-sklearn wrk >/dev/null
+skip_peer=${SKIP_PEER:-0}
+if ! command -v wrk >/dev/null || { [ "$skip_peer" != 1 ] && ! /usr/bin/python3 -c 'import fastapi, uvicorn, sklearn' 2>/dev/null; }; then
+  packages="wrk"; [ "$skip_peer" = 1 ] || packages="python3-fastapi python3-uvicorn python3-sklearn wrk"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $packages >/dev/null
 fi
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
@@ -53,7 +56,15 @@ run_ours() { # $1 = name, $2 = extra serve arguments (word-split on purpose)
 
 load_before=$(uptime | sed 's/.*load average/load average/')
 echo "== peer: FastAPI + scikit-learn (uvicorn, 1 worker)" >&2
-peer_out=$("$peer/run.sh" 8799 "$dur" "$conns")
+if [ "$skip_peer" = 1 ]; then
+  peer_out="    Latency Distribution
+     50%    0us
+     99%    0us
+  0 requests in 0s
+Requests/sec: 0"
+else
+  peer_out=$("$peer/run.sh" 8799 "$dur" "$conns")
+fi
 echo "$peer_out" >&2
 echo "== ours: lifeline scoring serve --no-sinks" >&2
 ours_out=$(run_ours nosinks --no-sinks)
@@ -71,7 +82,8 @@ read -r srps sp50 sp99 <<<"$(echo "$sinks_out" | summary)"
 pbad=$(echo "$peer_out" | non2xx); obad=$(echo "$ours_out" | non2xx); sbad=$(echo "$sinks_out" | non2xx)
 row() { # name rps p50 p99 non2xx
   awk -v n="$1" -v r="$2" -v a="$(to_ms "$3")" -v b="$(to_ms "$4")" -v e="$5" -v pr="$prps" -v pb="$(to_ms "$pp99")" \
-    'BEGIN { printf "| %s | %.0f | %.2f | %.2f | %d | %.1f× | %.1f× |\n", n, r, a, b, e, r/pr, pb/b }'
+    'BEGIN { if (pr > 0 && b > 0) printf "| %s | %.0f | %.2f | %.2f | %d | %.1f× | %.1f× |\n", n, r, a, b, e, r/pr, pb/b;
+             else printf "| %s | %.0f | %.2f | %.2f | %d | – | – |\n", n, r, a, b, e }'
 }
 echo
 echo "Date: $(date -u '+%Y-%m-%d %H:%M UTC'); machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB RAM"
@@ -79,7 +91,7 @@ echo "Load: before the run $load_before; after it $(uptime | sed 's/.*load avera
 echo
 echo "| service | requests/s | p50 ms | p99 ms | non-2xx | rps vs peer | p99 peer/ours |"
 echo "|---|---:|---:|---:|---:|---:|---:|"
-row "FastAPI + scikit-learn (peer)" "$prps" "$pp50" "$pp99" "$pbad"
+[ "$skip_peer" = 1 ] || row "FastAPI + scikit-learn (peer)" "$prps" "$pp50" "$pp99" "$pbad"
 row "Lifeline scoring, no sinks" "$orps" "$op50" "$op99" "$obad"
 row "Lifeline scoring, durable spool + JSON-lines sinks" "$srps" "$sp50" "$sp99" "$sbad"
 echo

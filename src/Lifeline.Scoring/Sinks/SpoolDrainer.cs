@@ -49,6 +49,7 @@ internal sealed class SpoolDrainer<T> : IDisposable
     private long _written;
     private long _deadLetters;
     private Task? _loop;
+    private bool _resumed;
 
     public SpoolDrainer(string name, Spool spool, JsonTypeInfo<T> typeInfo, Func<IReadOnlyList<T>, CancellationToken, Task> append,
         IPositionedSink<T>? positioned, TimeSpan flushInterval, int maxBatch, TimeProvider timeProvider, ScoringMetrics metrics,
@@ -79,22 +80,12 @@ internal sealed class SpoolDrainer<T> : IDisposable
     /// <summary>The dead-letter file: one JSON line per record the sink refused.</summary>
     public string DeadLetterPath => Path.Combine(_spool.Directory, "dead-letter.jsonl");
 
-    /// <summary>Resumes from the checkpoint or the position the sink holds, whichever is further, and starts draining.</summary>
-    public async Task StartAsync(CancellationToken cancellationToken)
+    /// <summary>Starts draining (in the background: a sink that is down at start does not stop the service from starting).</summary>
+    public Task StartAsync(CancellationToken cancellationToken)
     {
-        var position = _spool.Checkpoint;
-        if (_positioned is not null && await _positioned.GetCommittedPositionAsync(_spool.Id, cancellationToken) is { } committed && committed > position)
-        {
-            position = Math.Min(committed, _spool.Written);
-        }
-
-        _position = position;
-        if (position != _spool.Checkpoint)
-        {
-            _spool.Commit(position);
-        }
-
+        _position = _spool.Checkpoint;
         _loop = RunAsync(_stopping.Token);
+        return Task.CompletedTask;
     }
 
     /// <summary>Drains everything written (the server has stopped taking requests), then returns.</summary>
@@ -107,7 +98,38 @@ internal sealed class SpoolDrainer<T> : IDisposable
         }
 
         // The final drain: bounded by the host's shutdown timeout; what the sink cannot take now stays in the spool.
-        await DrainAsync(cancellationToken);
+        if (_resumed || await TryResumeAsync(cancellationToken))
+        {
+            await DrainAsync(cancellationToken);
+        }
+    }
+
+
+    /// <summary>
+    /// Resumes from the checkpoint, or from the position the sink says it holds when that is further (a crash came
+    /// between the sink's append and the checkpoint): what the sink holds is never written again.
+    /// </summary>
+    private async Task<bool> TryResumeAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            var position = _spool.Checkpoint;
+            if (_positioned is not null && await _positioned.GetCommittedPositionAsync(_spool.Id, cancellationToken) is { } committed && committed > position)
+            {
+                position = Math.Min(committed, _spool.Written);
+                _spool.Commit(position);
+            }
+
+            Volatile.Write(ref _position, position);
+            _resumed = true;
+            return true;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            Log.SinkAppendFailed(_logger, _name, 0, 0, ex);
+            _metrics.SinkErrors.WithLabels(_name).Inc();
+            return false;
+        }
     }
 
     public void Dispose() => _stopping.Dispose();
@@ -117,6 +139,13 @@ internal sealed class SpoolDrainer<T> : IDisposable
         await Task.Yield();
         try
         {
+            var delay = TimeSpan.FromMilliseconds(100);
+            while (!await TryResumeAsync(stoppingToken))
+            {
+                await Task.Delay(delay, _timeProvider, stoppingToken);
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(5).Ticks));
+            }
+
             while (!stoppingToken.IsCancellationRequested)
             {
                 await _spool.WaitForDataAsync(Position, stoppingToken);

@@ -69,7 +69,7 @@ internal sealed class JsonLinesSink<T>(string path, JsonTypeInfo<T> typeInfo) : 
                 File.Move(tmp, PositionPath, overwrite: true);
             }
 
-            if (_buffer.Capacity > 8 << 20)
+            if (_buffer.Capacity > 1 << 20)
             {
                 _buffer = new ArrayBufferWriter<byte>(1 << 16); // a rare huge batch does not keep its buffer for the life of the service
             }

@@ -55,12 +55,12 @@ internal sealed class Spool : IDisposable
     private readonly SemaphoreSlim _dataAvailable = new(0, int.MaxValue);
 
     // pending: frames copied in by callers, not yet written (guarded by _gate)
-    private byte[] _pending = ArrayPool<byte>.Shared.Rent(1 << 16);
+    private byte[] _pending = new byte[1 << 16];
     private int _pendingLength;
     private TaskCompletionSource? _pendingBatch;
     private bool _writing;
     private long _reserved; // bytes written or pending, as a global position (guarded by _gate)
-    private byte[] _spare = ArrayPool<byte>.Shared.Rent(1 << 16);
+    private byte[] _spare = new byte[1 << 16];
 
     // the writer's state (only the current leader touches these)
     private FileStream _active;
@@ -73,6 +73,7 @@ internal sealed class Spool : IDisposable
     private Exception? _failed;
     private int _waiters;
     private int _disposed;
+    private bool _shrink;
 
     private Spool(SpoolOptions options, TimeProvider timeProvider, string id, FileStream active, long activeBase, long activeLength, long checkpoint)
     {
@@ -197,9 +198,8 @@ internal sealed class Spool : IDisposable
 
             if (_pending.Length < _pendingLength + size)
             {
-                var bigger = ArrayPool<byte>.Shared.Rent((int)Math.Max(_pending.Length * 2L, _pendingLength + size));
+                var bigger = new byte[(int)Math.Max(_pending.Length * 2L, _pendingLength + size)];
                 _pending.AsSpan(0, _pendingLength).CopyTo(bigger);
-                ArrayPool<byte>.Shared.Return(_pending);
                 _pending = bigger;
             }
 
@@ -280,6 +280,8 @@ internal sealed class Spool : IDisposable
             return;
         }
 
+        ShrinkSpareLater(buffer);
+
         try
         {
             if (_activeLength > SegmentHeaderSize && _activeLength + length > _options.SegmentBytes)
@@ -291,6 +293,19 @@ internal sealed class Spool : IDisposable
             _activeLength += length;
             Volatile.Write(ref _written, _activeBase + _activeLength);
             batch?.TrySetResult();
+            if (_shrink)
+            {
+                _shrink = false;
+                lock (_gate)
+                {
+                    // the spare is the buffer just written (swapped in WriteRound); nobody else holds it
+                    if (ReferenceEquals(_spare, buffer))
+                    {
+                        _spare = new byte[1 << 16];
+                    }
+                }
+            }
+
             if (Volatile.Read(ref _waiters) > 0)
             {
                 _dataAvailable.Release();
@@ -307,6 +322,17 @@ internal sealed class Spool : IDisposable
 
             batch?.TrySetException(new IOException("writing the spool failed: " + ex.Message, ex));
         }
+    }
+
+    // A burst can grow the pending buffers; once written, a big one is let go for a small one.
+    private void ShrinkSpareLater(byte[] written)
+    {
+        if (written.Length <= 1 << 20)
+        {
+            return;
+        }
+
+        _shrink = true;
     }
 
     private void Roll()

@@ -209,6 +209,18 @@ internal sealed class SpoolDrainer<T> : IDisposable
             _spool.Commit(next);
             _metrics.SpoolBacklog.WithLabels(_name).Set(_spool.Written - next);
         }
+
+        // Caught up: a burst's big read buffer and record list are not kept for the life of the service.
+        if (_buffer.Length > 1 << 20)
+        {
+            _buffer = new byte[1 << 16];
+        }
+
+        if (_records.Capacity > 4096)
+        {
+            _records.Clear();
+            _records.TrimExcess();
+        }
     }
 
     private async Task<bool> WriteIsolatingAsync(List<(T Record, SpoolRecord Raw)> items, int from, int to, CancellationToken cancellationToken)

@@ -55,46 +55,69 @@ internal sealed class PredictionLog : IHostedService, IDisposable
         JsonSerializer.Serialize(writer, record, ScoringJsonContext.Default.PredictionRecord);
         writer.Flush();
         Span<int> lengths = [buffer.WrittenCount];
-        return _spool!.TryAppend(buffer.WrittenSpan, lengths);
+        var appended = _spool!.TryAppend(buffer.WrittenSpan, lengths);
+        ReleaseIfBig(buffer);
+        return appended;
     }
 
     /// <summary>The same for a batch, all or none.</summary>
     public Task? TryRecord(IReadOnlyList<PredictionRecord> records)
     {
+        // Each record through the small per-thread buffer, gathered in a pooled array returned before this returns
+        // (the spool copies the frames synchronously): no per-thread buffer grows to the size of a batch.
         var (buffer, writer) = Writer();
         var lengths = ArrayPool<int>.Shared.Rent(records.Count);
+        var all = ArrayPool<byte>.Shared.Rent(Math.Max(4096, records.Count * 512));
+        var used = 0;
         try
         {
-            var before = 0;
             for (var i = 0; i < records.Count; i++)
             {
+                buffer.ResetWrittenCount();
                 writer.Reset(buffer);
                 JsonSerializer.Serialize(writer, records[i], ScoringJsonContext.Default.PredictionRecord);
                 writer.Flush();
-                lengths[i] = buffer.WrittenCount - before;
-                before = buffer.WrittenCount;
+                var record = buffer.WrittenSpan;
+                if (used + record.Length > all.Length)
+                {
+                    var bigger = ArrayPool<byte>.Shared.Rent(Math.Max(all.Length * 2, used + record.Length));
+                    all.AsSpan(0, used).CopyTo(bigger);
+                    ArrayPool<byte>.Shared.Return(all);
+                    all = bigger;
+                }
+
+                record.CopyTo(all.AsSpan(used));
+                used += record.Length;
+                lengths[i] = record.Length;
             }
 
-            return _spool!.TryAppend(buffer.WrittenSpan, lengths.AsSpan(0, records.Count));
+            return _spool!.TryAppend(all.AsSpan(0, used), lengths.AsSpan(0, records.Count));
         }
         finally
         {
+            ArrayPool<byte>.Shared.Return(all);
             ArrayPool<int>.Shared.Return(lengths);
+            ReleaseIfBig(buffer);
         }
     }
 
     private static (ArrayBufferWriter<byte> Buffer, Utf8JsonWriter Writer) Writer()
     {
         var buffer = t_buffer ??= new ArrayBufferWriter<byte>(1024);
-        if (buffer.Capacity > 1 << 20)
-        {
-            buffer = t_buffer = new ArrayBufferWriter<byte>(1024); // a big batch once must not pin its buffer on this thread
-        }
-
         buffer.ResetWrittenCount();
         var writer = t_writer ??= new Utf8JsonWriter(buffer);
         writer.Reset(buffer);
         return (buffer, writer);
+    }
+
+    // Per-thread buffers stay small: the thread pool can grow to many threads, and each keeps its own.
+    private static void ReleaseIfBig(ArrayBufferWriter<byte> buffer)
+    {
+        if (buffer.Capacity > 16 * 1024)
+        {
+            t_buffer = null;
+            t_writer = null;
+        }
     }
 
     public Task StartAsync(CancellationToken cancellationToken) => _drainer?.StartAsync(cancellationToken) ?? Task.CompletedTask;

@@ -84,3 +84,61 @@ public class RequestPathBenchmarks
         return _buffer.WrittenCount;
     }
 }
+
+/// <summary>
+/// The durable spool's cost on the request path: serialise one prediction record and append it (one pwrite when
+/// alone; concurrent appends share one write). Run with <c>--filter *Spool*</c>; the whole-process cost is in
+/// bench/scoring-vs-fastapi.sh.
+/// </summary>
+[MemoryDiagnoser]
+public class SpoolBenchmarks
+{
+    private static readonly Lifeline.Scoring.Sinks.PredictionRecord Record = new("lead_000001", 0.42, "Medium", "1", DateTimeOffset.UnixEpoch, 0.05)
+    {
+        CompanySize = "Medium",
+        Industry = "Healthcare",
+        PageViews = 17,
+        TimeOnSite = 243.8,
+        FormCompletionTime = 20.4,
+        ReferralSource = "Social Media",
+        CreatedAt = "2024-12-04T03:24:08Z",
+    };
+
+    private readonly System.Buffers.ArrayBufferWriter<byte> _buffer = new(512);
+    private Lifeline.Scoring.Sinks.Spool _spool = null!;
+    private string _dir = "";
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _dir = Path.Combine(Path.GetTempPath(), "lifeline-spool-bench-" + Guid.NewGuid().ToString("N"));
+        _spool = Lifeline.Scoring.Sinks.Spool.Open(new Lifeline.Scoring.Sinks.SpoolOptions { Directory = _dir, MaxBytes = long.MaxValue / 4 }, TimeProvider.System);
+    }
+
+    [GlobalCleanup]
+    public void Cleanup()
+    {
+        _spool.Dispose();
+        Directory.Delete(_dir, recursive: true);
+    }
+
+    [Benchmark]
+    public async Task SerialiseAndAppendOne()
+    {
+        _buffer.ResetWrittenCount();
+        using (var writer = new System.Text.Json.Utf8JsonWriter(_buffer))
+        {
+            System.Text.Json.JsonSerializer.Serialize(writer, Record, Lifeline.Scoring.ScoringJsonContext.Default.PredictionRecord);
+        }
+
+        await _spool.TryAppend(_buffer.WrittenSpan, [_buffer.WrittenCount])!;
+    }
+
+    [Benchmark(OperationsPerInvoke = 64)]
+    public Task AppendSixtyFourConcurrently() =>
+        Task.WhenAll(Enumerable.Range(0, 64).Select(_ => Task.Run(() =>
+        {
+            var payload = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(Record, Lifeline.Scoring.ScoringJsonContext.Default.PredictionRecord);
+            return _spool.TryAppend(payload, [payload.Length])!;
+        })));
+}

@@ -29,6 +29,15 @@ internal static partial class Log
     [LoggerMessage(5007, LogLevel.Warning, "Sink {Sink} queue full: {Dropped} records dropped so far")]
     public static partial void SinkDropped(ILogger logger, string sink, long dropped);
 
+    [LoggerMessage(5013, LogLevel.Error, "Sink {Sink} refused the record at spool position {Position}; moved to {DeadLetterPath}")]
+    public static partial void SinkDeadLetter(ILogger logger, string sink, long position, string deadLetterPath, Exception exception);
+
+    [LoggerMessage(5014, LogLevel.Critical, "Spool of {Sink} is corrupt: {What}")]
+    public static partial void SpoolCorrupt(ILogger logger, string sink, string what);
+
+    [LoggerMessage(5015, LogLevel.Error, "A prediction could not be recorded ({Reason}); answered 503")]
+    public static partial void RecordFailed(ILogger logger, string reason, Exception? exception);
+
     [LoggerMessage(5008, LogLevel.Error, "Sink {Sink} append of {Count} records failed (attempt {Attempt})")]
     public static partial void SinkAppendFailed(ILogger logger, string sink, int count, int attempt, Exception exception);
 

@@ -6,11 +6,15 @@ using Lifeline.Scoring.Sources;
 
 namespace Lifeline.Scoring;
 
-/// <summary>Source-generated JSON for every wire and file type of the scoring area (snake_case, like the original service).</summary>
+/// <summary>
+/// Source-generated JSON for every wire and file type of the scoring area (snake_case, like the original service).
+/// A duplicated key is an error (never "the last wins").
+/// </summary>
 [JsonSourceGenerationOptions(
     PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
     DefaultIgnoreCondition = JsonIgnoreCondition.Never,
-    NumberHandling = JsonNumberHandling.Strict)]
+    NumberHandling = JsonNumberHandling.Strict,
+    AllowDuplicateProperties = false)]
 [JsonSerializable(typeof(ScoreLeadRequest))]
 [JsonSerializable(typeof(ScoreLeadResponse))]
 [JsonSerializable(typeof(ScoreLeadsRequest))]

@@ -22,8 +22,19 @@ internal sealed class ScoringMetrics
         Predictions = factory.CreateCounter("lifeline_scoring_predictions_total", "Leads scored");
         ModelVersion = factory.CreateGauge("lifeline_scoring_model_version", "Numeric model version in use (0 when none or not numeric)");
         Rollbacks = factory.CreateCounter("lifeline_scoring_rollbacks_total", "Model rollbacks (automatic and manual)");
-        SinkDropped = factory.CreateCounter("lifeline_scoring_sink_dropped_total", "Records dropped because a sink queue was full",
+        SpoolRejected = factory.CreateCounter("lifeline_scoring_spool_rejected_total",
+            "Requests answered 503 because the spool's disk budget was full (back-pressure; nothing answered is dropped)",
             new CounterConfiguration { LabelNames = ["sink"] });
+        SinkWritten = factory.CreateCounter("lifeline_scoring_sink_written_total", "Records appended to a sink from its spool",
+            new CounterConfiguration { LabelNames = ["sink"] });
+        SinkErrors = factory.CreateCounter("lifeline_scoring_sink_errors_total", "Failed sink appends (retried)",
+            new CounterConfiguration { LabelNames = ["sink"] });
+        SinkDeadLetters = factory.CreateCounter("lifeline_scoring_sink_dead_letters_total", "Records the sink refused, moved to the dead-letter file",
+            new CounterConfiguration { LabelNames = ["sink"] });
+        SpoolBacklog = factory.CreateGauge("lifeline_scoring_spool_backlog_bytes", "Bytes in the spool not yet drained to the sink",
+            new GaugeConfiguration { LabelNames = ["sink"] });
+        RecordFailures = factory.CreateCounter("lifeline_scoring_record_failures_total",
+            "Predictions answered 503 because they could not be serialised or written to the spool");
         ScoreLeadOk = Requests.WithLabels("score-lead", "200");
         ScoreLeadLatency = Latency.WithLabels("score-lead");
     }
@@ -46,7 +57,17 @@ internal sealed class ScoringMetrics
 
     public Counter Rollbacks { get; }
 
-    public Counter SinkDropped { get; }
+    public Counter SpoolRejected { get; }
+
+    public Counter SinkWritten { get; }
+
+    public Counter SinkErrors { get; }
+
+    public Counter SinkDeadLetters { get; }
+
+    public Gauge SpoolBacklog { get; }
+
+    public Counter RecordFailures { get; }
 
     public void SetModelVersion(string version) =>
         ModelVersion.Set(double.TryParse(version, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) ? v : 0);

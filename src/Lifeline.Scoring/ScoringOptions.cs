@@ -28,13 +28,22 @@ public sealed class ScoringOptions
     public string? SinkDirectory { get; set; }
 
     /// <summary>
-    /// Interval between sink flushes: the most a crash can lose. Default 200 ms (small bursts keep p99 low under
-    /// load); use 1 s or more for the Delta sinks, where each flush is one commit.
+    /// How long the spool's drainer lets records gather before one sink append. Default 200 ms; use 1 s or more for the
+    /// Delta sinks, where each append is one commit. Not a loss window: records are durable in the spool before the answer.
     /// </summary>
     public TimeSpan SinkFlushInterval { get; set; } = TimeSpan.FromMilliseconds(200);
 
-    /// <summary>Capacity of the prediction queue; when full, predictions are dropped and counted. Default 200 000.</summary>
-    public int SinkCapacity { get; set; } = 200_000;
+    /// <summary>Directory of the durable spools (<c>predictions/</c>, <c>audit_logs/</c>); null = <c>spool</c> in <see cref="SinkDirectory"/>. Default null.</summary>
+    public string? SpoolDirectory { get; set; }
+
+    /// <summary>Disk budget of the prediction spool (bytes written and not yet drained); when full, scoring answers 503 with Retry-After. Default 1 GiB.</summary>
+    public long SpoolMaxBytes { get; set; } = 1L << 30;
+
+    /// <summary>Size at which a spool segment is closed and a new one started. Default 64 MiB.</summary>
+    public long SpoolSegmentBytes { get; set; } = 64L << 20;
+
+    /// <summary>How often the spool is fsynced: the most a power loss can lose (a crash of the process loses nothing). Default 100 ms.</summary>
+    public TimeSpan SpoolFsyncInterval { get; set; } = TimeSpan.FromMilliseconds(100);
 
     /// <summary>Most records in one sink append. Default 10 000.</summary>
     public int SinkMaxBatch { get; set; } = 10_000;
@@ -51,18 +60,31 @@ public sealed class ScoringOptions
     /// <summary>Throws when an option is out of range (called at start-up).</summary>
     public void Validate()
     {
-        if (PollInterval <= TimeSpan.Zero || SinkFlushInterval <= TimeSpan.Zero)
+        if (PollInterval <= TimeSpan.Zero || SinkFlushInterval <= TimeSpan.Zero || SpoolFsyncInterval <= TimeSpan.Zero)
         {
             throw new ArgumentException("poll and flush intervals must be positive");
         }
 
-        if (MaxBatchSize < 1 || MaxLeadBodyBytes < 256 || MaxBatchBodyBytes < MaxLeadBodyBytes || SinkCapacity < 1 || SinkMaxBatch < 1)
+        if (MaxBatchSize < 1 || MaxLeadBodyBytes < 256 || MaxBatchBodyBytes < MaxLeadBodyBytes || SinkMaxBatch < 1
+            || SpoolMaxBytes < 1 << 20 || SpoolSegmentBytes < 1 << 16)
         {
-            throw new ArgumentException("batch size, body limits and sink sizes must be positive (body limits at least 256 bytes)");
+            throw new ArgumentException("batch size, body limits and sink sizes must be positive (body limits at least 256 bytes, spool budget at least 1 MiB, segments at least 64 KiB)");
         }
 
         Failover.Validate();
     }
+
+    /// <summary>Whether a spool directory is known (set, or derived from the sink directory).</summary>
+    internal bool HasSpool => (SpoolDirectory ?? SinkDirectory) is not null;
+
+    internal Sinks.SpoolOptions SpoolOptions(string name) => new()
+    {
+        Directory = Path.Combine(SpoolDirectory ?? (SinkDirectory is { } sinks ? Path.Combine(sinks, "spool")
+            : throw new ArgumentException("a prediction sink is configured but no spool directory: set SpoolDirectory or SinkDirectory")), name),
+        MaxBytes = SpoolMaxBytes,
+        SegmentBytes = SpoolSegmentBytes,
+        FsyncInterval = SpoolFsyncInterval,
+    };
 }
 
 /// <summary>When the service gives up on the current model version and goes back to the previous one.</summary>

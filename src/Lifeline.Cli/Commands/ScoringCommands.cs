@@ -50,7 +50,7 @@ internal static class ScoringCommands
         var sinkDir = new Option<string?>("--sink-dir") { Description = "Directory of predictions.jsonl and audit_logs.jsonl", DefaultValueFactory = _ => Path.Combine("lifeline-data", "scoring", "sinks") };
         var lakeDir = new Option<string?>("--lake") { Description = "Lake directory: predictions and audit records go to its Delta tables instead of JSON lines" };
         var noSinks = new Option<bool>("--no-sinks") { Description = "Do not record predictions (audit records stay in memory)" };
-        var flush = new Option<int?>("--sink-flush-ms") { Description = "Sink flush interval in ms: the most a crash can lose (default 200 for JSON lines, 1000 for the lake: one Delta commit per flush)" };
+        var flush = new Option<int?>("--sink-flush-ms") { Description = "How long the spool lets records gather before one sink append, in ms (default 200 for JSON lines, 1000 for the lake: one Delta commit per flush); answered predictions are durable in the spool (<sink-dir>/spool) before the answer" };
         var poll = new Option<int>("--poll-seconds") { Description = "How often to look for a new Production version", DefaultValueFactory = _ => 30 };
         var verbose = new Option<bool>("--verbose") { Description = "Log at Information level" };
         var command = new Command("serve", $"Serve POST /score-lead and friends until Ctrl-C (admin token in ${AdminTokenVariable})")

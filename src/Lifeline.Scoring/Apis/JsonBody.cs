@@ -9,8 +9,9 @@ namespace Lifeline.Scoring.Apis;
 
 /// <summary>
 /// Reads a JSON request body with the limits checked first: the wrong content type is 415, a body over the limit
-/// 413 (checked on Content-Length and again while reading chunked bodies), malformed JSON or a wrong type 400 with
-/// the JSON path of the offending field. Each is a ProblemDetails.
+/// 413 (checked on Content-Length and again while reading chunked bodies), malformed JSON, a wrong type, a duplicated key or
+/// bytes after the JSON value 400 with the JSON path of the offending field, a number outside the contract 422. Each is a
+/// ProblemDetails.
 /// </summary>
 internal static class JsonBody
 {
@@ -72,23 +73,56 @@ internal static class JsonBody
             return (null, Problems.Create(StatusCodes.Status400BadRequest, "Empty body", "the request body is empty; send a JSON object", "body"));
         }
 
+        T? value;
+        var json = new Utf8JsonReader(buffer);
         try
         {
-            var json = new Utf8JsonReader(buffer);
-            var value = JsonSerializer.Deserialize(ref json, typeInfo);
-            return value is null
-                ? (null, Problems.Create(StatusCodes.Status400BadRequest, "Malformed JSON", "the body is JSON null; send a JSON object", "body"))
-                : (value, null);
+            value = JsonSerializer.Deserialize(ref json, typeInfo);
+        }
+        catch (ContractViolationException ex)
+        {
+            var field = FieldOf(ex.Path);
+            return (null, Problems.Create(StatusCodes.Status422UnprocessableEntity, "Invalid lead", $"{field} {ex.Message}", field));
         }
         catch (JsonException ex)
         {
-            var field = string.IsNullOrEmpty(ex.Path) || ex.Path == "$" ? "body" : ex.Path.StartsWith("$.", StringComparison.Ordinal) ? ex.Path[2..] : ex.Path;
+            var field = FieldOf(ex.Path);
+            if (ex.Message.StartsWith("Duplicate property", StringComparison.Ordinal))
+            {
+                return (null, Problems.Create(StatusCodes.Status400BadRequest, "Duplicate key",
+                    $"the key '{field}' appears more than once; send each key once", field));
+            }
+
             var detail = ex.Path is null or "$"
                 ? "the body is not valid JSON"
                 : $"'{field}' has the wrong type or is malformed";
             return (null, Problems.Create(StatusCodes.Status400BadRequest, "Malformed JSON", $"{detail} (line {ex.LineNumber + 1}, byte {ex.BytePositionInLine})", field));
         }
+
+        if (value is null)
+        {
+            return (null, Problems.Create(StatusCodes.Status400BadRequest, "Malformed JSON", "the body is JSON null; send a JSON object", "body"));
+        }
+
+        // One JSON value and nothing after it but whitespace: `{...}garbage` or `{...}{...}` is not a lead.
+        bool more;
+        try
+        {
+            more = json.Read();
+        }
+        catch (JsonException)
+        {
+            more = true;
+        }
+
+        return more
+            ? (null, Problems.Create(StatusCodes.Status400BadRequest, "Malformed JSON",
+                $"there are bytes after the JSON value (from byte {json.BytesConsumed}); send exactly one JSON object", "body"))
+            : (value, null);
     }
+
+    private static string FieldOf(string? path) =>
+        string.IsNullOrEmpty(path) || path == "$" ? "body" : path.StartsWith("$.", StringComparison.Ordinal) ? path[2..] : path;
 
     private static ProblemHttpResult TooLarge(int limit) =>
         Problems.Create(StatusCodes.Status413PayloadTooLarge, "Body too large", $"the body is larger than the limit of {limit} bytes", "body");

@@ -1,8 +1,9 @@
-using System.Globalization;
 using Lifeline.Scoring.Failover;
 using Lifeline.Scoring.Features;
 using Lifeline.Scoring.Models;
 using Lifeline.Scoring.Sinks;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Logging;
 
 namespace Lifeline.Scoring.Apis;
@@ -18,7 +19,7 @@ internal enum ScoreFailure
 
 /// <summary>
 /// Validates and scores leads on the current model, records each outcome for failover and metrics, and queues each
-/// prediction for the sink. A slow prediction (over the failover timeout) is still answered but counts as a failure.
+/// prediction in the durable spool before it is answered (<see cref="RecordAsync"/>). A slow prediction (over the failover timeout) is still answered but counts as a failure.
 /// </summary>
 internal sealed class LeadScorer(
     ModelManager models,
@@ -39,6 +40,87 @@ internal sealed class LeadScorer(
 
     public TimeProvider TimeProvider => timeProvider;
 
+    public PredictionLog Predictions => predictions;
+
+    /// <summary>The record of one answered prediction, with the lead as it was scored.</summary>
+    public static PredictionRecord ToRecord(ScoreLeadResponse response, ScoreLeadRequest lead) =>
+        new(response.LeadId, response.LeadScore, response.ScoreCategory, response.ModelVersion, response.PredictionTimestamp, response.LatencyMs)
+        {
+            CompanySize = lead.CompanySize,
+            Industry = lead.Industry,
+            PageViews = lead.PageViews,
+            TimeOnSite = lead.TimeOnSite,
+            FormCompletionTime = lead.FormCompletionTime,
+            ReferralSource = lead.ReferralSource,
+            CreatedAt = lead.CreatedAt,
+        };
+
+    /// <summary>
+    /// Records the predictions in the spool and waits until they are in the spool file; null when recorded (or
+    /// recording is off), else the 503 to answer instead (the spool is full: back-pressure; or it cannot be written).
+    /// Nothing is answered 200 that is not recorded.
+    /// </summary>
+    public async ValueTask<ProblemHttpResult?> RecordAsync(HttpContext context, string endpoint, ScoreLeadResponse? one, ScoreLeadRequest? lead,
+        IReadOnlyList<ScoreLeadResponse>? many = null, IReadOnlyList<ScoreLeadRequest?>? leads = null)
+    {
+        if (!predictions.Enabled)
+        {
+            return null;
+        }
+
+        Task? durable;
+        try
+        {
+            if (one is not null)
+            {
+                durable = predictions.TryRecord(ToRecord(one, lead!));
+            }
+            else
+            {
+                var records = new PredictionRecord[many!.Count];
+                for (var i = 0; i < records.Length; i++)
+                {
+                    records[i] = ToRecord(many[i], leads![i]!);
+                }
+
+                durable = predictions.TryRecord(records);
+            }
+        }
+        catch (Exception ex) when (ex is System.Text.Json.JsonException or InvalidOperationException or ArgumentException or NotSupportedException)
+        {
+            return RecordFailed(endpoint, "the record cannot be serialised", ex);
+        }
+
+        if (durable is null)
+        {
+            metrics.SpoolRejected.WithLabels("predictions").Inc();
+            metrics.Request(endpoint, StatusCodes.Status503ServiceUnavailable);
+            context.Response.Headers.RetryAfter = "1";
+            return TypedResults.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Prediction log full",
+                detail: "the prediction spool is at its disk budget (the sink is behind); nothing was recorded: retry after 1 s");
+        }
+
+        try
+        {
+            await durable;
+            return null;
+        }
+        catch (IOException ex)
+        {
+            return RecordFailed(endpoint, "the spool cannot be written", ex);
+        }
+
+        ProblemHttpResult RecordFailed(string endpoint, string reason, Exception ex)
+        {
+            Log.RecordFailed(logger, reason, ex);
+            metrics.RecordFailures.Inc();
+            metrics.Request(endpoint, StatusCodes.Status503ServiceUnavailable);
+            context.Response.Headers.RetryAfter = "1";
+            return TypedResults.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Prediction not recorded",
+                detail: $"the prediction was not answered because it could not be recorded: {reason}; retry");
+        }
+    }
+
     /// <summary>Checks one lead; returns null when valid, else the errors keyed by field (prefixed for batch items).</summary>
     public static Dictionary<string, string[]>? Validate(ScoreLeadRequest? lead, string prefix, Dictionary<string, string[]>? errors = null)
     {
@@ -57,28 +139,49 @@ internal sealed class LeadScorer(
             (errors ??= [])[prefix + "lead_id"] = ["lead_id is longer than 256 characters"];
         }
 
+        foreach (var (name, value) in (ReadOnlySpan<(string, string?)>)[("company_size", lead.CompanySize), ("industry", lead.Industry), ("referral_source", lead.ReferralSource)])
+        {
+            if (value is { Length: > LeadContract.MaxStringLength })
+            {
+                (errors ??= [])[prefix + name] = [$"{name} is longer than {LeadContract.MaxStringLength} characters"];
+            }
+        }
+
         if (lead.PageViews < 0)
         {
             (errors ??= [])[prefix + "page_views"] = ["page_views must be ≥ 0"];
         }
 
-        if (lead.TimeOnSite < 0)
-        {
-            (errors ??= [])[prefix + "time_on_site"] = ["time_on_site must be ≥ 0"];
-        }
+        CheckSeconds(lead.TimeOnSite, "time_on_site", prefix, ref errors);
+        CheckSeconds(lead.FormCompletionTime, "form_completion_time", prefix, ref errors);
 
-        if (lead.FormCompletionTime < 0)
-        {
-            (errors ??= [])[prefix + "form_completion_time"] = ["form_completion_time must be ≥ 0"];
-        }
-
-        if (lead.CreatedAt is not null
-            && !DateTimeOffset.TryParse(lead.CreatedAt, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind, out _))
+        if (lead.CreatedAt is not null && !LeadContract.TryParseTimestamp(lead.CreatedAt, out _))
         {
             (errors ??= [])[prefix + "created_at"] = ["created_at is not an ISO-8601 timestamp (e.g. 2024-12-04T03:24:08Z)"];
         }
 
         return errors;
+    }
+
+    private static void CheckSeconds(double? value, string name, string prefix, ref Dictionary<string, string[]>? errors)
+    {
+        if (value is not { } v)
+        {
+            return;
+        }
+
+        if (!double.IsFinite(v))
+        {
+            (errors ??= [])[prefix + name] = [$"{name} is not a finite number"];
+        }
+        else if (v < 0)
+        {
+            (errors ??= [])[prefix + name] = [$"{name} must be ≥ 0"];
+        }
+        else if (v > LeadContract.MaxSeconds)
+        {
+            (errors ??= [])[prefix + name] = [$"{name} must be at most {LeadContract.MaxSeconds:0e0} seconds"];
+        }
     }
 
     /// <summary>Scores one valid lead on <paramref name="model"/>; <paramref name="started"/> is the request's start timestamp.</summary>
@@ -120,21 +223,6 @@ internal sealed class LeadScorer(
         failover.Record(model, timedOut, latencyMs);
         metrics.Predictions.Inc();
         var response = new ScoreLeadResponse(lead.LeadId!, score, LeadFeatures.Category(score), model.Version, timeProvider.GetUtcNow(), latencyMs);
-        if (predictions.Enabled)
-        {
-            predictions.Write(new PredictionRecord(response.LeadId, response.LeadScore, response.ScoreCategory, response.ModelVersion,
-                response.PredictionTimestamp, response.LatencyMs)
-            {
-                CompanySize = lead.CompanySize,
-                Industry = lead.Industry,
-                PageViews = lead.PageViews,
-                TimeOnSite = lead.TimeOnSite,
-                FormCompletionTime = lead.FormCompletionTime,
-                ReferralSource = lead.ReferralSource,
-                CreatedAt = lead.CreatedAt,
-            });
-        }
-
         return (response, ScoreFailure.None);
     }
 }

@@ -32,7 +32,8 @@ public static class ScoringApi
         app.MapGet("/model-info", ModelInfo).WithName("ModelInfo").WithSummary("The model version in use and its signature");
         app.MapPost("/admin/rollback", RollbackAsync).WithName("AdminRollback").WithSummary("Roll back to the previous Production version (bearer token)");
         var metrics = app.ServiceProvider.GetService(typeof(ScoringMetrics)) as ScoringMetrics;
-        app.MapMetrics("/metrics", metrics?.Registry);
+        // GET only: MapMetrics alone would answer every method (POST /metrics was 200).
+        app.MapMetrics("/metrics", metrics?.Registry).WithMetadata(new HttpMethodMetadata([HttpMethods.Get]));
         return app;
     }
 
@@ -65,6 +66,11 @@ public static class ScoringApi
         {
             metrics.Request("score-lead", StatusCodes.Status503ServiceUnavailable);
             return PredictionFailed(model, failure);
+        }
+
+        if (await scorer.RecordAsync(context, "score-lead", response, lead) is { } notRecorded)
+        {
+            return notRecorded;
         }
 
         metrics.ScoreLeadOk.Inc();
@@ -125,6 +131,11 @@ public static class ScoringApi
             }
 
             predictions[i] = response;
+        }
+
+        if (await scorer.RecordAsync(context, "score-leads", null, null, predictions, leads) is { } notRecorded)
+        {
+            return notRecorded;
         }
 
         var latencyMs = timeProvider.GetElapsedTime(started).TotalMilliseconds;

@@ -1,13 +1,24 @@
+using System.Text.Json.Serialization;
+
 namespace Lifeline.Scoring.Apis;
 
-/// <summary>The request of <c>POST /score-lead</c>: the original service's fields; only <c>lead_id</c> is required.</summary>
+/// <summary>
+/// The request of <c>POST /score-lead</c>: the original service's fields; only <c>lead_id</c> is required. The
+/// numbers are read by the contract's converters (out of range or not finite is 422); docs/scoring.md has the contract.
+/// </summary>
 public sealed record ScoreLeadRequest
 {
     public string? LeadId { get; init; }
     public string? CompanySize { get; init; }
     public string? Industry { get; init; }
+
+    [JsonConverter(typeof(ContractInt32Converter))]
     public int? PageViews { get; init; }
+
+    [JsonConverter(typeof(ContractDoubleConverter))]
     public double? TimeOnSite { get; init; }
+
+    [JsonConverter(typeof(ContractDoubleConverter))]
     public double? FormCompletionTime { get; init; }
     public string? ReferralSource { get; init; }
     public string? CreatedAt { get; init; }

@@ -1,42 +1,113 @@
+using System.Buffers;
+using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 
 namespace Lifeline.Scoring.Sinks;
 
-/// <summary>Appends records as JSON lines to one file, fsynced per batch. The stand-in for the lake's tables.</summary>
-internal sealed class JsonLinesSink<T>(string path, JsonTypeInfo<T> typeInfo)
+/// <summary>
+/// Appends records as JSON lines to one file, fsynced per batch. The stand-in for the lake's tables. Drained from
+/// a spool it is effectively-once: after each batch <c>FILE.position</c> records the spool id, the spool position
+/// and the file's length (temporary file, fsync, rename); on start, bytes past that length (a batch written but not
+/// recorded before a crash) are cut off and the spool resumes from the recorded position. The file belongs to the
+/// service: rotate it only while the service is stopped.
+/// </summary>
+internal sealed class JsonLinesSink<T>(string path, JsonTypeInfo<T> typeInfo) : IPositionedSink<T>
 {
     private readonly SemaphoreSlim _gate = new(1, 1);
+    private ArrayBufferWriter<byte> _buffer = new(1 << 16);
 
     public string Path { get; } = path;
 
-    public async Task AppendAsync(IReadOnlyList<T> batch, CancellationToken cancellationToken)
+    private string PositionPath => Path + ".position";
+
+    public Task AppendAsync(IReadOnlyList<T> batch, CancellationToken cancellationToken) => AppendCoreAsync(batch, null, 0, cancellationToken);
+
+    public Task AppendAsync(IReadOnlyList<T> batch, string spoolId, long endPosition, CancellationToken cancellationToken) =>
+        AppendCoreAsync(batch, spoolId, endPosition, cancellationToken);
+
+    private async Task AppendCoreAsync(IReadOnlyList<T> batch, string? spoolId, long endPosition, CancellationToken cancellationToken)
     {
         if (batch.Count == 0)
         {
             return;
         }
 
-        var buffer = new MemoryStream();
-        await using (var writer = new Utf8JsonWriter(buffer))
-        {
-            foreach (var record in batch)
-            {
-                JsonSerializer.Serialize(writer, record, typeInfo);
-                await writer.FlushAsync(cancellationToken);
-                buffer.WriteByte((byte)'\n');
-                writer.Reset();
-            }
-        }
-
         await _gate.WaitAsync(cancellationToken);
         try
         {
+            _buffer.ResetWrittenCount();
+            using (var writer = new Utf8JsonWriter(_buffer))
+            {
+                foreach (var record in batch)
+                {
+                    JsonSerializer.Serialize(writer, record, typeInfo);
+                    writer.Flush();
+                    _buffer.Write("\n"u8);
+                    writer.Reset(_buffer);
+                }
+            }
+
             Directory.CreateDirectory(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(Path))!);
-            await using var file = new FileStream(Path, FileMode.Append, FileAccess.Write, FileShare.Read, 1 << 16, useAsync: true);
-            await file.WriteAsync(buffer.GetBuffer().AsMemory(0, (int)buffer.Length), cancellationToken);
-            await file.FlushAsync(cancellationToken);
-            file.Flush(flushToDisk: true);
+            long length;
+            using (var file = new FileStream(Path, FileMode.Append, FileAccess.Write, FileShare.Read, 0))
+            {
+                file.Write(_buffer.WrittenSpan);
+                file.Flush(flushToDisk: true);
+                length = file.Length;
+            }
+
+            if (spoolId is not null)
+            {
+                var tmp = PositionPath + ".tmp";
+                using (var file = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None, 0))
+                {
+                    file.Write(System.Text.Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture, $"{spoolId} {endPosition} {length}\n")));
+                    file.Flush(flushToDisk: true);
+                }
+
+                File.Move(tmp, PositionPath, overwrite: true);
+            }
+
+            if (_buffer.Capacity > 1 << 20)
+            {
+                _buffer = new ArrayBufferWriter<byte>(1 << 16); // a rare huge batch does not keep its buffer for the life of the service
+            }
+
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    public async Task<long?> GetCommittedPositionAsync(string spoolId, CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            if (!File.Exists(PositionPath))
+            {
+                return null;
+            }
+
+            var parts = (await File.ReadAllTextAsync(PositionPath, cancellationToken)).Split(' ', StringSplitOptions.TrimEntries);
+            if (parts.Length != 3 || parts[0] != spoolId
+                || !long.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var position)
+                || !long.TryParse(parts[2], NumberStyles.None, CultureInfo.InvariantCulture, out var length))
+            {
+                return null;
+            }
+
+            if (File.Exists(Path) && new FileInfo(Path).Length > length)
+            {
+                // a batch was appended but not recorded before a crash: the spool still holds it and writes it again
+                using var file = new FileStream(Path, FileMode.Open, FileAccess.Write, FileShare.Read, 0);
+                file.SetLength(length);
+                file.Flush(flushToDisk: true);
+            }
+
+            return position;
         }
         finally
         {
@@ -46,19 +117,29 @@ internal sealed class JsonLinesSink<T>(string path, JsonTypeInfo<T> typeInfo)
 }
 
 /// <summary>Predictions to <c>predictions.jsonl</c>.</summary>
-internal sealed class JsonLinesPredictionSink(string path) : IPredictionSink
+internal sealed class JsonLinesPredictionSink(string path) : IPredictionSink, IPositionedSink<PredictionRecord>
 {
     private readonly JsonLinesSink<PredictionRecord> _sink = new(path, ScoringJsonContext.Default.PredictionRecord);
 
     public Task AppendAsync(IReadOnlyList<PredictionRecord> batch, CancellationToken cancellationToken) => _sink.AppendAsync(batch, cancellationToken);
+
+    public Task AppendAsync(IReadOnlyList<PredictionRecord> batch, string spoolId, long endPosition, CancellationToken cancellationToken) =>
+        _sink.AppendAsync(batch, spoolId, endPosition, cancellationToken);
+
+    public Task<long?> GetCommittedPositionAsync(string spoolId, CancellationToken cancellationToken) => _sink.GetCommittedPositionAsync(spoolId, cancellationToken);
 }
 
 /// <summary>Audit records to <c>audit_logs.jsonl</c>.</summary>
-internal sealed class JsonLinesAuditSink(string path) : IAuditSink
+internal sealed class JsonLinesAuditSink(string path) : IAuditSink, IPositionedSink<AuditRecord>
 {
     private readonly JsonLinesSink<AuditRecord> _sink = new(path, ScoringJsonContext.Default.AuditRecord);
 
     public Task AppendAsync(IReadOnlyList<AuditRecord> batch, CancellationToken cancellationToken) => _sink.AppendAsync(batch, cancellationToken);
+
+    public Task AppendAsync(IReadOnlyList<AuditRecord> batch, string spoolId, long endPosition, CancellationToken cancellationToken) =>
+        _sink.AppendAsync(batch, spoolId, endPosition, cancellationToken);
+
+    public Task<long?> GetCommittedPositionAsync(string spoolId, CancellationToken cancellationToken) => _sink.GetCommittedPositionAsync(spoolId, cancellationToken);
 }
 
 /// <summary>Discards predictions (sinks switched off, e.g. for the benchmark without sinks).</summary>

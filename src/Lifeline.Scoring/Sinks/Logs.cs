@@ -1,55 +1,202 @@
+using System.Buffers;
+using System.Text.Json;
+using Lifeline.Scoring.Failover;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace Lifeline.Scoring.Sinks;
 
-/// <summary>The prediction log: every served prediction, queued without waiting, written in the background.</summary>
-internal sealed class PredictionLog : IHostedService
+/// <summary>
+/// The prediction log: every answered prediction is serialised on the request path and appended to the durable
+/// spool before the answer goes out (<see cref="TryRecord(PredictionRecord)"/>); <see cref="SpoolDrainer{T}"/> moves
+/// it to the sink in the background. Nothing is dropped: when the spool's disk budget is full the request is answered
+/// 503 with Retry-After instead.
+/// </summary>
+internal sealed class PredictionLog : IHostedService, IDisposable
 {
-    private readonly BackgroundBatcher<PredictionRecord>? _batcher;
+    [ThreadStatic]
+    private static ArrayBufferWriter<byte>? t_buffer;
 
-    public PredictionLog(IPredictionSink sink, ScoringOptions options, TimeProvider timeProvider, ScoringMetrics metrics, ILogger<PredictionLog> logger)
+    [ThreadStatic]
+    private static Utf8JsonWriter? t_writer;
+
+    private readonly Spool? _spool;
+    private readonly SpoolDrainer<PredictionRecord>? _drainer;
+
+    public PredictionLog(IPredictionSink sink, ScoringOptions options, TimeProvider timeProvider, ScoringMetrics metrics, IAlertSink alerts,
+        ILogger<PredictionLog> logger)
     {
         if (sink is NullPredictionSink)
         {
             return;
         }
 
-        _batcher = new BackgroundBatcher<PredictionRecord>("predictions", sink.AppendAsync, options.SinkCapacity, options.SinkFlushInterval,
-            options.SinkMaxBatch, timeProvider, logger);
-        _batcher.OnDropped += n => metrics.SinkDropped.WithLabels("predictions").Inc(n);
+        _spool = Spool.Open(options.SpoolOptions("predictions"), timeProvider);
+        _drainer = new SpoolDrainer<PredictionRecord>("predictions", _spool, ScoringJsonContext.Default.PredictionRecord, sink.AppendAsync,
+            sink as IPositionedSink<PredictionRecord>, options.SinkFlushInterval, options.SinkMaxBatch, timeProvider, metrics, alerts, logger);
     }
 
-    public bool Enabled => _batcher is not null;
+    public bool Enabled => _spool is not null;
 
-    public long Dropped => _batcher?.Dropped ?? 0;
+    public Spool? Spool => _spool;
 
-    public long Written => _batcher?.Written ?? 0;
+    public SpoolDrainer<PredictionRecord>? Drainer => _drainer;
 
-    public void Write(PredictionRecord record) => _batcher?.TryEnqueue(record);
+    /// <summary>Records appended to the sink since start.</summary>
+    public long Written => _drainer?.Written ?? 0;
 
-    public Task StartAsync(CancellationToken cancellationToken) => _batcher?.StartAsync(cancellationToken) ?? Task.CompletedTask;
+    /// <summary>
+    /// Serialises the record and appends it to the spool. Null when the spool is full (answer 503, nothing recorded);
+    /// else a task that completes when the record is in the spool file (answer only then) or faults (answer 503).
+    /// </summary>
+    public Task? TryRecord(PredictionRecord record)
+    {
+        var (buffer, writer) = Writer();
+        JsonSerializer.Serialize(writer, record, ScoringJsonContext.Default.PredictionRecord);
+        writer.Flush();
+        Span<int> lengths = [buffer.WrittenCount];
+        var appended = _spool!.TryAppend(buffer.WrittenSpan, lengths);
+        ReleaseIfBig(buffer);
+        return appended;
+    }
 
-    public Task StopAsync(CancellationToken cancellationToken) => _batcher?.StopAsync(cancellationToken) ?? Task.CompletedTask;
+    /// <summary>The same for a batch, all or none.</summary>
+    public Task? TryRecord(IReadOnlyList<PredictionRecord> records)
+    {
+        // Each record through the small per-thread buffer, gathered in a pooled array returned before this returns
+        // (the spool copies the frames synchronously): no per-thread buffer grows to the size of a batch.
+        var (buffer, writer) = Writer();
+        var lengths = ArrayPool<int>.Shared.Rent(records.Count);
+        var all = ArrayPool<byte>.Shared.Rent(Math.Max(4096, records.Count * 512));
+        var used = 0;
+        try
+        {
+            for (var i = 0; i < records.Count; i++)
+            {
+                buffer.ResetWrittenCount();
+                writer.Reset(buffer);
+                JsonSerializer.Serialize(writer, records[i], ScoringJsonContext.Default.PredictionRecord);
+                writer.Flush();
+                var record = buffer.WrittenSpan;
+                if (used + record.Length > all.Length)
+                {
+                    var bigger = ArrayPool<byte>.Shared.Rent(Math.Max(all.Length * 2, used + record.Length));
+                    all.AsSpan(0, used).CopyTo(bigger);
+                    ArrayPool<byte>.Shared.Return(all);
+                    all = bigger;
+                }
+
+                record.CopyTo(all.AsSpan(used));
+                used += record.Length;
+                lengths[i] = record.Length;
+            }
+
+            return _spool!.TryAppend(all.AsSpan(0, used), lengths.AsSpan(0, records.Count));
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(all);
+            ArrayPool<int>.Shared.Return(lengths);
+            ReleaseIfBig(buffer);
+        }
+    }
+
+    private static (ArrayBufferWriter<byte> Buffer, Utf8JsonWriter Writer) Writer()
+    {
+        var buffer = t_buffer ??= new ArrayBufferWriter<byte>(1024);
+        buffer.ResetWrittenCount();
+        var writer = t_writer ??= new Utf8JsonWriter(buffer);
+        writer.Reset(buffer);
+        return (buffer, writer);
+    }
+
+    // Per-thread buffers stay small: the thread pool can grow to many threads, and each keeps its own.
+    private static void ReleaseIfBig(ArrayBufferWriter<byte> buffer)
+    {
+        if (buffer.Capacity > 16 * 1024)
+        {
+            t_buffer = null;
+            t_writer = null;
+        }
+    }
+
+    public Task StartAsync(CancellationToken cancellationToken) => _drainer?.StartAsync(cancellationToken) ?? Task.CompletedTask;
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        if (_drainer is not null)
+        {
+            await _drainer.StopAsync(cancellationToken);
+        }
+
+        _spool?.Dispose();
+    }
+
+    public void Dispose()
+    {
+        _drainer?.Dispose();
+        _spool?.Dispose();
+    }
 }
 
-/// <summary>The audit log: every admin or automatic action; queued with back-pressure (never dropped), written in the background.</summary>
-internal sealed class AuditLog : IHostedService
+/// <summary>
+/// The audit log: every admin or automatic action. With a sink directory, through its own durable spool like the
+/// predictions (appended before the action's caller goes on; never refused for the disk budget: audit records are
+/// rare); without, to memory through <see cref="BackgroundBatcher{T}"/> with back-pressure.
+/// </summary>
+internal sealed class AuditLog : IHostedService, IDisposable
 {
-    private readonly BackgroundBatcher<AuditRecord> _batcher;
+    private readonly BackgroundBatcher<AuditRecord>? _batcher;
+    private readonly Spool? _spool;
+    private readonly SpoolDrainer<AuditRecord>? _drainer;
 
-    public AuditLog(IAuditSink sink, ScoringOptions options, TimeProvider timeProvider, ILogger<AuditLog> logger)
+    public AuditLog(IAuditSink sink, ScoringOptions options, TimeProvider timeProvider, ScoringMetrics metrics, IAlertSink alerts, ILogger<AuditLog> logger)
     {
-        _batcher = new BackgroundBatcher<AuditRecord>("audit_logs", sink.AppendAsync, 10_000, options.SinkFlushInterval, 1000, timeProvider, logger);
+        if (sink is MemoryAuditSink || !options.HasSpool)
+        {
+            _batcher = new BackgroundBatcher<AuditRecord>("audit_logs", sink.AppendAsync, 10_000, options.SinkFlushInterval, 1000, timeProvider, logger);
+            return;
+        }
+
+        _spool = Spool.Open(options.SpoolOptions("audit_logs"), timeProvider);
+        _drainer = new SpoolDrainer<AuditRecord>("audit_logs", _spool, ScoringJsonContext.Default.AuditRecord, sink.AppendAsync,
+            sink as IPositionedSink<AuditRecord>, options.SinkFlushInterval, 1000, timeProvider, metrics, alerts, logger);
     }
 
-    public long Written => _batcher.Written;
+    public long Written => _batcher?.Written ?? _drainer!.Written;
 
-    public ValueTask WriteAsync(AuditRecord record, CancellationToken cancellationToken) => _batcher.EnqueueAsync(record, cancellationToken);
+    public ValueTask WriteAsync(AuditRecord record, CancellationToken cancellationToken)
+    {
+        if (_batcher is not null)
+        {
+            return _batcher.EnqueueAsync(record, cancellationToken);
+        }
 
-    public Task StartAsync(CancellationToken cancellationToken) => _batcher.StartAsync(cancellationToken);
+        var payload = JsonSerializer.SerializeToUtf8Bytes(record, ScoringJsonContext.Default.AuditRecord);
+        Span<int> lengths = [payload.Length];
+        return new ValueTask(_spool!.TryAppend(payload, lengths, ignoreBudget: true)!);
+    }
 
-    public Task StopAsync(CancellationToken cancellationToken) => _batcher.StopAsync(cancellationToken);
+    public Task StartAsync(CancellationToken cancellationToken) => _batcher?.StartAsync(cancellationToken) ?? _drainer!.StartAsync(cancellationToken);
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        if (_batcher is not null)
+        {
+            await _batcher.StopAsync(cancellationToken);
+            return;
+        }
+
+        await _drainer!.StopAsync(cancellationToken);
+        _spool!.Dispose();
+    }
+
+    public void Dispose()
+    {
+        _batcher?.Dispose();
+        _drainer?.Dispose();
+        _spool?.Dispose();
+    }
 }
 
 /// <summary>Audit records when no sink directory is configured: kept in memory (the last 1000) and visible in logs.</summary>

@@ -56,7 +56,7 @@ public class ScoringApiTests
     [InlineData("""{"lead_id":"a","created_at":"yesterday"}""", 422, "created_at")]
     [InlineData("""{"lead_id":"a","page_views":"many"}""", 400, "page_views")]
     [InlineData("""{"lead_id":"a","page_views":1.5}""", 400, "page_views")]
-    [InlineData("""{"lead_id":"a","page_views":99999999999}""", 400, "page_views")]
+    [InlineData("""{"lead_id":"a","page_views":99999999999}""", 422, "page_views")]
     [InlineData("""{"lead_id":"a",""", 400, "body")]
     [InlineData("""not json""", 400, "body")]
     [InlineData("", 400, "body")]

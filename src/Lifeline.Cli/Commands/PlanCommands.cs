@@ -33,6 +33,11 @@ internal static class PlanCommands
         command.Run(async (context, ct) =>
         {
             var path = context.Get(file)!;
+            if (Directory.Exists(path))
+            {
+                throw new UsageException($"--file '{path}' is a directory: name the plan file, e.g. --file {Path.Combine(path, PlanFile.DefaultFileName)}");
+            }
+
             var isRecommended = context.Get(recommended);
             var defaults = new PlanTemplateOptions();
             var options = new PlanTemplateOptions
@@ -74,7 +79,7 @@ internal static class PlanCommands
             var counts = $"{Count(report.ErrorCount, "error")}, {Count(report.WarningCount, "warning")}, {Count(infos, "info")}";
             if (report.Plan is null)
             {
-                throw new CliException(ExitCodes.PlanHasErrors, $"{path}: the plan cannot be read ({counts}): {FirstError(report)}");
+                throw new CliException(ExitCodes.PlanHasErrors, $"{path}: the plan cannot be read: {FirstError(report, "above")}");
             }
 
             if (report.HasErrors)
@@ -100,7 +105,7 @@ internal static class PlanCommands
             var report = await new PlanChecker(context.Time).CheckFileAsync(path, ct);
             if (report.Plan is null)
             {
-                throw new CliException(ExitCodes.PlanHasErrors, $"{path}: the plan cannot be read: {FirstError(report)}");
+                throw new CliException(ExitCodes.PlanHasErrors, $"{path}: the plan cannot be read: {FirstError(report, $"listed by 'lifeline plan check{FileArgument(path)}'")}");
             }
 
             var model = PlanTableModel.Create(report.Plan, report);
@@ -154,10 +159,16 @@ internal static class PlanCommands
 
     private static string FileArgument(string path) => path == PlanFile.DefaultFileName ? "" : $" --file {path}";
 
-    private static string FirstError(PlanCheckReport report)
+    private static string FirstError(PlanCheckReport report, string where)
     {
         var errors = report.Findings.Where(f => f.Severity == FindingSeverity.Error).ToList();
-        return errors.Count == 0 ? "no details" : errors[0] + (errors.Count > 1 ? $" (and {errors.Count - 1} more above)" : "");
+        if (errors.Count == 0)
+        {
+            return "no details";
+        }
+
+        var first = errors[0];
+        return $"line {first.Mark.Line}, column {first.Mark.Column}: {first.Message}; fix: {first.Fix}{(errors.Count > 1 ? $" (and {errors.Count - 1} more {where})" : "")}";
     }
 
     private static string Count(int n, string noun) => $"{n} {noun}{(n == 1 ? "" : "s")}";

@@ -68,4 +68,9 @@ internal static class ExitCodes
 
     /// <summary>A server command cannot listen on the address given by <c>--urls</c> (in use, or not permitted).</summary>
     public const int CannotListen = 43;
+
+    // plan (50-59)
+
+    /// <summary><c>lifeline plan check</c> (and <c>plan show</c>): the plan file has errors, is missing or cannot be parsed (each finding is one line).</summary>
+    public const int PlanHasErrors = 50;
 }

@@ -25,6 +25,7 @@ internal static class LifelineCommand
         root.Subcommands.Add(TrainCommands.Create());
         root.Subcommands.Add(ScoringCommands.Create());
         root.Subcommands.Add(ScoringCommands.CreateModel());
+        root.Subcommands.Add(PlanCommands.Create());
         return root;
     }
 

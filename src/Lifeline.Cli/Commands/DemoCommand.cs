@@ -62,7 +62,7 @@ internal static class DemoCommand
     }
 
     /// <summary>
-    /// The story, part after part (vault, lake, registry and scoring), stopping after a part that fails; then the
+    /// The story, part after part (plan, vault, lake, registry and scoring), stopping after a part that fails; then the
     /// summary: the JSON document, or the table and one closing line per part, and the directory's fate last.
     /// </summary>
     private static async Task<int> RunAsync(DemoSteps steps, string directory, bool keepsDirectory, CancellationToken ct)
@@ -73,11 +73,19 @@ internal static class DemoCommand
         var password = Environment.GetEnvironmentVariable("LIFELINE_PASSWORD") is { Length: > 0 } given
             ? given
             : Convert.ToBase64String(RandomNumberGenerator.GetBytes(24));
-        var vault = await new VaultDemo(steps, password).RunAsync(directory, ct);
+        // the plan first: the recommended plan checks clean, the customer's shows its contradictions
+        var plan = await PlanDemo.RunAsync(directory, steps, ct);
+        VaultDemoResult? vault = null;
         LakeDemoResult? lake = null;
         RegistryDemoResult? registry = null;
         ScoringDemoSummary? scoring = null;
-        var code = vault.ExitCode;
+        var code = plan.ExitCode;
+        if (code == ExitCodes.Ok)
+        {
+            vault = await new VaultDemo(steps, password).RunAsync(directory, ct);
+            code = vault.ExitCode;
+        }
+
         if (code == ExitCodes.Ok)
         {
             // the lake and the registry back up into the primary vault of the vault part
@@ -94,14 +102,21 @@ internal static class DemoCommand
             }
         }
 
-        console.Document(new DemoJson(directory, code == ExitCodes.Ok, vault.Verified, vault.Files, vault.Bytes, vault.FullBackupAdded, vault.SecondBackupAdded,
-            lake, registry, scoring, steps.Steps, Math.Round(steps.TotalSeconds, 3)));
+        console.Document(new DemoJson(directory, code == ExitCodes.Ok, vault?.Verified ?? false, vault?.Files ?? 0, vault?.Bytes ?? 0, vault?.FullBackupAdded ?? 0,
+            vault?.SecondBackupAdded ?? 0, lake, registry, scoring, steps.Steps, Math.Round(steps.TotalSeconds, 3), plan));
         if (!console.Json)
         {
             steps.PrintTable();
-            console.Line(vault.Verified
-                ? $"vault: restore verified: {vault.Files} files, {CliConsole.Bytes(vault.Bytes)}, byte-identical with modification times"
-                : "vault: restore NOT verified: see the steps above");
+            console.Line(plan.Ok
+                ? $"plan: Lifeline's recommended plan ({PlanDemo.RecommendedFile}) checks clean; the customer's plan ({PlanDemo.CustomerFile}) has {plan.CustomerErrors} errors: 'lifeline plan check --file {PlanDemo.CustomerFile}' lists them"
+                : $"plan: check NOT as expected: the recommended plan has {plan.Errors} errors, the customer's {plan.CustomerErrors}");
+            if (vault is not null)
+            {
+                console.Line(vault.Verified
+                    ? $"vault: restore verified: {vault.Files} files, {CliConsole.Bytes(vault.Bytes)}, byte-identical with modification times"
+                    : "vault: restore NOT verified: see the steps above");
+            }
+
             if (lake is not null)
             {
                 console.Line(lake.Verified

@@ -6,12 +6,13 @@ namespace Lifeline.Cli.Demo;
 
 /// <summary>
 /// The demo's JSON document: <c>ok</c> (every part proved its restore), the vault part's fields (<c>verified</c>,
-/// <c>files</c>, <c>bytes</c>, <c>fullBackupAdded</c>, <c>secondBackupAdded</c>), one object per later part (null when
+/// <c>files</c>, <c>bytes</c>, <c>fullBackupAdded</c>, <c>secondBackupAdded</c>), one object per other part (null when
 /// it did not run) and every step.
 /// </summary>
 internal sealed record DemoJson(
     string Directory, bool Ok, bool Verified, int Files, long Bytes, long FullBackupAdded, long SecondBackupAdded,
-    LakeDemoResult? Lake, RegistryDemoResult? Registry, ScoringDemoSummary? Scoring, IReadOnlyList<DemoStep> Steps, double TotalSeconds);
+    LakeDemoResult? Lake, RegistryDemoResult? Registry, ScoringDemoSummary? Scoring, IReadOnlyList<DemoStep> Steps, double TotalSeconds,
+    PlanDemoResult? Plan);
 
 /// <summary>What the vault part of the demo proved (the top-level fields of the demo's JSON document).</summary>
 internal sealed record VaultDemoResult(bool Verified, int Files, long Bytes, long FullBackupAdded, long SecondBackupAdded, int ExitCode);
@@ -41,12 +42,15 @@ internal sealed class VaultDemo
     /// <summary>The primary vault's directory below the demo directory (the registry part backs up into it).</summary>
     public static string PrimaryDirectory(string directory) => Path.Combine(directory, "vault-primary");
 
+    /// <summary>The secondary vault's directory below the demo directory.</summary>
+    public static string SecondaryDirectory(string directory) => Path.Combine(directory, "vault-secondary");
+
     /// <summary>Runs the story in <paramref name="directory"/>; the exit code is 0 when the restore is proven identical.</summary>
     public async Task<VaultDemoResult> RunAsync(string directory, CancellationToken ct)
     {
         var data = Path.Combine(directory, "data");
         var primaryDir = PrimaryDirectory(directory);
-        var secondaryDir = Path.Combine(directory, "vault-secondary");
+        var secondaryDir = SecondaryDirectory(directory);
         var restoreDir = Path.Combine(directory, "restored");
         var password = _password;
 

@@ -66,6 +66,7 @@ public sealed partial class ErrorTableTests
         { new KeyFileCorruptException("file:///r", "0123456789", "its content does not match its id"), ExitCodes.CheckFailed, "corrupt" },
         { new SnapshotCorruptException(new CorruptSnapshotInfo { Id = "abcdef0123", Reason = "fails authentication" }, false, null), ExitCodes.CheckFailed, "abcdef01" },
         { new DeltaVersionNotFoundException("version 9 not found"), ExitCodes.LakeVersionNotFound, "lake history" },
+        { new IOException("lifeline.yaml already exists: edit it, or pass --force to replace it"), ExitCodes.Failure, "--force" },
     };
 
     [Theory]

@@ -172,6 +172,16 @@ public sealed class EndToEndTests
         Assert.Contains("lake: restore as of v2", steps);
         Assert.Contains("registry: restore from vault", steps);
         Assert.Contains("scoring: score a batch over HTTP", steps);
+        Assert.Equal("plan: write and check", steps[0]);
+
+        // plan: the recommended plan checks clean, the customer's shows its registry RPO contradiction
+        var plan = json.GetProperty("plan");
+        Assert.True(plan.GetProperty("ok").GetBoolean(), result.ToString());
+        Assert.Equal(0, plan.GetProperty("errors").GetInt32());
+        Assert.True(plan.GetProperty("customerErrors").GetInt32() > 0);
+        Assert.Contains("rpo-unmet", plan.GetProperty("customerRules").EnumerateArray().Select(r => r.GetString()));
+        Assert.True(File.Exists(dir.Combine("work", "lifeline.yaml")));
+        Assert.True(File.Exists(dir.Combine("work", "customer-plan.yaml")));
 
         // lake: restored in place and as of an earlier version
         var lake = json.GetProperty("lake");

@@ -65,7 +65,8 @@ public sealed class FuzzReport(string surface, int seed)
         {
             FindingCount++;
             Bump(FindingsByOracle, f.Oracle);
-            var key = $"{f.Oracle} | {input.Template} | {string.Join('+', input.Steps.Select(s => s.Kind).Distinct().Order(StringComparer.Ordinal))}";
+            // one group per oracle, template and answer: the mutations that led there vary, the fix does not
+            var key = $"{f.Oracle} | {input.Template} | {outcome.Label}";
             if (_groups.TryGetValue(key, out var g))
             {
                 g.Count++;
@@ -79,7 +80,7 @@ public sealed class FuzzReport(string surface, int seed)
 
     public void AddRunFinding(Finding finding) => _runFindings.Add(finding);
 
-    public string ToText(int maxGroups = 40)
+    public string ToText(int maxGroups = 200)
     {
         var sb = new StringBuilder();
         sb.AppendLine(CultureInfo.InvariantCulture, $"== {Surface}: {Inputs} inputs, seed {Seed}, {Elapsed.TotalSeconds:0.0} s, {FindingCount} findings in {_groups.Count} groups");

@@ -18,6 +18,9 @@ public interface IFuzzSurface : IAsyncDisposable
     /// <summary>Whether the surface's memory can be judged in this process (servers run in-process).</summary>
     bool MeasuresMemory { get; }
 
-    /// <summary>Waits until background work caused by the inputs so far is done (sinks flushed), before memory is measured.</summary>
-    Task QuiesceAsync(CancellationToken cancellationToken);
+    /// <summary>
+    /// Waits (on a condition, with a deadline) until background work caused by the inputs so far is done, before
+    /// memory is measured; returns what the surface broke across inputs (e.g. answered predictions not recorded).
+    /// </summary>
+    Task<IReadOnlyList<Finding>> QuiesceAsync(CancellationToken cancellationToken);
 }

@@ -11,7 +11,7 @@ namespace Lifeline.Fuzzing.Http;
 /// </summary>
 public sealed class HttpMutator(IReadOnlyDictionary<string, string?> tokens)
 {
-    private static readonly string[] Methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE", "PROPFIND", "get", "Post", "FUZZ"];
+    private static readonly string[] Methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE", "PROPFIND", "get", "Post", "put", "delete", "pAtCh", "FUZZ"];
 
     private static readonly string?[] ContentTypes =
     [

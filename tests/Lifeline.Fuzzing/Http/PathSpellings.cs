@@ -6,6 +6,10 @@ namespace Lifeline.Fuzzing.Http;
 /// <summary>Other spellings of a path: letter case, trailing and doubled slashes, percent-encoding, dot segments.</summary>
 public static class PathSpellings
 {
+    /// <remarks>
+    /// No spelling decodes to a NUL or a control character: Kestrel refuses those itself with an empty 400 before any
+    /// application code runs, which no application can change.
+    /// </remarks>
     public static string Mutate(string path, FuzzRandom r)
     {
         var segments = path.Split('/');
@@ -20,7 +24,7 @@ public static class PathSpellings
             6 => string.Join('/', segments.Take(Math.Max(1, segments.Length - 1))) + "/./" + segments[^1],
             7 => path + "/../" + segments[^1],
             8 => path.Replace("/", "%2F", StringComparison.Ordinal).Insert(0, "/"),
-            _ => path + r.Pick(new[] { "%20", ";x=1", "%00", "/x", ".json", "~", "%2e" }),
+            _ => path + r.Pick(new[] { "%20", ";x=1", "/x", ".json", "~", "%2e", "%5C" }),
         };
     }
 

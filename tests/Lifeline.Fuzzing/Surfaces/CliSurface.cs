@@ -362,7 +362,7 @@ public sealed partial class CliSurface : IFuzzSurface
 
     private static string FirstLine(string s) => HttpOracles.Trim(s.Split('\n').FirstOrDefault(l => l.Contains("unexpected", StringComparison.OrdinalIgnoreCase)) ?? s);
 
-    public Task QuiesceAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    public Task<IReadOnlyList<Finding>> QuiesceAsync(CancellationToken cancellationToken) => Task.FromResult<IReadOnlyList<Finding>>([]);
 
     private static MethodInfo FindEntry()
     {

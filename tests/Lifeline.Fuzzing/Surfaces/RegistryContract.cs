@@ -40,7 +40,8 @@ public static class RegistryContract
     public static Role Required(HttpRequestSpec request)
     {
         var path = HttpOracles.CanonicalPath(request.Target);
-        var reading = request.Method is "GET" or "HEAD" or "OPTIONS";
+        // the router matches methods ignoring letter case, so "put" reaches the PUT handler: judge it as a PUT
+        var reading = request.Method.ToUpperInvariant() is "GET" or "HEAD" or "OPTIONS";
         if (path == ArtifactsPrefix || path.StartsWith(ArtifactsPrefix + "/", StringComparison.Ordinal))
         {
             return reading ? Role.None : Role.Write;

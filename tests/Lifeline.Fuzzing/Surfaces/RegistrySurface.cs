@@ -217,7 +217,7 @@ public sealed class RegistrySurface : IFuzzSurface
         return findings;
     }
 
-    public Task QuiesceAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    public Task<IReadOnlyList<Finding>> QuiesceAsync(CancellationToken cancellationToken) => Task.FromResult<IReadOnlyList<Finding>>([]);
 
     private async Task<HttpOutcome> SendAsync(string method, string endpoint, string json, CancellationToken cancellationToken) =>
         await RawHttpClient.SendAsync(Address, new HttpRequestSpec(method, RegistryContract.RestPrefix + endpoint,

@@ -40,15 +40,15 @@ public static partial class ScoringContract
             return null;
         }
 
-        var method = request.Method;
+        // the router matches methods ignoring letter case ("post" reaches the POST handler)
+        var method = request.Method.ToUpperInvariant();
         var allowed = methods.Contains(method) || (method == "HEAD" && methods.Contains("GET"));
         if (!allowed)
         {
-            // other letter cases of a method are other methods (RFC 9110 9.1) but the contract does not speak of them
-            return methods.Contains(method.ToUpperInvariant()) || method == "OPTIONS" ? null : $"{method} is not a method of {path} (405)";
+            return method == "OPTIONS" ? null : $"{request.Method} is not a method of {path} (405)";
         }
 
-        if (path is not ("/score-lead" or "/score-leads"))
+        if (path is not ("/score-lead" or "/score-leads") || method != "POST")
         {
             return null;
         }

@@ -45,6 +45,7 @@ public sealed class ScoringSurface : IFuzzSurface
     private readonly HttpMutator _mutator;
     private WebApplication? _app;
     private Uri? _address;
+    private long _answered;
 
     public ScoringSurface(int maxStringLength = 20_000)
     {
@@ -109,8 +110,41 @@ public sealed class ScoringSurface : IFuzzSurface
         return Templates[0];
     }
 
-    public async Task<FuzzOutcome> ExecuteAsync(FuzzCase input, CancellationToken cancellationToken) =>
-        await RawHttpClient.SendAsync(Address, ((HttpCase)input).Request, RequestTimeout, cancellationToken);
+    public async Task<FuzzOutcome> ExecuteAsync(FuzzCase input, CancellationToken cancellationToken)
+    {
+        var request = ((HttpCase)input).Request;
+        var answer = await RawHttpClient.SendAsync(Address, request, RequestTimeout, cancellationToken);
+        if (answer.Status is >= 200 and < 300 && request.Method == "POST")
+        {
+            Interlocked.Add(ref _answered, CountPredictions(answer));
+        }
+
+        return answer;
+    }
+
+    private static long CountPredictions(HttpOutcome answer)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(answer.Body);
+            var root = doc.RootElement;
+            if (root.ValueKind != JsonValueKind.Object)
+            {
+                return 0;
+            }
+
+            if (root.TryGetProperty("predictions", out var p) && p.ValueKind == JsonValueKind.Array)
+            {
+                return p.GetArrayLength();
+            }
+
+            return root.TryGetProperty("lead_score", out _) ? 1 : 0;
+        }
+        catch (JsonException)
+        {
+            return 0;
+        }
+    }
 
     public IReadOnlyList<Finding> Check(FuzzCase input, FuzzOutcome outcome)
     {
@@ -179,10 +213,44 @@ public sealed class ScoringSurface : IFuzzSurface
         }
     }
 
-    public async Task QuiesceAsync(CancellationToken cancellationToken)
+    /// <summary>Predictions answered 2xx so far (counted from the answers).</summary>
+    public long Answered => Interlocked.Read(ref _answered);
+
+    /// <summary>Prediction records in the sink files so far (lines of predictions*.jsonl below the sink directory).</summary>
+    public long Recorded()
     {
-        // the sinks flush every 200 ms: a few intervals let the queue drain before memory is measured
-        await Task.Delay(TimeSpan.FromMilliseconds(800), cancellationToken);
+        var dir = _dir.Combine("sinks");
+        if (!Directory.Exists(dir))
+        {
+            return 0;
+        }
+
+        long lines = 0;
+        foreach (var file in Directory.EnumerateFiles(dir, "predictions*.jsonl", SearchOption.AllDirectories))
+        {
+            using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            var buffer = new byte[64 * 1024];
+            int n;
+            while ((n = stream.Read(buffer)) > 0)
+            {
+                lines += buffer.AsSpan(0, n).Count((byte)'\n');
+            }
+        }
+
+        return lines;
+    }
+
+    /// <summary>Waits until every prediction answered so far is in the sink files (deadline 10 s), else reports the loss.</summary>
+    public async Task<IReadOnlyList<Finding>> QuiesceAsync(CancellationToken cancellationToken)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (Recorded() < Answered && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(50, cancellationToken);
+        }
+
+        var recorded = Recorded();
+        return recorded >= Answered ? [] : [new Finding("predictions-recorded", $"{Answered} predictions answered 2xx, {recorded} recorded in the sink after 10 s")];
     }
 
     public async ValueTask DisposeAsync()

@@ -49,8 +49,8 @@ public abstract class FuzzOutcome
     public abstract string Describe();
 }
 
-/// <summary>An oracle violation on one input.</summary>
-public sealed record Finding(string Oracle, string Detail)
+/// <summary>An oracle violation on one input; <paramref name="Kind"/> separates findings of one oracle that need different fixes.</summary>
+public sealed record Finding(string Oracle, string Detail, string? Kind = null)
 {
     public override string ToString() => $"{Oracle}: {Detail}";
 }

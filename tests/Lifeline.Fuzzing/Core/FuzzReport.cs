@@ -66,7 +66,7 @@ public sealed class FuzzReport(string surface, int seed)
             FindingCount++;
             Bump(FindingsByOracle, f.Oracle);
             // one group per oracle, template and answer: the mutations that led there vary, the fix does not
-            var key = $"{f.Oracle} | {input.Template} | {outcome.Label}";
+            var key = $"{f.Oracle} | {input.Template} | {outcome.Label}{(f.Kind is null ? "" : " | " + f.Kind)}";
             if (_groups.TryGetValue(key, out var g))
             {
                 g.Count++;

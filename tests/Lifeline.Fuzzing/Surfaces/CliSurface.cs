@@ -139,6 +139,7 @@ public sealed partial class CliSurface : IFuzzSurface
     private readonly MethodInfo _entry;
     private int _fresh;
     private string? _previousPassword;
+    private string? _previousDirectory;
 
     public CliSurface()
     {
@@ -159,6 +160,10 @@ public sealed partial class CliSurface : IFuzzSurface
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         _previousPassword = Environment.GetEnvironmentVariable("LIFELINE_PASSWORD");
+        // relative paths among the inputs land in the surface's directory, not in the runner's
+        _previousDirectory = Environment.CurrentDirectory;
+        Directory.CreateDirectory(_dir.Combine("cwd"));
+        Environment.CurrentDirectory = _dir.Combine("cwd");
         Environment.SetEnvironmentVariable("LIFELINE_PASSWORD", Password);
         Environment.SetEnvironmentVariable("LIFELINE_DEBUG", null);
         var files = _dir.Combine("files");
@@ -377,6 +382,11 @@ public sealed partial class CliSurface : IFuzzSurface
     public ValueTask DisposeAsync()
     {
         Environment.SetEnvironmentVariable("LIFELINE_PASSWORD", _previousPassword);
+        if (_previousDirectory is not null)
+        {
+            Environment.CurrentDirectory = _previousDirectory;
+        }
+
         _dir.Dispose();
         return ValueTask.CompletedTask;
     }

@@ -165,7 +165,7 @@ public sealed class ScoringSurface : IFuzzSurface
         var ok = answer.Status is >= 200 and < 300;
         if (ok && ScoringContract.Violation(request) is { } violation)
         {
-            findings.Add(new Finding("contract-refuses", $"answered {answer.Status} although {violation}"));
+            findings.Add(new Finding("contract-refuses", $"answered {answer.Status} although {violation}", Category(violation)));
         }
 
         var path = HttpOracles.CanonicalPath(request.Target);
@@ -180,6 +180,14 @@ public sealed class ScoringSurface : IFuzzSurface
         }
 
         return findings;
+    }
+
+    /// <summary>The violation without its particulars (quoted values, numbers, field paths), to group findings by cause.</summary>
+    private static string Category(string violation)
+    {
+        var text = System.Text.RegularExpressions.Regex.Replace(violation, "'[^']*'|\\d+|leads\\[\\d*\\]\\.|= [^ ]+", "");
+        text = System.Text.RegularExpressions.Regex.Replace(text, "\\s+", " ").Trim();
+        return text.Length > 70 ? text[..70] : text;
     }
 
     private static bool IsProblemDetails(HttpOutcome answer)

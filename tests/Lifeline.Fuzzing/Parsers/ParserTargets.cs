@@ -248,6 +248,20 @@ public static class ParserTargets
     /// </summary>
     public static IEnumerable<byte[]> CorruptVariants(string target)
     {
+        if (target == "pack-blob")
+        {
+            // an entry whose lengths no array can have, or that disagree with the payload
+            foreach (var seed in Seeds(target))
+            {
+                foreach (var rawLength in new uint[] { uint.MaxValue, 0x8000_0000, 0, 1 })
+                {
+                    var copy = (byte[])seed.Clone();
+                    BinaryPrimitives.WriteUInt32LittleEndian(copy.AsSpan(42), rawLength);
+                    yield return copy;
+                }
+            }
+        }
+
         foreach (var seed in Seeds(target))
         {
             if (seed.Length == 0)

@@ -168,7 +168,16 @@ public static class ParserTargets
         }
 
         var reader = new LogReader(store, "", NullLogger.Instance);
-        reader.LoadAsync(null, CancellationToken.None).GetAwaiter().GetResult();
+        var snapshot = reader.LoadAsync(null, CancellationToken.None).GetAwaiter().GetResult();
+        // what `lake show` and `lake verify` read next: the files, their statistics, the schema
+        foreach (var file in snapshot.Files)
+        {
+            _ = file.NumRecords;
+            _ = file.IsExternal;
+        }
+
+        _ = snapshot.RowCountFromStats;
+        _ = snapshot.Schema.Fields.Count;
     }
 
     private static List<byte[]> Split(byte[] input)

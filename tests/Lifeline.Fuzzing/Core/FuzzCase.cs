@@ -29,6 +29,9 @@ public abstract class FuzzCase
     /// <summary>A compact, copy-pasteable description of the input (a curl line, a command line).</summary>
     public abstract string Repro();
 
+    /// <summary>About how many bytes this case keeps alive (the report holds one per finding group; the memory oracle discounts them).</summary>
+    public virtual long ApproximateBytes => 1024 + Steps.Sum(s => s.Describe().Length * 2L);
+
     public string MutationSummary => Steps.Count == 0 ? "(valid template)" : string.Join("; ", Steps.Select(s => s.Describe()));
 }
 
@@ -45,6 +48,9 @@ public interface IFuzzStep
 public abstract class FuzzOutcome
 {
     public abstract string Label { get; }
+
+    /// <summary>About how many bytes this outcome keeps alive.</summary>
+    public virtual long ApproximateBytes => 1024;
 
     public abstract string Describe();
 }

@@ -49,6 +49,9 @@ public sealed class FuzzReport(string surface, int seed)
 
     public IReadOnlyList<Finding> RunFindings => _runFindings;
 
+    /// <summary>About how many bytes the report itself keeps alive (one example case and answer per group).</summary>
+    public long RetainedBytes => _groups.Values.Sum(g => g.Example.ApproximateBytes + g.Outcome.ApproximateBytes + 512);
+
     /// <summary>All oracles that fired, on any input or on the run (memory).</summary>
     public IReadOnlyList<string> FailedOracles => [.. FindingsByOracle.Keys, .. _runFindings.Select(f => f.Oracle)];
 
@@ -89,7 +92,7 @@ public sealed class FuzzReport(string surface, int seed)
         sb.AppendLine("findings:        " + (FindingsByOracle.Count == 0 ? "none" : string.Join("  ", FindingsByOracle.Select(s => $"{s.Key}×{s.Value}"))));
         foreach (var m in Memory)
         {
-            sb.AppendLine(CultureInfo.InvariantCulture, $"memory after pass {m.Pass + 1} ({m.Inputs} inputs): {m}");
+            sb.AppendLine(CultureInfo.InvariantCulture, $"memory after pass {m.Pass + 1} ({m.Inputs} inputs): {m}, of which the report's own examples {MemorySample.Mib(m.ReportBytes)}");
         }
 
         foreach (var f in _runFindings)

@@ -106,6 +106,9 @@ public sealed class HttpCase : FuzzCase
 
     public override FuzzCase WithSteps(IReadOnlyList<IFuzzStep> steps) => new HttpCase(HttpTemplate, Tokens, steps, Index);
 
+    public override long ApproximateBytes => 1024 + (Request.Body?.Length ?? 0) + (Request.Target.Length * 2L)
+        + Steps.Sum(s => s switch { SetJsonValue v => v.Raw.Length * 2L, AddJsonKey k => k.Raw.Length * 2L, ReplaceBody b => b.Raw.Length * 2L, _ => 64L });
+
     public override string Repro()
     {
         var sb = new StringBuilder();

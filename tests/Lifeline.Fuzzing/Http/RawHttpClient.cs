@@ -21,6 +21,8 @@ public sealed class HttpOutcome : FuzzOutcome
 
     public override string Label => TransportError is null ? Status.ToString(CultureInfo.InvariantCulture) : "no-answer";
 
+    public override long ApproximateBytes => 1024 + Body.Length;
+
     public string? Header(string name) => Headers.LastOrDefault(h => string.Equals(h.Key, name, StringComparison.OrdinalIgnoreCase)).Value;
 
     public string BodyText => Encoding.UTF8.GetString(Body);

@@ -87,6 +87,8 @@ public sealed class CliOutcome : FuzzOutcome
 
     public TimeSpan Elapsed { get; init; }
 
+    public override long ApproximateBytes => 1024 + ((Stdout.Length + Stderr.Length) * 2L);
+
     public override string Label => Crash is not null ? "crash" : "exit " + ExitCode.ToString(CultureInfo.InvariantCulture);
 
     public override string Describe() => Crash ?? $"exit {ExitCode} after {Elapsed.TotalMilliseconds:0} ms; stderr: {Clip(Stderr)}; stdout: {Clip(Stdout)}";

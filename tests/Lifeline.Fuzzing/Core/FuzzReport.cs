@@ -69,7 +69,9 @@ public sealed class FuzzReport(string surface, int seed)
             FindingCount++;
             Bump(FindingsByOracle, f.Oracle);
             // one group per oracle, template and answer: the mutations that led there vary, the fix does not
-            var key = $"{f.Oracle} | {input.Template} | {outcome.Label}{(f.Kind is null ? "" : " | " + f.Kind)}";
+            // a kind starting with '*' names a cause shared by every template (e.g. a path no route matches)
+            var key = f.Kind is ['*', ..] ? $"{f.Oracle} | {outcome.Label} | {f.Kind[1..]}"
+                : $"{f.Oracle} | {input.Template} | {outcome.Label}{(f.Kind is null ? "" : " | " + f.Kind)}";
             if (_groups.TryGetValue(key, out var g))
             {
                 g.Count++;

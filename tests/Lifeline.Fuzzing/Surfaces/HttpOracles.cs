@@ -24,7 +24,10 @@ public static class HttpOracles
 
         if (outcome.Status >= 400 && outcome.Body.Length == 0 && request.Method != "HEAD")
         {
-            into.Add(new Finding("error-has-body", $"{outcome.Status} with an empty body for {request.Method} {Trim(request.Target)}"));
+            // doubled or encoded slashes reach no route: one cause for every template
+            var path = request.Target.Split('?', 2)[0];
+            var kind = outcome.Status is 404 or 405 && (path.Contains("//", StringComparison.Ordinal) || path.Contains("%2F", StringComparison.OrdinalIgnoreCase)) ? "*path with an empty or encoded segment (no route)" : null;
+            into.Add(new Finding("error-has-body", $"{outcome.Status} with an empty body for {request.Method} {Trim(request.Target)}", kind));
         }
     }
 

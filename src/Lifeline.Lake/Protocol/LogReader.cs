@@ -17,6 +17,12 @@ internal sealed class LogReader(IObjectStore store, string root, ILogger logger)
         "columnMapping", "timestampNtz", "vacuumProtocolCheck", "typeWidening", "typeWidening-preview", "v2Checkpoint",
     };
 
+    /// <summary>
+    /// How log JSON is parsed: a duplicate key is corruption (the reader would otherwise see one value and the lazy
+    /// property lookup throw an ArgumentException far from the file).
+    /// </summary>
+    internal static readonly JsonDocumentOptions LogJsonOptions = new() { AllowDuplicateProperties = false };
+
     public string LogPrefix => root + LogFiles.LogDir;
 
     public string Location => store.Location.TrimEnd('/') + "/" + root;
@@ -46,7 +52,7 @@ internal sealed class LogReader(IObjectStore store, string root, ILogger logger)
         try
         {
             var bytes = await store.GetAsync(LogPrefix + LogFiles.LastCheckpoint, cancellationToken: ct);
-            return JsonNode.Parse(bytes) is JsonObject o ? ActionJson.Long(o, "version") : null;
+            return JsonNode.Parse(bytes, documentOptions: LogJsonOptions) is JsonObject o ? ActionJson.Long(o, "version") : null;
         }
         catch (ObjectNotFoundException)
         {
@@ -91,7 +97,7 @@ internal sealed class LogReader(IObjectStore store, string root, ILogger logger)
             JsonObject obj;
             try
             {
-                obj = JsonNode.Parse(line) as JsonObject ?? throw new DeltaProtocolException("not a JSON object");
+                obj = JsonNode.Parse(line, documentOptions: LogJsonOptions) as JsonObject ?? throw new DeltaProtocolException("not a JSON object");
             }
             catch (Exception e) when (e is JsonException or DeltaProtocolException)
             {

@@ -12,8 +12,21 @@ public sealed record DataFile(string RelativePath, AddAction Add)
     /// <summary>Whether the file lies outside the table root (an absolute URI in the log); such files are not read.</summary>
     public bool IsExternal => LogReader.IsExternal(RelativePath);
 
-    /// <summary>Number of records from the file statistics, if logged.</summary>
-    public long? NumRecords => Add.Stats is { } s && JsonNode.Parse(s) is JsonObject o ? ActionJson.Long(o, "numRecords") : null;
+    /// <summary>Number of records from the file statistics, if logged and readable (statistics are optional hints: unreadable ones count as absent).</summary>
+    public long? NumRecords
+    {
+        get
+        {
+            try
+            {
+                return Add.Stats is { } s && System.Text.Json.Nodes.JsonNode.Parse(s, documentOptions: LogReader.LogJsonOptions) is JsonObject o ? ActionJson.Long(o, "numRecords") : null;
+            }
+            catch (Exception e) when (e is System.Text.Json.JsonException or InvalidOperationException or FormatException or DeltaProtocolException)
+            {
+                return null;
+            }
+        }
+    }
 }
 
 /// <summary>The state of a table at one version: protocol, metadata, active files, tombstones and idempotent-writer versions.</summary>

@@ -27,8 +27,15 @@ internal readonly record struct PackEntry(BlobType Type, bool Compressed, BlobId
             throw new FormatException("unknown blob type or flags");
         }
 
-        return new PackEntry((BlobType)s[0], s[1] == 1, new BlobId(s[2..]), BinaryPrimitives.ReadUInt32LittleEndian(s[34..]),
+        var entry = new PackEntry((BlobType)s[0], s[1] == 1, new BlobId(s[2..]), BinaryPrimitives.ReadUInt32LittleEndian(s[34..]),
             BinaryPrimitives.ReadUInt32LittleEndian(s[38..]), BinaryPrimitives.ReadUInt32LittleEndian(s[42..]));
+        // readers index spans and rent buffers with these as int: a value past what an array can hold is corrupt
+        if (entry.Offset > int.MaxValue || entry.Length > Array.MaxLength || entry.RawLength > Array.MaxLength)
+        {
+            throw new FormatException($"blob {entry.Id} has an offset or length out of range ({entry.Offset}, {entry.Length}, {entry.RawLength})");
+        }
+
+        return entry;
     }
 
     public static byte[] EncodeList(IReadOnlyList<PackEntry> entries)
@@ -234,6 +241,11 @@ internal static class BlobDecoder
     /// <summary>Decrypts and decompresses into a new array of the raw length, and checks SHA-256 against the id.</summary>
     public static byte[] Decode(ReadOnlySpan<byte> stored, PackEntry entry, Sealer sealer, string packName)
     {
+        if (entry.RawLength > Array.MaxLength)
+        {
+            throw new VaultCorruptException($"blob {entry.Id} in pack {packName} claims a length of {entry.RawLength} bytes, more than any blob can have");
+        }
+
         var raw = GC.AllocateUninitializedArray<byte>((int)entry.RawLength);
         Decode(stored, entry, sealer, packName, raw);
         return raw;
@@ -245,6 +257,11 @@ internal static class BlobDecoder
     /// </summary>
     public static void Decode(ReadOnlySpan<byte> stored, PackEntry entry, Sealer sealer, string packName, Span<byte> raw, bool verifyHash = true)
     {
+        if (entry.RawLength > (uint)raw.Length)
+        {
+            throw new VaultCorruptException($"blob {entry.Id} in pack {packName} claims a length of {entry.RawLength} bytes, more than the {raw.Length} expected");
+        }
+
         Span<byte> ad = stackalloc byte[Roles.BlobAdSize];
         Roles.BlobAd(entry.Id, ad);
         var payloadLen = stored.Length - Sealer.Overhead;

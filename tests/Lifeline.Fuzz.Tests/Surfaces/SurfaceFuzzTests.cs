@@ -1,0 +1,46 @@
+using Lifeline.Fuzzing.Core;
+using Lifeline.Fuzzing.Surfaces;
+using Xunit.Abstractions;
+
+namespace Lifeline.Fuzz.Tests.Surfaces;
+
+/// <summary>
+/// A few hundred seeded inputs per surface through its oracle (the long runs are bench/Lifeline.Fuzz). A failure
+/// prints the report: every oracle that fired, with an example and a minimized repro.
+/// </summary>
+public sealed class SurfaceFuzzTests(ITestOutputHelper output)
+{
+    private const int Seed = 20261201;
+
+    [Fact]
+    public async Task ScoringApi_SeededMutations_KeepTheContract()
+    {
+        await using var surface = new ScoringSurface();
+        await RunAsync(surface, count: 400, passes: 4);
+    }
+
+    [Fact]
+    public async Task RegistryApi_SeededMutations_KeepTheContract()
+    {
+        await using var surface = new RegistrySurface();
+        await RunAsync(surface, count: 400, passes: 4);
+    }
+
+    [Fact]
+    public async Task Cli_SeededArguments_KeepTheContract()
+    {
+        await using var surface = new CliSurface { CommandTimeout = TimeSpan.FromSeconds(20) };
+        await RunAsync(surface, count: 150, passes: 1);
+    }
+
+    private async Task RunAsync(IFuzzSurface surface, int count, int passes)
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+        await surface.StartAsync(cts.Token);
+        var report = await FuzzRunner.RunAsync(surface, new FuzzRunOptions { Seed = Seed, Count = count, Passes = passes, MinimizeGroups = 12 }, cts.Token);
+        var text = report.ToText();
+        output.WriteLine(text);
+        Assert.True(report.Inputs == count, $"ran {report.Inputs} of {count} inputs");
+        Assert.True(report.FailedOracles.Count == 0, $"oracles failed: {string.Join(", ", report.FailedOracles.Distinct())}\n{text}");
+    }
+}

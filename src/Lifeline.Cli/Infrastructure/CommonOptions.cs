@@ -85,6 +85,27 @@ internal static class CommonOptions
         return option;
     }
 
+    /// <summary>
+    /// <c>--file FILE</c> (also <c>--plan</c>, <c>-f</c>): the plan file, <c>lifeline.yaml</c> in the current directory
+    /// by default. An empty value is a usage error.
+    /// </summary>
+    public static Option<string> PlanFile(string description)
+    {
+        var option = new Option<string>("--file", "--plan", "-f")
+        {
+            Description = $"{description} (default: {Lifeline.Recovery.Plan.PlanFile.DefaultFileName})",
+            DefaultValueFactory = _ => Lifeline.Recovery.Plan.PlanFile.DefaultFileName,
+        };
+        option.Validators.Add(result =>
+        {
+            if (result.Tokens.Count > 0 && string.IsNullOrWhiteSpace(result.Tokens[0].Value))
+            {
+                result.AddError($"--file is empty: name the plan file, e.g. --file {Lifeline.Recovery.Plan.PlanFile.DefaultFileName}");
+            }
+        });
+        return option;
+    }
+
     /// <summary>Why <paramref name="urls"/> is not a listen address list (null when it is).</summary>
     internal static string? UrlsProblem(string urls, bool loopbackOnly)
     {

@@ -93,7 +93,7 @@ internal static class CommonOptions
     {
         var option = new Option<string>("--file", "--plan", "-f")
         {
-            Description = $"{description} (default: {Lifeline.Recovery.Plan.PlanFile.DefaultFileName})",
+            Description = description,
             DefaultValueFactory = _ => Lifeline.Recovery.Plan.PlanFile.DefaultFileName,
         };
         option.Validators.Add(result =>

@@ -54,7 +54,7 @@ public sealed class RecoveryCommandsTests
     }
 
     [Fact]
-    public async Task RestoreDryRun_AfterBackup_SaysWhereFromAndWritesNothing()
+    public async Task RestoreDryRun_AfterBackup_SaysWhichLocationServesAndWritesNothing()
     {
         using var env = await RecoveryEnvironment.CreateAsync("restore-dry");
         (await env.RunAsync("backup", "configuration")).ShouldSucceed();
@@ -72,6 +72,14 @@ public sealed class RecoveryCommandsTests
         Assert.Equal(before, Tree(env.App()));
         Assert.False(Directory.Exists(env.Dir.Combine("copy")), "the dry run created the --as target");
         Assert.Single((await env.RunAsync("audit", "--json")).ShouldSucceed().Json.GetProperty("records").EnumerateArray());
+
+        // the primary gone: the secondary would serve, and the primary's failure is reported
+        Directory.Delete(env.Dir.Combine("vault-a"), recursive: true);
+        var fallback = (await env.RunAsync("restore", "configuration", "--as", "copy", "--dry-run", "--json")).ShouldSucceed().Json;
+        Assert.Equal("b", fallback.GetProperty("servedBy").GetString());
+        Assert.Equal("a", fallback.GetProperty("attempts")[0].GetProperty("location").GetString());
+        Assert.False(fallback.GetProperty("attempts")[0].GetProperty("served").GetBoolean());
+        Assert.False(Directory.Exists(env.Dir.Combine("copy")));
         env.AssertNoSecretPrinted();
     }
 

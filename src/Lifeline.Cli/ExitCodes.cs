@@ -33,6 +33,20 @@ internal static class ExitCodes
     /// <summary>Interrupted by the user (Ctrl-C) or SIGTERM.</summary>
     public const int Interrupted = 130;
 
+    // recovery: backup, restore, forget, status (60-69)
+
+    /// <summary>The plan names no such component, or no adapter here protects its kind (the message lists the plan's components).</summary>
+    public const int UnknownComponent = 60;
+
+    /// <summary>A location of the plan cannot be opened (unreachable, no vault there yet, malformed URL).</summary>
+    public const int LocationUnavailable = 61;
+
+    /// <summary><c>lifeline status</c>: at least one component is red (no recovery point, past its RPO maximum, a required location unreadable, or its last backup failed).</summary>
+    public const int StatusRed = 62;
+
+    /// <summary><c>lifeline forget</c>: a retention rule selected no snapshot in a location, a component has no retention, or a location could not be read (each is listed).</summary>
+    public const int RetentionFinding = 63;
+
     // registry (30-39)
 
     /// <summary>The registry database is corrupt; the message names the restore command to run.</summary>

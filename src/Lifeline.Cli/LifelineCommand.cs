@@ -18,6 +18,7 @@ internal static class LifelineCommand
         root.Options.Add(Json);
         root.Subcommands.Add(DemoCommand.Create());
         root.Subcommands.Add(LakeCommands.Create());
+        RecoveryCommands.AddTo(root);
         // area command groups: one line each
         root.Subcommands.Add(VaultCommands.Create());
         root.Subcommands.Add(StorageCommands.Create());

@@ -78,8 +78,9 @@ internal sealed class CliConsole
     /// <summary>Writes a warning line on stderr (in both modes): <c>lifeline: warning: ...</c>.</summary>
     public void Warning(string message) => Error.WriteLine($"lifeline: warning: {OneLine(message)}");
 
-    /// <summary>Prints a table: drawn on a terminal, plain columns separated by two spaces otherwise (text mode only).</summary>
-    public void Table(IReadOnlyList<string> headers, IEnumerable<IReadOnlyList<string>> rows, IReadOnlySet<int>? rightAligned = null)
+    /// <summary>Prints a table: drawn on a terminal, plain columns separated by two spaces otherwise (text mode only).
+    /// <paramref name="cellColor"/> (row, column) colours a cell on a terminal only; plain output keeps the words.</summary>
+    public void Table(IReadOnlyList<string> headers, IEnumerable<IReadOnlyList<string>> rows, IReadOnlySet<int>? rightAligned = null, Func<int, int, Color?>? cellColor = null)
     {
         if (Json)
         {
@@ -101,9 +102,12 @@ internal sealed class CliConsole
                 table.AddColumn(column);
             }
 
-            foreach (var row in materialized)
+            for (var r = 0; r < materialized.Count; r++)
             {
-                table.AddRow(row.Select(cell => (Spectre.Console.Rendering.IRenderable)new Text(cell)).ToArray());
+                var rowIndex = r;
+                table.AddRow(materialized[r].Select((cell, c) => (Spectre.Console.Rendering.IRenderable)(cellColor?.Invoke(rowIndex, c) is { } color
+                    ? new Text(cell, new Style(color))
+                    : new Text(cell))).ToArray());
             }
 
             Ansi.Write(table);

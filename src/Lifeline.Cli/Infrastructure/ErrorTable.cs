@@ -4,6 +4,7 @@ using System.Security.Authentication;
 using System.Text.RegularExpressions;
 using Amazon.Runtime;
 using Lifeline.Lake;
+using Lifeline.Recovery;
 using Lifeline.Registry.Contracts;
 using Lifeline.Registry.Store;
 using Lifeline.Storage;
@@ -31,6 +32,7 @@ internal static partial class ErrorTable
     [
         typeof(ErrorTable).Assembly, typeof(IObjectStore).Assembly, typeof(VaultRepository).Assembly,
         typeof(DeltaTable).Assembly, typeof(MlflowException).Assembly, typeof(Lifeline.Scoring.ScoringJsonContext).Assembly,
+        typeof(RecoveryService).Assembly,
     ];
 
     /// <summary>The rows, most specific first.</summary>
@@ -52,6 +54,16 @@ internal static partial class ErrorTable
         Row<RestoreTargetNotEmptyException>("restore target not empty", ExitCodes.Failure, e => e.Message),
         Row<VaultException>("vault: refused", ExitCodes.Failure, e => e.Message),
         Row<ObjectNotFoundException>("stored data missing", ExitCodes.CheckFailed, e => $"data is missing: {e.Message}; run 'lifeline vault check' and restore from a copy"),
+
+        // recovery (backup, restore, forget, status, audit over the plan)
+        Row<UnknownComponentException>("recovery: unknown component", ExitCodes.UnknownComponent, e => e.Message),
+        Row<LocationUnavailableException>("recovery: location unavailable", ExitCodes.LocationUnavailable, e => e.Message),
+        Row<NoRecoveryPointException>("recovery: no such recovery point", ExitCodes.SnapshotNotFound, e => e.Message),
+        Row<AmbiguousRestorePointException>("recovery: ambiguous point id", ExitCodes.Usage, e => e.Message),
+        Row<LiveDataProtectedException>("recovery: live data protected", ExitCodes.Failure, e => e.Message),
+        Row<HookFailedException>("recovery: hook failed", ExitCodes.Failure, e => e.Message),
+        Row<RestoreFailedException>("recovery: restore failed everywhere", ExitCodes.Failure, e => e.Message),
+        Row<RecoveryException>("recovery: refused", ExitCodes.Failure, e => e.Message),
 
         // object stores (the storage layer's own types, then what the SDKs raise)
         Row<ObjectStoreAuthException>("store: credentials refused or missing", ExitCodes.NotAuthorized, e => e.Message),

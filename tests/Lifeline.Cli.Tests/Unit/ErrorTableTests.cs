@@ -5,6 +5,7 @@ using System.Text.RegularExpressions;
 using Amazon.Runtime;
 using Lifeline.Cli.Infrastructure;
 using Lifeline.Lake;
+using Lifeline.Recovery;
 using Lifeline.Vault;
 
 namespace Lifeline.Cli.Tests.Unit;
@@ -67,6 +68,14 @@ public sealed partial class ErrorTableTests
         { new SnapshotCorruptException(new CorruptSnapshotInfo { Id = "abcdef0123", Reason = "fails authentication" }, false, null), ExitCodes.CheckFailed, "abcdef01" },
         { new DeltaVersionNotFoundException("version 9 not found"), ExitCodes.LakeVersionNotFound, "lake history" },
         { new IOException("lifeline.yaml already exists: edit it, or pass --force to replace it"), ExitCodes.Failure, "--force" },
+        { new UnknownComponentException("confg", "the plan names configuration"), ExitCodes.UnknownComponent, "unknown component 'confg'" },
+        { new LocationUnavailableException("c", "cannot reach Azure"), ExitCodes.LocationUnavailable, "location 'c' is unavailable" },
+        { new NoRecoveryPointException("configuration", "latest", "a: 0 points"), ExitCodes.SnapshotNotFound, "lifeline status" },
+        { new AmbiguousRestorePointException("abcd", 2), ExitCodes.Usage, "more characters" },
+        { new LiveDataProtectedException("/srv/app"), ExitCodes.Failure, "--as NAME" },
+        { new RestoreFailedException("no location could restore point abcd1234"), ExitCodes.Failure, "abcd1234" },
+        { new HookFailedException("pre-backup hook of component 'configuration' exited with code 3"), ExitCodes.Failure, "pre-backup hook" },
+        { new RecoveryException("another backup of 'configuration' is running on this host"), ExitCodes.Failure, "another backup" },
     };
 
     [Theory]

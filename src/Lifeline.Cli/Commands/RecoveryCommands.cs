@@ -1,0 +1,446 @@
+using System.CommandLine;
+using System.Globalization;
+using Lifeline.Cli.Infrastructure;
+using Lifeline.Recovery;
+using Lifeline.Recovery.Audit;
+using Lifeline.Recovery.Configuration;
+using Lifeline.Recovery.Locations;
+using Lifeline.Recovery.Plan;
+using Lifeline.Recovery.Status;
+using Lifeline.Recovery.Tags;
+using Spectre.Console;
+
+namespace Lifeline.Cli.Commands;
+
+/// <summary>
+/// <c>lifeline backup|restore|forget|status|audit</c>: the plan's components over <see cref="RecoveryService"/>
+/// (docs/cli.md, "Backup, restore, forget, status, audit"). Every command reads the plan (<c>--plan</c>, default
+/// <c>./lifeline.yaml</c>) and opens its locations with the vault password of the usual places.
+/// </summary>
+internal static class RecoveryCommands
+{
+    /// <summary>Adds the five commands to <paramref name="root"/> (one line in <see cref="LifelineCommand"/>).</summary>
+    public static void AddTo(RootCommand root)
+    {
+        root.Subcommands.Add(CreateBackup());
+        root.Subcommands.Add(CreateRestore());
+        root.Subcommands.Add(CreateForget());
+        root.Subcommands.Add(CreateStatus());
+        root.Subcommands.Add(CreateAudit());
+    }
+
+    private static Option<string> PlanOption() => CommonOptions.PlanFile("The plan file");
+
+    private static Command CreateBackup()
+    {
+        var components = new Argument<string[]>("COMPONENT") { Description = "Components of the plan to back up", Arity = ArgumentArity.ZeroOrMore };
+        var all = new Option<bool>("--all") { Description = "Back up every component of the plan" };
+        var full = new Option<bool>("--full") { Description = "Re-read every byte instead of only what changed (the policy's \"full\")" };
+        var plan = PlanOption();
+        var command = new Command("backup", $"Back up components into every location of their policy (exit {ExitCodes.PartialBackup} when a point is not in every location)")
+        {
+            components, all, full, plan,
+        };
+        command.Run(async (context, ct) =>
+        {
+            var names = context.Get(components) ?? [];
+            var everything = context.Get(all);
+            if (names.Length == 0 && !everything)
+            {
+                throw new UsageException("name the components to back up, or pass --all (see 'lifeline status' for the plan's components)");
+            }
+
+            if (names.Length > 0 && everything)
+            {
+                throw new UsageException("give either components or --all, not both");
+            }
+
+            await using var session = await RecoverySession.OpenAsync(context, context.Get(plan)!, initializeMissing: true, restoreRoot: null, ct);
+            var results = await context.WithActivityAsync("backing up", () => session.Service.BackupAsync(names, new BackupRunOptions { Full = context.Get(full) }, null, ct));
+            context.Console.Document(new
+            {
+                ok = results.All(r => r.Outcome == AuditOutcomes.Ok),
+                components = results.Select(r => new
+                {
+                    component = r.Component,
+                    outcome = r.Outcome,
+                    snapshot = r.Point?.Id,
+                    shortId = r.Point?.ShortId,
+                    time = r.Point?.Time,
+                    bytes = r.Bytes,
+                    durationSeconds = Seconds(r.Duration),
+                    backupSeconds = Seconds(r.BackupDuration),
+                    copySeconds = Seconds(r.CopyDuration),
+                    verifySeconds = Seconds(r.VerifyDuration),
+                    locations = r.Locations.Select(l => new { location = l.Location, role = l.Role, ok = l.Ok, error = l.Error }),
+                    message = r.Message,
+                }),
+            });
+            context.Console.Table(
+                ["component", "result", "snapshot", "locations", "size", "duration"],
+                results.Select(r => (IReadOnlyList<string>)
+                [
+                    r.Component, r.Outcome, r.Point?.ShortId ?? "-",
+                    LocationsCell(r), CliConsole.Bytes(r.Bytes), Duration(r.Duration),
+                ]),
+                rightAligned: new HashSet<int> { 4, 5 },
+                cellColor: (row, column) => column == 1 ? OutcomeColor(results[row].Outcome) : null);
+            foreach (var r in results.Where(r => r.Outcome != AuditOutcomes.Ok))
+            {
+                context.Console.Line($"{r.Component}: {r.Message}");
+            }
+
+            var failed = results.Where(r => r.Outcome == AuditOutcomes.Failed).ToList();
+            if (failed.Count > 0)
+            {
+                // the code of the first failure's own error (wrong password 12, unknown kind 60, ...); its redacted message
+                var code = failed[0].Error is { } error ? ErrorTable.Describe(error).ExitCode : ExitCodes.Failure;
+                throw new CliException(code == ExitCodes.Ok ? ExitCodes.Failure : code,
+                    $"{failed.Count} of {results.Count} backups failed; {failed[0].Component}: {failed[0].Message}");
+            }
+
+            var partial = results.Where(r => r.Outcome == AuditOutcomes.Partial).ToList();
+            if (partial.Count > 0)
+            {
+                throw new CliException(ExitCodes.PartialBackup,
+                    $"{partial.Count} of {results.Count} backups are not in every location ({string.Join(", ", partial.Select(p => p.Component))}); the next backup copies them");
+            }
+
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+
+    private static Command CreateRestore()
+    {
+        var component = new Argument<string>("COMPONENT") { Description = "The component of the plan to restore" };
+        var at = new Option<string>("--at") { Description = $"Which point: latest, a time (the newest point at or before it; {CommonOptions.TimeRule}) or a snapshot id prefix", DefaultValueFactory = _ => "latest" };
+        var asName = new Option<string?>("--as") { Description = "Restore beside the live component under this name, never over it" };
+        var dryRun = new Option<bool>("--dry-run") { Description = "Show what would be restored from which location; write nothing" };
+        var overwrite = new Option<bool>("--overwrite") { Description = "Replace the live (or existing) data" };
+        var target = new Option<string?>("--target") { Description = "With --as: the directory the NAME is created in (default: beside the live component)" };
+        var plan = PlanOption();
+        var command = new Command("restore", "Restore a component as of a time, from the first location that has it (falling back to the next)")
+        {
+            component, at, asName, dryRun, overwrite, target, plan,
+        };
+        command.Run(async (context, ct) =>
+        {
+            var spec = PointSpec(context.Get(at) ?? "latest");
+            var name = context.Get(asName);
+            var root = context.Get(target);
+            if (root is not null && name is null)
+            {
+                throw new UsageException("--target needs --as NAME: the restore goes to TARGET/NAME");
+            }
+
+            await using var session = await RecoverySession.OpenAsync(context, context.Get(plan)!, initializeMissing: false, restoreRoot: root is null ? null : Path.GetFullPath(root), ct);
+            var options = new RestoreRunOptions { Point = spec, As = name, DryRun = context.Get(dryRun), Overwrite = context.Get(overwrite) };
+            var result = options.DryRun
+                ? await session.Service.RestoreAsync(context.Get(component)!, options, null, ct)
+                : await context.WithActivityAsync("restoring", () => session.Service.RestoreAsync(context.Get(component)!, options, null, ct));
+            context.Console.Document(new
+            {
+                component = result.Component,
+                dryRun = result.DryRun,
+                point = new { id = result.Point.Id, shortId = result.Point.ShortId, time = result.Point.Time },
+                servedBy = result.ServedBy,
+                alsoIn = result.AlsoIn,
+                attempts = result.Attempts.Select(a => new { location = a.Location, served = a.Served, error = a.Error }),
+                target = result.Target.Directory,
+                live = result.Target.IsLive,
+                files = result.Files,
+                bytes = result.Bytes,
+                reinstated = result.Reinstated?.Summary,
+                wouldRefuse = result.WouldRefuse,
+                durationSeconds = Seconds(result.Duration),
+            });
+            var what = $"{result.Component} point {result.Point.ShortId} ({CliConsole.Time(result.Point.Time)}, {result.Files} files, {CliConsole.Bytes(result.Bytes)})";
+            var into = result.Target.IsLive ? $"over the live data in {result.Target.Directory}" : $"into {result.Target.Directory}";
+            context.Console.Line(result.DryRun
+                ? $"would restore {what} from {result.ServedBy} {into}"
+                : $"restored {what} from {result.ServedBy} {into} in {Duration(result.Duration)}");
+            if (result.AlsoIn.Count > 0)
+            {
+                context.Console.Line($"also in: {string.Join(", ", result.AlsoIn)}");
+            }
+
+            foreach (var a in result.Attempts.Where(a => !a.Served))
+            {
+                context.Console.Line($"not from {a.Location}: {a.Error}");
+            }
+
+            if (result.Reinstated is { } reinstated)
+            {
+                context.Console.Line(reinstated.Summary);
+            }
+
+            if (result.WouldRefuse is { } refuse)
+            {
+                context.Console.Warning($"the real run would refuse: {refuse}");
+            }
+
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+
+    private static Command CreateForget()
+    {
+        var components = new Argument<string[]>("COMPONENT") { Description = "Components to apply retention to (default: every component of the plan)", Arity = ArgumentArity.ZeroOrMore };
+        var dryRun = new Option<bool>("--dry-run") { Description = "Show what would be removed; remove nothing" };
+        var plan = PlanOption();
+        var command = new Command("forget", $"Apply each component's retention from the plan in every location of its policy (exit {ExitCodes.RetentionFinding} when a rule selects nothing)")
+        {
+            components, dryRun, plan,
+        };
+        command.Run(async (context, ct) =>
+        {
+            await using var session = await RecoverySession.OpenAsync(context, context.Get(plan)!, initializeMissing: false, restoreRoot: null, ct);
+            var result = await session.Service.ForgetAsync(context.Get(components) ?? [], context.Get(dryRun), ct);
+            context.Console.Document(new
+            {
+                ok = result.Ok,
+                dryRun = result.DryRun,
+                outcomes = result.Outcomes.Select(o => new
+                {
+                    component = o.Component,
+                    location = o.Location,
+                    keep = o.Result.Keep.Select(k => k.Snapshot.Id),
+                    remove = o.Result.Remove.Select(s => s.Id),
+                }),
+                findings = result.Findings.Select(f => new { component = f.Component, location = f.Location, rule = f.Rule, message = f.Message }),
+            });
+            context.Console.Table(
+                ["component", "location", "keep", result.DryRun ? "would remove" : "removed"],
+                result.Outcomes.Select(o => (IReadOnlyList<string>)[o.Component, o.Location, Count(o.Result.Keep.Count), Count(o.Result.Remove.Count)]),
+                rightAligned: new HashSet<int> { 2, 3 });
+            foreach (var f in result.Findings)
+            {
+                context.Console.Line(f.ToString());
+            }
+
+            if (!result.Ok)
+            {
+                throw new CliException(ExitCodes.RetentionFinding,
+                    $"{result.Findings.Count} retention finding{(result.Findings.Count == 1 ? "" : "s")}: {result.Findings[0]}");
+            }
+
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+
+    private static Command CreateStatus()
+    {
+        var plan = PlanOption();
+        var command = new Command("status", $"Where each component stands: its recovery point's age against its RPO, green/amber/red (exit {ExitCodes.StatusRed} when any is red)")
+        {
+            plan,
+        };
+        command.Run(async (context, ct) =>
+        {
+            await using var session = await RecoverySession.OpenAsync(context, context.Get(plan)!, initializeMissing: false, restoreRoot: null, ct);
+            var report = await session.Service.StatusAsync(ct);
+            context.Console.Document(new
+            {
+                time = report.Time,
+                overall = report.Overall,
+                components = report.Components.Select(c => new
+                {
+                    component = c.Component,
+                    color = c.Color,
+                    reason = c.Reason,
+                    policy = c.Policy,
+                    schedule = c.Schedule,
+                    recoveryPoint = c.RecoveryPoint is { } p ? new { id = p.Id, shortId = p.ShortId, time = p.Time } : null,
+                    ageSeconds = c.Age is { } age ? Seconds(age) : (double?)null,
+                    rpoTargetSeconds = c.RpoTarget is { } t ? Seconds(t) : (double?)null,
+                    rpoMaxSeconds = c.RpoMax is { } m ? Seconds(m) : (double?)null,
+                    lastBackup = c.LastBackup is { } b ? new { time = b.Time, outcome = b.Outcome, durationSeconds = Seconds(b.Duration), message = b.Message } : null,
+                    locations = c.Locations.Select(l => new { location = l.Location, role = l.Role, required = l.Required, newest = l.Newest?.Id, error = l.Error }),
+                }),
+            });
+            context.Console.Table(
+                ["component", "status", "recovery point", "age", "RPO target/max", "last backup", "duration"],
+                report.Components.Select(c => (IReadOnlyList<string>)
+                [
+                    c.Component, ColorWord(c.Color),
+                    c.RecoveryPoint is { } p ? $"{p.ShortId} {CliConsole.Time(p.Time)}" : "-",
+                    c.Age is { } age ? Duration(age) : "-",
+                    $"{Objective(c.RpoTarget)} / {Objective(c.RpoMax)}",
+                    c.LastBackup is { } b ? $"{b.Outcome} {CliConsole.Time(b.Time)}" : "never",
+                    c.LastBackup is { } d ? Duration(d.Duration) : "-",
+                ]),
+                cellColor: (row, column) => column == 1 ? StatusColorOf(report.Components[row].Color) : null);
+            foreach (var c in report.Components)
+            {
+                context.Console.Line($"{c.Component}: {c.Reason}");
+            }
+
+            var red = report.Components.Where(c => c.Color == StatusColor.Red).ToList();
+            if (report.Overall == StatusColor.Red)
+            {
+                throw new CliException(ExitCodes.StatusRed, red.Count == 0
+                    ? "the plan names no component: add them under 'components' (lifeline plan check)"
+                    : $"{red.Count} of {report.Components.Count} components are red; {red[0].Component}: {red[0].Reason}");
+            }
+
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+
+    private static Command CreateAudit()
+    {
+        var component = new Option<string?>("--component") { Description = "Only the records of this component" };
+        var plan = PlanOption();
+        var command = new Command("audit", "The audit records of every backup, restore, forget and key change, oldest first (no password needed)")
+        {
+            component, plan,
+        };
+        command.Run(async (context, ct) =>
+        {
+            await using var session = await RecoverySession.OpenAsync(context, context.Get(plan)!, initializeMissing: false, restoreRoot: null, ct, needsPassword: false);
+            var only = context.Get(component);
+            if (only is not null && session.Plan.FindComponent(only) is null)
+            {
+                throw new UnknownComponentException(only, $"the plan names {string.Join(", ", session.Plan.Components.Select(c => c.Name))}");
+            }
+
+            var records = new List<AuditRecord>();
+            await foreach (var r in session.Service.Audit.ReadAsync(ct))
+            {
+                if (only is null || r.Component == only)
+                {
+                    records.Add(r);
+                }
+            }
+
+            context.Console.Document(new { records });
+            context.Console.Table(
+                ["time", "action", "component", "outcome", "who", "duration", "message"],
+                records.Select(r => (IReadOnlyList<string>)
+                [
+                    CliConsole.Time(r.Time), r.Action, r.Component ?? "-", r.Outcome, $"{r.Who}@{r.Host}", Duration(r.Duration), r.Message ?? "",
+                ]),
+                cellColor: (row, column) => column == 3 ? OutcomeColor(records[row].Outcome) : null);
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+
+    /// <summary><c>latest</c> and id prefixes as the recovery core reads them; a time with the CLI's one time-zone rule.</summary>
+    private static RestorePointSpec PointSpec(string text)
+    {
+        var trimmed = text.Trim();
+        return trimmed.Length == 0 || trimmed.Equals("latest", StringComparison.OrdinalIgnoreCase) || (trimmed.Length is >= 4 and <= 64 && trimmed.All(Uri.IsHexDigit))
+            ? RestorePointSpec.Parse(trimmed)
+            : RestorePointSpec.AtOrBefore(TimeArguments.ParseTime("--at", trimmed, TimeZoneInfo.Local));
+    }
+
+    private static string LocationsCell(ComponentBackupResult r)
+    {
+        if (r.Locations.Count == 0)
+        {
+            return "-";
+        }
+
+        var verified = r.Locations.Where(l => l.Ok).Select(l => l.Location).ToList();
+        var missing = r.Locations.Where(l => !l.Ok).Select(l => l.Location).Distinct().ToList();
+        var total = r.Locations.Select(l => l.Location).Distinct().Count();
+        return $"{verified.Count}/{total} verified ({string.Join(", ", verified)})" + (missing.Count == 0 ? "" : $", missing {string.Join(", ", missing)}");
+    }
+
+    private static string ColorWord(StatusColor color) => color switch
+    {
+        StatusColor.Green => "green",
+        StatusColor.Amber => "amber",
+        _ => "red",
+    };
+
+    private static Color? StatusColorOf(StatusColor color) => color switch
+    {
+        StatusColor.Green => Color.Green,
+        StatusColor.Amber => Color.Orange1,
+        _ => Color.Red,
+    };
+
+    private static Color? OutcomeColor(string outcome) => outcome switch
+    {
+        AuditOutcomes.Ok => Color.Green,
+        AuditOutcomes.Partial => Color.Orange1,
+        _ => Color.Red,
+    };
+
+    private static string Objective(TimeSpan? value) => value is { } v ? PlanDuration.Format(v) : "none";
+
+    private static string Count(int n) => n.ToString(CultureInfo.InvariantCulture);
+
+    private static double Seconds(TimeSpan t) => Math.Round(t.TotalSeconds, 3);
+
+    /// <summary>A duration for people: <c>0.42s</c>, <c>3m 05s</c>, <c>2h 10m</c>, <c>3d 4h</c>.</summary>
+    internal static string Duration(TimeSpan t) => t switch
+    {
+        { TotalSeconds: < 60 } => string.Create(CultureInfo.InvariantCulture, $"{Math.Max(0, t.TotalSeconds):0.##}s"),
+        { TotalHours: < 1 } => string.Create(CultureInfo.InvariantCulture, $"{t.Minutes}m {t.Seconds:00}s"),
+        { TotalDays: < 1 } => string.Create(CultureInfo.InvariantCulture, $"{t.Hours}h {t.Minutes:00}m"),
+        _ => string.Create(CultureInfo.InvariantCulture, $"{(int)t.TotalDays}d {t.Hours}h"),
+    };
+}
+
+/// <summary>The plan, its locations and the recovery service of one command, built the one way docs/recovery.md describes.</summary>
+internal sealed class RecoverySession : IAsyncDisposable
+{
+    private RecoverySession(LifelinePlan plan, LocationSet locations, RecoveryService service)
+    {
+        Plan = plan;
+        Locations = locations;
+        Service = service;
+    }
+
+    public LifelinePlan Plan { get; }
+
+    public LocationSet Locations { get; }
+
+    public RecoveryService Service { get; }
+
+    /// <summary>Reads the plan at <paramref name="planPath"/> (a missing or bad plan is one line and exit
+    /// <see cref="ExitCodes.PlanHasErrors"/>), then the password, and builds the service.</summary>
+    public static async Task<RecoverySession> OpenAsync(CommandContext context, string planPath, bool initializeMissing, string? restoreRoot, CancellationToken ct, bool needsPassword = true)
+    {
+        var path = Path.GetFullPath(planPath);
+        if (!File.Exists(path))
+        {
+            throw new CliException(ExitCodes.PlanHasErrors, $"no plan file at {path}: run 'lifeline plan init' to write one, or name it with --plan FILE");
+        }
+
+        var parsed = await PlanFile.LoadAsync(path, ct);
+        if (!parsed.Succeeded)
+        {
+            var more = parsed.Errors.Count > 1 ? $" ({parsed.Errors.Count - 1} more: run 'lifeline plan check --plan {planPath}')" : "";
+            throw new CliException(ExitCodes.PlanHasErrors, $"the plan cannot be read: {parsed.Errors[0]}{more}");
+        }
+
+        var plan = parsed.Plan!;
+        var directory = Path.GetDirectoryName(path)!;
+        var password = needsPassword ? context.Settings.Password(context.Get(CommonOptions.PasswordFile)) : null;
+        var locations = LocationSet.FromPlan(plan, new LocationSetOptions
+        {
+            Password = password,
+            PasswordFor = needsPassword ? null : _ => null,
+            BaseDirectory = directory,
+            InitializeMissing = initializeMissing,
+        }, context.Time);
+        var adapters = RecoveryService.BuiltInAdapters(plan, new ConfigurationOptions { BaseDirectory = directory, RestoreRoot = restoreRoot, Time = context.Time });
+        var service = new RecoveryService(plan, locations, adapters, new RecoveryServiceOptions
+        {
+            Time = context.Time,
+            HookDirectory = directory,
+            Arguments = context.Parse.Tokens.Select(t => t.Value).ToList(),
+        });
+        return new RecoverySession(plan, locations, service);
+    }
+
+    public ValueTask DisposeAsync() => Locations.DisposeAsync();
+}

@@ -27,7 +27,18 @@ internal static class LakeCommands
         return lake;
     }
 
-    private static Argument<string> TableArgument(string name = "table", string description = "Directory of the Delta table") => new(name) { Description = description };
+    private static Argument<string> TableArgument(string name = "table", string description = "Directory of the Delta table")
+    {
+        var argument = new Argument<string>(name) { Description = description };
+        argument.Validators.Add(result =>
+        {
+            if (result.Tokens.Count > 0 && string.IsNullOrWhiteSpace(result.Tokens[0].Value))
+            {
+                result.AddError($"the {name} argument is empty: name the table's directory (the one that holds _delta_log/)");
+            }
+        });
+        return argument;
+    }
 
     /// <summary>Opens a table directory; a missing directory is reported as "not a Delta table" without creating it.</summary>
     internal static DeltaTable OpenTable(string path)

@@ -47,7 +47,7 @@ public static class ScoringHost
         var app = builder.Build();
         app.UseExceptionHandler();
         app.UseStatusCodePages(WriteStatusProblemAsync);
-        app.MapOpenApi();
+        app.MapOpenApi("/openapi/v1.json"); // a fixed path: any other name is an ordinary 404 (ProblemDetails), not the OpenAPI middleware's text
         app.MapScoringApi();
         return app;
     }

@@ -106,6 +106,20 @@ public sealed class ReproTests
         Assert.DoesNotContain("unexpected error", result.Stderr);
     }
 
+    [Theory]
+    [InlineData("history")]
+    [InlineData("ls")]
+    [InlineData("vacuum")]
+    public async Task Lake_EmptyTableArgument_Exits2NamingTheArgument(string command)
+    {
+        // found by the fuzz harness: an empty table path reached Path.GetFullPath and ended as "unexpected error"
+        using var dir = new TestDirectory("lake-empty-table");
+        var line = (await new LifelineRunner(dir.Path).RunAsync("lake", command, "")).ShouldFailWith(ExitCodes.Usage);
+
+        Assert.Contains("argument is empty", line);
+        Assert.DoesNotContain("unexpected error", line);
+    }
+
     [Fact]
     public async Task RegistryServe_BadUrls_Exits2WritingNothing()
     {

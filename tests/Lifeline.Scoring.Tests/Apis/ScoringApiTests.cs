@@ -140,6 +140,19 @@ public class ScoringApiTests
     }
 
     [Fact]
+    public async Task OpenApi_UnknownDocumentName_404ProblemDetails()
+    {
+        // found by the fuzz harness: /openapi/v1.json.json was answered by the OpenAPI middleware in plain text
+        using var dir = new TempDir();
+        await using var server = await ScoringServer.StartAsync(await TestModels.SourceAsync(dir.Sub("registry")), dir.Path);
+
+        using var response = await server.Client.GetAsync("/openapi/v1.json.json");
+
+        Assert.Equal(System.Net.HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+    }
+
+    [Fact]
     public async Task Ready_NoModelAnywhere_503AndScoreLead503()
     {
         using var dir = new TempDir();

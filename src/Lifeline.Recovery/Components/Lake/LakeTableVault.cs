@@ -160,7 +160,7 @@ public static class LakeTableVault
         {
             if ((File.Exists(target) || (Directory.Exists(target) && Directory.EnumerateFileSystemEntries(target).Any())))
             {
-                throw new RecoveryException($"TARGET '{target}' is not empty: restore into a new or empty directory (move the existing data aside first)");
+                throw new InvalidOperationException($"restore target '{target}' given by TARGET is not empty: choose an empty or new directory (move the old data aside first)");
             }
 
             return;
@@ -169,7 +169,7 @@ public static class LakeTableVault
         var store = ObjectStores.Open(target);
         await foreach (var _ in store.ListAsync("", ct))
         {
-            throw new RecoveryException($"TARGET '{target}' is not empty: restore into a new or empty location (move the existing data aside first)");
+            throw new InvalidOperationException($"restore target '{target}' given by TARGET is not empty: choose an empty or new location (move the old data aside first)");
         }
     }
 

@@ -4,13 +4,13 @@
 // byte-identical artifacts. Usage: dotnet run -c Release -- WORKDIR [MODELS] [VERSIONS] [ARTIFACT_KB]
 using System.Diagnostics;
 using System.Globalization;
+using Lifeline.Recovery.Components.Registry;
+using Lifeline.Recovery.Tags;
 using Lifeline.Registry;
 using Lifeline.Registry.Backup;
 using Lifeline.Registry.Client;
 using Lifeline.Registry.Hosting;
 using Lifeline.Storage.FileSystem;
-using Lifeline.Recovery.Components.Registry;
-using Lifeline.Recovery.Tags;
 using Lifeline.Vault;
 
 var work = Path.GetFullPath(args.Length > 0 ? args[0] : Path.Combine(Path.GetTempPath(), "lifeline-registry-bench"));

@@ -1,8 +1,8 @@
-using Lifeline.Recovery.Components.Lake;
 using Lifeline.Cli.Commands;
 using Lifeline.Lake;
 using Lifeline.Lake.LeadScoring;
 using Lifeline.Lake.Recovery;
+using Lifeline.Recovery.Components.Lake;
 using Lifeline.Storage.FileSystem;
 using Lifeline.Vault;
 

@@ -1,8 +1,8 @@
-using Lifeline.Recovery.Components.Registry;
 using System.Globalization;
 using System.Security.Cryptography;
 using Lifeline.Cli.Commands;
 using Lifeline.Cli.Infrastructure;
+using Lifeline.Recovery.Components.Registry;
 using Lifeline.Registry;
 using Lifeline.Registry.Backup;
 using Lifeline.Registry.Client;

@@ -69,6 +69,12 @@ public sealed class LakeTableAdapterTests
         Assert.Equal(first.Point.Id, byTime.Point.Id);
         Assert.Equal(before, await StateAsync(byTime.Target.Directory));
         Assert.Equal(await StateAsync(live), await StateAsync(newest.Target.Directory));
+
+        // over the live table only when asked: the first point's version, later commits gone, history kept
+        var overLive = await f.Service.RestoreAsync("leads", new RestoreRunOptions { Point = RestorePointSpec.ById(first.Point.ShortId), Overwrite = true });
+        Assert.Equal(live, overLive.Target.Directory);
+        Assert.Equal(before, await StateAsync(live));
+        Assert.True((await TableVerifier.VerifyAsync(new DeltaTable(new FileSystemObjectStore(live), ""), fullRead: true, cancellationToken: Ct)).Ok);
     }
 
     [Fact]

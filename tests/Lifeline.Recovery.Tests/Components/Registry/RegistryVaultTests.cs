@@ -126,4 +126,24 @@ public sealed class RegistryVaultTests
         await using var server = await RegistryTestServer.StartAsync(restored.Target.Directory);
         Assert.Equal("2", Assert.Single(await server.Client().GetLatestVersionsAsync("model-0", ["Production"])).Version);
     }
+
+    [Fact]
+    public async Task RegistryAdapter_ThroughTheApiOfAnyServer_BacksUpAndRestoresAsBeside()
+    {
+        await using var f = await RecoveryFixture.CreateAsync();
+        await using var source = await RegistryTestServer.StartAsync(f.Dir.Combine("remote"));
+        await RegistrySeed.SeedAsync(source.Client(), models: 1, versionsPerModel: 2);
+        var component = f.Plan.Components.Single(c => c.Name == "registry");
+        var adapter = new RegistryComponent(component, new RegistryAdapterOptions { ApiUrl = source.Address, ApiToken = RegistryTestServer.ReaderToken, RestoreRoot = f.Dir.Combine("restored") });
+        var service = new RecoveryService(f.Plan, f.Locations, [adapter], new RecoveryServiceOptions { Time = f.Time, WorkDirectory = f.Dir.Combine("work-api") });
+        Assert.True((await adapter.ProbeAsync(Ct)).Healthy);
+
+        var backup = await service.BackupComponentAsync("registry");
+        var restored = await service.RestoreAsync("registry", new RestoreRunOptions { As = "from-api" });
+
+        Assert.Equal("api", backup.Point!.Tags.Mode);
+        Assert.Contains("created", restored.Reinstated!.Summary, StringComparison.Ordinal);
+        await using var server = await RegistryTestServer.StartAsync(restored.Target.Directory);
+        Assert.Equal("2", Assert.Single(await server.Client().GetLatestVersionsAsync("model-0", ["Production"])).Version);
+    }
 }

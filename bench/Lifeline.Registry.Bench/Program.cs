@@ -4,6 +4,8 @@
 // byte-identical artifacts. Usage: dotnet run -c Release -- WORKDIR [MODELS] [VERSIONS] [ARTIFACT_KB]
 using System.Diagnostics;
 using System.Globalization;
+using Lifeline.Recovery.Components.Registry;
+using Lifeline.Recovery.Tags;
 using Lifeline.Registry;
 using Lifeline.Registry.Backup;
 using Lifeline.Registry.Client;
@@ -55,9 +57,9 @@ await using (var app = await RegistryServer.StartAsync(options, "http://127.0.0.
     var api = await RegistryVault.BackupViaApiAsync(vault, client, Path.Combine(work, "tmp"), time, default);
     Console.WriteLine($"api backup (export page by page + vault): {api.Duration.TotalSeconds:F1}s, snapshot {api.Snapshot.ShortId}");
 
-    var nativeRestore = await RegistryVault.RestoreAsync(vault, native.Snapshot.Id, null, Path.Combine(work, "restored-native"), null, Path.Combine(work, "tmp"), time, default);
+    var nativeRestore = await RegistryVault.RestoreAsync(vault, RestorePointSpec.ById(native.Snapshot.Id), Path.Combine(work, "restored-native"), null, Path.Combine(work, "tmp"), time, default);
     Console.WriteLine($"native restore into empty registry: {nativeRestore.Duration.TotalSeconds:F1}s");
-    var apiRestore = await RegistryVault.RestoreAsync(vault, api.Snapshot.Id, null, Path.Combine(work, "restored-api"), null, Path.Combine(work, "tmp"), time, default);
+    var apiRestore = await RegistryVault.RestoreAsync(vault, RestorePointSpec.ById(api.Snapshot.Id), Path.Combine(work, "restored-api"), null, Path.Combine(work, "tmp"), time, default);
     Console.WriteLine($"api restore into empty registry (import via REST): {apiRestore.Duration.TotalSeconds:F1}s, {apiRestore.Import!.Created} objects created");
 
     foreach (var dir in new[] { "restored-native", "restored-api" })

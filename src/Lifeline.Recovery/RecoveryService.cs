@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using Lifeline.Recovery.Audit;
 using Lifeline.Recovery.Components;
+using Lifeline.Recovery.Components.Lake;
+using Lifeline.Recovery.Components.Registry;
 using Lifeline.Recovery.Configuration;
 using Lifeline.Recovery.Hooks;
 using Lifeline.Recovery.Locations;
@@ -196,13 +198,31 @@ public sealed class RecoveryService
     /// the log once, on first use.</summary>
     public AuditBackupHistory History => new(Audit);
 
-    /// <summary>The adapters for the plan's components that <c>AdaptersFor</c> can build without other projects
-    /// (configuration today); the CLI adds the registry, lake and jobs adapters.</summary>
-    public static IReadOnlyList<IProtectedComponent> BuiltInAdapters(LifelinePlan plan, ConfigurationOptions? configuration = null)
+    /// <summary>The adapters of Lifeline's own component kinds for every component of <paramref name="plan"/>: the
+    /// configuration adapter, the registry adapter (native, or through MLflow's API when
+    /// <see cref="RegistryAdapterOptions.ApiUrl"/> is set) and one lake-table adapter per lake table. A component of a
+    /// kind with no adapter here (jobs, today) gets none, and backing it up says so.</summary>
+    public static IReadOnlyList<IProtectedComponent> BuiltInAdapters(LifelinePlan plan, ConfigurationOptions? configuration = null, RegistryAdapterOptions? registry = null, LakeAdapterOptions? lake = null)
     {
         ArgumentNullException.ThrowIfNull(plan);
-        return plan.Components.Where(c => PlanChecker.KindOf(c) == ComponentKind.Configuration)
-            .Select(c => (IProtectedComponent)new ConfigurationComponent(c, configuration)).ToList();
+        var adapters = new List<IProtectedComponent>();
+        foreach (var c in plan.Components)
+        {
+            switch (PlanChecker.KindOf(c))
+            {
+                case ComponentKind.Configuration:
+                    adapters.Add(new ConfigurationComponent(c, configuration));
+                    break;
+                case ComponentKind.Registry:
+                    adapters.Add(new RegistryComponent(c, registry));
+                    break;
+                case ComponentKind.LakeTable:
+                    adapters.Add(new LakeTableComponent(c, lake));
+                    break;
+            }
+        }
+
+        return adapters;
     }
 
     /// <summary>Backs up every component named (all of the plan's when empty), one after another; never throws for

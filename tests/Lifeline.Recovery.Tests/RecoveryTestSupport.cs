@@ -1,5 +1,7 @@
 using System.Collections.Concurrent;
 using System.Net.Sockets;
+using Lifeline.Recovery.Components.Lake;
+using Lifeline.Recovery.Components.Registry;
 using Lifeline.Recovery.Configuration;
 using Lifeline.Recovery.Locations;
 using Lifeline.Recovery.Plan;
@@ -58,7 +60,8 @@ internal sealed class ListProgress<T> : IProgress<T>
     public void Report(T value) => Items.Enqueue(value);
 }
 
-/// <summary>A plan with one configuration component in three locations (two local vaults and Azurite), the
+/// <summary>A plan with a configuration component, the leads table (under <c>lake/</c>), the registry (<c>registry/</c>)
+/// and jobs (no adapter) in three locations (two local vaults and Azurite), the
 /// service over it, and the fault-injecting store of each location.</summary>
 internal sealed class RecoveryFixture : IAsyncDisposable
 {
@@ -126,6 +129,8 @@ internal sealed class RecoveryFixture : IAsyncDisposable
                 secrets: [APP_DSN]
             {hooks ?? ""}
               leads: {"{"} policy: config {"}"}
+              registry: {"{"} policy: config {"}"}
+              jobs: {"{"} policy: config {"}"}
             policies:
               config:
                 schedule: {schedule}
@@ -161,7 +166,10 @@ internal sealed class RecoveryFixture : IAsyncDisposable
             ["LIFELINE_TEST_TOKEN"] = SecretValue,
             ["UNRELATED"] = "not captured",
         };
-        var adapters = RecoveryService.BuiltInAdapters(plan, new ConfigurationOptions { BaseDirectory = dir.Combine("app"), Environment = processEnv, RestoreRoot = dir.Combine("restored"), Time = time });
+        var adapters = RecoveryService.BuiltInAdapters(plan,
+            new ConfigurationOptions { BaseDirectory = dir.Combine("app"), Environment = processEnv, RestoreRoot = dir.Combine("restored"), Time = time },
+            new RegistryAdapterOptions { Registry = new Lifeline.Registry.RegistryOptions { DataDirectory = dir.Combine("registry") }, RestoreRoot = dir.Combine("restored"), Time = time },
+            new LakeAdapterOptions { Root = dir.Combine("lake"), RestoreRoot = dir.Combine("restored") });
         var service = new RecoveryService(plan, locations, adapters, new RecoveryServiceOptions
         {
             Time = time,

@@ -4,11 +4,14 @@ using Lifeline.Cli.Infrastructure;
 using Lifeline.Lake;
 using Lifeline.Lake.LeadScoring;
 using Lifeline.Lake.Recovery;
+using Lifeline.Recovery.Components.Lake;
+using Lifeline.Storage;
 using Lifeline.Storage.FileSystem;
 
 namespace Lifeline.Cli.Commands;
 
-/// <summary><c>lifeline lake</c>: Delta tables (a table is a local directory holding <c>_delta_log/</c>).</summary>
+/// <summary><c>lifeline lake</c>: Delta tables. A table is any object-store location holding <c>_delta_log/</c>: a
+/// directory, <c>s3://bucket/prefix</c> or <c>azure://container/prefix</c> (as the vault's <c>--repo</c>).</summary>
 internal static class LakeCommands
 {
     public static Command Create()
@@ -27,37 +30,32 @@ internal static class LakeCommands
         return lake;
     }
 
-    private static Argument<string> TableArgument(string name = "table", string description = "Directory of the Delta table")
+    private static Argument<string> TableArgument(string name = "table", string description = "The Delta table: a directory, s3://bucket/prefix or azure://container/prefix")
     {
         var argument = new Argument<string>(name) { Description = description };
         argument.Validators.Add(result =>
         {
             if (result.Tokens.Count > 0 && string.IsNullOrWhiteSpace(result.Tokens[0].Value))
             {
-                result.AddError($"the {name} argument is empty: name the table's directory (the one that holds _delta_log/)");
+                result.AddError($"the {name} argument is empty: name the table (a directory, s3://bucket/prefix or azure://container/prefix)");
             }
         });
         return argument;
     }
 
-    /// <summary>Opens a table directory; a missing directory is reported as "not a Delta table" without creating it.</summary>
-    internal static DeltaTable OpenTable(string path)
-    {
-        var full = Path.GetFullPath(path);
-        if (!Directory.Exists(full))
-        {
-            throw new DeltaTableNotFoundException($"{new Uri(full).AbsoluteUri}: not a Delta table (the directory does not exist)");
-        }
+    /// <summary>Opens a table at any object-store location; a missing directory is reported as "not a Delta table" without creating it.</summary>
+    internal static DeltaTable OpenTable(string location) => LakeTableVault.OpenTable(location);
 
-        return new DeltaTable(new FileSystemObjectStore(full), "");
-    }
+    /// <summary>The store at <paramref name="location"/>: a path (made absolute), <c>s3://</c> or <c>azure://</c>.</summary>
+    internal static IObjectStore StoreOf(string location) =>
+        LakeTableVault.IsUrl(location) ? ObjectStores.Open(location) : new FileSystemObjectStore(Path.GetFullPath(location));
 
     /// <summary>
     /// The lead-scoring lake whose tables are directly below <paramref name="path"/> (<c>PATH/leads</c>, ...), as
     /// <c>lake seed</c> writes it and <c>train --lake</c> and <c>scoring serve --lake</c> read it; missing tables are created.
     /// </summary>
     internal static Task<LeadScoringLake> OpenLeadScoringLakeAsync(string path, CancellationToken ct) =>
-        LeadScoringLake.OpenOrCreateAsync(new FileSystemObjectStore(Path.GetFullPath(path)), "", cancellationToken: ct);
+        LeadScoringLake.OpenOrCreateAsync(StoreOf(path), "", cancellationToken: ct);
 
     private static Command Seed()
     {
@@ -82,7 +80,7 @@ internal static class LakeCommands
                 throw new UsageException("--leads must be 0 or more and --batches 1 or more, e.g. --leads 10000 --batches 5");
             }
 
-            var path = Path.GetFullPath(parse.GetValue(dir)!);
+            var path = LakeTableVault.NormalizeLocation(parse.GetValue(dir)!);
             var lake = await OpenLeadScoringLakeAsync(path, ct);
             var start = new DateTimeOffset(2024, 12, 1, 0, 0, 0, TimeSpan.Zero);
             var generator = new LeadGenerator(parse.GetValue(seed), start, firstId: (await lake.Leads.GetSnapshotAsync(null, ct)).RowCountFromStats + 1 ?? 1);
@@ -96,7 +94,7 @@ internal static class LakeCommands
             foreach (var (name, table) in lake.Tables)
             {
                 var s = await table.GetSnapshotAsync(null, ct);
-                tables.Add(new { name, path = Path.Combine(path, name), version = s.Version, files = s.Files.Count, rowCount = s.RowCountFromStats });
+                tables.Add(new { name, path = LakeTableVault.IsUrl(path) ? path + "/" + name : Path.Combine(path, name), version = s.Version, files = s.Files.Count, rowCount = s.RowCountFromStats });
             }
 
             if (json)
@@ -352,7 +350,7 @@ internal static class LakeCommands
             var console = context.Console;
             var json = console.Json;
             await using var vault = parse.GetValue(init) ? await OpenOrInitAsync(context, ct) : await context.OpenAsync(ct);
-            var result = await context.WithActivityAsync("lake backup", () => LakeBackup.BackupAsync(vault, parse.GetValue(table)!, parse.GetValue(version), parse.GetValue(staging), ct));
+            var result = await context.WithActivityAsync("lake backup", () => LakeTableVault.BackupAsync(vault, parse.GetValue(table)!, parse.GetValue(version), parse.GetValue(staging), ct));
             if (json)
             {
                 console.Document(result);
@@ -369,8 +367,8 @@ internal static class LakeCommands
 
     private static Command Restore()
     {
-        var target = TableArgument("target", "New directory to restore the table into");
-        var from = new Option<string?>("--from") { Description = "The backed-up table's directory (as given to backup)" };
+        var target = TableArgument("target", "New directory (or empty s3:// or azure:// location) to restore the table into");
+        var from = new Option<string?>("--from") { Description = "The backed-up table's location (as given to backup)" };
         var snapshotId = new Option<string?>("--snapshot") { Description = "A vault snapshot id (prefix) instead of --from" };
         var version = new Option<long?>("--version") { Description = "Restore as of this version" };
         var at = CommonOptions.At("Restore as of this time");
@@ -394,13 +392,22 @@ internal static class LakeCommands
                 throw new UsageException("use either --version or --at, not both");
             }
 
-            var targetDir = Path.GetFullPath(parse.GetValue(target)!);
-            LakeBackup.RequireEmptyTarget(targetDir);
+            var targetDir = LakeTableVault.NormalizeLocation(parse.GetValue(target)!);
+            if (!LakeTableVault.IsUrl(targetDir))
+            {
+                RestoreTargets.RequireEmpty(targetDir, "TARGET");
+            }
+
+            if (parse.GetValue(from) is null && parse.GetValue(snapshotId) is null)
+            {
+                throw new UsageException("give the backed-up table (--from LOCATION) or a snapshot id (--snapshot ID)");
+            }
+
             await using var vault = await context.OpenAsync(ct);
             LakeRestoreResult result;
             try
             {
-                result = await context.WithActivityAsync("lake restore", () => LakeBackup.RestoreAsync(vault, parse.GetValue(from), parse.GetValue(snapshotId), targetDir, parse.GetValue(version), time, ct));
+                result = await context.WithActivityAsync("lake restore", () => LakeTableVault.RestoreAsync(vault, parse.GetValue(from), parse.GetValue(snapshotId), targetDir, parse.GetValue(version), time, ct));
             }
             catch (Vault.SnapshotCorruptException e) when (e.AsLatest)
             {
@@ -444,8 +451,8 @@ internal static class LakeCommands
 
     private static Command Replicate()
     {
-        var source = TableArgument("source", "Directory of the source table");
-        var target = TableArgument("target", "Directory of the replica (created if missing)");
+        var source = TableArgument("source", "The source table: a directory, s3:// or azure:// location");
+        var target = TableArgument("target", "The replica: a directory (created if missing), s3:// or azure:// location");
         var status = new Option<bool>("--status") { Description = "Only report the replica's lag" };
         var command = new Command("replicate", "Bring a replica up to date, version by version (incremental, resumable, idempotent)");
         command.Arguments.Add(source);
@@ -457,7 +464,7 @@ internal static class LakeCommands
             var console = context.Console;
             var json = console.Json;
             var src = OpenTable(parse.GetValue(source)!);
-            var dst = new DeltaTable(DelayingObjectStore.WrapFromEnvironment(new FileSystemObjectStore(Path.GetFullPath(parse.GetValue(target)!))), "");
+            var dst = new DeltaTable(DelayingObjectStore.WrapFromEnvironment(StoreOf(parse.GetValue(target)!)), "");
             object result = parse.GetValue(status)
                 ? await TableReplicator.GetLagAsync(src, dst, ct)
                 : await context.WithActivityAsync("lake replicate", () => TableReplicator.ReplicateAsync(src, dst, null, ct));

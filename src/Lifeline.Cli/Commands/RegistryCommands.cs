@@ -4,6 +4,8 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Lifeline.Cli.Infrastructure;
+using Lifeline.Recovery.Components.Registry;
+using Lifeline.Recovery.Tags;
 using Lifeline.Registry;
 using Lifeline.Registry.Backup;
 using Lifeline.Registry.Client;
@@ -162,11 +164,12 @@ internal static class RegistryCommands
             }
 
             await using var vault = await context.OpenAsync(ct);
-            Registry.Backup.RegistryRestoreResult result;
+            RegistryRestoreResult result;
+            var point = parse.GetValue(snapshot) is { } id ? RestorePointSpec.ById(id) : when is { } t ? RestorePointSpec.AtOrBefore(t) : RestorePointSpec.Latest;
             try
             {
                 result = await context.WithActivityAsync("registry restore", () =>
-                    RegistryVault.RestoreAsync(vault, parse.GetValue(snapshot), when, api is null ? Target(parse) : null, api, WorkDirectory(parse), context.Time, ct));
+                    RegistryVault.RestoreAsync(vault, point, api is null ? Target(parse) : null, api, WorkDirectory(parse), context.Time, ct));
             }
             catch (Vault.SnapshotCorruptException e) when (e.AsLatest)
             {

@@ -2,6 +2,7 @@ using Lifeline.Cli.Commands;
 using Lifeline.Lake;
 using Lifeline.Lake.LeadScoring;
 using Lifeline.Lake.Recovery;
+using Lifeline.Recovery.Components.Lake;
 using Lifeline.Storage.FileSystem;
 using Lifeline.Vault;
 
@@ -35,14 +36,14 @@ internal static class LakeDemo
 
         await steps.RunAsync("lake: backup leads", async () =>
         {
-            var b = await LakeBackup.BackupAsync(vault, leadsDir, null, staging, ct);
+            var b = await LakeTableVault.BackupAsync(vault, leadsDir, null, staging, ct);
             return (b, $"version {b.Version} as snapshot {b.Snapshot[..8]} ({b.DataFiles} data files)");
         });
 
         await steps.RunAsync("lake: write, backup again", async () =>
         {
             await lake.SeedAsync(new LeadGenerator(43, new DateTimeOffset(2025, 1, 1, 0, 0, 0, TimeSpan.Zero), 100_000), 1000, 1, ct);
-            var b = await LakeBackup.BackupAsync(vault, leadsDir, null, staging, ct);
+            var b = await LakeTableVault.BackupAsync(vault, leadsDir, null, staging, ct);
             return (b, $"1000 new leads; incremental backup of version {b.Version}: {b.FilesNew} new files, {b.FilesUnmodified} unchanged");
         });
 
@@ -61,13 +62,13 @@ internal static class LakeDemo
 
         var restored = await steps.RunAsync("lake: restore leads", async () =>
         {
-            var r = await LakeBackup.RestoreAsync(vault, leadsDir, null, leadsDir, null, null, ct);
+            var r = await LakeTableVault.RestoreAsync(vault, leadsDir, null, leadsDir, null, null, ct);
             return (r, $"restored leads in place at version {r.Version}: {r.Rows} rows");
         });
 
         var earlier = await steps.RunAsync("lake: restore as of v2", async () =>
         {
-            var r = await LakeBackup.RestoreAsync(vault, leadsDir, null, Path.Combine(workDir, "restored", "leads-v2"), 2, null, ct);
+            var r = await LakeTableVault.RestoreAsync(vault, leadsDir, null, Path.Combine(workDir, "restored", "leads-v2"), 2, null, ct);
             return (r, $"restored leads as of version {r.Version}: {r.Rows} rows into {Path.GetRelativePath(workDir, r.Target)}");
         });
 

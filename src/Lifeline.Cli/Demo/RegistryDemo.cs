@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using Lifeline.Cli.Commands;
 using Lifeline.Cli.Infrastructure;
+using Lifeline.Recovery.Components.Registry;
 using Lifeline.Registry;
 using Lifeline.Registry.Backup;
 using Lifeline.Registry.Client;
@@ -98,7 +99,7 @@ internal sealed class RegistryDemo
 
         var backup = await _steps.RunAsync("registry: restore from vault", async () =>
         {
-            var r = await RegistryVault.RestoreAsync(vault, null, null, dataDir, null, work, time, ct);
+            var r = await RegistryVault.RestoreAsync(vault, Lifeline.Recovery.Tags.RestorePointSpec.Latest, dataDir, null, work, time, ct);
             return (r, $"snapshot {r.Snapshot.ShortId} ({r.Manifest.Mode}) into the empty {Path.GetRelativePath(directory, dataDir)}: {RegistryCommands.Counts(r.Manifest)}");
         });
 

@@ -31,8 +31,8 @@ internal static partial class ErrorTable
     private static readonly HashSet<Assembly> LifelineAssemblies =
     [
         typeof(ErrorTable).Assembly, typeof(IObjectStore).Assembly, typeof(VaultRepository).Assembly,
-        typeof(DeltaTable).Assembly, typeof(MlflowException).Assembly, typeof(Lifeline.Scoring.ScoringJsonContext).Assembly,
-        typeof(RecoveryService).Assembly,
+        typeof(DeltaTable).Assembly, typeof(MlflowException).Assembly, typeof(Lifeline.Registry.RegistryOptions).Assembly,
+        typeof(Lifeline.Recovery.RecoveryService).Assembly, typeof(Lifeline.Scoring.ScoringJsonContext).Assembly,
     ];
 
     /// <summary>The rows, most specific first.</summary>

@@ -99,11 +99,15 @@ public sealed record RecoveryPointTags
         return string.IsNullOrEmpty(component) ? null : new RecoveryPointTags { Component = component, Table = table, Version = version, Time = time, Mode = mode };
     }
 
-    /// <summary>The tags of <paramref name="snapshot"/>, decoded.</summary>
-    public static RecoveryPointTags? Of(SnapshotInfo snapshot) => Decode(snapshot.Tags);
+    /// <summary>The tags of <paramref name="snapshot"/>, decoded; a snapshot written before the codec (the registry's
+    /// <c>registry</c>, <c>mode=X</c>; the lake's <c>lake</c>, <c>lake-table:PATH</c>, <c>lake-version:N</c>,
+    /// <c>lake-time:MS</c>) is read with the same meaning (<see cref="LegacyTags"/>).</summary>
+    public static RecoveryPointTags? Of(SnapshotInfo snapshot) => Decode(snapshot.Tags) ?? LegacyTags.Decode(snapshot);
 
-    /// <summary>The filter that selects every snapshot of <paramref name="component"/> in a vault.</summary>
-    public static SnapshotFilter FilterFor(string component) => new() { Source = component, Tags = [ComponentTag(component)] };
+    /// <summary>The filter that selects every snapshot of <paramref name="component"/> in a vault: its vault source
+    /// (the component's name), so that snapshots written with the old tags are selected too; callers keep those whose
+    /// decoded component is <paramref name="component"/>.</summary>
+    public static SnapshotFilter FilterFor(string component) => new() { Source = component };
 
     private static string Escape(string value) => Uri.EscapeDataString(value);
 

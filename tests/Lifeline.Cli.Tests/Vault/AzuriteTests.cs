@@ -54,6 +54,30 @@ public sealed class AzuriteTests
     }
 
     [Fact]
+    public async Task LakeCommands_TablesOnAzurite_SeedBackupRestoreAsOfVersionAndShow()
+    {
+        await RequireAzuriteAsync();
+        using var ctx = new VaultTestContext("azurite-lake");
+        var container = $"lake-{Guid.NewGuid():N}"[..30];
+        ctx.Runner.Environment["AZURE_STORAGE_CONNECTION_STRING"] = ConnectionString;
+        await ctx.InitAsync();
+        var leads = $"azure://{container}/lake/leads";
+        var restored = $"azure://{container}/restored/leads";
+
+        (await ctx.RunAsync("lake", "seed", $"azure://{container}/lake", "--leads", "60", "--batches", "3")).ShouldSucceed();
+        var backup = (await ctx.RunAsync("lake", "--json", "backup", leads, "--staging", ctx.Dir.Combine("staging"))).ShouldSucceed().Json;
+        Assert.StartsWith(leads, backup.GetProperty("table").GetString(), StringComparison.Ordinal);
+        var restore = (await ctx.RunAsync("lake", "--json", "restore", restored, "--from", leads, "--version", "1")).ShouldSucceed().Json;
+        Assert.Equal(1, restore.GetProperty("version").GetInt64());
+        var show = (await ctx.RunAsync("lake", "--json", "show", restored)).ShouldSucceed().Json;
+        Assert.Equal(1, show.GetProperty("version").GetInt64());
+        Assert.True((await ctx.RunAsync("lake", "verify", restored, "--full")).ShouldSucceed().ExitCode == 0);
+
+        var again = (await ctx.RunAsync("lake", "restore", restored, "--from", leads)).ShouldFailWith(ExitCodes.Failure);
+        Assert.Contains("not empty", again, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Open_AzureWithoutCredentials_UsageErrorNamingTheVariables()
     {
         using var ctx = new VaultTestContext("azure-no-credentials");

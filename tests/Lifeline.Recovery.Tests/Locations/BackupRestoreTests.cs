@@ -11,7 +11,7 @@ public sealed class BackupRestoreTests
     public async Task Backup_ThreeLocationsWithAzurite_CopiesEverywhereAndRestoresExactly()
     {
         await using var f = await RecoveryFixture.CreateAsync(tertiary: "azure");
-        var progress = new ListProgress<Components.RecoveryProgress>();
+        var progress = new ListProgress<Lifeline.Recovery.Components.RecoveryProgress>();
 
         var backup = await f.Service.BackupComponentAsync("configuration", progress: progress);
 
@@ -168,7 +168,7 @@ public sealed class BackupRestoreTests
 
         var unknown = await Assert.ThrowsAsync<UnknownComponentException>(() => f.Service.BackupAsync(["configuratoin"]));
         Assert.Contains("did you mean 'configuration'", unknown.Message, StringComparison.Ordinal);
-        var noAdapter = await Assert.ThrowsAsync<UnknownComponentException>(() => f.Service.BackupComponentAsync("leads"));
+        var noAdapter = await Assert.ThrowsAsync<UnknownComponentException>(() => f.Service.BackupComponentAsync("jobs"));
         Assert.DoesNotContain('\n', noAdapter.Message);
         var record = Assert.Single(await f.Service.Audit.ReadAsync().ToListAsync());
         Assert.Equal(AuditOutcomes.Failed, record.Outcome);

@@ -1,9 +1,12 @@
 using System.Security.Cryptography;
+using Lifeline.Recovery.Tags;
+using Lifeline.Registry;
+using Lifeline.Registry.Backup;
 using Lifeline.Registry.Client;
 using Lifeline.Registry.Hosting;
 using Lifeline.Vault;
 
-namespace Lifeline.Registry.Backup;
+namespace Lifeline.Recovery.Components.Registry;
 
 /// <summary>The outcome of a registry backup into the vault.</summary>
 public sealed record RegistryBackupResult(SnapshotInfo Snapshot, RegistryBackupManifest Manifest, TimeSpan Duration);
@@ -12,15 +15,23 @@ public sealed record RegistryBackupResult(SnapshotInfo Snapshot, RegistryBackupM
 public sealed record RegistryRestoreResult(SnapshotInfo Snapshot, RegistryBackupManifest Manifest, ImportResult? Import, TimeSpan Duration);
 
 /// <summary>
-/// The vault step of registry backup and restore: a backup is first written to a staging directory (native or API
-/// export), which becomes one vault snapshot with source <c>registry</c> and tags <c>registry</c>, <c>mode=native|api</c>;
-/// a restore picks the newest registry snapshot (at or before a time, if given), restores it to a work directory,
-/// then reinstates it: natively into an empty data directory, or through the API into any MLflow server or into an
-/// empty embedded registry.
+/// The vault step of registry backup and restore (the registry adapter's, and <c>lifeline registry backup|restore</c>'s):
+/// a backup is first written to a staging directory (native or API export), which becomes one vault snapshot with
+/// source <c>registry</c> and the codec's tags (<c>lifeline:component=registry</c>, <c>lifeline:time=...</c>,
+/// <c>lifeline:mode=native|api</c>); a restore chooses the point with <see cref="RestorePointSpec"/> (snapshots with
+/// the old tags <c>registry</c>, <c>mode=...</c> included), restores it to a work directory, then reinstates it:
+/// natively into an empty data directory, or through the API into any MLflow server or into an empty embedded registry.
 /// </summary>
 public static class RegistryVault
 {
+    /// <summary>The component's name, and its snapshots' vault source.</summary>
     public const string SourceName = "registry";
+
+    /// <summary>The codec's tags of a registry point taken at <paramref name="time"/> in <paramref name="mode"/>.</summary>
+    public static RecoveryPointTags Tags(string mode, DateTimeOffset time, string component = SourceName) =>
+        new() { Component = component, Mode = mode, Time = time };
+
+    /// <summary>Native backup of the registry whose data directory is <paramref name="dataDirectory"/>.</summary>
 
     public static Task<RegistryBackupResult> BackupNativeAsync(VaultRepository vault, string dataDirectory, string workDirectory, TimeProvider time, CancellationToken ct) =>
         BackupNativeAsync(vault, new RegistryOptions { DataDirectory = dataDirectory }, workDirectory, time, ct);
@@ -33,7 +44,7 @@ public static class RegistryVault
         try
         {
             var manifest = await NativeBackup.CreateAsync(source, staging, time, ct);
-            var result = await vault.BackupAsync(new BackupRequest { Paths = [staging], Source = SourceName, Tags = [SourceName, "mode=native"] }, ct: ct);
+            var result = await vault.BackupAsync(new BackupRequest { Paths = [staging], Source = SourceName, Tags = Tags("native", manifest.CreatedAt).Encode() }, ct: ct);
             return new RegistryBackupResult(result.Snapshot, manifest, time.GetElapsedTime(start));
         }
         finally
@@ -42,6 +53,7 @@ public static class RegistryVault
         }
     }
 
+    /// <summary>Backup of any MLflow-compatible server through its REST API.</summary>
     public static async Task<RegistryBackupResult> BackupViaApiAsync(VaultRepository vault, MlflowClient client, string workDirectory, TimeProvider time, CancellationToken ct)
     {
         var start = time.GetTimestamp();
@@ -49,7 +61,7 @@ public static class RegistryVault
         try
         {
             var manifest = await ApiExport.ExportAsync(client, staging, time, ct);
-            var result = await vault.BackupAsync(new BackupRequest { Paths = [staging], Source = SourceName, Tags = [SourceName, "mode=api"] }, ct: ct);
+            var result = await vault.BackupAsync(new BackupRequest { Paths = [staging], Source = SourceName, Tags = Tags("api", manifest.CreatedAt).Encode() }, ct: ct);
             return new RegistryBackupResult(result.Snapshot, manifest, time.GetElapsedTime(start));
         }
         finally
@@ -59,56 +71,67 @@ public static class RegistryVault
     }
 
     /// <summary>
-    /// Restores the newest registry snapshot at or before <paramref name="at"/> (or <paramref name="snapshotId"/>).
+    /// Restores the registry point <paramref name="point"/> chooses (<see cref="RestorePointSpec"/>: latest, at or before a time, an id).
     /// With <paramref name="targetApi"/> the export is imported through the API (a native snapshot cannot be); otherwise
     /// into the registry <paramref name="target"/> configures, which must be empty (an API snapshot is imported through an
     /// embedded server).
     /// </summary>
     public static Task<RegistryRestoreResult> RestoreAsync(
-        VaultRepository vault, string? snapshotId, DateTimeOffset? at, string? dataDirectory, MlflowClient? targetApi, string workDirectory, TimeProvider time, CancellationToken ct) =>
-        RestoreAsync(vault, snapshotId, at, dataDirectory is null ? null : new RegistryOptions { DataDirectory = dataDirectory }, targetApi, workDirectory, time, ct);
+        VaultRepository vault, RestorePointSpec point, string? dataDirectory, MlflowClient? targetApi, string workDirectory, TimeProvider time, CancellationToken ct) =>
+        RestoreAsync(vault, point, dataDirectory is null ? null : new RegistryOptions { DataDirectory = dataDirectory }, targetApi, workDirectory, time, ct);
 
-    /// <inheritdoc cref="RestoreAsync(VaultRepository, string?, DateTimeOffset?, string?, MlflowClient?, string, TimeProvider, CancellationToken)"/>
+    /// <inheritdoc cref="RestoreAsync(VaultRepository, RestorePointSpec, string?, MlflowClient?, string, TimeProvider, CancellationToken)"/>
     public static async Task<RegistryRestoreResult> RestoreAsync(
-        VaultRepository vault, string? snapshotId, DateTimeOffset? at, RegistryOptions? target, MlflowClient? targetApi, string workDirectory, TimeProvider time, CancellationToken ct)
+        VaultRepository vault, RestorePointSpec point, RegistryOptions? target, MlflowClient? targetApi, string workDirectory, TimeProvider time, CancellationToken ct)
     {
+        ArgumentNullException.ThrowIfNull(vault);
+        ArgumentNullException.ThrowIfNull(point);
         var start = time.GetTimestamp();
-        var snapshot = await vault.FindSnapshotAsync(snapshotId ?? "latest", new SnapshotFilter { Source = SourceName }, at, ct);
+        var (points, listing) = await VaultPoints.ListAsync(vault, RecoveryPointTags.FilterFor(SourceName), t => t.Component == SourceName, ct);
+        var snapshot = VaultPoints.Choose(points, listing, point, $"a registry backup (source {SourceName})").Snapshot;
         var restored = Staging(workDirectory);
         try
         {
             await vault.RestoreAsync(new RestoreRequest { Snapshot = snapshot, TargetDirectory = restored }, ct: ct);
             var directory = FindBackupDirectory(restored);
-            var manifest = await NativeBackup.ReadManifestAsync(directory, ModeOf(directory), ct);
-            ImportResult? import = null;
-            if (targetApi is not null)
-            {
-                if (manifest.Mode != "api")
-                {
-                    throw new InvalidOperationException($"snapshot {snapshot.ShortId} is a native registry backup: restore it with --data-dir, not through the API");
-                }
-
-                import = await ApiImport.ImportAsync(targetApi, directory, ct);
-            }
-            else if (target is null)
-            {
-                throw new ArgumentException("a restore needs a target: a data directory or an API URL");
-            }
-            else if (manifest.Mode == "native")
-            {
-                await NativeBackup.RestoreAsync(directory, target, time, ct);
-            }
-            else
-            {
-                import = await ImportIntoEmbeddedAsync(directory, target, ct);
-            }
-
+            var (manifest, import) = await ReinstateAsync(directory, target, targetApi, snapshot.ShortId, time, ct);
             return new RegistryRestoreResult(snapshot, manifest, import, time.GetElapsedTime(start));
         }
         finally
         {
             TryDelete(restored);
         }
+    }
+
+    /// <summary>Reinstates a restored backup directory (holding <c>manifest.json</c>) into <paramref name="target"/> or through <paramref name="targetApi"/>.</summary>
+    internal static async Task<(RegistryBackupManifest Manifest, ImportResult? Import)> ReinstateAsync(
+        string directory, RegistryOptions? target, MlflowClient? targetApi, string pointName, TimeProvider time, CancellationToken ct)
+    {
+        var manifest = await NativeBackup.ReadManifestAsync(directory, ModeOf(directory), ct);
+        ImportResult? import = null;
+        if (targetApi is not null)
+        {
+            if (manifest.Mode != "api")
+            {
+                throw new InvalidOperationException($"snapshot {pointName} is a native registry backup: restore it with --data-dir, not through the API");
+            }
+
+            import = await ApiImport.ImportAsync(targetApi, directory, ct);
+        }
+        else if (target is null)
+        {
+            throw new ArgumentException("a restore needs a target: a data directory or an API URL");
+        }
+        else if (manifest.Mode == "native")
+        {
+            await NativeBackup.RestoreAsync(directory, target, time, ct);
+        }
+        else
+        {
+            import = await ImportIntoEmbeddedAsync(directory, target, ct);
+        }
+
+        return (manifest, import);
     }
 
     /// <summary>Imports an API export into an empty embedded registry through a private server on a loopback port.</summary>
@@ -132,7 +155,7 @@ public static class RegistryVault
         return result;
     }
 
-    private static string ModeOf(string directory) =>
+    internal static string ModeOf(string directory) =>
         File.Exists(Path.Combine(directory, NativeBackup.DatabaseFile)) ? "native" : "api";
 
     /// <summary>The directory in a restored tree that holds <c>manifest.json</c> (the vault may keep the staging path's parents).</summary>
@@ -142,14 +165,14 @@ public static class RegistryVault
             .OrderBy(d => d!.Length)
             .FirstOrDefault() ?? throw new InvalidDataException("the snapshot holds no registry backup (no manifest.json)");
 
-    private static string Staging(string workDirectory)
+    internal static string Staging(string workDirectory)
     {
         var path = Path.Combine(workDirectory, "registry-" + Guid.NewGuid().ToString("N")[..12]);
         Directory.CreateDirectory(path);
         return path;
     }
 
-    private static void TryDelete(string path)
+    internal static void TryDelete(string path)
     {
         try
         {

@@ -1,15 +1,21 @@
-using Lifeline.Cli.Commands;
 using Lifeline.Lake;
 using Lifeline.Lake.Recovery;
+using Lifeline.Recovery.Components.Lake;
 using Lifeline.Lake.Schema;
 using Lifeline.Storage.FileSystem;
 using Lifeline.Vault;
 
-namespace Lifeline.Cli.Tests.Lake;
+namespace Lifeline.Recovery.Tests.Components.Lake;
 
-/// <summary>Table backup into a real vault and restore as of a version or time.</summary>
-public sealed class LakeBackupTests() : LakeTestDirectory("lifeline-lake-backup-tests")
+/// <summary>Table backup into a real vault and restore as of a version or time (moved from the CLI's tests with LakeBackup).</summary>
+public sealed class LakeTableVaultTests : IDisposable
 {
+    private readonly TempDirectory _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    private string Sub(string name) => _dir.Combine(name);
+
     private static async Task<List<string>> ContentAsync(DeltaTable table, long? version = null) =>
         [.. (await table.ReadRowsAsync(await table.GetSnapshotAsync(version))).Select(r => $"{r["id"]}/{r["part"]}").Order(StringComparer.Ordinal)];
 
@@ -27,7 +33,7 @@ public sealed class LakeBackupTests() : LakeTestDirectory("lifeline-lake-backup-
         }
 
         await using var vault = await VaultRepository.InitAsync(new FileSystemObjectStore(Sub("vault")), "pw", VaultInitOptions.ForTests);
-        var first = await LakeBackup.BackupAsync(vault, Sub("live"), null, Sub("staging"), CancellationToken.None);
+        var first = await LakeTableVault.BackupAsync(vault, Sub("live"), null, Sub("staging"), CancellationToken.None);
         Assert.Equal(12, first.Version);
 
         await live.DeletePartitionsAsync(p => (string?)p["part"] == "odd");
@@ -36,13 +42,13 @@ public sealed class LakeBackupTests() : LakeTestDirectory("lifeline-lake-backup-
             await AppendAsync(live, i);
         }
 
-        var second = await LakeBackup.BackupAsync(vault, Sub("live"), null, Sub("staging"), CancellationToken.None);
+        var second = await LakeTableVault.BackupAsync(vault, Sub("live"), null, Sub("staging"), CancellationToken.None);
         Assert.Equal(16, second.Version);
         Assert.True(second.FilesNew <= 8, $"{second.FilesNew} files stored again"); // 4 commits, 3 data files, the hint
         Assert.True(second.FilesUnmodified >= 20);
 
         // as of a version: the oldest backup holding it, cut back
-        var v5 = await LakeBackup.RestoreAsync(vault, Sub("live"), null, Sub("restored-v5"), 5, null, CancellationToken.None);
+        var v5 = await LakeTableVault.RestoreAsync(vault, Sub("live"), null, Sub("restored-v5"), 5, null, CancellationToken.None);
         Assert.Equal(12, v5.SnapshotVersion);
         Assert.Equal(5, v5.Version);
         var restored = new DeltaTable(new FileSystemObjectStore(Sub("restored-v5")), "");
@@ -53,19 +59,19 @@ public sealed class LakeBackupTests() : LakeTestDirectory("lifeline-lake-backup-
         Assert.Equal(6, (await restored.AppendAsync([new Dictionary<string, object?> { ["id"] = 100L, ["part"] = "x" }])).Version);
 
         // latest
-        var latest = await LakeBackup.RestoreAsync(vault, Sub("live"), null, Sub("restored-latest"), null, null, CancellationToken.None);
+        var latest = await LakeTableVault.RestoreAsync(vault, Sub("live"), null, Sub("restored-latest"), null, null, CancellationToken.None);
         Assert.Equal(16, latest.Version);
         Assert.Equal(await ContentAsync(live), await ContentAsync(new DeltaTable(new FileSystemObjectStore(Sub("restored-latest")), "")));
 
         // as of a time: the version current then
         var history = await live.GetHistoryAsync(false);
-        var at = await LakeBackup.RestoreAsync(vault, Sub("live"), null, Sub("restored-at"), null, history[13].Timestamp, CancellationToken.None);
+        var at = await LakeTableVault.RestoreAsync(vault, Sub("live"), null, Sub("restored-at"), null, history[13].Timestamp, CancellationToken.None);
         Assert.Equal(13, at.Version);
         Assert.Equal(await ContentAsync(live, 13), await ContentAsync(new DeltaTable(new FileSystemObjectStore(Sub("restored-at")), "")));
 
         // a version newer than any backup is refused clearly
         await live.OverwriteAsync([]);
-        var e = await Assert.ThrowsAsync<DeltaVersionNotFoundException>(() => LakeBackup.RestoreAsync(vault, Sub("live"), null, Sub("nope"), 17, null, CancellationToken.None));
+        var e = await Assert.ThrowsAsync<DeltaVersionNotFoundException>(() => LakeTableVault.RestoreAsync(vault, Sub("live"), null, Sub("nope"), 17, null, CancellationToken.None));
         Assert.Contains("newest backup (version 16)", e.Message, StringComparison.Ordinal);
     }
 }

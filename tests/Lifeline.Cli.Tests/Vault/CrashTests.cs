@@ -39,9 +39,10 @@ internal static class CrashData
 
     /// <summary>
     /// Slows every put of the child a little, so that on an idle machine a 96 MiB backup or copy (0.4 s otherwise)
-    /// still runs long enough for the test to see its kill point before the process ends.
+    /// still runs long enough for the test to see its kill point before the process ends (250 ms: at 100 ms a loaded
+    /// machine polled the 8-packs-and-an-index point late enough that the last three puts and the snapshot were written).
     /// </summary>
-    public const string SlowPuts = "put=100ms";
+    public const string SlowPuts = "put=250ms";
 }
 
 /// <summary>

@@ -73,6 +73,14 @@ internal static class JsonBody
             return (null, Problems.Create(StatusCodes.Status400BadRequest, "Empty body", "the request body is empty; send a JSON object", "body"));
         }
 
+        // JSON is UTF-8 (RFC 8259): System.Text.Json checks the bytes of the strings it decodes, not of property names it
+        // only compares, so an invalid byte in an unknown key would pass. Checked once, vectorised, before parsing.
+        if (!IsValidUtf8(buffer, out var badByte))
+        {
+            return (null, Problems.Create(StatusCodes.Status400BadRequest, "Malformed JSON",
+                $"the body is not valid UTF-8 (from byte {badByte}); send the JSON encoded as UTF-8", "body"));
+        }
+
         T? value;
         var json = new Utf8JsonReader(buffer);
         try
@@ -119,6 +127,32 @@ internal static class JsonBody
             ? (null, Problems.Create(StatusCodes.Status400BadRequest, "Malformed JSON",
                 $"there are bytes after the JSON value (from byte {json.BytesConsumed}); send exactly one JSON object", "body"))
             : (value, null);
+    }
+
+    private static bool IsValidUtf8(ReadOnlySequence<byte> buffer, out long badByte)
+    {
+        badByte = 0;
+        if (buffer.IsSingleSegment)
+        {
+            var span = buffer.FirstSpan;
+            if (System.Text.Unicode.Utf8.IsValid(span))
+            {
+                return true;
+            }
+
+            badByte = System.Text.Unicode.Utf8.ToUtf16(span, new char[span.Length], out var read, out _, replaceInvalidSequences: false) == OperationStatus.Done ? 0 : read;
+            return false;
+        }
+
+        // a body split across segments: a sequence may straddle two of them, so check a contiguous copy (bodies are small)
+        var bytes = buffer.ToArray();
+        if (System.Text.Unicode.Utf8.IsValid(bytes))
+        {
+            return true;
+        }
+
+        badByte = System.Text.Unicode.Utf8.ToUtf16(bytes, new char[bytes.Length], out var at, out _, replaceInvalidSequences: false) == OperationStatus.Done ? 0 : at;
+        return false;
     }
 
     private static string FieldOf(string? path) =>

@@ -36,6 +36,27 @@ public class InputContractTests
     }
 
     [Theory]
+    [InlineData("/score-lead", new byte[] { 0xff })]       // an invalid byte inside an unknown key (found by the fuzz long run)
+    [InlineData("/score-leads", new byte[] { 0xc0, 0xaf })] // an overlong encoding of '/'
+    public async Task Score_BodyNotValidUtf8_400NamingTheEncoding(string path, byte[] invalid)
+    {
+        using var dir = new TempDir();
+        await using var server = await ScoringServer.StartAsync(await TestModels.SourceAsync(dir.Sub("registry")), dir.Path);
+        var lead = """{"lead_id":"a","page_views":3,"X":1}""";
+        var text = path == "/score-lead" ? lead : $$"""{"leads":[{{lead}}]}""";
+        var at = text.IndexOf('X');
+        var body = System.Text.Encoding.UTF8.GetBytes(text[..at]).Concat(invalid).Concat(System.Text.Encoding.UTF8.GetBytes(text[at..])).ToArray();
+
+        using var content = new ByteArrayContent(body);
+        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+        using var response = await server.Client.PostAsync(path, content);
+
+        Assert.Equal(400, (int)response.StatusCode);
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Contains("not valid UTF-8", problem.GetProperty("detail").GetString());
+    }
+
+    [Theory]
     [InlineData("""{"leads":[{"lead_id":"a"},{"lead_id":"b","time_on_site":1e999}]}""", 422, "leads[1].time_on_site")]
     [InlineData("""{"leads":[{"lead_id":"a","industry":"x","industry":"y"}]}""", 400, "leads[0].industry")]
     [InlineData("""{"leads":[{"lead_id":"a"}]} x""", 400, "body")]

@@ -108,6 +108,11 @@ internal static partial class ErrorTable
         Row<IOException>("server: address in use", ExitCodes.CannotListen, e => AddressInUse(e)),
         Row<UnauthorizedAccessException>("permission denied", ExitCodes.Failure, e => $"permission denied: {e.Message}"),
         Row<IOException>("I/O error", ExitCodes.Failure, e => e.Message),
+        Row<OverflowException>("value out of range", ExitCodes.Usage, e => $"a number, time or duration is out of range ({FirstLine(e.Message)}); give a smaller value"),
+        Row<ArgumentOutOfRangeException>("time out of range", ExitCodes.Usage, e => e.Message.Contains("un-representable", StringComparison.Ordinal)
+            ? "a time or duration reaches past the years 0001-9999; give a smaller value" : null),
+        Row<ArgumentException>("empty value", ExitCodes.Usage, e => e.Message.StartsWith("The value cannot be an empty string", StringComparison.Ordinal)
+            ? $"an argument{(e.ParamName is null ? "" : $" ({e.ParamName})")} is empty; give a value" : null),
         Row<ArgumentException>("refused argument", ExitCodes.Failure, e => FromLifeline(e) ? WithoutParameter(e) : null),
         Row<InvalidOperationException>("refused operation", ExitCodes.Failure, e => FromLifeline(e) ? e.Message : null),
         Row<InvalidDataException>("invalid data", ExitCodes.Failure, e => e.Message),

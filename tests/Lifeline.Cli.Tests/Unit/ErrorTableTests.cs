@@ -52,6 +52,10 @@ public sealed partial class ErrorTableTests
 
     public static TheoryData<Exception, int, string> Foreseeable => new()
     {
+        // found by the fuzz long run of the CLI (bench/Lifeline.Fuzz --surface cli)
+        { new OverflowException("TimeSpan overflowed because the duration is too long."), ExitCodes.Usage, "out of range" },
+        { new ArgumentOutOfRangeException("value", "The added or subtracted value results in an un-representable DateTime."), ExitCodes.Usage, "0001-9999" },
+        { new ArgumentException("The value cannot be an empty string. (Parameter 'path')", "path"), ExitCodes.Usage, "is empty" },
         { new AmazonClientException("Failed to resolve AWS credentials. The credential providers used to search for credentials returned the following errors"), ExitCodes.NotAuthorized, "AWS_ACCESS_KEY_ID" },
         { new AmazonClientException("Connection refused", new HttpRequestException("Connection refused (127.0.0.1:9)")), ExitCodes.ServiceUnreachable, "cannot reach S3" },
         { new AmazonServiceException("Access Denied", ErrorType.Sender, "AccessDenied", "r", System.Net.HttpStatusCode.Forbidden), ExitCodes.NotAuthorized, "S3 refused the credentials" },

@@ -45,6 +45,12 @@ internal static class StorageCommands
                 }
 
                 console.Line(report.Passed ? "all guarantees hold" : "some guarantees do not hold: see docs/storage.md before using this location for a repository");
+                if (!report.Passed)
+                {
+                    // like every failing command: one line on stderr, the report above on stdout
+                    console.ErrorLine($"{report.Checks.Count(c => !c.Passed)} of {report.Checks.Count} checks failed at {report.Location}: do not use it for a repository (docs/storage.md)");
+                }
+
                 return report.Passed ? ExitCodes.Ok : ExitCodes.CheckFailed;
             }
             finally

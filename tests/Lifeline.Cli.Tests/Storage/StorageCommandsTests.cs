@@ -37,6 +37,20 @@ public sealed class StorageCommandsTests : IDisposable
     }
 
     [Fact]
+    public async Task Probe_LocationThatFailsChecks_ReportOnStdoutOneErrorLineAndExit4()
+    {
+        // found by the CLI fuzz long run: /proc/self cannot hold objects, and the failure had no stderr line
+        var (exit, stdout, stderr) = await RunAsync("storage", "probe", "/proc/self");
+
+        Assert.Equal(ExitCodes.CheckFailed, exit);
+        Assert.Contains("FAILED", stdout);
+        var lines = stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Single(lines);
+        Assert.StartsWith("lifeline: ", lines[0]);
+        Assert.Contains("checks failed", lines[0]);
+    }
+
+    [Fact]
     public async Task Probe_UnsupportedScheme_PrintsOneLineAndExitsWithUsage()
     {
         var (exit, stdout, stderr) = await RunAsync("storage", "probe", "gs://bucket/x");

@@ -5,6 +5,8 @@ using Lifeline.Recovery.Tags;
 using Lifeline.Registry.Backup;
 using Lifeline.Storage.FileSystem;
 using Lifeline.Vault;
+using Lifeline.Registry.Tests;
+using Lifeline.Registry.Tests.Backup;
 using Microsoft.Extensions.Time.Testing;
 
 namespace Lifeline.Recovery.Tests.Components.Registry;

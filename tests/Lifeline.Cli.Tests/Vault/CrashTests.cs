@@ -178,8 +178,9 @@ public sealed class PruneCrashTests
         var indexBefore = Directory.GetFiles(indexDir).ToHashSet(StringComparer.Ordinal);
 
         // Deletes are slowed down (a test hook of the command line) so that the phases after the new index last long
-        // enough to be observed and killed in, even on a loaded machine.
-        using var child = ctx.Runner.Start(["vault", "prune"], new Dictionary<string, string?> { ["LIFELINE_DEBUG_STORE_DELAY"] = "delete=150ms" });
+        // enough to be observed and killed in, even on a loaded machine (400 ms: at 150 ms a CI-style run missed the
+        // short window between the first old index delete and the first pack delete).
+        using var child = ctx.Runner.Start(["vault", "prune"], new Dictionary<string, string?> { ["LIFELINE_DEBUG_STORE_DELAY"] = "delete=400ms" });
         Func<bool> condition = point switch
         {
             PrunePoint.Rewrite => () => TestData.Packs(ctx.Repo).Any(p => !packsBefore.Contains(p)),

@@ -220,8 +220,8 @@ public sealed class RecoveryService
 
     /// <summary>The adapters of Lifeline's own component kinds for every component of <paramref name="plan"/>: the
     /// configuration adapter, the registry adapter (native, or through MLflow's API when
-    /// <see cref="RegistryAdapterOptions.ApiUrl"/> is set), one lake-table adapter per lake table and the jobs adapter
-    /// (its <c>files</c> only) with options given by hand; the CLI uses the overload that reads them from the plan.</summary>
+    /// <see cref="RegistryAdapterOptions.ApiUrl"/> is set), and one lake-table adapter per lake table, with options given by
+    /// hand (jobs get none here); the CLI uses the overload that reads every source from the plan.</summary>
     public static IReadOnlyList<IProtectedComponent> BuiltInAdapters(LifelinePlan plan, ConfigurationOptions? configuration = null, RegistryAdapterOptions? registry = null, LakeAdapterOptions? lake = null)
     {
         ArgumentNullException.ThrowIfNull(plan);
@@ -238,9 +238,6 @@ public sealed class RecoveryService
                     break;
                 case ComponentKind.LakeTable:
                     adapters.Add(new LakeTableComponent(c, lake));
-                    break;
-                case ComponentKind.Jobs:
-                    adapters.Add(new JobsComponent(c, new JobsAdapterOptions { BaseDirectory = configuration?.BaseDirectory, Time = configuration?.Time }));
                     break;
             }
         }
@@ -690,6 +687,7 @@ public sealed class RecoveryService
         var names = components.Count == 0 ? _plan.Components.Select(c => c.Name).ToList() : components;
         var outcomes = new List<RetentionOutcome>();
         var findings = new List<RetentionFinding>();
+        var corruptReported = new HashSet<string>(StringComparer.Ordinal);
         foreach (var name in names)
         {
             var c = Component(name);
@@ -712,6 +710,16 @@ public sealed class RecoveryService
                 try
                 {
                     var vault = await _locations.OpenAsync(info.Name, cancellationToken: cancellationToken);
+                    // a snapshot file that cannot be read is skipped by the vault's forget (never removed: whose it is
+                    // cannot be known); it is reported once per location, and the run goes on
+                    var scan = await vault.ScanSnapshotsAsync(RecoveryPointTags.FilterFor(name), cancellationToken);
+                    if (scan.Corrupt.Count > 0 && corruptReported.Add(info.Name))
+                    {
+                        var first = scan.Corrupt[0];
+                        findings.Add(new RetentionFinding(name, info.Name, "snapshot-corrupt",
+                            $"{scan.Corrupt.Count} snapshot file{(scan.Corrupt.Count == 1 ? "" : "s")} cannot be read ({first.ShortId}: {LocationSet.FirstLine(first.Reason)}{(scan.Corrupt.Count > 1 ? $", and {scan.Corrupt.Count - 1} more" : "")}) and {(scan.Corrupt.Count == 1 ? "was" : "were")} skipped, neither kept nor removed: run 'lifeline vault check --repo {info.Url}' and repair the vault from a copy"));
+                    }
+
                     var result = await vault.ForgetAsync(rules, RecoveryPointTags.FilterFor(name), dryRun, cancellationToken);
                     Log.Forgot(_logger, name, info.Name, result.Keep.Count, result.Remove.Count, dryRun);
                     outcomes.Add(new RetentionOutcome(name, info.Name, result));

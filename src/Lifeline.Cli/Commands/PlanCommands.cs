@@ -26,8 +26,16 @@ internal static class PlanCommands
         var primary = Location("--primary", "The primary location (same region)", new PlanTemplateOptions().PrimaryUrl);
         var secondary = Location("--secondary", "The secondary location (another region)", "./lifeline-data/region-b/vault for the customer's plan, s3://lifeline-region-b/vault?region=eu-west-2 for the recommended one");
         var tertiary = Location("--tertiary", "The tertiary location (object storage)", new PlanTemplateOptions().TertiaryUrl);
+        var data = new Option<string?>("--data") { Description = $"The data directory the components live in, a path relative to the plan file (sources.data: DATA/registry, DATA/lake, DATA/scheduler/jobs.db; default: {new PlanTemplateOptions().DataDirectory})" };
+        data.Validators.Add(result =>
+        {
+            if (result.Tokens.Count > 0 && (string.IsNullOrWhiteSpace(result.Tokens[0].Value) || result.Tokens[0].Value.Contains("://", StringComparison.Ordinal)))
+            {
+                result.AddError("--data must be a directory path (the lake root may be elsewhere: set sources.lake in the plan)");
+            }
+        });
         var command = new Command("init", "Write the customer's plan (DISASTER_RECOVERY_PLAN.md 1.0 as written), or with --recommended Lifeline's; never over an existing file without --force");
-        foreach (var option in new Option[] { recommended, force, file, primary, secondary, tertiary })
+        foreach (var option in new Option[] { recommended, force, file, primary, secondary, tertiary, data })
         {
             command.Options.Add(option);
         }
@@ -47,6 +55,7 @@ internal static class PlanCommands
                 PrimaryUrl = context.Get(primary) ?? defaults.PrimaryUrl,
                 SecondaryUrl = context.Get(secondary),
                 TertiaryUrl = context.Get(tertiary) ?? defaults.TertiaryUrl,
+                DataDirectory = context.Get(data) ?? defaults.DataDirectory,
             };
             var yaml = PlanTemplates.For(isRecommended, options);
             var replaced = File.Exists(path);

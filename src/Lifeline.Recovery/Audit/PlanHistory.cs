@@ -83,7 +83,8 @@ public static class PlanHistory
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            return (name, null, LocationSet.FirstLine(Configuration.Secrets.RedactText(e.Message)));
+            var message = System.Text.RegularExpressions.Regex.Replace(LocationSet.FirstLine(Configuration.Secrets.RedactText(e.Message)), @" \(Parameter '[^']*'\)", "");
+            return (name, null, message);
         }
     }
 

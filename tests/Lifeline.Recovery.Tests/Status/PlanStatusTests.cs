@@ -29,7 +29,10 @@ public sealed class PlanStatusTests
             await RegistrySeed.SeedAsync(registry.Client(), models: 1, versionsPerModel: 1);
         }
 
-        var lake = await LeadScoringLake.OpenOrCreateAsync(new FileSystemObjectStore(dir.Combine("lifeline-data", "lake")), "");
+        // a lake point's data time is its Delta version's timestamp, the commit file's modification time on disk (the
+        // real clock): the fake clock starts at the real now so that ageing is then driven by the test alone
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var lake = await LeadScoringLake.OpenOrCreateAsync(new FileSystemObjectStore(dir.Combine("lifeline-data", "lake")), "", new Lifeline.Lake.DeltaTableOptions { TimeProvider = time });
         await lake.SeedAsync(new LeadGenerator(7, new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero), 1), 20, 1, CancellationToken.None);
         Directory.CreateDirectory(dir.Combine("lifeline-data", "scheduler"));
         using (var store = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = dir.Combine("lifeline-data", "scheduler", "jobs.db"), Pooling = false }.ToString()))
@@ -43,7 +46,6 @@ public sealed class PlanStatusTests
         var parsed = await PlanFile.LoadAsync(dir.Combine("lifeline.yaml"));
         Assert.True(parsed.Succeeded, string.Join("\n", parsed.Errors));
         var plan = parsed.Plan!;
-        var time = new FakeTimeProvider(new DateTimeOffset(2026, 3, 2, 12, 0, 0, TimeSpan.Zero));
         var locations = LocationSet.FromPlan(plan, new LocationSetOptions
         {
             Password = Password,

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Lifeline.Recovery.Audit;
 using Lifeline.Recovery.Components;
+using Lifeline.Recovery.Components.Jobs;
 using Lifeline.Recovery.Components.Lake;
 using Lifeline.Recovery.Components.Registry;
 using Lifeline.Recovery.Configuration;
@@ -44,6 +45,25 @@ public sealed record RecoveryServiceOptions
 
     /// <summary>The command line, for the audit (redacted before it is stored); default none.</summary>
     public IReadOnlyList<string> Arguments { get; init; } = [];
+}
+
+/// <summary>How <see cref="RecoveryService.BuiltInAdapters(LifelinePlan, PlanAdapterOptions)"/> builds the adapters
+/// from the plan alone. Every property has a documented default.</summary>
+public sealed record PlanAdapterOptions
+{
+    /// <summary>The plan file's directory, where relative sources are taken from; default the directory of the plan's
+    /// <see cref="PlanSource.File"/>.</summary>
+    public string? BaseDirectory { get; init; }
+
+    /// <summary>The environment <c>${VAR}</c> references, configuration variables and object-store credentials come
+    /// from; default the process environment.</summary>
+    public IReadOnlyDictionary<string, string?>? Environment { get; init; }
+
+    /// <summary>Where <c>--as NAME</c> restores go (as <c>ROOT/NAME</c>); default beside each live component.</summary>
+    public string? RestoreRoot { get; init; }
+
+    /// <summary>The clock; default the system clock.</summary>
+    public TimeProvider? Time { get; init; }
 }
 
 /// <summary>What a backup run does.</summary>
@@ -200,8 +220,8 @@ public sealed class RecoveryService
 
     /// <summary>The adapters of Lifeline's own component kinds for every component of <paramref name="plan"/>: the
     /// configuration adapter, the registry adapter (native, or through MLflow's API when
-    /// <see cref="RegistryAdapterOptions.ApiUrl"/> is set) and one lake-table adapter per lake table. A component of a
-    /// kind with no adapter here (jobs, today) gets none, and backing it up says so.</summary>
+    /// <see cref="RegistryAdapterOptions.ApiUrl"/> is set), and one lake-table adapter per lake table, with options given by
+    /// hand (jobs get none here); the CLI uses the overload that reads every source from the plan.</summary>
     public static IReadOnlyList<IProtectedComponent> BuiltInAdapters(LifelinePlan plan, ConfigurationOptions? configuration = null, RegistryAdapterOptions? registry = null, LakeAdapterOptions? lake = null)
     {
         ArgumentNullException.ThrowIfNull(plan);
@@ -224,6 +244,65 @@ public sealed class RecoveryService
 
         return adapters;
     }
+
+    /// <summary>The adapters of every component of <paramref name="plan"/>, built from the plan alone: where each lives
+    /// comes from its <c>sources</c> and component fields (<see cref="ComponentSources"/>: the registry in
+    /// <c>DATA/registry</c> or through <c>api:</c>, each lake table at <c>LAKE/TABLE</c> or its <c>location:</c>, the
+    /// jobs' files and job store, the configuration's files and variables). A component whose sources cannot be
+    /// resolved (an unset <c>${VAR}</c>) gets a stand-in that fails its backup and restore with the reason, so the
+    /// others still run.</summary>
+    public static IReadOnlyList<IProtectedComponent> BuiltInAdapters(LifelinePlan plan, PlanAdapterOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        ArgumentNullException.ThrowIfNull(options);
+        var sources = new ComponentSources(plan, options.BaseDirectory, options.Environment);
+        var adapters = new List<IProtectedComponent>();
+        foreach (var c in plan.Components)
+        {
+            if (PlanChecker.KindOf(c) is not { } kind)
+            {
+                continue;
+            }
+
+            try
+            {
+                adapters.Add(Adapter(c, kind, sources, options));
+            }
+            catch (RecoveryException e)
+            {
+                adapters.Add(new UnresolvedComponent(c, kind, e.Message));
+            }
+        }
+
+        return adapters;
+    }
+
+    private static IProtectedComponent Adapter(PlanComponent c, ComponentKind kind, ComponentSources sources, PlanAdapterOptions options) => kind switch
+    {
+        ComponentKind.Configuration => new ConfigurationComponent(c, new ConfigurationOptions
+        {
+            BaseDirectory = sources.BaseDirectory, Environment = options.Environment, RestoreRoot = options.RestoreRoot, Time = options.Time,
+        }),
+        ComponentKind.Registry => new RegistryComponent(c, new RegistryAdapterOptions
+        {
+            Registry = new Lifeline.Registry.RegistryOptions { DataDirectory = sources.RegistryData(c), PostgresConnectionString = sources.RegistryPostgres(c) },
+            ApiUrl = sources.RegistryApi(c),
+            ApiToken = sources.RegistryToken(c),
+            RestoreRoot = options.RestoreRoot,
+            Time = options.Time,
+        }),
+        ComponentKind.LakeTable => new LakeTableComponent(c, new LakeAdapterOptions
+        {
+            Root = sources.LakeRoot,
+            Tables = new Dictionary<string, string> { [c.Name] = sources.TableLocation(c) },
+            RestoreRoot = options.RestoreRoot,
+            Environment = options.Environment,
+        }),
+        _ => new JobsComponent(c, new JobsAdapterOptions
+        {
+            BaseDirectory = sources.BaseDirectory, PlanFile = sources.PlanFile, JobStore = sources.JobStore(c), RestoreRoot = options.RestoreRoot, Time = options.Time,
+        }),
+    };
 
     /// <summary>Backs up every component named (all of the plan's when empty), one after another; never throws for
     /// one component's failure (it is in its result and the audit).</summary>
@@ -608,6 +687,7 @@ public sealed class RecoveryService
         var names = components.Count == 0 ? _plan.Components.Select(c => c.Name).ToList() : components;
         var outcomes = new List<RetentionOutcome>();
         var findings = new List<RetentionFinding>();
+        var corruptReported = new HashSet<string>(StringComparer.Ordinal);
         foreach (var name in names)
         {
             var c = Component(name);
@@ -630,6 +710,16 @@ public sealed class RecoveryService
                 try
                 {
                     var vault = await _locations.OpenAsync(info.Name, cancellationToken: cancellationToken);
+                    // a snapshot file that cannot be read is skipped by the vault's forget (never removed: whose it is
+                    // cannot be known); it is reported once per location, and the run goes on
+                    var scan = await vault.ScanSnapshotsAsync(RecoveryPointTags.FilterFor(name), cancellationToken);
+                    if (scan.Corrupt.Count > 0 && corruptReported.Add(info.Name))
+                    {
+                        var first = scan.Corrupt[0];
+                        findings.Add(new RetentionFinding(name, info.Name, "snapshot-corrupt",
+                            $"{scan.Corrupt.Count} snapshot file{(scan.Corrupt.Count == 1 ? "" : "s")} cannot be read ({first.ShortId}: {LocationSet.FirstLine(first.Reason)}{(scan.Corrupt.Count > 1 ? $", and {scan.Corrupt.Count - 1} more" : "")}) and {(scan.Corrupt.Count == 1 ? "was" : "were")} skipped, neither kept nor removed: run 'lifeline vault check --repo {info.Url}' and repair the vault from a copy"));
+                    }
+
                     var result = await vault.ForgetAsync(rules, RecoveryPointTags.FilterFor(name), dryRun, cancellationToken);
                     Log.Forgot(_logger, name, info.Name, result.Keep.Count, result.Remove.Count, dryRun);
                     outcomes.Add(new RetentionOutcome(name, info.Name, result));

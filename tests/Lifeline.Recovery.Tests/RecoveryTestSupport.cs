@@ -81,7 +81,18 @@ internal sealed class RecoveryFixture : IAsyncDisposable
         Stores = stores;
     }
 
+    private Func<(LocationSet, RecoveryService)>? _reopen;
+    private readonly List<LocationSet> _reopened = [];
+
     public TempDirectory Dir { get; }
+
+    /// <summary>A new service over new location handles (as the next process would open them: no cached snapshots).</summary>
+    public RecoveryService Reopen()
+    {
+        var (locations, service) = _reopen!();
+        _reopened.Add(locations);
+        return service;
+    }
 
     public string Yaml { get; }
 
@@ -148,7 +159,7 @@ internal sealed class RecoveryFixture : IAsyncDisposable
         var logger = new CapturingLogger();
         var stores = new ConcurrentDictionary<string, FaultInjectingObjectStore>(StringComparer.Ordinal);
         var env = new Dictionary<string, string?> { ["AZURE_STORAGE_CONNECTION_STRING"] = Azurite.ConnectionString };
-        var locations = LocationSet.FromPlan(plan, new LocationSetOptions
+        var locationOptions = new LocationSetOptions
         {
             Password = Password,
             BaseDirectory = dir.Path,
@@ -157,7 +168,8 @@ internal sealed class RecoveryFixture : IAsyncDisposable
             OpenOptions = new VaultOpenOptions { Logger = logger, Host = "test-host" },
             Environment = env,
             OpenStore = (url, e) => stores.GetOrAdd(url, u => new FaultInjectingObjectStore(ObjectStores.Open(u, e))),
-        }, time);
+        };
+        var locations = LocationSet.FromPlan(plan, locationOptions, time);
         var processEnv = new Dictionary<string, string?>
         {
             ["APP_MODE"] = "production",
@@ -170,7 +182,7 @@ internal sealed class RecoveryFixture : IAsyncDisposable
             new ConfigurationOptions { BaseDirectory = dir.Combine("app"), Environment = processEnv, RestoreRoot = dir.Combine("restored"), Time = time },
             new RegistryAdapterOptions { Registry = new Lifeline.Registry.RegistryOptions { DataDirectory = dir.Combine("registry") }, RestoreRoot = dir.Combine("restored"), Time = time },
             new LakeAdapterOptions { Root = dir.Combine("lake"), RestoreRoot = dir.Combine("restored") });
-        var service = new RecoveryService(plan, locations, adapters, new RecoveryServiceOptions
+        var serviceOptions = new RecoveryServiceOptions
         {
             Time = time,
             Logger = logger,
@@ -179,8 +191,16 @@ internal sealed class RecoveryFixture : IAsyncDisposable
             Who = "tester",
             Host = "test-host",
             Arguments = ["backup", "configuration", "--password", Password, $"LIFELINE_TEST_TOKEN={SecretValue}"],
-        });
-        return new RecoveryFixture(dir, yaml, plan, time, logger, locations, service, stores);
+        };
+        var service = new RecoveryService(plan, locations, adapters, serviceOptions);
+        return new RecoveryFixture(dir, yaml, plan, time, logger, locations, service, stores)
+        {
+            _reopen = () =>
+            {
+                var again = LocationSet.FromPlan(plan, locationOptions, time);
+                return (again, new RecoveryService(plan, again, adapters, serviceOptions));
+            },
+        };
     }
 
     public async ValueTask DisposeAsync()
@@ -191,6 +211,11 @@ internal sealed class RecoveryFixture : IAsyncDisposable
             {
                 await azure.Container.DeleteIfExistsAsync();
             }
+        }
+
+        foreach (var reopened in _reopened)
+        {
+            await reopened.DisposeAsync();
         }
 
         await Locations.DisposeAsync();

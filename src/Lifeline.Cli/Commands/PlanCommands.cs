@@ -1,5 +1,7 @@
 using System.CommandLine;
 using Lifeline.Cli.Infrastructure;
+using Lifeline.Recovery.Audit;
+using Lifeline.Recovery.Locations;
 using Lifeline.Recovery.Plan;
 
 namespace Lifeline.Cli.Commands;
@@ -24,8 +26,16 @@ internal static class PlanCommands
         var primary = Location("--primary", "The primary location (same region)", new PlanTemplateOptions().PrimaryUrl);
         var secondary = Location("--secondary", "The secondary location (another region)", "./lifeline-data/region-b/vault for the customer's plan, s3://lifeline-region-b/vault?region=eu-west-2 for the recommended one");
         var tertiary = Location("--tertiary", "The tertiary location (object storage)", new PlanTemplateOptions().TertiaryUrl);
+        var data = new Option<string?>("--data") { Description = $"The data directory the components live in, a path relative to the plan file (sources.data: DATA/registry, DATA/lake, DATA/scheduler/jobs.db; default: {new PlanTemplateOptions().DataDirectory})" };
+        data.Validators.Add(result =>
+        {
+            if (result.Tokens.Count > 0 && (string.IsNullOrWhiteSpace(result.Tokens[0].Value) || result.Tokens[0].Value.Contains("://", StringComparison.Ordinal)))
+            {
+                result.AddError("--data must be a directory path (the lake root may be elsewhere: set sources.lake in the plan)");
+            }
+        });
         var command = new Command("init", "Write the customer's plan (DISASTER_RECOVERY_PLAN.md 1.0 as written), or with --recommended Lifeline's; never over an existing file without --force");
-        foreach (var option in new Option[] { recommended, force, file, primary, secondary, tertiary })
+        foreach (var option in new Option[] { recommended, force, file, primary, secondary, tertiary, data })
         {
             command.Options.Add(option);
         }
@@ -45,6 +55,7 @@ internal static class PlanCommands
                 PrimaryUrl = context.Get(primary) ?? defaults.PrimaryUrl,
                 SecondaryUrl = context.Get(secondary),
                 TertiaryUrl = context.Get(tertiary) ?? defaults.TertiaryUrl,
+                DataDirectory = context.Get(data) ?? defaults.DataDirectory,
             };
             var yaml = PlanTemplates.For(isRecommended, options);
             var replaced = File.Exists(path);
@@ -62,17 +73,40 @@ internal static class PlanCommands
     private static Command CreateCheck()
     {
         var file = CommonOptions.PlanFile("The plan file to check");
+        var noHistory = new Option<bool>("--no-history") { Description = "Use only the estimates, do not read the measured history (the audit records) from the plan's locations" };
         var command = new Command("check", $"Lint the plan against itself: one line per finding (FILE:LINE:COL: SEVERITY RULE [SUBJECT]: MESSAGE; fix: FIX); exit {ExitCodes.PlanHasErrors} when it has errors");
         command.Options.Add(file);
+        command.Options.Add(noHistory);
         command.Run(async (context, ct) =>
         {
             var path = context.Get(file)!;
-            var report = await new PlanChecker(context.Time).CheckFileAsync(path, ct);
+            var parsed = await PlanFile.LoadAsync(path, ct);
+            PlanHistoryRead? history = null;
+            if (parsed.Succeeded && !context.Get(noHistory))
+            {
+                // measured backup, copy, verification and restore durations from the locations that answer (no password:
+                // audit records are beside the vaults, not in them)
+                await using var locations = LocationSet.FromPlan(parsed.Plan!, new LocationSetOptions
+                {
+                    PasswordFor = _ => null,
+                    BaseDirectory = Path.GetDirectoryName(Path.GetFullPath(path)),
+                }, context.Time);
+                history = await PlanHistory.ReadAsync(parsed.Plan!, locations, HistoryTimeout, ct);
+            }
+
+            var report = parsed.Succeeded
+                ? await new PlanChecker(context.Time, history?.History).CheckAsync(parsed.Plan!, ct)
+                : new PlanCheckReport { File = path, Findings = parsed.Errors };
             var console = context.Console;
-            console.Document(CheckJson(report));
+            console.Document(CheckJson(report, history));
             foreach (var finding in report.Findings)
             {
                 console.Line(finding.ToString());
+            }
+
+            if (report.Plan is not null)
+            {
+                console.Line(HistoryLine(report, history));
             }
 
             var infos = report.Findings.Count - report.ErrorCount - report.WarningCount;
@@ -143,6 +177,21 @@ internal static class PlanCommands
         return command;
     }
 
+    /// <summary>How long each location may take to give its audit records to <c>plan check</c>.</summary>
+    private static readonly TimeSpan HistoryTimeout = TimeSpan.FromSeconds(10);
+
+    /// <summary>Which numbers of the worst-case RPOs were measured and which assumed, and where the history came from.</summary>
+    private static string HistoryLine(PlanCheckReport report, PlanHistoryRead? history)
+    {
+        var measured = report.Components.Where(c => c.Measured).Select(c => c.Component).ToList();
+        var assumed = report.Components.Where(c => !c.Measured && c.WorstCase is not null).Select(c => c.Component).ToList();
+        var source = history is null
+            ? "history not read (--no-history)"
+            : $"history: {Count(history.Records, "audit record")} from {(history.Reachable.Count == 0 ? "no location" : string.Join(", ", history.Reachable))}"
+              + (history.Unreachable.Count == 0 ? "" : $"; not read: {string.Join("; ", history.Unreachable.Select(u => $"{u.Location} ({u.Error})"))}");
+        return $"{source}; measured: {(measured.Count == 0 ? "none" : string.Join(", ", measured))}; assumed (estimates: backup 5m, copy 5m per location, verification 5m): {(assumed.Count == 0 ? "none" : string.Join(", ", assumed))}";
+    }
+
     /// <summary>A location URL option of <c>plan init</c>; an empty value is a usage error.</summary>
     private static Option<string?> Location(string name, string description, string defaultText)
     {
@@ -179,7 +228,7 @@ internal static class PlanCommands
 
     private static string Pair(TimeSpan? target, TimeSpan? max) => $"{Duration(target)}/{Duration(max)}";
 
-    private static PlanCheckJson CheckJson(PlanCheckReport report) => new(
+    private static PlanCheckJson CheckJson(PlanCheckReport report, PlanHistoryRead? history) => new(
         report.File,
         report.Plan is not null && !report.HasErrors,
         report.Plan is not null,
@@ -189,7 +238,8 @@ internal static class PlanCommands
         report.Findings.Select(f => new PlanFindingJson(
             PlanFindingSeverity(f.Severity), f.Rule, f.Subject, f.File, f.Mark.Line, f.Mark.Column, f.Message, f.Fix, f.ToString())).ToList(),
         report.Components.Select(c => new ComponentRpoJson(
-            c.Component, c.Policy, JsonDuration(c.Target), JsonDuration(c.Max), JsonDuration(c.WorstCase), c.WorstCase?.TotalSeconds, c.Measured, c.Basis)).ToList());
+            c.Component, c.Policy, JsonDuration(c.Target), JsonDuration(c.Max), JsonDuration(c.WorstCase), c.WorstCase?.TotalSeconds, c.Measured, c.Basis)).ToList(),
+        history is null ? null : new PlanHistoryJson(history.Records, history.Reachable, history.Unreachable.Select(u => new PlanHistoryErrorJson(u.Location, u.Error)).ToList()));
 
     private static PlanShowJson ShowJson(string path, PlanTableModel model, PlanCheckReport report) => new(
         path, model.Name, model.Owner,
@@ -216,7 +266,14 @@ internal sealed record PlanInitJson(string File, string FullPath, string Templat
 
 /// <summary>The document of <c>plan check --json</c> (durations in the plan's own syntax, e.g. <c>24h15m</c>).</summary>
 internal sealed record PlanCheckJson(
-    string File, bool Ok, bool Parsed, int Errors, int Warnings, int Infos, IReadOnlyList<PlanFindingJson> Findings, IReadOnlyList<ComponentRpoJson> Components);
+    string File, bool Ok, bool Parsed, int Errors, int Warnings, int Infos, IReadOnlyList<PlanFindingJson> Findings, IReadOnlyList<ComponentRpoJson> Components,
+    PlanHistoryJson? History);
+
+/// <summary>Where <c>plan check</c> read the measured history from (null with <c>--no-history</c> or an unreadable plan).</summary>
+internal sealed record PlanHistoryJson(int Records, IReadOnlyList<string> Reachable, IReadOnlyList<PlanHistoryErrorJson> Unreachable);
+
+/// <summary>A location whose history could not be read.</summary>
+internal sealed record PlanHistoryErrorJson(string Location, string Error);
 
 /// <summary>One finding; <c>text</c> is the line <c>plan check</c> prints.</summary>
 internal sealed record PlanFindingJson(string Severity, string Rule, string Subject, string File, int Line, int Column, string Message, string Fix, string Text);

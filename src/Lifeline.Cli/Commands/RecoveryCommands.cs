@@ -432,7 +432,8 @@ internal sealed class RecoverySession : IAsyncDisposable
             BaseDirectory = directory,
             InitializeMissing = initializeMissing,
         }, context.Time);
-        var adapters = RecoveryService.BuiltInAdapters(plan, new ConfigurationOptions { BaseDirectory = directory, RestoreRoot = restoreRoot, Time = context.Time });
+        // where each component lives comes from the plan alone (sources and component fields, docs/plan.md)
+        var adapters = RecoveryService.BuiltInAdapters(plan, new PlanAdapterOptions { BaseDirectory = directory, RestoreRoot = restoreRoot, Time = context.Time });
         var service = new RecoveryService(plan, locations, adapters, new RecoveryServiceOptions
         {
             Time = context.Time,

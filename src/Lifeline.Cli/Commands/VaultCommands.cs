@@ -1,5 +1,7 @@
 using System.CommandLine;
 using Lifeline.Cli.Infrastructure;
+using Lifeline.Recovery;
+using Lifeline.Recovery.Audit;
 using Lifeline.Vault;
 
 namespace Lifeline.Cli.Commands;
@@ -523,7 +525,7 @@ internal static class VaultCommands
             var parse = session.Parse;
             var newPassword = session.Settings.Password(parse.GetValue(newPasswordFile), "--new-password-file", RepositorySettings.NewPasswordVariable);
             await using var repo = await session.OpenAsync(ct);
-            var added = await repo.AddKeyAsync(newPassword, ct);
+            var added = await AuditedKeyChangeAsync(session, repo, () => repo.AddKeyAsync(newPassword, ct), k => $"added key {k.ShortId}", "adding a key", ct);
             session.Console.Document(KeyJson.From(added));
             session.Console.Line($"added key {added.ShortId}");
             return ExitCodes.Ok;
@@ -555,7 +557,7 @@ internal static class VaultCommands
             var parse = session.Parse;
             var id = parse.GetValue(idArg)!;
             await using var repo = await session.OpenAsync(ct);
-            await repo.RemoveKeyAsync(id, ct);
+            await AuditedKeyChangeAsync(session, repo, async () => { await repo.RemoveKeyAsync(id, ct); return id; }, _ => $"removed key {id}", $"removing key {id}", ct);
             session.Console.Document(new KeyRemovedJson(id));
             session.Console.Line($"removed key {id}");
             return ExitCodes.Ok;
@@ -565,6 +567,39 @@ internal static class VaultCommands
         key.Subcommands.Add(list);
         key.Subcommands.Add(remove);
         return key;
+    }
+
+    /// <summary>Runs a key change and appends its audit record (also when it fails) to the vault's own audit log
+    /// (docs/recovery.md, "Audit log"); a record that cannot be written is a warning, not a failed change.</summary>
+    private static async Task<T> AuditedKeyChangeAsync<T>(CommandContext session, VaultRepository repo, Func<Task<T>> change, Func<T, string> done, string what, CancellationToken ct)
+    {
+        var started = session.Time.GetTimestamp();
+        var arguments = session.Parse.Tokens.Select(t => t.Value).ToList();
+        T result;
+        try
+        {
+            result = await change();
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            await AppendKeyAuditAsync(AuditOutcomes.Failed, $"{what} failed: {e.Message.Split('\n')[0]}");
+            throw;
+        }
+
+        await AppendKeyAuditAsync(AuditOutcomes.Ok, done(result));
+        return result;
+
+        async Task AppendKeyAuditAsync(string outcome, string message)
+        {
+            try
+            {
+                await KeyChangeAudit.AppendAsync(repo.Store, outcome, message, session.Time.GetElapsedTime(started), arguments, session.Time, ct);
+            }
+            catch (Exception e) when (e is RecoveryException or IOException)
+            {
+                session.Console.Warning($"the key change is done but its audit record was not written: {e.Message.Split('\n')[0]}");
+            }
+        }
     }
 
     private static Command Unlock()

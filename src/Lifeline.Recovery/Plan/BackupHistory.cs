@@ -83,4 +83,7 @@ public sealed record PlanCheckOptions
 
     /// <summary>How far ahead cron schedules are walked to find their longest gap (default 366 days).</summary>
     public TimeSpan ScheduleHorizon { get; init; } = TimeSpan.FromDays(366);
+
+    /// <summary>The environment <c>${VAR}</c> references of the sources are looked up in (default the process environment).</summary>
+    public IReadOnlyDictionary<string, string?>? Environment { get; init; }
 }

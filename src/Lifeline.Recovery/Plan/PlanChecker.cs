@@ -117,6 +117,7 @@ public sealed class PlanChecker
         run.CheckScenarioReferences();
         run.CheckPolicies();
         run.CheckReferences();
+        run.CheckSources();
         var rpos = new List<ComponentRpo>();
         foreach (var component in plan.Components)
         {
@@ -420,6 +421,113 @@ public sealed class PlanChecker
                     $"stakeholders hear within {Fmt(stakeholders)}, before the team is notified ({Fmt(first)})", "make first-notice at most stakeholder-update");
             }
         }
+
+        /// <summary>The sources: fields that do not apply to a component's kind, unset <c>${VAR}</c>s, secrets written
+        /// into the plan, and a component's own local source that is not there.</summary>
+        public void CheckSources()
+        {
+            var env = checker._options.Environment;
+            var sources = new ComponentSources(plan, BaseDirectory, env);
+            // the data directory and the lake root are created by `lifeline up`: their absence before is not a finding
+            foreach (var c in plan.Components)
+            {
+                var kind = KindOf(c);
+                var path = $"components.{c.Name}";
+                var given = new (string Key, string? Value, ComponentKind Kind)[]
+                {
+                    ("data", c.Data, ComponentKind.Registry), ("postgres", c.Postgres, ComponentKind.Registry), ("api", c.Api, ComponentKind.Registry),
+                    ("token-env", c.TokenEnv, ComponentKind.Registry), ("location", c.Location, ComponentKind.LakeTable), ("store", c.Store, ComponentKind.Jobs),
+                };
+                foreach (var (key, value, wants) in given)
+                {
+                    if (value is not null && kind is { } k && k != wants)
+                    {
+                        Add(FindingSeverity.Error, PlanRules.SourceNotApplicable, c.Name, $"{path}.{key}",
+                            $"'{key}' says where a {KindWord(wants)} lives, but '{c.Name}' is a {KindWord(k)}",
+                            $"remove '{key}' (a {KindWord(k)} takes {FieldsOf(k)})");
+                    }
+                }
+
+                if (c.Files.Count > 0 && kind is ComponentKind.Registry or ComponentKind.LakeTable)
+                {
+                    Add(FindingSeverity.Error, PlanRules.SourceNotApplicable, c.Name, $"{path}.files",
+                        $"'files' names configuration or job-definition files, but '{c.Name}' is a {KindWord(kind.Value)}", $"remove 'files' (a {KindWord(kind.Value)} takes {FieldsOf(kind.Value)})");
+                }
+
+                if (c.TokenEnv is not null && c.Api is null && kind == ComponentKind.Registry)
+                {
+                    Add(FindingSeverity.Warning, PlanRules.SourceNotApplicable, c.Name, $"{path}.token-env",
+                        "'token-env' is used only with 'api' (a native backup reads the data directory)", "add `api: URL`, or remove 'token-env'");
+                }
+
+                foreach (var (key, value, _) in given.Where(g => g.Value is not null))
+                {
+                    foreach (var name in SourceText.References(value!).Distinct())
+                    {
+                        if ((env is null ? Environment.GetEnvironmentVariable(name) : env.GetValueOrDefault(name)) is null)
+                        {
+                            Add(FindingSeverity.Warning, PlanRules.SourceSecret, c.Name, $"{path}.{key}",
+                                $"'{key}' refers to the environment variable {name}, which is not set here", $"set {name} where backups run (the plan keeps only its name)");
+                        }
+                    }
+                }
+
+                if (c.Postgres is { } pg && System.Text.RegularExpressions.Regex.IsMatch(pg, @"(?i)(^|;)\s*(password|pwd)\s*=\s*(?!\$\{)[^;\s]"))
+                {
+                    Add(FindingSeverity.Error, PlanRules.SourceSecret, c.Name, $"{path}.postgres",
+                        "the connection string holds a password: the plan file is not a place for secrets",
+                        "write `Password=${REGISTRY_DB_PASSWORD}` and set the variable in the environment");
+                }
+
+                switch (kind)
+                {
+                    case ComponentKind.Registry when c.Api is null:
+                        Missing(c.Data, $"{path}.data", c.Name, FindingSeverity.Warning,
+                            p => !Directory.Exists(p) ? "does not exist" : c.Postgres is null && !File.Exists(Path.Combine(p, "registry.db")) ? "holds no registry.db" : null,
+                            "point 'data' at the registry's data directory (registry.db and artifacts/), or remove it for DATA/registry");
+                        break;
+                    case ComponentKind.LakeTable:
+                        Missing(c.Location, $"{path}.location", c.Name, FindingSeverity.Warning,
+                            p => !Directory.Exists(p) ? "does not exist" : !Directory.Exists(Path.Combine(p, "_delta_log")) ? "is not a Delta table (no _delta_log)" : null,
+                            "point 'location' at the table's directory, or remove it for LAKE/TABLE");
+                        break;
+                    case ComponentKind.Jobs:
+                        Missing(c.Store, $"{path}.store", c.Name, FindingSeverity.Warning, p => File.Exists(p) ? null : "does not exist",
+                            "point 'store' at the scheduler's SQLite job store, or remove it for DATA/scheduler/jobs.db");
+                        break;
+                }
+            }
+
+            void Missing(string? value, string at, string subject, FindingSeverity severity, Func<string, string?> problem, string fix)
+            {
+                if (value is null || ComponentSources.IsUrl(value) || SourceText.References(value).Count > 0)
+                {
+                    return;
+                }
+
+                var full = value.StartsWith("file://", StringComparison.OrdinalIgnoreCase) ? new Uri(value).LocalPath : Path.GetFullPath(Path.Combine(sources.BaseDirectory, value));
+                if (problem(full) is { } why)
+                {
+                    Add(severity, PlanRules.SourceMissing, subject, at, $"'{at.Split('.')[^1]}' {full} {why}", fix);
+                }
+            }
+        }
+
+        private static string KindWord(ComponentKind kind) => kind switch
+        {
+            ComponentKind.Registry => "registry",
+            ComponentKind.LakeTable => "lake table",
+            ComponentKind.Configuration => "configuration",
+            _ => "jobs component",
+        };
+
+        private static string FieldsOf(ComponentKind kind) => kind switch
+        {
+            ComponentKind.Registry => "data, postgres, api, token-env",
+            ComponentKind.LakeTable => "table, location",
+            ComponentKind.Configuration => "files, env, secrets",
+            _ => "files, store",
+        };
 
         public async Task<ComponentRpo> CheckComponentAsync(PlanComponent c, CancellationToken cancellationToken)
         {

@@ -158,10 +158,23 @@ internal static class PlanWriter
                 node.Add("hooks", h);
             }
 
+            AddString(node, "data", c.Data);
+            AddString(node, "postgres", c.Postgres);
+            AddString(node, "api", c.Api);
+            AddString(node, "token-env", c.TokenEnv);
+            AddString(node, "location", c.Location);
+            AddString(node, "store", c.Store);
             components.Add(c.Name, node);
         }
 
         root.Add("components", components);
+        if (plan.Sources.Data is not null || plan.Sources.Lake is not null)
+        {
+            var sources = new YamlMappingNode();
+            AddString(sources, "data", plan.Sources.Data);
+            AddString(sources, "lake", plan.Sources.Lake);
+            root.Add("sources", sources);
+        }
 
         var policies = new YamlMappingNode();
         foreach (var p in plan.Policies)

@@ -89,6 +89,12 @@ public static class PlanRules
     public const string RestoreTooSlow = "restore-too-slow";
     /// <summary>Objectives that contradict each other.</summary>
     public const string ContradictoryObjectives = "objectives-contradictory";
+    /// <summary>A source field on a component whose kind does not take it (e.g. <c>api</c> on a lake table).</summary>
+    public const string SourceNotApplicable = "source-not-applicable";
+    /// <summary>A source the plan names that is not there (or not what the component needs).</summary>
+    public const string SourceMissing = "source-missing";
+    /// <summary>A <c>${VAR}</c> in a source that is not set, or a secret written into the plan.</summary>
+    public const string SourceSecret = "source-secret";
     /// <summary>What a "full" backup means in a deduplicating vault.</summary>
     public const string FullBackupMeaning = "full-backup-meaning";
 }

@@ -36,6 +36,9 @@ public sealed record LifelinePlan
     /// <summary>The incident-response roles.</summary>
     public IReadOnlyList<PlanRole> Roles { get; init; } = [];
 
+    /// <summary>Where the components live by default (the data directory and the lake root).</summary>
+    public PlanSources Sources { get; init; } = new();
+
     /// <summary>Where each element was read from; <see cref="PlanSource.None"/> for a plan built in code.</summary>
     public PlanSource Source { get; init; } = PlanSource.None;
 
@@ -151,13 +154,52 @@ public sealed record PlanComponent
     /// <summary>Commands run before and after each backup of the component, if any.</summary>
     public ComponentHooks? Hooks { get; init; }
 
+    /// <summary>For the registry: its data directory (<c>registry.db</c> and <c>artifacts/</c>); default
+    /// <c>DATA/registry</c> (<see cref="PlanSources"/>). May hold <c>${VAR}</c>.</summary>
+    public string? Data { get; init; }
+
+    /// <summary>For the registry: a PostgreSQL connection string holding its metadata instead of SQLite; default none.
+    /// Secrets go in <c>${VAR}</c> references, expanded from the environment when the adapter runs.</summary>
+    public string? Postgres { get; init; }
+
+    /// <summary>For the registry: back it up through the MLflow REST API of this server instead of natively; default
+    /// none. May hold <c>${VAR}</c>.</summary>
+    public string? Api { get; init; }
+
+    /// <summary>For the registry in API mode: the environment variable holding the bearer token; default none.</summary>
+    public string? TokenEnv { get; init; }
+
+    /// <summary>For a lake table: the table's location (path, <c>s3://</c>, <c>azure://</c>); default
+    /// <c>LAKE/TABLE</c>. May hold <c>${VAR}</c>.</summary>
+    public string? Location { get; init; }
+
+    /// <summary>For jobs: the scheduler's SQLite job store; default <c>DATA/scheduler/jobs.db</c>, backed up when it
+    /// exists. May hold <c>${VAR}</c>.</summary>
+    public string? Store { get; init; }
+
     /// <summary>Value equality, lists compared by their items.</summary>
     public bool Equals(PlanComponent? other) =>
         other is not null && Name == other.Name && Kind == other.Kind && Table == other.Table && Policy == other.Policy && Compliance == other.Compliance
-        && Files.SequenceEqual(other.Files) && Env.SequenceEqual(other.Env) && Secrets.SequenceEqual(other.Secrets) && Hooks == other.Hooks;
+        && Files.SequenceEqual(other.Files) && Env.SequenceEqual(other.Env) && Secrets.SequenceEqual(other.Secrets) && Hooks == other.Hooks
+        && Data == other.Data && Postgres == other.Postgres && Api == other.Api && TokenEnv == other.TokenEnv && Location == other.Location && Store == other.Store;
 
     /// <inheritdoc/>
     public override int GetHashCode() => HashCode.Combine(Name, Kind, Table, Policy, Compliance, Files.Count, Env.Count, Hooks);
+}
+
+/// <summary>The plan's <c>sources</c>: where the components live unless a component says otherwise. Relative paths
+/// are taken from the plan file's directory; <c>lifeline up</c> lays out the same directory.</summary>
+public sealed record PlanSources
+{
+    /// <summary>The default data directory, relative to the plan file: <c>lifeline-data</c>.</summary>
+    public const string DefaultData = "lifeline-data";
+
+    /// <summary>The data directory: the registry in <c>DATA/registry</c>, the lake in <c>DATA/lake</c>, the scheduler's
+    /// job store in <c>DATA/scheduler/jobs.db</c>; default <see cref="DefaultData"/>.</summary>
+    public string? Data { get; init; }
+
+    /// <summary>The lake root: each table at <c>LAKE/TABLE</c> (a path, <c>s3://</c> or <c>azure://</c>); default <c>DATA/lake</c>.</summary>
+    public string? Lake { get; init; }
 }
 
 /// <summary>Commands run around a component's backup (each through the shell, as a child process).</summary>

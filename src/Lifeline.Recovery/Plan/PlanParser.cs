@@ -20,13 +20,16 @@ public sealed record PlanParseResult(LifelinePlan? Plan, IReadOnlyList<PlanFindi
 internal sealed partial class PlanParser
 {
     internal static readonly string[] TopKeys =
-        ["version", "name", "owner", "objectives", "components", "policies", "locations", "verification", "drills", "notifications", "roles"];
+        ["version", "name", "owner", "objectives", "components", "policies", "locations", "verification", "drills", "notifications", "roles", "sources"];
 
     private static readonly string[] ObjectiveKeys = ["rto", "rpo", "scenarios"];
     private static readonly string[] PairKeys = ["target", "max"];
     private static readonly string[] ScenarioKeys = ["title", "impact", "rto", "rpo", "restore-budget", "components", "steps"];
     private static readonly string[] Impacts = ["low", "medium", "high", "critical"];
-    private static readonly string[] ComponentKeys = ["kind", "table", "policy", "compliance", "files", "env", "secrets", "hooks"];
+    private static readonly string[] ComponentKeys =
+        ["kind", "table", "policy", "compliance", "files", "env", "secrets", "hooks", "data", "postgres", "api", "token-env", "location", "store"];
+
+    private static readonly string[] SourceKeys = ["data", "lake"];
     private static readonly string[] HookKeys = ["pre", "post", "timeout"];
     private static readonly string[] KindNames = ["registry", "lake-table", "configuration", "jobs"];
     private static readonly string[] PolicyKeys = ["schedule", "coalesce", "full", "timezone", "retention", "locations"];
@@ -117,6 +120,7 @@ internal sealed partial class PlanParser
             Drills = Entries(root, "drills").Select(e => ParseDrill(e.Name, e.Value, e.Path)).OfType<DrillPlan>().ToList(),
             Notifications = ParseNotifications(root),
             Roles = Entries(root, "roles").Select(e => ParseRole(e.Name, e.Value, e.Path)).ToList(),
+            Sources = ParseSources(root),
             Source = new PlanSource(_file, _marks),
         };
     }
@@ -241,7 +245,81 @@ internal sealed partial class PlanParser
                     Timeout = Duration(h, "timeout", Join(path, "hooks"), name),
                 }
                 : null,
+            Data = SourceString(map, "data", path, name),
+            Postgres = SourceString(map, "postgres", path, name),
+            Api = SourceString(map, "api", path, name),
+            TokenEnv = EnvNameValue(map, "token-env", path, name),
+            Location = SourceString(map, "location", path, name),
+            Store = SourceString(map, "store", path, name),
         };
+    }
+
+    // ---- sources (where components live) ---------------------------------------------------------------------------
+
+    private PlanSources ParseSources(YamlMap root)
+    {
+        var map = Map(root.Value("sources"), "sources", "'sources'", SourceKeys);
+        return map is null ? new PlanSources() : new PlanSources
+        {
+            Data = SourceString(map, "data", "sources", "sources"),
+            Lake = SourceString(map, "lake", "sources", "sources"),
+        };
+    }
+
+    /// <summary>A source value: a path or URL, with <c>${VAR}</c> references well formed (expanded only when used).</summary>
+    private string? SourceString(YamlMap map, string key, string path, string subject)
+    {
+        var value = String(map, key, path);
+        if (value is null)
+        {
+            return null;
+        }
+
+        var at = Join(path, key);
+        if (value.Trim().Length == 0)
+        {
+            Error(PlanRules.BadValue, subject, _marks[at], $"'{at}' is empty", "write a path or URL, or remove the key to use the default layout (docs/plan.md, \"sources\")");
+            return null;
+        }
+
+        if (SourceText.ReferenceError(value) is { } error)
+        {
+            Error(PlanRules.BadValue, subject, _marks[at], $"'{at}': {error}", "write `${NAME}` with NAME a variable name (letters, digits, '_'), or `$$` for a literal '$'");
+            return null;
+        }
+
+        if (key is "api" && !(Uri.TryCreate(value, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https") && !value.Contains("${", StringComparison.Ordinal))
+        {
+            Error(PlanRules.BadUrl, subject, _marks[at], $"'{at}' is not an http:// or https:// URL", "write the MLflow server's URL, e.g. `api: http://mlflow:5000`");
+            return null;
+        }
+
+        if (key is "api" && Uri.TryCreate(value, UriKind.Absolute, out var withUser) && !string.IsNullOrEmpty(withUser.UserInfo))
+        {
+            Error(PlanRules.BadUrl, subject, _marks[at], $"'{at}' holds credentials", "remove them from the URL and name the token's variable in `token-env`");
+            return null;
+        }
+
+        if (key is "location" or "lake" && value.Contains("://", StringComparison.Ordinal) && !value.Contains("${", StringComparison.Ordinal) && LocationUrlError(value) is { } urlError)
+        {
+            Error(PlanRules.BadUrl, subject, _marks[at], $"'{at}': {urlError}", "write a path, file:///path, s3://bucket/prefix or azure://container/prefix");
+            return null;
+        }
+
+        return value;
+    }
+
+    private string? EnvNameValue(YamlMap map, string key, string path, string subject)
+    {
+        var value = String(map, key, path);
+        if (value is not null && !EnvName().IsMatch(value))
+        {
+            Error(PlanRules.BadValue, subject, _marks[Join(path, key)], $"'{Join(path, key)}' must name an environment variable, not hold the secret",
+                "write the variable's name (e.g. MLFLOW_TRACKING_TOKEN) and set the token in the environment");
+            return null;
+        }
+
+        return value;
     }
 
     private BackupPolicy? ParsePolicy(string name, YamlNode node, string path)

@@ -13,6 +13,9 @@ public sealed record PlanTemplateOptions
 
     /// <summary>The tertiary location (object storage); default <c>azure://lifeline-tertiary/vault</c>.</summary>
     public string TertiaryUrl { get; init; } = "azure://lifeline-tertiary/vault";
+
+    /// <summary>The data directory the components live in (<c>sources.data</c>); default <c>./lifeline-data</c>.</summary>
+    public string DataDirectory { get; init; } = "./" + PlanSources.DefaultData;
 }
 
 /// <summary>The plans <c>lifeline plan init</c> writes: the customer's plan as its document states it, and Lifeline's
@@ -35,7 +38,8 @@ public static class PlanTemplates
     private static string Fill(string text, PlanTemplateOptions options, string defaultSecondary) => text
         .Replace("{primary}", Quote(options.PrimaryUrl), StringComparison.Ordinal)
         .Replace("{secondary}", Quote(options.SecondaryUrl ?? defaultSecondary), StringComparison.Ordinal)
-        .Replace("{tertiary}", Quote(options.TertiaryUrl), StringComparison.Ordinal);
+        .Replace("{tertiary}", Quote(options.TertiaryUrl), StringComparison.Ordinal)
+        .Replace("{data}", Quote(options.DataDirectory), StringComparison.Ordinal);
 
     private static string Quote(string value) => "\"" + value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal) + "\"";
 
@@ -112,6 +116,10 @@ public static class PlanTemplates
               rpo: 4h
               components: [registry, leads, predictions, conversions, audit_logs, monitoring_metrics, configuration, jobs]
 
+        sources:                        # where the components live (docs/plan.md, "sources"); `lifeline up` uses the same layout
+          data: {data}        # the registry in DATA/registry, the lake in DATA/lake, the job store in DATA/scheduler/jobs.db
+          # lake: s3://bucket/lake      # the lake root when the tables are elsewhere: a path, s3:// or azure://
+
         components:
           registry: { policy: registry }                    # "1. Model Registry Backups"
           leads: { policy: delta-tables, compliance: 7y }   # "2. Data Backups": production data 7 years (compliance)
@@ -121,7 +129,7 @@ public static class PlanTemplates
           monitoring_metrics: { policy: monitoring, compliance: 2y }  # "Monitoring data: 2 years"
           configuration: { policy: configuration }          # "3. Configuration Backups"
           # Procedure 1 step 4 recreates "Databricks jobs" and "job schedules", but no backup names them.
-          jobs: {}
+          jobs: {}                      # (what Lifeline would back up: this file and DATA/scheduler/jobs.db)
 
         policies:
           registry:
@@ -256,6 +264,10 @@ public static class PlanTemplates
               rpo: 4h
               components: [registry, leads, predictions, conversions, audit_logs, monitoring_metrics, configuration, jobs]
 
+        sources:                        # where the components live (docs/plan.md, "sources"); `lifeline up` uses the same layout
+          data: {data}        # the registry in DATA/registry, the lake in DATA/lake, the job store in DATA/scheduler/jobs.db
+          # lake: s3://bucket/lake      # the lake root when the tables are elsewhere: a path, s3:// or azure://
+
         components:
           registry: { policy: registry }
           leads: { policy: tables, compliance: 7y }
@@ -264,7 +276,7 @@ public static class PlanTemplates
           audit_logs: { policy: tables, compliance: 7y }
           monitoring_metrics: { policy: monitoring, compliance: 2y }
           configuration: { policy: configuration }
-          jobs: { policy: configuration }   # job definitions and schedules change rarely: on change, like configuration
+          jobs: { policy: configuration }   # the plan file (its schedules) and the scheduler's job store; on change, like configuration
 
         policies:
           registry:

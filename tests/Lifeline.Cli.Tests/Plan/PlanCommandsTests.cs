@@ -23,6 +23,10 @@ public sealed partial class PlanCommandsTests
         var error = check.ShouldFailWith(ExitCodes.PlanHasErrors);
         Assert.Contains("lifeline.yaml: ", error, StringComparison.Ordinal);
         var lines = check.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        // every line a finding, but the one saying where the measured history came from
+        var history = Assert.Single(lines, l => l.StartsWith("history: ", StringComparison.Ordinal));
+        Assert.Contains("measured: none; assumed (estimates", history, StringComparison.Ordinal);
+        lines = lines.Where(l => l != history).ToArray();
         Assert.All(lines, l => Assert.Matches(FindingLine(), l));
         Assert.Contains(lines, l => l.Contains(" error rpo-unmet [registry]: ", StringComparison.Ordinal) && l.Contains("exceeds the maximum 4h", StringComparison.Ordinal));
         Assert.Contains(lines, l => l.Contains(" error locations-too-few [policy registry]: ", StringComparison.Ordinal));

@@ -125,6 +125,12 @@ public sealed class EndToEndTests
         (await ctx.RunAsync("vault", "key", "remove", originalId[..8])).ShouldFailWith(ExitCodes.Failure);
         (await ctx.RunAsync("vault", "key", "remove", addedId[..8])).ShouldSucceed();
         (await ctx.Runner.RunAsync(["vault", "snapshots"], new Dictionary<string, string?> { ["LIFELINE_PASSWORD"] = "second key" })).ShouldFailWith(ExitCodes.WrongPassword);
+        // every key change, the refused one too, is in the vault's own audit log, without the passwords
+        var keyRecords = Directory.GetFiles(Path.Combine(ctx.Repo, "lifeline", "audit"), "*.json").Order(StringComparer.Ordinal).Select(File.ReadAllText).ToList();
+        Assert.Equal(3, keyRecords.Count);
+        Assert.All(keyRecords, r => Assert.Contains("\"action\":\"key-change\"", r, StringComparison.Ordinal));
+        Assert.Equal(["ok", "failed", "ok"], keyRecords.Select(r => System.Text.Json.JsonDocument.Parse(r).RootElement.GetProperty("outcome").GetString()));
+        Assert.All(keyRecords, r => Assert.DoesNotContain("second key", r, StringComparison.Ordinal));
 
         // unlock: nothing stale to remove
         Assert.Equal(0, (await ctx.JsonAsync("unlock")).Json.GetProperty("removed").GetInt32());

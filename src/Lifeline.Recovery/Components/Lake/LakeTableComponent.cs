@@ -172,7 +172,7 @@ public sealed class LakeTableComponent : IRecoveryPointSource, IRestorer, IVerif
     }
 
     private static string Join(string root, string name) =>
-        LakeTableVault.IsUrl(root) ? root.TrimEnd('/') + "/" + name : Path.Combine(root, name);
+        LakeTableVault.IsUrl(root) ? ComponentSources.Join(root, name) : Path.Combine(root, name);
 
     private static void CopyKeepingTimes(string from, string to)
     {

@@ -80,6 +80,11 @@ public sealed class RegistryComponent : IRecoveryPointSource, IRestorer, IVerifi
         }
         else
         {
+            if (_registry.PostgresConnectionString is null && !File.Exists(Path.Combine(_registry.DataDirectory, "registry.db")))
+            {
+                throw new RecoveryException($"no registry at {Path.GetFullPath(_registry.DataDirectory)} (no registry.db): start it there ('lifeline up'), or point the plan's components.{Name}.data (or sources.data) at its data directory, or back it up through `api:`");
+            }
+
             manifest = await NativeBackup.CreateAsync(_registry, stage, _time, cancellationToken);
         }
 

@@ -31,7 +31,9 @@ internal sealed class DeltaMonitoringSink(DeltaTable table) : IMonitoringSink, I
     public DeltaTable Table => table;
 
     /// <summary>The table at <paramref name="location"/> (a path, <c>s3://</c> or <c>azure://</c>; credentials from the environment).</summary>
-    public static DeltaMonitoringSink Open(string location) => new(new DeltaTable(ObjectStores.Open(location), ""));
+    /// <exception cref="ArgumentException">The location is malformed or its credentials are missing (one line saying what to do).</exception>
+    public static DeltaMonitoringSink Open(string location) =>
+        new(new DeltaTable(ObjectStores.Open(location.Contains("://", StringComparison.Ordinal) ? location : Path.GetFullPath(location)), ""));
 
     public Task AppendAsync(IReadOnlyList<MonitoringMetricRecord> batch, CancellationToken cancellationToken) => AppendAsync(batch, null, cancellationToken);
 

@@ -107,7 +107,7 @@ internal sealed class MetricsRecorder : IHostedService, IDisposable
             await _loop;
         }
 
-        await RecordAsync(final: true, cancellationToken);
+        await RecordAsync(final: true);
         await _drainer.StopAsync(cancellationToken);
         _spool!.Dispose();
     }
@@ -128,7 +128,7 @@ internal sealed class MetricsRecorder : IHostedService, IDisposable
         {
             while (await timer.WaitForNextTickAsync(stoppingToken))
             {
-                await RecordAsync(final: false, stoppingToken);
+                await RecordAsync(final: false);
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -136,8 +136,11 @@ internal sealed class MetricsRecorder : IHostedService, IDisposable
         }
     }
 
-    /// <summary>Takes one sample: the change since the last one, appended to the spool. A final sample of an empty, zero-length interval is skipped.</summary>
-    internal async Task RecordAsync(bool final, CancellationToken cancellationToken)
+    /// <summary>
+    /// Takes one sample: the change since the last one, appended to the spool. A final sample of an empty, zero-length
+    /// interval is skipped. A started sample always completes (one small spool append), so it takes no cancellation token.
+    /// </summary>
+    internal async Task RecordAsync(bool final)
     {
         await _recording.WaitAsync(CancellationToken.None);
         try
@@ -173,8 +176,9 @@ internal sealed class MetricsRecorder : IHostedService, IDisposable
             _last = snapshot;
             _lastAt = now;
         }
-        catch (Exception ex) when (ex is not OutOfMemoryException && !cancellationToken.IsCancellationRequested)
+        catch (Exception ex) when (ex is not OutOfMemoryException)
         {
+            // a sample that cannot be taken is logged, never the end of the timer loop or a failed stop
             Log.MonitoringSampleDropped(_logger, _timeProvider.GetUtcNow(), ex.Message);
         }
         finally

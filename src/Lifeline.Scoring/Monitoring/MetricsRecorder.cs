@@ -90,7 +90,8 @@ internal sealed class MetricsRecorder : IHostedService, IDisposable
         _last = await PrometheusSnapshot.CollectAsync(_metrics.Registry, cancellationToken);
         _lastAt = _timeProvider.GetUtcNow();
         await _drainer.StartAsync(cancellationToken);
-        _loop = RunAsync(_stopping.Token);
+        // The timer exists once StartAsync returns: the first interval is counted from here, whatever the loop's thread does.
+        _loop = RunAsync(new PeriodicTimer(_options.Interval, _timeProvider), _stopping.Token);
     }
 
     /// <summary>Stops the timer, records the interval in progress, then drains the spool into the table (bounded by the host's shutdown timeout).</summary>
@@ -120,10 +121,10 @@ internal sealed class MetricsRecorder : IHostedService, IDisposable
         _recording.Dispose();
     }
 
-    private async Task RunAsync(CancellationToken stoppingToken)
+    private async Task RunAsync(PeriodicTimer timer, CancellationToken stoppingToken)
     {
+        using var owned = timer;
         await Task.Yield();
-        using var timer = new PeriodicTimer(_options.Interval, _timeProvider);
         try
         {
             while (await timer.WaitForNextTickAsync(stoppingToken))

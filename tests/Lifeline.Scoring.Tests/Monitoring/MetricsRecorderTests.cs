@@ -107,6 +107,32 @@ public class MetricsRecorderTests
     }
 
     [Fact]
+    public async Task Recorder_AutomaticFailoverInInterval_RowCountsAFailover()
+    {
+        using var dir = new TempDir();
+        var source = await TestModels.SourceAsync(dir.Sub("registry"), versions: 2);
+        await using var server = await ScoringServer.StartAsync(source, dir.Path, o =>
+        {
+            o.Monitoring.Table = dir.Sub("metrics");
+            o.Failover.MinRequests = 10;
+        });
+        var monitor = server.Get<Lifeline.Scoring.Failover.FailoverMonitor>();
+        var current = server.Get<Lifeline.Scoring.Models.ModelManager>().Current!;
+        for (var i = 0; i < 10; i++)
+        {
+            monitor.Record(current, failed: true, 1);
+        }
+
+        await monitor.LastRollback!;
+        server.Time.Advance(TimeSpan.FromSeconds(10));
+        var row = (await WaitForRowsAsync(server, dir.Sub("metrics"), 1))[0];
+
+        Assert.Equal(1, row.Rollbacks);
+        Assert.Equal(1, row.Failovers);
+        Assert.Equal("1", row.ModelVersion);
+    }
+
+    [Fact]
     public async Task Stop_BeforeTheIntervalEnds_RecordsTheIntervalInProgress()
     {
         using var dir = new TempDir();

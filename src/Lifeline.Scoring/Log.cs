@@ -52,4 +52,7 @@ internal static partial class Log
 
     [LoggerMessage(5012, LogLevel.Warning, "Admin request refused on {Path}: {Reason}")]
     public static partial void AdminRefused(ILogger logger, string path, string reason);
+
+    [LoggerMessage(5016, LogLevel.Warning, "Monitoring sample of the interval ending {At} was not recorded: {Reason}")]
+    public static partial void MonitoringSampleDropped(ILogger logger, DateTimeOffset at, string reason);
 }

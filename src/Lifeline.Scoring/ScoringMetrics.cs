@@ -22,6 +22,7 @@ internal sealed class ScoringMetrics
         Predictions = factory.CreateCounter("lifeline_scoring_predictions_total", "Leads scored");
         ModelVersion = factory.CreateGauge("lifeline_scoring_model_version", "Numeric model version in use (0 when none or not numeric)");
         Rollbacks = factory.CreateCounter("lifeline_scoring_rollbacks_total", "Model rollbacks (automatic and manual)");
+        Failovers = factory.CreateCounter("lifeline_scoring_failovers_total", "Automatic model rollbacks (failover), also counted in lifeline_scoring_rollbacks_total");
         SpoolRejected = factory.CreateCounter("lifeline_scoring_spool_rejected_total",
             "Requests answered 503 because the spool's disk budget was full (back-pressure; nothing answered is dropped)",
             new CounterConfiguration { LabelNames = ["sink"] });
@@ -56,6 +57,8 @@ internal sealed class ScoringMetrics
     public Gauge ModelVersion { get; }
 
     public Counter Rollbacks { get; }
+
+    public Counter Failovers { get; }
 
     public Counter SpoolRejected { get; }
 

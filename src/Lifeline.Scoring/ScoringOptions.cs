@@ -57,6 +57,9 @@ public sealed class ScoringOptions
     /// <summary>Model failover settings.</summary>
     public FailoverOptions Failover { get; set; } = new();
 
+    /// <summary>Recording the service's metrics into a <c>monitoring_metrics</c> table (off unless a table is set).</summary>
+    public Monitoring.MonitoringOptions Monitoring { get; set; } = new();
+
     /// <summary>Throws when an option is out of range (called at start-up).</summary>
     public void Validate()
     {
@@ -72,6 +75,7 @@ public sealed class ScoringOptions
         }
 
         Failover.Validate();
+        Monitoring.Validate();
     }
 
     /// <summary>Whether a spool directory is known (set, or derived from the sink directory).</summary>

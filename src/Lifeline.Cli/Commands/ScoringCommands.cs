@@ -53,9 +53,14 @@ internal static class ScoringCommands
         var flush = new Option<int?>("--sink-flush-ms") { Description = "How long the spool lets records gather before one sink append, in ms (default 200 for JSON lines, 1000 for the lake: one Delta commit per flush); answered predictions are durable in the spool (<sink-dir>/spool) before the answer" };
         var poll = new Option<int>("--poll-seconds") { Description = "How often to look for a new Production version", DefaultValueFactory = _ => 30 };
         var verbose = new Option<bool>("--verbose") { Description = "Log at Information level" };
+        var metricsTable = new Option<string?>("--metrics-table")
+        {
+            Description = "Record the service's metrics every interval into this monitoring_metrics Delta table (a directory, s3://bucket/prefix or azure://container/prefix); default LAKE/monitoring_metrics with --lake, 'none' for off",
+        };
+        var metricsInterval = new Option<int>("--metrics-interval-seconds") { Description = "Length of one monitoring row's interval", DefaultValueFactory = _ => 10 };
         var command = new Command("serve", $"Serve POST /score-lead and friends until Ctrl-C (admin token in ${AdminTokenVariable})")
         {
-            urls, registryUrl, modelDir, modelName, stage, alias, cacheDir, sinkDir, lakeDir, noSinks, flush, poll, verbose,
+            urls, registryUrl, modelDir, modelName, stage, alias, cacheDir, sinkDir, lakeDir, noSinks, flush, poll, verbose, metricsTable, metricsInterval,
         };
         command.Run(async (context, ct) =>
         {
@@ -67,6 +72,20 @@ internal static class ScoringCommands
                 throw new UsageException("give exactly one of --registry-url URL or --model-dir DIR");
             }
 
+            if (parse.GetValue(metricsInterval) is < 1 or > 86_400)
+            {
+                throw new UsageException("--metrics-interval-seconds must be between 1 and 86400, e.g. --metrics-interval-seconds 10");
+            }
+
+            var metrics = parse.GetValue(metricsTable) switch
+            {
+                "none" => null,
+                { } explicitTable when !string.IsNullOrWhiteSpace(explicitTable) => explicitTable,
+                { } => throw new UsageException("--metrics-table is empty: give a directory, s3://bucket/prefix or azure://container/prefix, or 'none'"),
+                null => parse.GetValue(lakeDir) is { } lakeRoot && !parse.GetValue(noSinks)
+                    ? (Lifeline.Recovery.Components.Lake.LakeTableVault.IsUrl(lakeRoot) ? lakeRoot.TrimEnd('/') + "/monitoring_metrics" : Path.Combine(lakeRoot, "monitoring_metrics"))
+                    : null,
+            };
             var listen = new Uri(parse.GetValue(urls)!.Split(';')[0].Trim());
             IModelSource source;
             HttpClient? http = null;
@@ -89,6 +108,8 @@ internal static class ScoringCommands
                     lake = await LakeCommands.OpenLeadScoringLakeAsync(lakePath, ct);
                 }
 
+                // Opened here so a malformed location or missing credentials is one line (exit 1), not a start-up failure.
+                var metricsSink = metrics is null ? null : Lifeline.Scoring.Monitoring.DeltaMonitoringSink.Open(metrics);
                 var gate = new HostStartGate();
                 var app = ScoringHost.Build(listen.ToString().TrimEnd('/'), o =>
                 {
@@ -98,10 +119,17 @@ internal static class ScoringCommands
                     o.PollInterval = TimeSpan.FromSeconds(Math.Max(1, parse.GetValue(poll)));
                     o.SinkFlushInterval = TimeSpan.FromMilliseconds(Math.Max(10, parse.GetValue(flush) ?? (lake is null ? 200 : 1000)));
                     o.AdminToken = Environment.GetEnvironmentVariable(AdminTokenVariable);
+                    o.Monitoring.Table = metrics;
+                    o.Monitoring.Interval = TimeSpan.FromSeconds(parse.GetValue(metricsInterval));
                 }, s =>
                 {
                     gate.AddTo(s, parse.GetValue(verbose) ? LogLevel.Information : LogLevel.Warning);
                     s.AddSingleton(source);
+                    if (metricsSink is not null)
+                    {
+                        s.AddSingleton<Lifeline.Scoring.Monitoring.IMonitoringSink>(metricsSink);
+                    }
+
                     if (lake is not null)
                     {
                         s.AddSingleton<Lifeline.Scoring.Sinks.IPredictionSink>(new Lifeline.Scoring.Lake.DeltaPredictionSink(lake));

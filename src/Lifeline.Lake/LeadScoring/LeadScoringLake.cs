@@ -16,6 +16,7 @@ public sealed class LeadScoringLake
     private static readonly PrimitiveType Str = PrimitiveType.String;
     private static readonly PrimitiveType Dbl = PrimitiveType.Double;
     private static readonly PrimitiveType Ts = PrimitiveType.Timestamp;
+    private static readonly PrimitiveType Lng = PrimitiveType.Long;
 
     private static readonly StructField[] LeadFields =
     [
@@ -34,10 +35,14 @@ public sealed class LeadScoringLake
         ["audit_logs"] = (new StructType([
             new("timestamp", Ts), new("action", Str), new("user", Str), new("user_role", Str), new("resource", Str),
             new("details", Str), new("ip_address", Str), new("status", Str), new("date", PrimitiveType.Date)]), ["date"]),
+        // The original system's columns first, then the scoring service's own (docs/scoring.md, "Monitoring metrics").
         ["monitoring_metrics"] = (new StructType([
             new("timestamp", Ts), new("latency_p50_ms", Dbl), new("latency_p95_ms", Dbl), new("latency_p99_ms", Dbl),
             new("requests_per_second", Dbl), new("error_rate", Dbl), new("auc", Dbl), new("f1", Dbl), new("precision", Dbl),
-            new("recall", Dbl), new("date", PrimitiveType.Date)]), ["date"]),
+            new("recall", Dbl), new("service", Str), new("region", Str), new("instance", Str), new("interval_seconds", Dbl),
+            new("requests", Lng), new("errors_4xx", Lng), new("errors_5xx", Lng), new("prediction_errors", Lng), new("predictions", Lng),
+            new("model_name", Str), new("model_version", Str), new("rollbacks", Lng), new("failovers", Lng),
+            new("spool_backlog_bytes", Lng), new("spool_rejected", Lng), new("dead_letters", Lng), new("date", PrimitiveType.Date)]), ["date"]),
     };
 
     private readonly Dictionary<string, DeltaTable> _tables;
@@ -70,27 +75,38 @@ public sealed class LeadScoringLake
         foreach (var name in TableNames)
         {
             var table = new DeltaTable(store, prefix + name, options);
-            if (!await table.ExistsAsync(cancellationToken))
-            {
-                var (schema, partitions) = Schemas[name];
-                try
-                {
-                    await table.CreateAsync(schema, partitions, name: name, cancellationToken: cancellationToken);
-                }
-                catch (DeltaProtocolException) when (!cancellationToken.IsCancellationRequested)
-                {
-                    // created concurrently by another process: fine if it now exists
-                    if (!await table.ExistsAsync(cancellationToken))
-                    {
-                        throw;
-                    }
-                }
-            }
-
+            await EnsureCreatedAsync(table, name, cancellationToken);
             tables[name] = table;
         }
 
         return new LeadScoringLake(tables);
+    }
+
+    /// <summary>Creates <paramref name="table"/> with the schema of the lake table <paramref name="name"/> when it does not exist yet.</summary>
+    public static async Task EnsureCreatedAsync(DeltaTable table, string name, CancellationToken cancellationToken = default)
+    {
+        if (!Schemas.TryGetValue(name, out var definition))
+        {
+            throw new ArgumentException($"'{name}' is not a lead-scoring table ({string.Join(", ", TableNames)})", nameof(name));
+        }
+
+        if (await table.ExistsAsync(cancellationToken))
+        {
+            return;
+        }
+
+        try
+        {
+            await table.CreateAsync(definition.Schema, definition.PartitionColumns, name: name, cancellationToken: cancellationToken);
+        }
+        catch (DeltaProtocolException) when (!cancellationToken.IsCancellationRequested)
+        {
+            // created concurrently by another process: fine if it now exists
+            if (!await table.ExistsAsync(cancellationToken))
+            {
+                throw;
+            }
+        }
     }
 
     private static Dictionary<string, object?> LeadRow(LeadRecord l) => new(StringComparer.Ordinal)
@@ -156,20 +172,89 @@ public sealed class LeadScoringLake
 
     /// <summary>Appends monitoring samples.</summary>
     public Task<CommitResult> AppendMonitoringMetricsAsync(IReadOnlyList<MonitoringMetricRecord> metrics, WriteOptions? options = null, CancellationToken cancellationToken = default) =>
-        MonitoringMetrics.AppendAsync([.. metrics.Select(m => (IReadOnlyDictionary<string, object?>)new Dictionary<string, object?>
+        AppendMonitoringMetricsAsync(MonitoringMetrics, metrics, options, cancellationToken);
+
+    /// <summary>
+    /// Appends monitoring samples to a <c>monitoring_metrics</c> table anywhere (one commit). A table created before the
+    /// service's columns existed keeps its schema (this writer has no schema evolution): only the columns it has are written.
+    /// </summary>
+    public static async Task<CommitResult> AppendMonitoringMetricsAsync(DeltaTable table, IReadOnlyList<MonitoringMetricRecord> metrics, WriteOptions? options = null,
+        CancellationToken cancellationToken = default)
+    {
+        var snapshot = await table.GetSnapshotAsync(null, cancellationToken);
+        var columns = snapshot.Schema.Fields.Select(f => f.Name).ToHashSet(StringComparer.Ordinal);
+        return await table.AppendAsync([.. metrics.Select(m =>
         {
-            ["timestamp"] = m.Timestamp.ToUniversalTime(),
-            ["latency_p50_ms"] = m.LatencyP50Ms,
-            ["latency_p95_ms"] = m.LatencyP95Ms,
-            ["latency_p99_ms"] = m.LatencyP99Ms,
-            ["requests_per_second"] = m.RequestsPerSecond,
-            ["error_rate"] = m.ErrorRate,
-            ["auc"] = m.Auc,
-            ["f1"] = m.F1,
-            ["precision"] = m.Precision,
-            ["recall"] = m.Recall,
-            ["date"] = Day(m.Timestamp),
+            var row = new Dictionary<string, object?>(StringComparer.Ordinal)
+            {
+                ["timestamp"] = m.Timestamp.ToUniversalTime(),
+                ["latency_p50_ms"] = m.LatencyP50Ms,
+                ["latency_p95_ms"] = m.LatencyP95Ms,
+                ["latency_p99_ms"] = m.LatencyP99Ms,
+                ["requests_per_second"] = m.RequestsPerSecond,
+                ["error_rate"] = m.ErrorRate,
+                ["auc"] = m.Auc,
+                ["f1"] = m.F1,
+                ["precision"] = m.Precision,
+                ["recall"] = m.Recall,
+                ["service"] = m.Service,
+                ["region"] = m.Region,
+                ["instance"] = m.Instance,
+                ["interval_seconds"] = m.IntervalSeconds,
+                ["requests"] = m.Requests,
+                ["errors_4xx"] = m.Errors4xx,
+                ["errors_5xx"] = m.Errors5xx,
+                ["prediction_errors"] = m.PredictionErrors,
+                ["predictions"] = m.Predictions,
+                ["model_name"] = m.ModelName,
+                ["model_version"] = m.ModelVersion,
+                ["rollbacks"] = m.Rollbacks,
+                ["failovers"] = m.Failovers,
+                ["spool_backlog_bytes"] = m.SpoolBacklogBytes,
+                ["spool_rejected"] = m.SpoolRejected,
+                ["dead_letters"] = m.DeadLetters,
+                ["date"] = Day(m.Timestamp),
+            };
+            foreach (var key in row.Keys.Where(k => !columns.Contains(k)).ToList())
+            {
+                row.Remove(key);
+            }
+
+            return (IReadOnlyDictionary<string, object?>)row;
         })], options, cancellationToken);
+    }
+
+    /// <summary>Reads the monitoring samples of a <c>monitoring_metrics</c> table at <paramref name="version"/> (latest when null), oldest first.</summary>
+    public static async Task<List<MonitoringMetricRecord>> ReadMonitoringMetricsAsync(DeltaTable table, long? version = null, CancellationToken cancellationToken = default) =>
+        [.. (await table.ReadRowsAsync(await table.GetSnapshotAsync(version, cancellationToken), cancellationToken))
+            .Select(r => new MonitoringMetricRecord((DateTimeOffset?)r["timestamp"] ?? default, Get<double>(r, "latency_p50_ms"), Get<double>(r, "latency_p95_ms"),
+                Get<double>(r, "latency_p99_ms"), Get<double>(r, "requests_per_second"), Get<double>(r, "error_rate"), Get<double>(r, "auc"), Get<double>(r, "f1"),
+                Get<double>(r, "precision"), Get<double>(r, "recall"))
+            {
+                Service = GetString(r, "service"),
+                Region = GetString(r, "region"),
+                Instance = GetString(r, "instance"),
+                IntervalSeconds = Get<double>(r, "interval_seconds"),
+                Requests = Get<long>(r, "requests"),
+                Errors4xx = Get<long>(r, "errors_4xx"),
+                Errors5xx = Get<long>(r, "errors_5xx"),
+                PredictionErrors = Get<long>(r, "prediction_errors"),
+                Predictions = Get<long>(r, "predictions"),
+                ModelName = GetString(r, "model_name"),
+                ModelVersion = GetString(r, "model_version"),
+                Rollbacks = Get<long>(r, "rollbacks"),
+                Failovers = Get<long>(r, "failovers"),
+                SpoolBacklogBytes = Get<long>(r, "spool_backlog_bytes"),
+                SpoolRejected = Get<long>(r, "spool_rejected"),
+                DeadLetters = Get<long>(r, "dead_letters"),
+            })
+            .OrderBy(m => m.Timestamp)];
+
+    private static T? Get<T>(IReadOnlyDictionary<string, object?> row, string column)
+        where T : struct => row.TryGetValue(column, out var value) && value is T typed ? typed : null;
+
+    private static string? GetString(IReadOnlyDictionary<string, object?> row, string column) =>
+        row.TryGetValue(column, out var value) ? value as string : null;
 
     private static LeadRecord ToLead(IReadOnlyDictionary<string, object?> r) => new(
         (string)r["lead_id"]!, (string?)r["company_size"] ?? "", (string?)r["industry"] ?? "", (int?)r["page_views"] ?? 0,

@@ -1,6 +1,7 @@
 using Lifeline.Scoring.Apis;
 using Lifeline.Scoring.Failover;
 using Lifeline.Scoring.Models;
+using Lifeline.Scoring.Monitoring;
 using Lifeline.Scoring.Sinks;
 using Lifeline.Scoring.Sources;
 using Microsoft.AspNetCore.Diagnostics;
@@ -16,7 +17,8 @@ public static class ScoringServiceCollectionExtensions
 {
     /// <summary>
     /// Adds the scoring service. An <see cref="IModelSource"/> must be registered (before or after); sinks default
-    /// to JSON-lines files in <see cref="ScoringOptions.SinkDirectory"/> (or none), alerts to the log.
+    /// to JSON-lines files in <see cref="ScoringOptions.SinkDirectory"/> (or none), alerts to the log, monitoring
+    /// samples to the table of <see cref="Monitoring.MonitoringOptions.Table"/> (or none).
     /// </summary>
     public static IServiceCollection AddScoring(this IServiceCollection services, Action<ScoringOptions> configure)
     {
@@ -40,6 +42,10 @@ public static class ScoringServiceCollectionExtensions
         services.TryAddSingleton<ModelManager>();
         services.TryAddSingleton<FailoverMonitor>();
         services.TryAddSingleton<LeadScorer>();
+        services.TryAddSingleton<IMonitoringSink>(sp => sp.GetRequiredService<ScoringOptions>().Monitoring.Table is { } table
+            ? DeltaMonitoringSink.Open(table)
+            : new NullMonitoringSink());
+        services.TryAddSingleton<MetricsRecorder>();
 
         // Start order: the sinks first (the manager audits its first load), then the model, then failover.
         // Hosted services stop in reverse, so the sinks drain last, after the server stopped taking requests.
@@ -47,6 +53,8 @@ public static class ScoringServiceCollectionExtensions
         services.AddHostedService(sp => sp.GetRequiredService<PredictionLog>());
         services.AddHostedService(sp => sp.GetRequiredService<ModelManager>());
         services.AddHostedService(sp => sp.GetRequiredService<FailoverMonitor>());
+        // Stops first (after the server): it records the interval in progress, then drains its spool to the table.
+        services.AddHostedService(sp => sp.GetRequiredService<MetricsRecorder>());
 
         services.AddProblemDetails();
         services.AddExceptionHandler<ScoringExceptionHandler>();

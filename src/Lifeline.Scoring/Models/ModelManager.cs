@@ -287,6 +287,10 @@ internal sealed class ModelManager(
         var at = timeProvider.GetUtcNow();
         metrics.SetModelVersion(to.Version);
         metrics.Rollbacks.Inc();
+        if (actor == "failover")
+        {
+            metrics.Failovers.Inc();
+        }
         Activated?.Invoke(to);
         Log.RolledBack(logger, from.Info.Name, from.Version, to.Version, reason);
         await WriteRejectedAsync(cancellationToken);

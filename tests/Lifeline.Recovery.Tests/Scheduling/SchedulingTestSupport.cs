@@ -1,0 +1,118 @@
+using Lifeline.Recovery.Plan;
+using Lifeline.Recovery.Scheduling;
+using Microsoft.Extensions.Time.Testing;
+using Npgsql;
+
+namespace Lifeline.Recovery.Tests.Scheduling;
+
+/// <summary>Plans, stores and waits for the scheduler tests. Time is a <see cref="FakeTimeProvider"/> that Quartz runs on;
+/// a test moves it and then waits, with a real-time deadline, for the condition it expects.</summary>
+internal static class SchedulingTestSupport
+{
+    /// <summary>Monday 2 March 2026, 11:59:30 UTC: 30 seconds before the noon slot.</summary>
+    public static readonly DateTimeOffset Start = new(2026, 3, 2, 11, 59, 30, TimeSpan.Zero);
+
+    public static LifelinePlan JobsPlan(string jobsYaml, string extra = "")
+    {
+        var yaml = $"""
+            version: 1
+            objectives:
+              rto: {"{"} target: 4h, max: 8h {"}"}
+              rpo: {"{"} target: 1h, max: 4h {"}"}
+            {extra}
+            jobs:
+            {jobsYaml}
+            """;
+        var parsed = PlanFile.Parse(yaml);
+        Assert.True(parsed.Succeeded, string.Join("\n", parsed.Errors));
+        return parsed.Plan!;
+    }
+
+    public static PlanSchedulerOptions Options(SchedulerStoreOptions store, FakeTimeProvider time, string? workingDirectory = null) => new()
+    {
+        Store = store,
+        Time = time,
+        WorkingDirectory = workingDirectory,
+        // Quartz's idle wait is on the fake clock too; the misfire threshold is the default minute
+        MaxConcurrentJobs = 4,
+    };
+
+    /// <summary>Waits for <paramref name="condition"/> with a real-time deadline (the machine is shared: generous).</summary>
+    public static async Task<T> WaitForAsync<T>(Func<Task<T?>> condition, string what, int seconds = 30)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(seconds);
+        while (true)
+        {
+            if (await condition() is { } value)
+            {
+                return value;
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                Assert.Fail($"timed out after {seconds}s waiting for {what}");
+            }
+
+            await Task.Delay(25);
+        }
+    }
+
+    /// <summary>Waits until the history of <paramref name="job"/> holds a finished attempt matching <paramref name="match"/>.</summary>
+    public static Task<JobRunRecord> WaitForRunAsync(PlanScheduler scheduler, string job, Func<JobRunRecord, bool> match, string what, int seconds = 30) =>
+        WaitForAsync(async () => (await scheduler.HistoryAsync(job, 100)).FirstOrDefault(r => r.Outcome != JobOutcomes.Running && match(r)), what, seconds);
+
+    /// <summary>Moves the fake clock in small steps so Quartz's waits on it see every slot in between.</summary>
+    public static void Advance(FakeTimeProvider time, TimeSpan by)
+    {
+        var step = TimeSpan.FromSeconds(30);
+        for (var left = by; left > TimeSpan.Zero; left -= step)
+        {
+            time.Advance(left < step ? left : step);
+        }
+    }
+}
+
+/// <summary>A PostgreSQL schema of its own for one test (scripts/setup/postgres.sh, or LIFELINE_TEST_PG).</summary>
+internal sealed class PostgresSchema : IAsyncDisposable
+{
+    public const string DefaultConnectionString = "Host=127.0.0.1;Port=5433;Username=lifeline;Password=lifeline;Database=lifeline_test;Timeout=5";
+
+    private PostgresSchema(string name, string connectionString)
+    {
+        Name = name;
+        ConnectionString = connectionString;
+    }
+
+    public string Name { get; }
+
+    public string ConnectionString { get; }
+
+    private static string BaseConnectionString => Environment.GetEnvironmentVariable("LIFELINE_TEST_PG") is { Length: > 0 } s ? s : DefaultConnectionString;
+
+    public static async Task<PostgresSchema> CreateAsync()
+    {
+        var name = "sched_" + Guid.NewGuid().ToString("N")[..16];
+        try
+        {
+            await using var connection = new NpgsqlConnection(BaseConnectionString);
+            await connection.OpenAsync();
+            await using var command = new NpgsqlCommand($"CREATE SCHEMA {name}", connection);
+            await command.ExecuteNonQueryAsync();
+        }
+        catch (Exception e) when (e is NpgsqlException or System.Net.Sockets.SocketException or TimeoutException)
+        {
+            Assert.Fail($"PostgreSQL is not reachable ({e.Message}). Start it with 'bash scripts/setup/postgres.sh' or point LIFELINE_TEST_PG at a server.");
+        }
+
+        return new PostgresSchema(name, new NpgsqlConnectionStringBuilder(BaseConnectionString) { SearchPath = name }.ConnectionString);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        NpgsqlConnection.ClearAllPools();
+        await using var connection = new NpgsqlConnection(BaseConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand($"DROP SCHEMA IF EXISTS {Name} CASCADE", connection);
+        await command.ExecuteNonQueryAsync();
+    }
+}

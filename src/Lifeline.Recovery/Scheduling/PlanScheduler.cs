@@ -2,6 +2,7 @@
 using Lifeline.Recovery.Hosting;
 using Lifeline.Recovery.Plan;
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
@@ -38,6 +39,9 @@ public sealed record PlanSchedulerOptions
 
     /// <summary>How late a slot may fire and still count as on time (Quartz's misfire threshold); default 1 minute.</summary>
     public TimeSpan MisfireThreshold { get; init; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>Where Quartz itself logs (its firing rounds, store errors, misfires); default none.</summary>
+    public ILoggerFactory? QuartzLogging { get; init; }
 
     /// <summary>The scheduler's name in the store (<c>SCHED_NAME</c>); default <c>lifeline</c>.</summary>
     public string InstanceName { get; init; } = "lifeline";
@@ -261,9 +265,12 @@ public sealed class PlanScheduler : IDeploymentService, IAsyncDisposable
         }
         else
         {
-            // after a misfire Quartz fires once, now; the slot it stands for is the newest one due
+            // after a misfire Quartz fires once, now: the run stands for the newest slot due, and it is coalesced when it
+            // fires late or when the slot before it also passed unrun (since the last run, or since the trigger began)
             var slot = _runner.Jobs.TryGetValue(name, out var job) ? LatestSlot(job, context.FireTimeUtc) : null;
-            cause = slot is { } s && context.FireTimeUtc - s > _options.MisfireThreshold ? JobCauses.Coalesced : JobCauses.Schedule;
+            var previous = job is not null && slot is { } latest ? LatestSlot(job, latest.AddTicks(-1)) : null;
+            var since = await _store.LastScheduledAsync(name, ct) ?? context.Trigger.StartTimeUtc.AddTicks(-1);
+            cause = slot is { } s && (context.FireTimeUtc - s > _options.MisfireThreshold || previous > since) ? JobCauses.Coalesced : JobCauses.Schedule;
             scheduled = slot ?? scheduled;
         }
 
@@ -357,6 +364,11 @@ public sealed class PlanScheduler : IDeploymentService, IAsyncDisposable
                 o.InstanceId = "lifeline";
             });
             q.UseTimeProvider(_time);
+            if (_options.QuartzLogging is { } logging)
+            {
+                q.Services.AddSingleton(logging);
+            }
+
             q.UseDefaultThreadPool(Math.Max(1, _options.MaxConcurrentJobs));
             q.UseJobFactory(factory);
             q.UsePersistentStore(s =>

@@ -258,6 +258,14 @@ internal sealed class SchedulerStore(SchedulerStoreOptions options, TimeProvider
         return map;
     }
 
+    /// <summary>The newest slot <paramref name="job"/> ran for, if any.</summary>
+    public async Task<DateTimeOffset?> LastScheduledAsync(string job, CancellationToken ct)
+    {
+        await using var connection = await OpenAsync(ct);
+        await using var command = Command(connection, null, "SELECT MAX(scheduled_at) FROM lifeline_job_runs WHERE job = @j", ("j", job));
+        return await command.ExecuteScalarAsync(ct) is long ms ? DateTimeOffset.FromUnixTimeMilliseconds(ms) : null;
+    }
+
     /// <summary>When each job last finished ok.</summary>
     public async Task<IReadOnlyDictionary<string, DateTimeOffset>> LastSuccessAsync(CancellationToken ct)
     {

@@ -54,7 +54,7 @@ public sealed class PlanSchedulerTests : IDisposable
 
         Advance(_time, TimeSpan.FromSeconds(40));
 
-        var run = await WaitForRunAsync(sut, "hourly", _ => true, "the noon slot to run");
+        var run = await WaitForRunAsync(sut, "hourly", _ => true, "the noon slot to run", _time);
         Assert.Equal(JobOutcomes.Ok, run.Outcome);
         Assert.Equal(JobCauses.Schedule, run.Cause);
         Assert.Equal(new DateTimeOffset(2026, 3, 2, 12, 0, 0, TimeSpan.Zero), run.ScheduledAt);
@@ -110,7 +110,7 @@ public sealed class PlanSchedulerTests : IDisposable
         Assert.Equal(DeploymentServiceStatus.Degraded, sut.State.Status);
         Assert.Equal(["hourly"], await TriggerNamesAsync());
         Advance(_time, TimeSpan.FromSeconds(40));
-        Assert.Equal(JobOutcomes.Ok, (await WaitForRunAsync(sut, "hourly", _ => true, "the kept schedule to fire")).Outcome);
+        Assert.Equal(JobOutcomes.Ok, (await WaitForRunAsync(sut, "hourly", _ => true, "the kept schedule to fire", _time)).Outcome);
     }
 
     [Fact]
@@ -127,7 +127,7 @@ public sealed class PlanSchedulerTests : IDisposable
         await using var second = CreateSut(plan);
         await second.StartAsync(CancellationToken.None);
 
-        var run = await WaitForRunAsync(second, "hourly", _ => true, "the coalesced run at start-up");
+        var run = await WaitForRunAsync(second, "hourly", _ => true, "the coalesced run at start-up", _time);
         Assert.Equal(JobCauses.Coalesced, run.Cause);
         Assert.Equal(new DateTimeOffset(2026, 3, 2, 16, 0, 0, TimeSpan.Zero), run.ScheduledAt);
         Assert.Single(await second.HistoryAsync("hourly"));
@@ -169,11 +169,11 @@ public sealed class PlanSchedulerTests : IDisposable
         await sut.StartAsync(CancellationToken.None);
 
         Advance(_time, TimeSpan.FromSeconds(40));
-        Assert.Equal(JobOutcomes.Ok, (await WaitForRunAsync(sut, "quick", _ => true, "the quick job beside the stuck one")).Outcome);
-        await WaitForAsync(async () => (await sut.HistoryAsync("stuck")).FirstOrDefault(r => r.Outcome == JobOutcomes.Running), "the stuck job to start");
+        Assert.Equal(JobOutcomes.Ok, (await WaitForRunAsync(sut, "quick", _ => true, "the quick job beside the stuck one", _time)).Outcome);
+        await WaitForAsync(async () => (await sut.HistoryAsync("stuck")).FirstOrDefault(r => r.Outcome == JobOutcomes.Running), "the stuck job to start", pump: _time);
         Advance(_time, TimeSpan.FromMinutes(10));
 
-        var stuck = await WaitForRunAsync(sut, "stuck", _ => true, "the stuck job's timeout");
+        var stuck = await WaitForRunAsync(sut, "stuck", _ => true, "the stuck job's timeout", _time);
         Assert.Equal(JobOutcomes.TimedOut, stuck.Outcome);
         Assert.Contains("10m", stuck.Message, StringComparison.Ordinal);
     }
@@ -195,11 +195,11 @@ public sealed class PlanSchedulerTests : IDisposable
         for (var attempt = 1; attempt <= 2; attempt++)
         {
             var n = attempt;
-            await WaitForRunAsync(sut, "flaky", r => r.Attempt == n, $"attempt {n}");
+            await WaitForRunAsync(sut, "flaky", r => r.Attempt == n, $"attempt {n}", _time);
             Advance(_time, TimeSpan.FromMinutes(2));
         }
 
-        var last = await WaitForRunAsync(sut, "flaky", r => r.Attempt == 3, "the last retry");
+        var last = await WaitForRunAsync(sut, "flaky", r => r.Attempt == 3, "the last retry", _time);
         Assert.Equal(JobOutcomes.Failed, last.Outcome);
         Assert.Equal("exit 3: disk full", last.Message);
         Assert.Equal(3, (await sut.HistoryAsync("flaky")).Count);
@@ -221,10 +221,11 @@ public sealed class PlanSchedulerTests : IDisposable
         Assert.Equal(Lifeline.Recovery.Status.StatusColor.Amber, JobStatusCalculator.Compute([listed], _time.GetUtcNow())[0].Color);
 
         Advance(_time, TimeSpan.FromSeconds(40)); // the noon slot: paused
-        await WaitForAsync(async () => (await sut.ListJobsAsync())[0].NextRun > Start.AddMinutes(1) ? "" : null, "the noon slot to pass");
+        var noon = new DateTimeOffset(2026, 3, 2, 12, 0, 0, TimeSpan.Zero);
+        await WaitForAsync(async () => await QuartzNextFireAsync() > noon ? "" : null, "Quartz to fire (and the runner to skip) the noon slot", pump: _time);
         Advance(_time, TimeSpan.FromHours(1)); // 13:00: the pause ended at 12:59:30
 
-        var run = await WaitForRunAsync(sut, "hourly", _ => true, "the first slot after the pause");
+        var run = await WaitForRunAsync(sut, "hourly", _ => true, "the first slot after the pause", _time);
         Assert.Equal(new DateTimeOffset(2026, 3, 2, 13, 0, 0, TimeSpan.Zero), run.ScheduledAt);
         Assert.Single(await sut.HistoryAsync("hourly"));
     }
@@ -236,7 +237,7 @@ public sealed class PlanSchedulerTests : IDisposable
         {
             await first.StartAsync(CancellationToken.None);
             Advance(_time, TimeSpan.FromSeconds(40));
-            await WaitForRunAsync(first, "hourly", _ => true, "the noon run");
+            await WaitForRunAsync(first, "hourly", _ => true, "the noon run", _time);
             await first.PauseAsync("hourly", "maintenance", null, "tester");
             await first.StopAsync(CancellationToken.None);
         }
@@ -248,6 +249,16 @@ public sealed class PlanSchedulerTests : IDisposable
         var job = Assert.Single(await second.ListJobsAsync());
         Assert.Equal("maintenance", job.Pause?.Reason);
         Assert.Equal(["hourly"], await TriggerNamesAsync());
+    }
+
+    /// <summary>Quartz's next fire time of the one trigger (its column holds .NET ticks, UTC).</summary>
+    private async Task<DateTimeOffset?> QuartzNextFireAsync()
+    {
+        await using var connection = new SqliteConnection(Store.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT NEXT_FIRE_TIME FROM QRTZ_TRIGGERS";
+        return await command.ExecuteScalarAsync() is long ticks ? new DateTimeOffset(ticks, TimeSpan.Zero) : null;
     }
 
     private async Task<List<string>> TriggerNamesAsync()

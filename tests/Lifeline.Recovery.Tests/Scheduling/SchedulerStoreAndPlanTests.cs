@@ -25,7 +25,7 @@ public sealed class SchedulerStoreAndPlanTests
         {
             await first.StartAsync(CancellationToken.None);
             Advance(time, TimeSpan.FromSeconds(40));
-            Assert.Equal(JobOutcomes.Ok, (await WaitForRunAsync(first, "hourly", _ => true, "the noon run on PostgreSQL")).Outcome);
+            Assert.Equal(JobOutcomes.Ok, (await WaitForRunAsync(first, "hourly", _ => true, "the noon run on PostgreSQL", time)).Outcome);
             await first.StopAsync(CancellationToken.None);
         }
 
@@ -33,7 +33,7 @@ public sealed class SchedulerStoreAndPlanTests
         await using var second = new PlanScheduler(JobsPlan(Hourly), options);
         await second.StartAsync(CancellationToken.None);
 
-        var coalesced = await WaitForRunAsync(second, "hourly", r => r.Cause == JobCauses.Coalesced, "the coalesced run after the restart");
+        var coalesced = await WaitForRunAsync(second, "hourly", r => r.Cause == JobCauses.Coalesced, "the coalesced run after the restart", time);
         Assert.Equal(new DateTimeOffset(2026, 3, 2, 14, 0, 0, TimeSpan.Zero), coalesced.ScheduledAt);
         Assert.Equal(2, (await second.HistoryAsync("hourly")).Count);
         Assert.Equal(1, await second.Store.SchemaVersionAsync(CancellationToken.None));
@@ -44,8 +44,7 @@ public sealed class SchedulerStoreAndPlanTests
     {
         await using var fixture = await RecoveryFixture.CreateAsync();
         var plan = fixture.Plan with { Components = [fixture.Plan.FindComponent("configuration")!] };
-        var time = fixture.Time;
-        time.SetUtcNow(Start);
+        var time = fixture.Time; // 12:00:00: the next slot of the policy's "0 * * * *" is 13:00
         var options = Options(SchedulerStoreOptions.Sqlite(fixture.Dir.Combine("data", "scheduler.db")), time) with
         {
             Recovery = (_, _) => ValueTask.FromResult(fixture.Service),
@@ -54,9 +53,9 @@ public sealed class SchedulerStoreAndPlanTests
         await sut.StartAsync(CancellationToken.None);
 
         Assert.Equal(["backup-config"], (await sut.ListJobsAsync()).Select(j => j.Job.Name));
-        Advance(time, TimeSpan.FromSeconds(40));
+        Advance(time, TimeSpan.FromMinutes(60) + TimeSpan.FromSeconds(10));
 
-        var run = await WaitForRunAsync(sut, "backup-config", _ => true, "the scheduled backup", seconds: 120);
+        var run = await WaitForRunAsync(sut, "backup-config", _ => true, "the scheduled backup", time, seconds: 120);
         Assert.True(run.Outcome == JobOutcomes.Ok, run.Message);
         Assert.StartsWith("1 backed up (configuration ", run.Message, StringComparison.Ordinal);
         var backups = new List<Lifeline.Recovery.Audit.AuditRecord>();

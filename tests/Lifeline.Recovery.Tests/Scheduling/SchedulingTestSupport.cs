@@ -35,10 +35,16 @@ internal static class SchedulingTestSupport
         WorkingDirectory = workingDirectory,
         // Quartz's idle wait is on the fake clock too; the misfire threshold is the default minute
         MaxConcurrentJobs = 4,
+        QuartzLogging = QuartzLog,
     };
 
-    /// <summary>Waits for <paramref name="condition"/> with a real-time deadline (the machine is shared: generous).</summary>
-    public static async Task<T> WaitForAsync<T>(Func<Task<T?>> condition, string what, int seconds = 30)
+    /// <summary>Quartz's own log of every test, for the message of a failed wait.</summary>
+    public static readonly CapturingLoggerFactory QuartzLog = new();
+
+    /// <summary>Waits for <paramref name="condition"/> with a real-time deadline (the machine is shared: generous). With
+    /// <paramref name="pump"/>, the fake clock moves one second per poll, as a real one would: Quartz arms its waits on it
+    /// (idle wait, slot, retry), and a wait armed after the test's last move would otherwise never end.</summary>
+    public static async Task<T> WaitForAsync<T>(Func<Task<T?>> condition, string what, int seconds = 30, FakeTimeProvider? pump = null)
     {
         var deadline = DateTime.UtcNow.AddSeconds(seconds);
         while (true)
@@ -54,12 +60,13 @@ internal static class SchedulingTestSupport
             }
 
             await Task.Delay(25);
+            pump?.Advance(TimeSpan.FromSeconds(1));
         }
     }
 
     /// <summary>Waits until the history of <paramref name="job"/> holds a finished attempt matching <paramref name="match"/>.</summary>
-    public static Task<JobRunRecord> WaitForRunAsync(PlanScheduler scheduler, string job, Func<JobRunRecord, bool> match, string what, int seconds = 30) =>
-        WaitForAsync(async () => (await scheduler.HistoryAsync(job, 100)).FirstOrDefault(r => r.Outcome != JobOutcomes.Running && match(r)), what, seconds);
+    public static Task<JobRunRecord> WaitForRunAsync(PlanScheduler scheduler, string job, Func<JobRunRecord, bool> match, string what, FakeTimeProvider pump, int seconds = 30) =>
+        WaitForAsync(async () => (await scheduler.HistoryAsync(job, 100)).FirstOrDefault(r => r.Outcome != JobOutcomes.Running && match(r)), what, seconds, pump);
 
     /// <summary>Moves the fake clock in small steps so Quartz's waits on it see every slot in between.</summary>
     public static void Advance(FakeTimeProvider time, TimeSpan by)
@@ -69,6 +76,21 @@ internal static class SchedulingTestSupport
         {
             time.Advance(left < step ? left : step);
         }
+    }
+}
+
+internal sealed class CapturingLoggerFactory : Microsoft.Extensions.Logging.ILoggerFactory
+{
+    public CapturingLogger Logger { get; } = new();
+
+    public void AddProvider(Microsoft.Extensions.Logging.ILoggerProvider provider)
+    {
+    }
+
+    public Microsoft.Extensions.Logging.ILogger CreateLogger(string categoryName) => Logger;
+
+    public void Dispose()
+    {
     }
 }
 

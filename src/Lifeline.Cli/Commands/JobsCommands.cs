@@ -164,6 +164,11 @@ internal static class JobsCommands
         };
         command.Run(async (context, ct) =>
         {
+            if (context.Get(until) is { } end && end <= context.Time.GetUtcNow())
+            {
+                throw new UsageException($"--until {CliConsole.Time(end)} is not in the future");
+            }
+
             var jobs = await OpenAsync(context, context.Get(plan)!, context.Get(store), ct);
             var job = jobs.Find(context.Get(name)!);
             var warning = await jobs.PauseAsync(job.Name, context.Get(reason)!, context.Get(until), Environment.UserName, ct);
@@ -210,8 +215,16 @@ internal static class JobsCommands
             return [];
         }
 
-        var jobs = await OpenAsync(context, planPath, storeOption, ct);
-        return JobStatusCalculator.Compute(await jobs.ListAsync(ct), context.Time.GetUtcNow());
+        try
+        {
+            var jobs = await OpenAsync(context, planPath, storeOption, ct);
+            return JobStatusCalculator.Compute(await jobs.ListAsync(ct), context.Time.GetUtcNow());
+        }
+        catch (InvalidOperationException e)
+        {
+            // the plan's jobs cannot be scheduled: status still shows the components, and this line says why it is red
+            return [new JobStatus("scheduler", "scheduler", StatusColor.Red, e.Message, null, null, null)];
+        }
     }
 
     private static SchedulerStoreOptions StoreOptions(string planPath, string? storeOption)

@@ -72,7 +72,8 @@ public sealed class SchedulerJobs
             var next = quartzNext.TryGetValue(job.Name, out var q) && q is not null ? q : PlanJobs.NextRun(job, now);
             if (pause is not null)
             {
-                next = pause.Until is { } until ? PlanJobs.NextRun(job, until > now ? until : now) : null;
+                // the pause ends at Until: a slot at that very instant runs
+                next = pause.Until is { } until ? PlanJobs.NextRun(job, (until > now ? until : now).AddTicks(-1)) : null;
             }
 
             var warning = pause is null ? null : PauseWarning(plan, job, pause, lastOk.TryGetValue(job.Name, out var ok) ? ok : null, now);
@@ -123,7 +124,7 @@ public sealed class SchedulerJobs
                 return $"paused with no end: {component} passes its RPO maximum {PlanDuration.Format(m)} at {since + m:yyyy-MM-dd HH:mm}Z; give --until or resume it before then";
             }
 
-            var firstRun = PlanJobs.NextRun(job, until) ?? until;
+            var firstRun = PlanJobs.NextRun(job, until.AddTicks(-1)) ?? until;
             var age = firstRun - since;
             if (age > m)
             {

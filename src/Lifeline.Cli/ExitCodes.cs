@@ -87,4 +87,12 @@ internal static class ExitCodes
 
     /// <summary><c>lifeline plan check</c> (and <c>plan show</c>): the plan file has errors, is missing or cannot be parsed (each finding is one line).</summary>
     public const int PlanHasErrors = 50;
+
+    // scheduler: lifeline jobs (70-79)
+
+    /// <summary>The plan has no job of that name (the message lists its jobs).</summary>
+    public const int UnknownJob = 70;
+
+    /// <summary><c>lifeline jobs run</c>: the job's last attempt failed, timed out or was interrupted (each attempt is in the history).</summary>
+    public const int JobFailed = 71;
 }

@@ -234,14 +234,16 @@ internal static class RecoveryCommands
     private static Command CreateStatus()
     {
         var plan = PlanOption();
+        var schedulerStore = JobsCommands.StoreOption();
         var command = new Command("status", $"Where each component stands: its recovery point's age against its RPO, green/amber/red (exit {ExitCodes.StatusRed} when any is red)")
         {
-            plan,
+            plan, schedulerStore,
         };
         command.Run(async (context, ct) =>
         {
             await using var session = await RecoverySession.OpenAsync(context, context.Get(plan)!, initializeMissing: false, restoreRoot: null, ct);
             var report = await session.Service.StatusAsync(ct);
+            report = report with { Jobs = await JobsCommands.StatusJobsAsync(context, context.Get(plan)!, context.Get(schedulerStore), ct) };
             context.Console.Document(new
             {
                 time = report.Time,
@@ -260,6 +262,7 @@ internal static class RecoveryCommands
                     lastBackup = c.LastBackup is { } b ? new { time = b.Time, outcome = b.Outcome, durationSeconds = Seconds(b.Duration), message = b.Message } : null,
                     locations = c.Locations.Select(l => new { location = l.Location, role = l.Role, required = l.Required, newest = l.Newest?.Id, error = l.Error }),
                 }),
+                jobs = report.Jobs.Select(j => new { job = j.Job, kind = j.Kind, color = j.Color, reason = j.Reason, nextRun = j.NextRun, paused = j.Pause is not null }),
             });
             context.Console.Table(
                 ["component", "status", "recovery point", "age", "RPO target/max", "last backup", "duration"],
@@ -278,7 +281,21 @@ internal static class RecoveryCommands
                 context.Console.Line($"{c.Component}: {c.Reason}");
             }
 
+            if (report.Jobs.Count > 0)
+            {
+                context.Console.Table(
+                    ["job", "kind", "status", "next run", "detail"],
+                    report.Jobs.Select(j => (IReadOnlyList<string>)[j.Job, j.Kind, JobsCommands.StatusWord(j), j.NextRun is { } n ? CliConsole.Time(n) : "-", j.Reason]),
+                    cellColor: (row, column) => column == 2 ? JobsCommands.ColorOf(report.Jobs[row].Color) : null);
+            }
+
             var red = report.Components.Where(c => c.Color == StatusColor.Red).ToList();
+            var redJob = report.Jobs.FirstOrDefault(j => j.Color == StatusColor.Red);
+            if (red.Count == 0 && redJob is not null && report.Overall == StatusColor.Red)
+            {
+                throw new CliException(ExitCodes.StatusRed, $"job {redJob.Job} is red: {redJob.Reason}");
+            }
+
             if (report.Overall == StatusColor.Red)
             {
                 throw new CliException(ExitCodes.StatusRed, red.Count == 0

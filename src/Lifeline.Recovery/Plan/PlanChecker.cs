@@ -118,6 +118,7 @@ public sealed class PlanChecker
         run.CheckPolicies();
         run.CheckReferences();
         run.CheckSources();
+        run.CheckBatchJobs();
         var rpos = new List<ComponentRpo>();
         foreach (var component in plan.Components)
         {
@@ -258,6 +259,18 @@ public sealed class PlanChecker
                     Add(FindingSeverity.Error, PlanRules.ContradictoryObjectives, subject, path,
                         $"the scenario's {what} {Fmt(v)} is longer than the plan's maximum {Fmt(m)}", $"make it at most {Fmt(m)}, or raise the plan's maximum");
                 }
+            }
+        }
+
+        /// <summary>A user job named like one the scheduler derives from the plan (<c>backup-POLICY</c>, <c>check-NAME</c>,
+        /// <c>drill-NAME</c>) would make <c>lifeline jobs run NAME</c> ambiguous.</summary>
+        public void CheckBatchJobs()
+        {
+            var derived = Scheduling.PlanJobs.DerivedNames(plan);
+            foreach (var job in plan.Jobs.Where(j => derived.Contains(j.Name)))
+            {
+                Add(FindingSeverity.Error, PlanRules.BadValue, "job " + job.Name, $"jobs.{job.Name}",
+                    $"job '{job.Name}' has the name of a job the scheduler derives from the plan", "rename the job (names starting backup-, check- and drill- are the plan's)");
             }
         }
 

@@ -266,12 +266,53 @@ internal static class PlanWriter
         }
 
         root.Add("roles", roles);
+        AddBatchJobs(root, plan.Jobs);
 
         var writer = new StringWriter { NewLine = "\n" };
         new YamlStream(new YamlDocument(root)).Save(writer, assignAnchors: false);
         var text = writer.ToString();
         // YamlStream.Save ends the document with "..."; a plan file is one document
         return text.EndsWith("...\n", StringComparison.Ordinal) ? text[..^4] : text;
+    }
+
+    /// <summary>The <c>jobs:</c> section (scheduler batch jobs), only when the plan has some.</summary>
+    private static void AddBatchJobs(YamlMappingNode root, IReadOnlyList<PlanBatchJob> jobs)
+    {
+        if (jobs.Count == 0)
+        {
+            return;
+        }
+
+        var node = new YamlMappingNode();
+        foreach (var j in jobs)
+        {
+            var job = new YamlMappingNode();
+            if (j.BuiltIn is { } builtIn)
+            {
+                job.Add("builtin", builtIn);
+                if (j.Args.Count > 0)
+                {
+                    job.Add("args", List(j.Args));
+                }
+            }
+            else
+            {
+                job.Add("command", List(j.Command));
+            }
+
+            job.Add("schedule", Quoted(j.Schedule));
+            AddString(job, "timezone", j.TimeZone);
+            AddDuration(job, "timeout", j.Timeout);
+            if (j.Retries > 0)
+            {
+                job.Add("retries", j.Retries.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            }
+
+            AddDuration(job, "retry-delay", j.RetryDelay);
+            node.Add(j.Name, job);
+        }
+
+        root.Add("jobs", node);
     }
 
     private static YamlNode Pair(ObjectivePair pair)

@@ -38,6 +38,8 @@ public sealed record LifelinePlan
 
     /// <summary>Where the components live by default (the data directory and the lake root).</summary>
     public PlanSources Sources { get; init; } = new();
+    /// <summary>User batch jobs the scheduler runs (<c>jobs:</c>), in file order.</summary>
+    public IReadOnlyList<PlanBatchJob> Jobs { get; init; } = [];
 
     /// <summary>Where each element was read from; <see cref="PlanSource.None"/> for a plan built in code.</summary>
     public PlanSource Source { get; init; } = PlanSource.None;
@@ -476,6 +478,55 @@ public sealed record PlanRole
 
     /// <summary>The channels that reach this role.</summary>
     public IReadOnlyList<string> Notify { get; init; } = [];
+}
+
+/// <summary>A user batch job under <c>jobs:</c>: a command (or a built-in such as <c>train</c>) the scheduler runs on a
+/// cron schedule, with a timeout and retries (docs/plan.md, docs/scheduling.md).</summary>
+public sealed record PlanBatchJob
+{
+    /// <summary>The built-in jobs: each runs <c>lifeline NAME</c> with the job's <see cref="Args"/>.</summary>
+    public static readonly IReadOnlyList<string> KnownBuiltIns = ["train"];
+
+    /// <summary>The default time a batch job may run: 1 hour.</summary>
+    public static readonly TimeSpan DefaultTimeout = TimeSpan.FromHours(1);
+
+    /// <summary>The default wait before a retry: 1 minute.</summary>
+    public static readonly TimeSpan DefaultRetryDelay = TimeSpan.FromMinutes(1);
+
+    /// <summary>The job's key in the file.</summary>
+    public required string Name { get; init; }
+
+    /// <summary>The program and its arguments (no shell), when the job is a command.</summary>
+    public IReadOnlyList<string> Command { get; init; } = [];
+
+    /// <summary>A built-in job (see <see cref="KnownBuiltIns"/>), when the job is not a command.</summary>
+    public string? BuiltIn { get; init; }
+
+    /// <summary>For a built-in: its arguments.</summary>
+    public IReadOnlyList<string> Args { get; init; } = [];
+
+    /// <summary>When it runs: a five-field cron expression or a macro.</summary>
+    public required string Schedule { get; init; }
+
+    /// <summary>The IANA time zone of <see cref="Schedule"/> (default UTC).</summary>
+    public string? TimeZone { get; init; }
+
+    /// <summary>How long one attempt may run before it is killed (default <see cref="DefaultTimeout"/>).</summary>
+    public TimeSpan? Timeout { get; init; }
+
+    /// <summary>How many times a failed attempt is retried (default 0).</summary>
+    public int Retries { get; init; }
+
+    /// <summary>The wait before each retry (default <see cref="DefaultRetryDelay"/>).</summary>
+    public TimeSpan? RetryDelay { get; init; }
+
+    /// <summary>Value equality, lists compared by their items.</summary>
+    public bool Equals(PlanBatchJob? other) =>
+        other is not null && Name == other.Name && Command.SequenceEqual(other.Command) && BuiltIn == other.BuiltIn && Args.SequenceEqual(other.Args)
+        && Schedule == other.Schedule && TimeZone == other.TimeZone && Timeout == other.Timeout && Retries == other.Retries && RetryDelay == other.RetryDelay;
+
+    /// <inheritdoc/>
+    public override int GetHashCode() => HashCode.Combine(Name, BuiltIn, Schedule, TimeZone, Timeout, Retries, Command.Count);
 }
 
 /// <summary>A 1-based line and column in a plan file.</summary>

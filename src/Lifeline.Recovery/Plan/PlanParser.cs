@@ -20,7 +20,7 @@ public sealed record PlanParseResult(LifelinePlan? Plan, IReadOnlyList<PlanFindi
 internal sealed partial class PlanParser
 {
     internal static readonly string[] TopKeys =
-        ["version", "name", "owner", "objectives", "components", "policies", "locations", "verification", "drills", "notifications", "roles", "sources"];
+        ["version", "name", "owner", "objectives", "components", "policies", "locations", "verification", "drills", "notifications", "roles", "sources", "jobs"];
 
     private static readonly string[] ObjectiveKeys = ["rto", "rpo", "scenarios"];
     private static readonly string[] PairKeys = ["target", "max"];
@@ -42,6 +42,7 @@ internal sealed partial class PlanParser
     private static readonly string[] NotificationKeys = ["channels", "first-notice", "stakeholder-update", "updates-every"];
     private static readonly string[] ChannelKeys = ["kind", "target", "secret-env", "for"];
     private static readonly string[] PlanRoleKeys = ["title", "duty", "notify"];
+    private static readonly string[] BatchJobKeys = ["command", "builtin", "args", "schedule", "timezone", "timeout", "retries", "retry-delay"];
 
     private readonly string _file;
     private readonly List<PlanFinding> _errors = [];
@@ -121,6 +122,7 @@ internal sealed partial class PlanParser
             Notifications = ParseNotifications(root),
             Roles = Entries(root, "roles").Select(e => ParseRole(e.Name, e.Value, e.Path)).ToList(),
             Sources = ParseSources(root),
+            Jobs = ParseBatchJobs(root),
             Source = new PlanSource(_file, _marks),
         };
     }
@@ -543,6 +545,85 @@ internal sealed partial class PlanParser
         return new PlanRole { Name = name, Title = String(map, "title", path), Duty = String(map, "duty", path), Notify = StringList(map, "notify", path) };
     }
 
+    // ---- jobs: user batch jobs for the scheduler (docs/plan.md "jobs") --------------------------------------------
+
+    private List<PlanBatchJob> ParseBatchJobs(YamlMap root) =>
+        Entries(root, "jobs").Select(e => ParseBatchJob(e.Name, e.Value, e.Path)).OfType<PlanBatchJob>().ToList();
+
+    private PlanBatchJob? ParseBatchJob(string name, YamlNode node, string path)
+    {
+        var subject = "job " + name;
+        var map = Map(node, path, $"job '{name}'", BatchJobKeys);
+        if (map is null)
+        {
+            return null;
+        }
+
+        var schedule = String(map, "schedule", path);
+        if (schedule is null)
+        {
+            Error(PlanRules.MissingField, subject, Mark(node), $"job '{name}' has no 'schedule'", "add `schedule:` with a cron expression such as \"0 3 * * *\" (daily at 03:00)");
+            return null;
+        }
+
+        if (!Cron(schedule, Join(path, "schedule"), subject))
+        {
+            return null;
+        }
+
+        var timeZone = String(map, "timezone", path);
+        if (timeZone is not null && !TryFindTimeZone(timeZone, out _))
+        {
+            Error(PlanRules.BadValue, subject, _marks[Join(path, "timezone")], $"unknown time zone '{timeZone}'", "write an IANA zone such as UTC or Europe/London");
+        }
+
+        var command = StringList(map, "command", path);
+        var builtIn = String(map, "builtin", path);
+        if (command.Count == 0 && builtIn is null)
+        {
+            Error(PlanRules.MissingField, subject, Mark(node), $"job '{name}' has neither 'command' nor 'builtin'",
+                $"add `command: [program, arg1, ...]` (run without a shell) or `builtin: {PlanBatchJob.KnownBuiltIns[0]}`");
+            return null;
+        }
+
+        if (command.Count > 0 && builtIn is not null)
+        {
+            Error(PlanRules.BadValue, subject, _marks[Join(path, "builtin")], $"job '{name}' has both 'command' and 'builtin'", "keep one of them");
+            return null;
+        }
+
+        if (builtIn is not null && !PlanBatchJob.KnownBuiltIns.Contains(builtIn))
+        {
+            Error(PlanRules.BadValue, subject, _marks[Join(path, "builtin")], $"unknown built-in job '{builtIn}'{Suggestions.DidYouMean(builtIn, PlanBatchJob.KnownBuiltIns)}",
+                $"write one of {string.Join(", ", PlanBatchJob.KnownBuiltIns)}, or use `command:`");
+        }
+
+        var args = StringList(map, "args", path);
+        if (args.Count > 0 && builtIn is null)
+        {
+            Error(PlanRules.BadValue, subject, _marks[Join(path, "args")], "'args' applies only to a 'builtin' job", "put the arguments in the `command:` list");
+        }
+
+        var timeout = Duration(map, "timeout", path, subject);
+        if (timeout is { } t && t <= TimeSpan.Zero)
+        {
+            Error(PlanRules.BadDuration, subject, _marks[Join(path, "timeout")], "a job's 'timeout' must be longer than 0", "write e.g. `timeout: 30m`");
+        }
+
+        return new PlanBatchJob
+        {
+            Name = name,
+            Command = command,
+            BuiltIn = builtIn,
+            Args = args,
+            Schedule = schedule,
+            TimeZone = timeZone,
+            Timeout = timeout,
+            Retries = Int(map, "retries", path, 0) ?? 0,
+            RetryDelay = Duration(map, "retry-delay", path, subject),
+        };
+    }
+
     // ---- helpers -------------------------------------------------------------------------------------------------
 
     /// <summary>The reason a location URL cannot be used, or null.</summary>
@@ -832,6 +913,7 @@ internal sealed partial class PlanParser
             ["drills", var name, ..] => "drill " + name,
             ["notifications", "channels", var name, ..] => "channel " + name,
             ["roles", var name, ..] => "role " + name,
+            ["jobs", var name, ..] => "job " + name,
             [var first, ..] when first.Length > 0 => first,
             _ => "plan",
         };

@@ -75,8 +75,13 @@ public sealed record ComponentStatus
 /// <param name="Components">In plan order.</param>
 public sealed record StatusReport(DateTimeOffset Time, IReadOnlyList<ComponentStatus> Components)
 {
-    /// <summary>The worst color.</summary>
-    public StatusColor Overall => Components.Count == 0 ? StatusColor.Red : Components.Max(c => c.Color);
+    /// <summary>The scheduler's jobs (next run, pause, last run), when a scheduler store was read; empty otherwise.</summary>
+    public IReadOnlyList<JobStatus> Jobs { get; init; } = [];
+
+    /// <summary>The worst color, of the components and the jobs.</summary>
+    public StatusColor Overall => Components.Count == 0 ? StatusColor.Red
+        : Jobs.Count == 0 ? Components.Max(c => c.Color)
+        : (StatusColor)Math.Max((int)Components.Max(c => c.Color), (int)Jobs.Max(j => j.Color));
 }
 
 /// <summary>

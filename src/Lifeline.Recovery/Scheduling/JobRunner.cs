@@ -1,0 +1,224 @@
+using System.Diagnostics;
+using Lifeline.Recovery.Audit;
+using Lifeline.Recovery.Configuration;
+using Lifeline.Recovery.Locations;
+using Lifeline.Recovery.Plan;
+using Microsoft.Extensions.Logging;
+
+namespace Lifeline.Recovery.Scheduling;
+
+/// <summary>Why a run started.</summary>
+public static class JobCauses
+{
+    /// <summary>Its slot came.</summary>
+    public const string Schedule = "schedule";
+    /// <summary>One run for one or more slots missed while the scheduler was down (backups and batch jobs).</summary>
+    public const string Coalesced = "coalesced";
+    /// <summary><c>lifeline jobs run NAME</c>.</summary>
+    public const string Manual = "manual";
+    /// <summary>Quartz re-fired a run its previous process did not finish.</summary>
+    public const string Recovery = "recovery";
+}
+
+/// <summary>
+/// Runs one job as its policy says, whoever fires it (Quartz, <c>lifeline jobs run</c>): skips it while paused, gives
+/// every attempt its timeout (measured on the <see cref="TimeProvider"/>; a body that ignores cancellation is abandoned
+/// at its timeout so it never holds the others), retries a failure after the job's delay, and records every attempt
+/// in the store's history before it starts and when it ends. Never throws for a job's failure.
+/// </summary>
+internal sealed class JobRunner(SchedulerStore store, PlanSchedulerOptions options, TimeProvider time, ILogger logger)
+{
+    private volatile LifelinePlan _plan = new() { Objectives = new PlanObjectives { Rto = new(null, null), Rpo = new(null, null) } };
+    private volatile IReadOnlyDictionary<string, ScheduledJob> _jobs = new Dictionary<string, ScheduledJob>();
+
+    public LifelinePlan Plan => _plan;
+
+    public IReadOnlyDictionary<string, ScheduledJob> Jobs => _jobs;
+
+    public void Use(LifelinePlan plan, IReadOnlyList<ScheduledJob> jobs)
+    {
+        _plan = plan;
+        _jobs = jobs.ToDictionary(j => j.Name, StringComparer.Ordinal);
+    }
+
+    /// <summary>Runs <paramref name="name"/> to its end (every retry included); returns the attempts, or none when paused or unknown.</summary>
+    public async Task<IReadOnlyList<JobRunRecord>> RunAsync(string name, string cause, DateTimeOffset? scheduledAt, CancellationToken stopping)
+    {
+        if (!_jobs.TryGetValue(name, out var job))
+        {
+            return [];
+        }
+
+        if (cause != JobCauses.Manual && (await store.PausesAsync(stopping)).TryGetValue(name, out var pause))
+        {
+            Log.JobSkippedPaused(logger, name, pause.Reason, scheduledAt);
+            return [];
+        }
+
+        var attempts = new List<JobRunRecord>();
+        for (var attempt = 1; ; attempt++)
+        {
+            var run = await store.StartRunAsync(job.Name, job.KindWord, cause, attempt, scheduledAt, CancellationToken.None);
+            var (outcome, message) = await AttemptAsync(job, stopping);
+            run = await store.FinishRunAsync(run, outcome, message is null ? null : LocationSet.FirstLine(Secrets.RedactText(message)), CancellationToken.None);
+            attempts.Add(run);
+            if (outcome is JobOutcomes.Ok or JobOutcomes.NotImplemented)
+            {
+                Log.JobFinished(logger, job.Name, attempt, cause, outcome, run.Duration?.TotalSeconds ?? 0);
+                return attempts;
+            }
+
+            Log.JobFailed(logger, job.Name, attempt, outcome, run.Message ?? outcome);
+            if (stopping.IsCancellationRequested || attempt > job.Retries)
+            {
+                return attempts;
+            }
+
+            try
+            {
+                await Task.Delay(job.RetryDelay, time, stopping);
+            }
+            catch (OperationCanceledException)
+            {
+                return attempts;
+            }
+        }
+    }
+
+    private async Task<(string Outcome, string? Message)> AttemptAsync(ScheduledJob job, CancellationToken stopping)
+    {
+        using var timeout = new CancellationTokenSource(job.Timeout, time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(stopping, timeout.Token);
+        Task<(string, string?)> body;
+        try
+        {
+            body = BodyAsync(job, linked.Token);
+        }
+        catch (Exception e)
+        {
+            return (JobOutcomes.Failed, e.Message);
+        }
+
+        try
+        {
+            return await body.WaitAsync(linked.Token);
+        }
+        catch (OperationCanceledException) when (timeout.IsCancellationRequested && !stopping.IsCancellationRequested)
+        {
+            Observe(body);
+            return (JobOutcomes.TimedOut, $"did not finish within its timeout of {PlanDuration.Format(job.Timeout)}; cancelled");
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+            Observe(body);
+            return (JobOutcomes.Interrupted, "the scheduler stopped while it ran");
+        }
+        catch (Exception e)
+        {
+            return (JobOutcomes.Failed, e.Message);
+        }
+    }
+
+    /// <summary>A body abandoned at its timeout may still fail later: its exception is observed, not lost to the finalizer.</summary>
+    private static void Observe(Task task) => task.ContinueWith(t => _ = t.Exception, TaskScheduler.Default);
+
+    private Task<(string, string?)> BodyAsync(ScheduledJob job, CancellationToken ct) => job.Kind switch
+    {
+        ScheduledJobKind.Backup => BackupAsync(job, ct),
+        ScheduledJobKind.Check => Task.FromResult<(string, string?)>((JobOutcomes.NotImplemented, "verification checks run from issue 11; this run only records the slot")),
+        ScheduledJobKind.Drill => Task.FromResult<(string, string?)>((JobOutcomes.NotImplemented, "drills are not implemented until the drills issue; this run only records the slot")),
+        _ => BatchAsync(job, ct),
+    };
+
+    private async Task<(string, string?)> BackupAsync(ScheduledJob job, CancellationToken ct)
+    {
+        if (options.Recovery is null)
+        {
+            return (JobOutcomes.Failed, "no recovery service is configured for the scheduler (PlanSchedulerOptions.Recovery)");
+        }
+
+        var service = await options.Recovery(_plan, ct);
+        var results = await service.BackupAsync(job.Components, new BackupRunOptions { Full = job.Full }, null, ct);
+        var failed = results.Where(r => r.Outcome == AuditOutcomes.Failed).ToList();
+        if (failed.Count > 0)
+        {
+            return (JobOutcomes.Failed, $"{failed.Count} of {results.Count} backups failed; {failed[0].Component}: {failed[0].Message}");
+        }
+
+        var partial = results.Where(r => r.Outcome == AuditOutcomes.Partial).Select(r => r.Component).ToList();
+        return (JobOutcomes.Ok, partial.Count > 0
+            ? $"{results.Count} backed up; not yet in every location: {string.Join(", ", partial)}"
+            : $"{results.Count} backed up ({string.Join(", ", results.Select(r => r.Point?.ShortId is { } id ? $"{r.Component} {id}" : r.Component))})");
+    }
+
+    private async Task<(string, string?)> BatchAsync(ScheduledJob job, CancellationToken ct)
+    {
+        var batch = job.Batch!;
+        var argv = batch.BuiltIn is { } builtIn ? [.. LifelineCommand(), builtIn, .. batch.Args] : batch.Command.ToList();
+        var start = new ProcessStartInfo(argv[0])
+        {
+            RedirectStandardError = true,
+            RedirectStandardOutput = true,
+            UseShellExecute = false,
+            WorkingDirectory = options.WorkingDirectory ?? Directory.GetCurrentDirectory(),
+        };
+        foreach (var arg in argv.Skip(1))
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        using var process = new Process { StartInfo = start };
+        string? lastError = null;
+        process.ErrorDataReceived += (_, e) =>
+        {
+            if (!string.IsNullOrWhiteSpace(e.Data))
+            {
+                lastError = e.Data.Trim();
+            }
+        };
+        process.OutputDataReceived += (_, _) => { };
+        try
+        {
+            process.Start();
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            return (JobOutcomes.Failed, $"cannot start '{argv[0]}': {e.Message}");
+        }
+
+        process.BeginErrorReadLine();
+        process.BeginOutputReadLine();
+        try
+        {
+            await process.WaitForExitAsync(ct);
+        }
+        catch (OperationCanceledException)
+        {
+            try
+            {
+                process.Kill(entireProcessTree: true);
+            }
+            catch (InvalidOperationException)
+            {
+                // it exited meanwhile
+            }
+
+            throw;
+        }
+
+        return process.ExitCode == 0
+            ? (JobOutcomes.Ok, null)
+            : (JobOutcomes.Failed, $"exit {process.ExitCode}{(lastError is null ? "" : $": {lastError}")}");
+    }
+
+    private IReadOnlyList<string> LifelineCommand()
+    {
+        if (options.LifelineCommand is { Count: > 0 } given)
+        {
+            return given;
+        }
+
+        var self = Environment.ProcessPath;
+        return self is not null && Path.GetFileNameWithoutExtension(self) == "lifeline" ? [self] : ["lifeline"];
+    }
+}

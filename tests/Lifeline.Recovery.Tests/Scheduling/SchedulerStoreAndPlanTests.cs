@@ -1,0 +1,172 @@
+using Lifeline.Recovery.Plan;
+using Lifeline.Recovery.Scheduling;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Time.Testing;
+using static Lifeline.Recovery.Tests.Scheduling.SchedulingTestSupport;
+
+namespace Lifeline.Recovery.Tests.Scheduling;
+
+/// <summary>The PostgreSQL store, backups through the recovery core, pauses against the RPO, and the <c>jobs:</c> section.</summary>
+public sealed class SchedulerStoreAndPlanTests
+{
+    private const string Hourly = """
+          hourly:
+            command: [/bin/sh, -c, "exit 0"]
+            schedule: "0 * * * *"
+        """;
+
+    [Fact]
+    public async Task PostgresStore_FireAndRestart_KeepsScheduleAndHistory()
+    {
+        await using var schema = await PostgresSchema.CreateAsync();
+        var time = new FakeTimeProvider(Start);
+        var options = Options(SchedulerStoreOptions.Postgres(schema.ConnectionString), time);
+        await using (var first = new PlanScheduler(JobsPlan(Hourly), options))
+        {
+            await first.StartAsync(CancellationToken.None);
+            Advance(time, TimeSpan.FromSeconds(40));
+            Assert.Equal(JobOutcomes.Ok, (await WaitForRunAsync(first, "hourly", _ => true, "the noon run on PostgreSQL", time)).Outcome);
+            await first.StopAsync(CancellationToken.None);
+        }
+
+        Advance(time, TimeSpan.FromHours(2));
+        await using var second = new PlanScheduler(JobsPlan(Hourly), options);
+        await second.StartAsync(CancellationToken.None);
+
+        var coalesced = await WaitForRunAsync(second, "hourly", r => r.Cause == JobCauses.Coalesced, "the coalesced run after the restart", time);
+        Assert.Equal(new DateTimeOffset(2026, 3, 2, 14, 0, 0, TimeSpan.Zero), coalesced.ScheduledAt);
+        Assert.Equal(2, (await second.HistoryAsync("hourly")).Count);
+        Assert.Equal(1, await second.Store.SchemaVersionAsync(CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Fire_BackupJob_BacksUpThePolicysComponentsThroughRecoveryService()
+    {
+        await using var fixture = await RecoveryFixture.CreateAsync();
+        var plan = fixture.Plan with { Components = [fixture.Plan.FindComponent("configuration")!] };
+        var time = fixture.Time; // 12:00:00: the next slot of the policy's "0 * * * *" is 13:00
+        var options = Options(SchedulerStoreOptions.Sqlite(fixture.Dir.Combine("data", "scheduler.db")), time) with
+        {
+            Recovery = (_, _) => ValueTask.FromResult(fixture.Service),
+        };
+        await using var sut = new PlanScheduler(plan, options);
+        await sut.StartAsync(CancellationToken.None);
+
+        Assert.Equal(["backup-config"], (await sut.ListJobsAsync()).Select(j => j.Job.Name));
+        Advance(time, TimeSpan.FromMinutes(60) + TimeSpan.FromSeconds(10));
+
+        var run = await WaitForRunAsync(sut, "backup-config", _ => true, "the scheduled backup", time, seconds: 120);
+        Assert.True(run.Outcome == JobOutcomes.Ok, run.Message);
+        Assert.StartsWith("1 backed up (configuration ", run.Message, StringComparison.Ordinal);
+        var backups = new List<Lifeline.Recovery.Audit.AuditRecord>();
+        await foreach (var r in fixture.Service.Audit.ReadAsync())
+        {
+            if (r.Action == Lifeline.Recovery.Audit.AuditActions.Backup)
+            {
+                backups.Add(r);
+            }
+        }
+
+        Assert.Equal("configuration", Assert.Single(backups).Component);
+        SqliteConnection.ClearAllPools();
+    }
+
+    [Fact]
+    public void PauseWarning_PausePastRpoMaximum_IsFlagged()
+    {
+        var plan = PlanFile.Parse("""
+            version: 1
+            objectives: { rto: 4h, rpo: { target: 1h, max: 4h } }
+            components:
+              configuration: { policy: hourly }
+            policies:
+              hourly:
+                schedule: "0 * * * *"
+            """).Plan!;
+        var job = PlanJobs.FromPlan(plan).Single();
+        var now = Start;
+
+        var shortPause = SchedulerJobs.PauseWarning(plan, job, new JobPause(job.Name, "reindex", "ops", now, now.AddHours(2)), now.AddMinutes(-30), now);
+        var longPause = SchedulerJobs.PauseWarning(plan, job, new JobPause(job.Name, "migration", "ops", now, now.AddHours(6)), now.AddMinutes(-30), now);
+        var endless = SchedulerJobs.PauseWarning(plan, job, new JobPause(job.Name, "migration", "ops", now, null), now.AddMinutes(-30), now);
+
+        Assert.Null(shortPause);
+        Assert.Contains("past its RPO maximum 4h", longPause, StringComparison.Ordinal);
+        Assert.StartsWith("paused with no end: configuration passes its RPO maximum 4h", endless, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Parse_JobsSection_ReadsCommandsBuiltInsAndPolicyAndWritesThemBack()
+    {
+        var yaml = """
+            version: 1
+            objectives: { rto: 4h, rpo: 1h }
+            jobs:
+              retrain:
+                builtin: train
+                args: [--table, leads]
+                schedule: "0 3 * * 1"
+                timezone: Europe/London
+                timeout: 45m
+                retries: 2
+                retry-delay: 10m
+              export:
+                command: [./export.sh, --all]
+                schedule: "@daily"
+            """;
+
+        var plan = PlanFile.Parse(yaml).Plan!;
+
+        Assert.Equal(2, plan.Jobs.Count);
+        Assert.Equal(new PlanBatchJob
+        {
+            Name = "retrain", BuiltIn = "train", Args = ["--table", "leads"], Schedule = "0 3 * * 1", TimeZone = "Europe/London",
+            Timeout = TimeSpan.FromMinutes(45), Retries = 2, RetryDelay = TimeSpan.FromMinutes(10),
+        }, plan.Jobs[0]);
+        Assert.Equal(["./export.sh", "--all"], plan.Jobs[1].Command);
+        Assert.Equal(plan.Jobs, PlanFile.Parse(PlanFile.Write(plan)).Plan!.Jobs);
+        var jobs = PlanJobs.FromPlan(plan);
+        Assert.All(jobs, j => Assert.Equal(MisfirePolicy.Coalesce, j.Misfire));
+        Assert.Equal(PlanBatchJob.DefaultTimeout, jobs[1].Timeout);
+    }
+
+    [Theory]
+    [InlineData("schedule: \"0 3 * * *\"", "has neither 'command' nor 'builtin'")]
+    [InlineData("builtin: trian\n    schedule: \"0 3 * * *\"", "did you mean 'train'")]
+    [InlineData("command: [x]\n    schedule: \"61 * * * *\"", "is not a cron expression")]
+    [InlineData("command: [x]\n    schedule: \"0 3 * * *\"\n    retries: -1", "must be a whole number")]
+    [InlineData("command: [x]\n    schedul: \"0 3 * * *\"", "did you mean 'schedule'")]
+    public void Parse_BadJob_IsOneErrorNamingTheJob(string body, string expected)
+    {
+        var result = PlanFile.Parse($"""
+            version: 1
+            objectives: {"{"} rto: 4h, rpo: 1h {"}"}
+            jobs:
+              nightly:
+                {body}
+            """);
+
+        var error = result.Errors.First();
+        Assert.Equal("job nightly", error.Subject);
+        Assert.Contains(expected, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Check_JobNamedLikeADerivedJob_IsAnError()
+    {
+        var plan = PlanFile.Parse("""
+            version: 1
+            objectives: { rto: 4h, rpo: 1h }
+            components:
+              configuration: { policy: nightly }
+            policies:
+              nightly: { schedule: "0 2 * * *" }
+            jobs:
+              backup-nightly: { command: [x], schedule: "0 3 * * *" }
+            """).Plan!;
+
+        var report = await new PlanChecker(new FakeTimeProvider(Start)).CheckAsync(plan);
+
+        Assert.Contains(report.Findings, f => f.Subject == "job backup-nightly" && f.Message.Contains("derives from the plan", StringComparison.Ordinal));
+    }
+}

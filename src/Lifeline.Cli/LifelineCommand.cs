@@ -27,6 +27,7 @@ internal static class LifelineCommand
         root.Subcommands.Add(ScoringCommands.Create());
         root.Subcommands.Add(ScoringCommands.CreateModel());
         root.Subcommands.Add(PlanCommands.Create());
+        root.Subcommands.Add(UpCommand.Create());
         return root;
     }
 

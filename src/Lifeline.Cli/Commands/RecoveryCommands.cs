@@ -234,12 +234,15 @@ internal static class RecoveryCommands
     private static Command CreateStatus()
     {
         var plan = PlanOption();
+        var data = UpStatus.DataOption();
         var command = new Command("status", $"Where each component stands: its recovery point's age against its RPO, green/amber/red (exit {ExitCodes.StatusRed} when any is red)")
         {
-            plan,
+            plan, data,
         };
         command.Run(async (context, ct) =>
         {
+            // the live part: the services of a `lifeline up` running on the data directory (docs/up.md)
+            var live = await UpStatus.ProbeAsync(context.Get(data), context.Get(plan)!, ct);
             await using var session = await RecoverySession.OpenAsync(context, context.Get(plan)!, initializeMissing: false, restoreRoot: null, ct);
             var report = await session.Service.StatusAsync(ct);
             context.Console.Document(new
@@ -260,6 +263,7 @@ internal static class RecoveryCommands
                     lastBackup = c.LastBackup is { } b ? new { time = b.Time, outcome = b.Outcome, durationSeconds = Seconds(b.Duration), message = b.Message } : null,
                     locations = c.Locations.Select(l => new { location = l.Location, role = l.Role, required = l.Required, newest = l.Newest?.Id, error = l.Error }),
                 }),
+                deployment = UpStatus.Json(live),
             });
             context.Console.Table(
                 ["component", "status", "recovery point", "age", "RPO target/max", "last backup", "duration"],
@@ -277,6 +281,8 @@ internal static class RecoveryCommands
             {
                 context.Console.Line($"{c.Component}: {c.Reason}");
             }
+
+            UpStatus.Print(context, live);
 
             var red = report.Components.Where(c => c.Color == StatusColor.Red).ToList();
             if (report.Overall == StatusColor.Red)

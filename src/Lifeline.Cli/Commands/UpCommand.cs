@@ -26,9 +26,11 @@ internal static class UpCommand
         var statusPort = new Option<int>("--status-port") { Description = "Port of the status endpoint (GET /status, GET /metrics) on 127.0.0.1 (0 = any free port)", DefaultValueFactory = _ => 5300 };
         var noTrain = new Option<bool>("--no-train") { Description = "When the registry has no Production model, start the scoring service without one (readiness false) instead of training one" };
         var verbose = new Option<bool>("--verbose") { Description = "Log at Information level (stderr)" };
+        var services = new Option<string>("--services") { Description = "all: every service; core: only the registry, the lake and the scoring service (to measure what protection costs)", DefaultValueFactory = _ => "all" };
+        services.AcceptOnlyFromAmong("all", "core");
         var command = new Command("up", $"Run the plan's deployment (registry, lake, scoring service, ...) in one data directory until Ctrl-C or SIGTERM (exit {ExitCodes.AlreadyRunning} when another up runs on it)")
         {
-            plan, data, registryPort, scoringPort, statusPort, noTrain, verbose,
+            plan, data, registryPort, scoringPort, statusPort, noTrain, services, verbose,
         };
         command.Run(async (context, ct) =>
         {
@@ -64,7 +66,7 @@ internal static class UpCommand
                 b.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
                 b.SetMinimumLevel(context.Get(verbose) ? LogLevel.Information : LogLevel.Warning);
             });
-            await using var host = new DeploymentHost(lifelinePlan, planPath, options, DeploymentServices.All, logging, context.Time);
+            await using var host = new DeploymentHost(lifelinePlan, planPath, options, context.Get(services) == "core" ? DeploymentServices.Core : DeploymentServices.All, logging, context.Time);
             await host.StartAsync(ct);
             var report = host.Report();
             context.Console.Document(new
@@ -127,4 +129,45 @@ internal static class UpCommand
             }
         }
     }
+}
+
+/// <summary>The live part of <c>lifeline status</c>: the services of an <c>up</c> running on the data directory.</summary>
+internal static class UpStatus
+{
+    /// <summary>The <c>--data</c> option of <c>status</c> (default: lifeline-data beside the plan file, as <c>up</c>).</summary>
+    public static Option<string?> DataOption() => new("--data") { Description = "The data directory of 'lifeline up', for the live state of its services (default lifeline-data beside the plan file)" };
+
+    /// <summary>Probes the data directory of <paramref name="planPath"/> (or <paramref name="data"/>).</summary>
+    public static Task<DeploymentProbeResult> ProbeAsync(string? data, string planPath, CancellationToken ct) =>
+        DeploymentProbe.ProbeAsync(data is { Length: > 0 } d ? d : DeploymentLayout.DefaultDataDirectory(planPath), TimeSpan.FromSeconds(3), ct);
+
+    /// <summary>The probe as the JSON document's <c>deployment</c> member.</summary>
+    public static object Json(DeploymentProbeResult probe) => new
+    {
+        dataDirectory = probe.DataDirectory,
+        running = probe.Running,
+        pid = probe.State?.Pid,
+        statusUrl = probe.State?.StatusUrl,
+        message = probe.Message,
+        services = probe.Report?.Services,
+    };
+
+    /// <summary>Prints the probe: one line, then one row per service when it answered.</summary>
+    public static void Print(CommandContext context, DeploymentProbeResult probe)
+    {
+        context.Console.Line(probe.Message);
+        if (probe.Report is { } report)
+        {
+            context.Console.Table(["service", "state", "listening on", "detail"],
+                report.Services.Select(s => (IReadOnlyList<string>)[s.Name, s.Status, s.Endpoint ?? "-", s.Detail ?? ""]),
+                cellColor: (row, column) => column == 1 ? ColorOf(report.Services[row].Status) : null);
+        }
+    }
+
+    private static Spectre.Console.Color? ColorOf(string status) => status switch
+    {
+        "running" => Spectre.Console.Color.Green,
+        "degraded" or "starting" or "pending" => Spectre.Console.Color.Yellow,
+        _ => Spectre.Console.Color.Red,
+    };
 }

@@ -22,13 +22,16 @@ public sealed class UpTests
     private static readonly TimeSpan StopDeadline = TimeSpan.FromSeconds(90);
 
     [Fact]
-    public async Task Up_FreshDataDirectory_PrintsWhereEachListensRefusesSecondUpAndServesMetrics()
+    public async Task Up_FreshDataDirectory_PrintsWhereEachListensRefusesSecondUpServesMetricsAndStatus()
     {
         using var dir = new TestDirectory("up-listen");
         var runner = new LifelineRunner(dir.Path);
+        runner.Environment["LIFELINE_PASSWORD"] = "up-test-password";
+        (await runner.RunAsync("plan", "init", "--recommended", "--primary", "./v/a", "--secondary", "./v/b", "--tertiary", "./v/c")).ShouldSucceed();
         var data = dir.Combine("data");
         using var up = runner.Start(UpArgs(data));
         var state = await WaitReadyAsync(up, data);
+        Assert.Equal(dir.Combine("lifeline.yaml"), state.Plan);
 
         Assert.Equal(["registry", "lake", "scoring"], state.Services.Select(s => s.Name));
         Assert.StartsWith("http://127.0.0.1:", state.Services.Single(s => s.Name == "registry").Endpoint);
@@ -51,6 +54,14 @@ public sealed class UpTests
         Assert.Equal("running", probe.Report!.Services.Single(s => s.Name == "scoring").Status);
         Assert.Contains("model lead-scoring v1", probe.Report.Services.Single(s => s.Name == "scoring").Detail);
 
+        // status: nothing is backed up yet (red, 62), and the live part shows every service of the running up
+        var status = await runner.RunAsync("--json", "status", "--data", data);
+        status.ShouldFailWith(62);
+        var deployment = status.Json.GetProperty("deployment");
+        Assert.True(deployment.GetProperty("running").GetBoolean(), status.ToString());
+        Assert.Equal(state.Pid, deployment.GetProperty("pid").GetInt32());
+        Assert.All(deployment.GetProperty("services").EnumerateArray(), s => Assert.Equal("running", s.GetProperty("status").GetString()));
+
         Terminate(up);
         var result = await up.WaitAsync(StopDeadline);
         result.ShouldSucceed();
@@ -61,6 +72,9 @@ public sealed class UpTests
 
         Assert.Contains(state.StatusUrl + "/metrics", result.Stdout);
         Assert.False((await DeploymentProbe.ProbeAsync(data, TimeSpan.FromSeconds(10), CancellationToken.None)).Running);
+        var after = await runner.RunAsync("status", "--data", data);
+        after.ShouldFailWith(62);
+        Assert.Contains($"lifeline up is not running on {data}", after.Stdout);
     }
 
     [Fact]

@@ -11,6 +11,7 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Console;
 
 namespace Lifeline.Recovery.Hosting;
 
@@ -95,6 +96,8 @@ public sealed class ScoringDeploymentService : IDeploymentService
                 services.AddSingleton<IModelSource>(source);
                 services.AddSingleton<IPredictionSink>(new DeltaPredictionSink(lake));
                 services.AddSingleton<IAuditSink>(new DeltaAuditSink(lake));
+                // its log lines go to stderr like every other part of up: stdout is the summary (and the --json document)
+                services.Configure<ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
                 services.Configure<LoggerFilterOptions>(f =>
                 {
                     f.Rules.Add(new LoggerFilterRule(null, "Microsoft.Extensions.Hosting", LogLevel.None, null));

@@ -83,6 +83,9 @@ internal static class ExitCodes
     /// <summary>A server command cannot listen on the address given by <c>--urls</c> (in use, or not permitted).</summary>
     public const int CannotListen = 43;
 
+    /// <summary><c>lifeline up</c>: another <c>up</c> already runs on this data directory (it holds <c>lifeline.lock</c>).</summary>
+    public const int AlreadyRunning = 44;
+
     // plan (50-59)
 
     /// <summary><c>lifeline plan check</c> (and <c>plan show</c>): the plan file has errors, is missing or cannot be parsed (each finding is one line).</summary>

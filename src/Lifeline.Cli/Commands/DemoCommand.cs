@@ -102,6 +102,14 @@ internal static class DemoCommand
             }
         }
 
+        // lifeline up: the deployment as a child process on the restored registry; written to, killed, restarted, nothing lost
+        UpDemoResult? up = null;
+        if (code == ExitCodes.Ok)
+        {
+            up = await UpDemo.RunAsync(directory, Path.Combine(directory, PlanDemo.RecommendedFile), Path.Combine(directory, "registry", "data"), steps, ct);
+            code = up.ExitCode;
+        }
+
         console.Document(new DemoJson(directory, code == ExitCodes.Ok, vault?.Verified ?? false, vault?.Files ?? 0, vault?.Bytes ?? 0, vault?.FullBackupAdded ?? 0,
             vault?.SecondBackupAdded ?? 0, lake, registry, scoring, steps.Steps, Math.Round(steps.TotalSeconds, 3), plan));
         if (!console.Json)
@@ -130,6 +138,13 @@ internal static class DemoCommand
                     ? $"registry: Production v{registry.RestoredProductionVersion} restored from the vault with a byte-identical artifact (sha256 {registry.RestoredArtifactSha256[..16]}…)"
                     : $"registry: restore NOT identical: Production v{registry.ProductionVersion} → v{registry.RestoredProductionVersion}");
                 console.Line($"scoring: {scoring.Scored} of {scoring.Requested} leads scored over HTTP by v{scoring.ModelVersion} from the restored registry");
+            }
+
+            if (up is not null)
+            {
+                console.Line(up.NothingLost
+                    ? $"up: the deployment ran as a child 'lifeline up', was killed with SIGKILL and restarted: {up.Recorded} of {up.Acknowledged} acknowledged predictions recorded, nothing lost"
+                    : $"up: LOST predictions: {up.Recorded} of {up.Acknowledged} acknowledged ones recorded");
             }
 
             console.Line(string.Create(CultureInfo.InvariantCulture,

@@ -234,13 +234,16 @@ internal static class RecoveryCommands
     private static Command CreateStatus()
     {
         var plan = PlanOption();
+        var data = UpStatus.DataOption();
         var schedulerStore = JobsCommands.StoreOption();
         var command = new Command("status", $"Where each component stands: its recovery point's age against its RPO, green/amber/red (exit {ExitCodes.StatusRed} when any is red)")
         {
-            plan, schedulerStore,
+            plan, schedulerStore, data,
         };
         command.Run(async (context, ct) =>
         {
+            // the live part: the services of a `lifeline up` running on the data directory (docs/up.md)
+            var live = await UpStatus.ProbeAsync(context.Get(data), context.Get(plan)!, ct);
             await using var session = await RecoverySession.OpenAsync(context, context.Get(plan)!, initializeMissing: false, restoreRoot: null, ct);
             var report = await session.Service.StatusAsync(ct);
             report = report with { Jobs = await JobsCommands.StatusJobsAsync(context, context.Get(plan)!, context.Get(schedulerStore), ct) };
@@ -263,6 +266,7 @@ internal static class RecoveryCommands
                     locations = c.Locations.Select(l => new { location = l.Location, role = l.Role, required = l.Required, newest = l.Newest?.Id, error = l.Error }),
                 }),
                 jobs = report.Jobs.Select(j => new { job = j.Job, kind = j.Kind, color = j.Color, reason = j.Reason, nextRun = j.NextRun, paused = j.Pause is not null }),
+                deployment = UpStatus.Json(live),
             });
             context.Console.Table(
                 ["component", "status", "recovery point", "age", "RPO target/max", "last backup", "duration"],
@@ -288,6 +292,7 @@ internal static class RecoveryCommands
                     report.Jobs.Select(j => (IReadOnlyList<string>)[j.Job, j.Kind, JobsCommands.StatusWord(j), j.NextRun is { } n ? CliConsole.Time(n) : "-", j.Reason]),
                     cellColor: (row, column) => column == 2 ? JobsCommands.ColorOf(report.Jobs[row].Color) : null);
             }
+            UpStatus.Print(context, live);
 
             var red = report.Components.Where(c => c.Color == StatusColor.Red).ToList();
             var redJob = report.Jobs.FirstOrDefault(j => j.Color == StatusColor.Red);

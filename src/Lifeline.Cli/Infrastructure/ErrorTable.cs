@@ -64,6 +64,7 @@ internal static partial class ErrorTable
         Row<LiveDataProtectedException>("recovery: live data protected", ExitCodes.Failure, e => e.Message),
         Row<HookFailedException>("recovery: hook failed", ExitCodes.Failure, e => e.Message),
         Row<RestoreFailedException>("recovery: restore failed everywhere", ExitCodes.Failure, e => e.Message),
+        Row<Lifeline.Recovery.Hosting.DeploymentAlreadyRunningException>("up: already running on the data directory", ExitCodes.AlreadyRunning, e => e.Message),
         Row<RecoveryException>("recovery: refused", ExitCodes.Failure, e => e.Message),
 
         // object stores (the storage layer's own types, then what the SDKs raise)

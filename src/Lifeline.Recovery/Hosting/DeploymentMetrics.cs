@@ -1,0 +1,83 @@
+using Prometheus;
+
+namespace Lifeline.Recovery.Hosting;
+
+/// <summary>
+/// The Prometheus metrics of a running <c>lifeline up</c> (<c>GET /metrics</c> on its status port), in a registry of
+/// their own. The host keeps the service gauges current; the scheduler and the change protector feed the others
+/// through <see cref="SetRecoveryPointTime"/>, <see cref="SetHeartbeatTime"/>, <see cref="SetNextRunTime"/> and
+/// <see cref="SetLastRunTime"/>, or create their own gauges with <see cref="CreateGauge"/>. Times are Unix seconds,
+/// the Prometheus convention (<c>time() - lifeline_recovery_point_timestamp_seconds</c> is the age).
+/// </summary>
+public sealed class DeploymentMetrics
+{
+    private static readonly DeploymentServiceStatus[] Statuses = Enum.GetValues<DeploymentServiceStatus>();
+    private readonly Gauge _up;
+    private readonly Gauge _state;
+    private readonly Gauge _recoveryPoint;
+    private readonly Gauge _heartbeat;
+    private readonly Gauge _nextRun;
+    private readonly Gauge _lastRun;
+    private readonly MetricFactory _factory;
+
+    /// <summary>Creates the metrics; <paramref name="services"/> is read at every scrape for the service gauges.</summary>
+    public DeploymentMetrics(Func<IReadOnlyList<IDeploymentService>>? services = null)
+    {
+        _factory = Metrics.WithCustomRegistry(Registry);
+        _up = _factory.CreateGauge("lifeline_service_up", "1 when the service of lifeline up is running (or running degraded), else 0", "service");
+        _state = _factory.CreateGauge("lifeline_service_state", "1 for the state the service is in (pending, starting, running, degraded, stopped, failed), 0 for the others", "service", "state");
+        _recoveryPoint = _factory.CreateGauge("lifeline_recovery_point_timestamp_seconds", "Time of the component's newest recovery point in every required location (Unix seconds)", "component");
+        _heartbeat = _factory.CreateGauge("lifeline_heartbeat_timestamp_seconds", "Time of the newest heartbeat record found in the component's latest recovery point (Unix seconds)", "component");
+        _nextRun = _factory.CreateGauge("lifeline_job_next_run_timestamp_seconds", "When the job runs next (Unix seconds)", "job");
+        _lastRun = _factory.CreateGauge("lifeline_job_last_run_timestamp_seconds", "When the job last finished (Unix seconds)", "job", "outcome");
+        if (services is not null)
+        {
+            Registry.AddBeforeCollectCallback(() => Observe(services()));
+        }
+    }
+
+    /// <summary>The registry <c>GET /metrics</c> serves.</summary>
+    public CollectorRegistry Registry { get; } = Metrics.NewCustomRegistry();
+
+    /// <summary>Records the time of <paramref name="component"/>'s newest recovery point.</summary>
+    public void SetRecoveryPointTime(string component, DateTimeOffset time) => _recoveryPoint.WithLabels(component).Set(time.ToUnixTimeMilliseconds() / 1000.0);
+
+    /// <summary>Records the newest heartbeat of <paramref name="component"/> seen in a recovery point.</summary>
+    public void SetHeartbeatTime(string component, DateTimeOffset time) => _heartbeat.WithLabels(component).Set(time.ToUnixTimeMilliseconds() / 1000.0);
+
+    /// <summary>Records when <paramref name="job"/> runs next; null (paused, no next run) removes the series.</summary>
+    public void SetNextRunTime(string job, DateTimeOffset? time)
+    {
+        if (time is { } t)
+        {
+            _nextRun.WithLabels(job).Set(t.ToUnixTimeMilliseconds() / 1000.0);
+        }
+        else
+        {
+            _nextRun.RemoveLabelled(job);
+        }
+    }
+
+    /// <summary>Records when <paramref name="job"/> last finished and how (ok, failed, interrupted...).</summary>
+    public void SetLastRunTime(string job, DateTimeOffset time, string outcome) => _lastRun.WithLabels(job, outcome).Set(time.ToUnixTimeMilliseconds() / 1000.0);
+
+    /// <summary>A gauge of one's own in this registry (name <c>lifeline_...</c>, with a help text).</summary>
+    public Gauge CreateGauge(string name, string help, params string[] labelNames) => _factory.CreateGauge(name, help, labelNames);
+
+    /// <summary>Sets the service gauges from the services' states (called before each scrape).</summary>
+    public void Observe(IReadOnlyList<IDeploymentService> services)
+    {
+        foreach (var service in services)
+        {
+            var status = service.State.Status;
+            _up.WithLabels(service.Name).Set(status is DeploymentServiceStatus.Running or DeploymentServiceStatus.Degraded ? 1 : 0);
+            foreach (var s in Statuses)
+            {
+                _state.WithLabels(service.Name, StatusText(s)).Set(s == status ? 1 : 0);
+            }
+        }
+    }
+
+    /// <summary>The lower-case word of a status, as status and the metrics show it.</summary>
+    public static string StatusText(DeploymentServiceStatus status) => status.ToString().ToLowerInvariant();
+}

@@ -1,0 +1,121 @@
+using Lifeline.Recovery.Plan;
+using Lifeline.Registry;
+
+namespace Lifeline.Recovery.Hosting;
+
+/// <summary>How <c>lifeline up</c> runs the deployment; every property has the documented default.</summary>
+public sealed record DeploymentOptions
+{
+    /// <summary>The data directory (<see cref="DeploymentLayout"/>). Default <c>lifeline-data</c> beside the plan file.</summary>
+    public required string DataDirectory { get; init; }
+
+    /// <summary>The loopback address every service listens on. Default <c>127.0.0.1</c>.</summary>
+    public string ListenAddress { get; init; } = "127.0.0.1";
+
+    /// <summary>Port of the registry's MLflow REST API; 0 picks a free one. Default 5100 (as <c>registry serve</c>).</summary>
+    public int RegistryPort { get; init; } = 5100;
+
+    /// <summary>Port of the scoring service; 0 picks a free one. Default 5200 (as <c>scoring serve</c>).</summary>
+    public int ScoringPort { get; init; } = 5200;
+
+    /// <summary>Port of the up process's own status endpoint (<c>GET /status</c>, <c>GET /metrics</c>); 0 picks a free one. Default 5300.</summary>
+    public int StatusPort { get; init; } = 5300;
+
+    /// <summary>The registered model the scoring service serves. Default <c>lead-scoring</c>.</summary>
+    public string ModelName { get; init; } = "lead-scoring";
+
+    /// <summary>
+    /// When the registry has no Production version of <see cref="ModelName"/> at start: train one (on the lake's leads
+    /// when it holds at least 500 labelled ones, else on generated leads), register and promote it, as <c>lifeline
+    /// demo</c> does. When false the scoring service starts without a model (readiness false) and polls. Default true.
+    /// </summary>
+    public bool TrainWhenNoModel { get; init; } = true;
+
+    /// <summary>Tokens the registry accepts besides the up process's own (from <c>LIFELINE_REGISTRY_*_TOKEN</c>). Default none.</summary>
+    public IReadOnlyList<RegistryToken> RegistryTokens { get; init; } = [];
+
+    /// <summary>Bearer token of the scoring service's admin endpoints; null = they answer 403. Never logged. Default null.</summary>
+    public string? ScoringAdminToken { get; init; }
+
+    /// <summary>How long each service may take to stop gracefully. Default 30 s.</summary>
+    public TimeSpan StopTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How often the scoring service asks the registry for a new Production version. Default 30 s.</summary>
+    public TimeSpan ModelPollInterval { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Throws <see cref="ArgumentException"/> when a value is out of range.</summary>
+    public void Validate()
+    {
+        foreach (var (name, port) in new[] { ("registry", RegistryPort), ("scoring", ScoringPort), ("status", StatusPort) })
+        {
+            if (port is < 0 or > 65535)
+            {
+                throw new ArgumentException($"the {name} port {port} is out of range: give 0 (any free port) to 65535");
+            }
+        }
+
+        if (string.IsNullOrWhiteSpace(DataDirectory))
+        {
+            throw new ArgumentException("the data directory is empty: give a directory");
+        }
+    }
+}
+
+/// <summary>
+/// Where <c>lifeline up</c> keeps everything in its data directory: the same names the plan's default sources use
+/// (<c>&lt;data&gt;/registry</c>, <c>&lt;data&gt;/lake</c>), the scoring service's cache and spool, and the up
+/// process's own lock and state files.
+/// </summary>
+/// <param name="Root">The data directory (absolute).</param>
+public sealed record DeploymentLayout(string Root)
+{
+    /// <summary>The registry's data directory (<c>registry.db</c> and <c>artifacts/</c>).</summary>
+    public string Registry => Path.Combine(Root, "registry");
+
+    /// <summary>The lake root: one Delta table per sub-directory (leads, predictions, ...).</summary>
+    public string Lake => Path.Combine(Root, "lake");
+
+    /// <summary>The scoring service's directory: <c>cache/</c> (model artifacts), <c>sinks/spool/</c> (durable spool), <c>train/</c>.</summary>
+    public string Scoring => Path.Combine(Root, "scoring");
+
+    /// <summary>The exclusive lock held for the life of the up process: one <c>up</c> per data directory.</summary>
+    public string LockFile => Path.Combine(Root, "lifeline.lock");
+
+    /// <summary>The up process's pid, ports and status URL, for <c>lifeline status</c>.</summary>
+    public string StateFile => Path.Combine(Root, "lifeline.state.json");
+
+    /// <summary>The layout of <paramref name="dataDirectory"/> (made absolute).</summary>
+    public static DeploymentLayout For(string dataDirectory) => new(Path.GetFullPath(dataDirectory));
+
+    /// <summary>
+    /// The data directory used when none is given: <c>lifeline-data</c> beside the plan file (the directory the plan's
+    /// default sources <c>./lifeline-data/registry</c> and <c>./lifeline-data/lake</c> point into).
+    /// </summary>
+    public static string DefaultDataDirectory(string planPath)
+    {
+        var path = Path.GetFullPath(planPath);
+        try
+        {
+            // the plan's own sources.data when the plan reads (the directory its adapters back up), else lifeline-data beside it
+            if (File.Exists(path) && PlanFile.Parse(File.ReadAllText(path), path) is { Succeeded: true, Plan: { } plan })
+            {
+                return new ComponentSources(plan, Path.GetDirectoryName(path)).DataDirectory;
+            }
+        }
+        catch (RecoveryException)
+        {
+            // an unset ${VAR} in sources.data: the default, and the plan's own error is reported where it is used
+        }
+
+        return Path.Combine(Path.GetDirectoryName(path) ?? ".", PlanSources.DefaultData);
+    }
+
+    /// <summary>Creates the directories (idempotent).</summary>
+    public void Create()
+    {
+        foreach (var directory in new[] { Root, Registry, Lake, Scoring })
+        {
+            Directory.CreateDirectory(directory);
+        }
+    }
+}

@@ -1,0 +1,175 @@
+using System.Globalization;
+using System.Net;
+using System.Runtime.InteropServices;
+using System.Text;
+using System.Text.Json;
+using Lifeline.Cli.Tests.Infrastructure;
+using Lifeline.Lake.LeadScoring;
+using Lifeline.Recovery.Hosting;
+using Lifeline.Storage.FileSystem;
+
+namespace Lifeline.Cli.Tests;
+
+/// <summary>
+/// <c>lifeline up</c> as a real child process on a fresh data directory with every port 0: it comes up and says where
+/// each service listens, refuses a second <c>up</c> on the same directory, answers <c>/status</c> and <c>/metrics</c>,
+/// stops on SIGTERM with exit 0 and every acknowledged prediction in the lake, and after SIGKILL starts again
+/// normally with nothing acknowledged lost.
+/// </summary>
+public sealed class UpTests
+{
+    private static readonly TimeSpan ReadyDeadline = TimeSpan.FromSeconds(180);
+    private static readonly TimeSpan StopDeadline = TimeSpan.FromSeconds(90);
+
+    [Fact]
+    public async Task Up_FreshDataDirectory_PrintsWhereEachListensRefusesSecondUpServesMetricsAndStatus()
+    {
+        using var dir = new TestDirectory("up-listen");
+        var runner = new LifelineRunner(dir.Path);
+        runner.Environment["LIFELINE_PASSWORD"] = "up-test-password";
+        (await runner.RunAsync("plan", "init", "--recommended", "--primary", "./v/a", "--secondary", "./v/b", "--tertiary", "./v/c")).ShouldSucceed();
+        var data = dir.Combine("data");
+        using var up = runner.Start(UpArgs(data));
+        var state = await WaitReadyAsync(up, data);
+        Assert.Equal(dir.Combine("lifeline.yaml"), state.Plan);
+
+        Assert.Equal(["registry", "lake", "scoring"], state.Services.Select(s => s.Name));
+        Assert.StartsWith("http://127.0.0.1:", state.Services.Single(s => s.Name == "registry").Endpoint);
+        Assert.StartsWith("http://127.0.0.1:", state.Services.Single(s => s.Name == "scoring").Endpoint);
+        Assert.True(Directory.Exists(Path.Combine(data, "registry")) && Directory.Exists(Path.Combine(data, "lake", "predictions")));
+
+        var second = await runner.RunAsync(UpArgs(data));
+        var line = second.ShouldFailWith(44);
+        Assert.Contains($"pid {state.Pid}", line);
+
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+        var metrics = await http.GetStringAsync(state.StatusUrl + "/metrics");
+        Assert.Contains("lifeline_service_up{service=\"registry\"} 1", metrics);
+        Assert.Contains("lifeline_service_up{service=\"scoring\"} 1", metrics);
+        Assert.Contains("lifeline_service_state{service=\"lake\",state=\"running\"} 1", metrics);
+        Assert.Equal(HttpStatusCode.MethodNotAllowed, (await http.PostAsync(state.StatusUrl + "/metrics", new StringContent(""))).StatusCode);
+
+        var probe = await DeploymentProbe.ProbeAsync(data, TimeSpan.FromSeconds(10), CancellationToken.None);
+        Assert.True(probe.Running, probe.Message);
+        Assert.Equal("running", probe.Report!.Services.Single(s => s.Name == "scoring").Status);
+        Assert.Contains("model lead-scoring v1", probe.Report.Services.Single(s => s.Name == "scoring").Detail);
+
+        // status: nothing is backed up yet (red, 62), and the live part shows every service of the running up
+        var status = await runner.RunAsync("--json", "status", "--data", data);
+        status.ShouldFailWith(62);
+        var deployment = status.Json.GetProperty("deployment");
+        Assert.True(deployment.GetProperty("running").GetBoolean(), status.ToString());
+        Assert.Equal(state.Pid, deployment.GetProperty("pid").GetInt32());
+        Assert.All(deployment.GetProperty("services").EnumerateArray(), s => Assert.Equal("running", s.GetProperty("status").GetString()));
+
+        Terminate(up);
+        var result = await up.WaitAsync(StopDeadline);
+        result.ShouldSucceed();
+        foreach (var service in state.Services.Where(s => s.Endpoint is not null))
+        {
+            Assert.Contains(service.Endpoint!, result.Stdout);
+        }
+
+        Assert.Contains(state.StatusUrl + "/metrics", result.Stdout);
+        Assert.False((await DeploymentProbe.ProbeAsync(data, TimeSpan.FromSeconds(10), CancellationToken.None)).Running);
+        var after = await runner.RunAsync("status", "--data", data);
+        after.ShouldFailWith(62);
+        Assert.Contains($"lifeline up is not running on {data}", after.Stdout);
+    }
+
+    [Fact]
+    public async Task Up_Sigterm_ExitsZeroWithEveryAcknowledgedPredictionRecorded()
+    {
+        using var dir = new TestDirectory("up-sigterm");
+        var data = dir.Combine("data");
+        using var up = new LifelineRunner(dir.Path).Start(UpArgs(data));
+        var state = await WaitReadyAsync(up, data);
+        var acknowledged = await ScoreAsync(ScoringUrl(state), "term", batches: 5, size: 20);
+
+        Terminate(up);
+        (await up.WaitAsync(StopDeadline)).ShouldSucceed();
+
+        Assert.False(File.Exists(Path.Combine(data, "lifeline.state.json")));
+        Assert.Equal(acknowledged.Order(StringComparer.Ordinal), await RecordedLeadIdsAsync(data));
+    }
+
+    [Fact]
+    public async Task Up_SigkillThenRestart_StartsNormallyAndLosesNoAcknowledgedPrediction()
+    {
+        using var dir = new TestDirectory("up-sigkill");
+        var runner = new LifelineRunner(dir.Path);
+        var data = dir.Combine("data");
+        List<string> acknowledged;
+        using (var first = runner.Start(UpArgs(data)))
+        {
+            var state = await WaitReadyAsync(first, data);
+            acknowledged = await ScoreAsync(ScoringUrl(state), "kill", batches: 5, size: 20);
+            Assert.True(await first.KillAsync());
+        }
+
+        var stale = await DeploymentProbe.ProbeAsync(data, TimeSpan.FromSeconds(10), CancellationToken.None);
+        Assert.False(stale.Running, stale.Message);
+        Assert.Contains("ended without stopping", stale.Message);
+
+        using var second = runner.Start(UpArgs(data));
+        var restarted = await WaitReadyAsync(second, data);
+        var probe = await DeploymentProbe.ProbeAsync(data, TimeSpan.FromSeconds(10), CancellationToken.None);
+        Assert.Contains("model lead-scoring v1", probe.Report!.Services.Single(s => s.Name == "scoring").Detail); // not trained again
+        acknowledged.AddRange(await ScoreAsync(ScoringUrl(restarted), "again", batches: 1, size: 10));
+        Terminate(second);
+        (await second.WaitAsync(StopDeadline)).ShouldSucceed();
+
+        Assert.Equal(acknowledged.Order(StringComparer.Ordinal), await RecordedLeadIdsAsync(data));
+    }
+
+    private static string[] UpArgs(string data) => ["up", "--data", data, "--registry-port", "0", "--scoring-port", "0", "--status-port", "0"];
+
+    private static string ScoringUrl(DeploymentState state) => state.Services.Single(s => s.Name == "scoring").Endpoint!;
+
+    /// <summary>Waits (deadline, no sleep) until the child's state file says every service runs.</summary>
+    private static async Task<DeploymentState> WaitReadyAsync(RunningLifeline up, string data)
+    {
+        var layout = DeploymentLayout.For(data);
+        DeploymentState? state = null;
+        var ready = await TestData.WaitUntilAsync(() => (state = DeploymentStateFile.TryRead(layout)) is { Ready: true } && state.Pid == up.Process.Id,
+            ReadyDeadline, giveUp: () => up.HasExited);
+        if (!ready)
+        {
+            var result = await up.WaitAsync(TimeSpan.FromSeconds(1));
+            Assert.Fail($"lifeline up did not become ready\n{result}");
+        }
+
+        return state!;
+    }
+
+    /// <summary>Scores <paramref name="batches"/> batches over HTTP; returns the lead ids the service acknowledged (200).</summary>
+    private static async Task<List<string>> ScoreAsync(string scoringUrl, string prefix, int batches, int size)
+    {
+        using var http = new HttpClient { BaseAddress = new Uri(scoringUrl), Timeout = TimeSpan.FromSeconds(30) };
+        var acknowledged = new List<string>();
+        for (var b = 0; b < batches; b++)
+        {
+            var leads = Enumerable.Range(0, size).Select(i => string.Create(CultureInfo.InvariantCulture,
+                $$"""{"lead_id":"{{prefix}}-{{b}}-{{i}}","company_size":"Large","industry":"Technology","page_views":{{i + 1}},"time_on_site":{{30 * i + 5}},"form_completion_time":45,"referral_source":"Google"}"""));
+            using var response = await http.PostAsync("/score-leads", new StringContent($$"""{"leads":[{{string.Join(',', leads)}}]}""", Encoding.UTF8, "application/json"));
+            var body = await response.Content.ReadAsStringAsync();
+            Assert.True(response.StatusCode == HttpStatusCode.OK, body);
+            using var doc = JsonDocument.Parse(body);
+            acknowledged.AddRange(doc.RootElement.GetProperty("predictions").EnumerateArray().Select(p => p.GetProperty("lead_id").GetString()!));
+        }
+
+        Assert.Equal(batches * size, acknowledged.Count);
+        return acknowledged;
+    }
+
+    private static async Task<List<string>> RecordedLeadIdsAsync(string data)
+    {
+        var lake = await LeadScoringLake.OpenOrCreateAsync(new FileSystemObjectStore(Path.Combine(data, "lake")), "");
+        return [.. (await lake.ReadPredictionsAsync()).Select(p => p.Lead.LeadId).Order(StringComparer.Ordinal)];
+    }
+
+    private static void Terminate(RunningLifeline up) => Assert.Equal(0, Kill(up.Process.Id, 15));
+
+    [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int Kill(int pid, int signal);
+}

@@ -8,6 +8,7 @@ using Lifeline.Recovery.Locations;
 using Lifeline.Recovery.Plan;
 using Lifeline.Recovery.Status;
 using Lifeline.Recovery.Tags;
+using Lifeline.Storage;
 using Spectre.Console;
 
 namespace Lifeline.Cli.Commands;
@@ -431,6 +432,7 @@ internal sealed class RecoverySession : IAsyncDisposable
             PasswordFor = needsPassword ? null : _ => null,
             BaseDirectory = directory,
             InitializeMissing = initializeMissing,
+            OpenStore = (url, env) => DelayingObjectStore.WrapFromEnvironment(ObjectStores.Open(url, env)), // the crash tests' hook
         }, context.Time);
         var adapters = RecoveryService.BuiltInAdapters(plan, new ConfigurationOptions { BaseDirectory = directory, RestoreRoot = restoreRoot, Time = context.Time });
         var service = new RecoveryService(plan, locations, adapters, new RecoveryServiceOptions

@@ -233,7 +233,20 @@ public sealed class RecoveryService
         var names = components.Count == 0 ? _plan.Components.Select(c => c.Name).ToList() : components;
         foreach (var name in names)
         {
-            _ = Component(name); // unknown names fail before anything runs
+            try
+            {
+                _ = Component(name); // unknown names fail before anything runs
+            }
+            catch (UnknownComponentException e)
+            {
+                // nothing ran, but the attempt is in the history
+                await AppendAuditAsync(new AuditRecord
+                {
+                    Time = _time.GetUtcNow(), Action = AuditActions.Backup, Who = Who, Host = Host, Arguments = _options.Arguments,
+                    Component = name, Outcome = AuditOutcomes.Failed, Message = OneLine(e),
+                }, cancellationToken);
+                throw;
+            }
         }
 
         var results = new List<ComponentBackupResult>();

@@ -136,6 +136,11 @@ public sealed class LocationSet : IAsyncDisposable
         {
             throw new LocationUnavailableException(info.Name, e.Message, e);
         }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // a file-system location whose directory cannot be created (a file in the way, no permission, a lost mount)
+            throw new LocationUnavailableException(info.Name, $"{info.Url} cannot be opened ({FirstLine(e.Message)}); check the path and its permissions, or restore from another location", e);
+        }
     }
 
     private async Task<VaultRepository> OpenCoreAsync(LocationInfo info, bool create, VaultRepository? chunkerFrom, CancellationToken ct)

@@ -324,7 +324,7 @@ public sealed class FileSystemObjectStore : IObjectStore
         IEnumerable<string> temps;
         try
         {
-            temps = Directory.EnumerateFiles(_root, TempPrefix + "*", new EnumerationOptions { RecurseSubdirectories = true, IgnoreInaccessible = true }).ToList();
+            temps = Directory.EnumerateFiles(_root, TempPrefix + "*", new EnumerationOptions { RecurseSubdirectories = true, IgnoreInaccessible = true, AttributesToSkip = 0 }).ToList(); // ".tmp-*" counts as hidden
         }
         catch (IOException)
         {

@@ -100,9 +100,10 @@ internal sealed class RecoveryCrashEnvironment : IDisposable
     /// <summary>Every location passes <c>lifeline vault check</c> (no unlock first: a killed run's lock must not block).</summary>
     public async Task AssertEveryLocationChecksAsync()
     {
-        foreach (var repo in new[] { VaultA, VaultB, Tertiary })
+        var checks = await Task.WhenAll(new[] { VaultA, VaultB, Tertiary }.Select(repo => RunAsync("vault", "--json", "check", "--repo", repo)));
+        foreach (var check in checks)
         {
-            (await RunAsync("vault", "--json", "check", "--repo", repo)).ShouldSucceed();
+            check.ShouldSucceed();
         }
     }
 

@@ -312,7 +312,20 @@ public sealed class RecoveryService
         var names = components.Count == 0 ? _plan.Components.Select(c => c.Name).ToList() : components;
         foreach (var name in names)
         {
-            _ = Component(name); // unknown names fail before anything runs
+            try
+            {
+                _ = Component(name); // unknown names fail before anything runs
+            }
+            catch (UnknownComponentException e)
+            {
+                // nothing ran, but the attempt is in the history
+                await AppendAuditAsync(new AuditRecord
+                {
+                    Time = _time.GetUtcNow(), Action = AuditActions.Backup, Who = Who, Host = Host, Arguments = _options.Arguments,
+                    Component = name, Outcome = AuditOutcomes.Failed, Message = OneLine(e),
+                }, cancellationToken);
+                throw;
+            }
         }
 
         var results = new List<ComponentBackupResult>();
@@ -343,6 +356,7 @@ public sealed class RecoveryService
         var clock = Stopwatch.StartNew();
         var opId = Guid.NewGuid().ToString("N")[..12];
         var component = Component(name);
+        await AppendAuditAsync(StartRecord(started, AuditActions.Backup, name, opId), ct);
         var locationResults = new List<LocationResult>();
         RecoveryPoint? point = null;
         long bytes = 0;
@@ -499,6 +513,7 @@ public sealed class RecoveryService
             CopyDuration = copyTime,
             VerifyDuration = verifyTime,
             VerifiedIn = verifiedIn,
+            Operation = opId,
         }, ct);
         return result;
     }
@@ -596,6 +611,7 @@ public sealed class RecoveryService
             };
         }
 
+        await AppendAuditAsync(StartRecord(started, AuditActions.Restore, component, opId), cancellationToken);
         try
         {
             if (refuse is not null)
@@ -603,6 +619,8 @@ public sealed class RecoveryService
                 throw refuse;
             }
 
+            RemoveStale(Path.Combine(_work, "restore"), "*");
+            var partial = PartialTarget(target, options, opId);
             foreach (var holder in holders)
             {
                 var staging = Path.Combine(_work, "restore", opId);
@@ -620,7 +638,12 @@ public sealed class RecoveryService
                     }
 
                     Report(progress, opId, component, "reinstate", holder.Location);
-                    var reinstated = await restorer.ReinstateAsync(new ReinstateContext { Point = point, StagedDirectory = staging, Target = target, Overwrite = options.Overwrite }, progress, cancellationToken);
+                    var reinstated = await restorer.ReinstateAsync(new ReinstateContext { Point = point, StagedDirectory = staging, Target = partial ?? target, Overwrite = options.Overwrite }, progress, cancellationToken);
+                    if (partial is not null)
+                    {
+                        reinstated = Publish(partial, target, reinstated);
+                    }
+
                     attempts.Add(new RestoreAttempt(holder.Location, true, null));
                     Log.RestoreServed(_logger, component, point.ShortId, holder.Location, target.Directory);
                     var result = new RestoreRunResult
@@ -636,7 +659,7 @@ public sealed class RecoveryService
                         Reinstated = reinstated,
                         Duration = clock.Elapsed,
                     };
-                    await AppendAuditAsync(RestoreRecord(started, component, AuditOutcomes.Ok, $"point {point.ShortId} from {holder.Location} into {target.Directory}", clock.Elapsed, point.Id, restored.Bytes, [$"{component}: {holder.Location}"]), cancellationToken);
+                    await AppendAuditAsync(RestoreRecord(started, component, AuditOutcomes.Ok, $"point {point.ShortId} from {holder.Location} into {target.Directory}", clock.Elapsed, point.Id, restored.Bytes, [$"{component}: {holder.Location}"]) with { Operation = opId }, cancellationToken);
                     return result;
                 }
                 catch (Exception e) when (e is not OperationCanceledException and not LiveDataProtectedException)
@@ -648,6 +671,10 @@ public sealed class RecoveryService
                 finally
                 {
                     TryDelete(staging);
+                    if (partial is not null)
+                    {
+                        TryDelete(partial.Directory); // a failed attempt leaves nothing half-written at the target
+                    }
                 }
             }
 
@@ -655,7 +682,7 @@ public sealed class RecoveryService
         }
         catch (Exception e) when (e is RecoveryException)
         {
-            await AppendAuditAsync(RestoreRecord(started, component, AuditOutcomes.Failed, OneLine(e), clock.Elapsed, point.Id, null, []), cancellationToken);
+            await AppendAuditAsync(RestoreRecord(started, component, AuditOutcomes.Failed, OneLine(e), clock.Elapsed, point.Id, null, []) with { Operation = opId }, cancellationToken);
             throw;
         }
     }
@@ -685,6 +712,17 @@ public sealed class RecoveryService
         var started = _time.GetUtcNow();
         var clock = Stopwatch.StartNew();
         var names = components.Count == 0 ? _plan.Components.Select(c => c.Name).ToList() : components;
+        var opId = Guid.NewGuid().ToString("N")[..12];
+        if (!dryRun)
+        {
+            foreach (var name in names)
+            {
+                _ = Component(name); // unknown names fail before anything is recorded or removed
+            }
+
+            await AppendAuditAsync(StartRecord(started, AuditActions.Forget, names.Count == 1 ? names[0] : null, opId), cancellationToken);
+        }
+
         var outcomes = new List<RetentionOutcome>();
         var findings = new List<RetentionFinding>();
         var corruptReported = new HashSet<string>(StringComparer.Ordinal);
@@ -756,6 +794,7 @@ public sealed class RecoveryService
                 Outcome = findings.Count == 0 ? AuditOutcomes.Ok : outcomes.Count == 0 ? AuditOutcomes.Failed : AuditOutcomes.Partial,
                 Message = $"removed {removed} snapshots" + (findings.Count == 0 ? "" : $"; {findings.Count} findings: {findings[0]}"),
                 Duration = clock.Elapsed,
+                Operation = opId,
             }, cancellationToken);
         }
 
@@ -780,6 +819,71 @@ public sealed class RecoveryService
             Message = message,
             Duration = duration,
         }, cancellationToken);
+
+    /// <summary>How old a partial restore target or a restore staging directory must be before a later run removes
+    /// it (the one a live restore works in is younger).</summary>
+    internal static readonly TimeSpan StaleAfter = TimeSpan.FromHours(1);
+
+    /// <summary>The record stored when an action starts: a SIGKILL leaves it without its end record, and the audit
+    /// reads that as interrupted.</summary>
+    private AuditRecord StartRecord(DateTimeOffset started, string action, string? component, string opId) => new()
+    {
+        Time = started,
+        Action = action,
+        Who = Who,
+        Host = Host,
+        Arguments = _options.Arguments,
+        Component = component,
+        Outcome = AuditOutcomes.Started,
+        Operation = opId,
+    };
+
+    /// <summary>A new local target (<c>--as NAME</c>) is reinstated into a hidden sibling and renamed into place when
+    /// whole, so a crash leaves the target absent, never half-written; null when the target is live, overwritten or
+    /// not a local directory (a lake table at an object-store URL).</summary>
+    private RestoreTarget? PartialTarget(RestoreTarget target, RestoreRunOptions options, string opId)
+    {
+        if (target.IsLive || options.Overwrite || target.Directory.Contains("://", StringComparison.Ordinal) || !Path.IsPathRooted(target.Directory))
+        {
+            return null;
+        }
+
+        var full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(target.Directory));
+        var parent = Path.GetDirectoryName(full)!;
+        var name = Path.GetFileName(full);
+        RemoveStale(parent, $".{name}.lifeline-partial-*");
+        return new RestoreTarget(Path.Combine(parent, $".{name}.lifeline-partial-{opId}"), IsLive: false);
+    }
+
+    private static ReinstateResult Publish(RestoreTarget partial, RestoreTarget target, ReinstateResult reinstated)
+    {
+        if (Directory.Exists(target.Directory))
+        {
+            Directory.Delete(target.Directory); // empty (checked before): the rename needs it gone
+        }
+
+        Directory.Move(partial.Directory, target.Directory);
+        return reinstated with { Target = target.Directory, Summary = reinstated.Summary.Replace(partial.Directory, target.Directory, StringComparison.Ordinal) };
+    }
+
+    /// <summary>Removes directories matching <paramref name="pattern"/> in <paramref name="parent"/> left by a killed
+    /// run: only those untouched for <see cref="StaleAfter"/>.</summary>
+    private void RemoveStale(string parent, string pattern)
+    {
+        if (!Directory.Exists(parent))
+        {
+            return;
+        }
+
+        var cutoff = _time.GetUtcNow().UtcDateTime - StaleAfter;
+        foreach (var dir in Directory.EnumerateDirectories(parent, pattern))
+        {
+            if (Directory.GetLastWriteTimeUtc(dir) < cutoff)
+            {
+                TryDelete(dir);
+            }
+        }
+    }
 
     private string Who => _options.Who ?? Environment.UserName;
 

@@ -8,6 +8,7 @@ using Lifeline.Recovery.Locations;
 using Lifeline.Recovery.Plan;
 using Lifeline.Recovery.Status;
 using Lifeline.Recovery.Tags;
+using Lifeline.Storage;
 using Spectre.Console;
 
 namespace Lifeline.Cli.Commands;
@@ -453,6 +454,7 @@ internal sealed class RecoverySession : IAsyncDisposable
             PasswordFor = needsPassword ? null : _ => null,
             BaseDirectory = directory,
             InitializeMissing = initializeMissing,
+            OpenStore = (url, env) => DelayingObjectStore.WrapFromEnvironment(ObjectStores.Open(url, env)), // the crash tests' hook
         }, context.Time);
         // where each component lives comes from the plan alone (sources and component fields, docs/plan.md)
         var adapters = RecoveryService.BuiltInAdapters(plan, new PlanAdapterOptions { BaseDirectory = directory, RestoreRoot = restoreRoot, Time = context.Time });

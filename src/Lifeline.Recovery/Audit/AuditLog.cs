@@ -38,6 +38,14 @@ public static class AuditOutcomes
 
     /// <summary>Failed; <see cref="AuditRecord.Message"/> says why.</summary>
     public const string Failed = "failed";
+
+    /// <summary>Stored when an action starts (with its <see cref="AuditRecord.Operation"/>); reading pairs it with the
+    /// action's end record and shows only that one.</summary>
+    public const string Started = "started";
+
+    /// <summary>Read, never stored: an action whose start was recorded and whose end never was (the process was
+    /// killed, or is still running).</summary>
+    public const string Interrupted = "interrupted";
 }
 
 /// <summary>One audited action. Never holds a secret: arguments and messages are redacted before they get here.</summary>
@@ -93,6 +101,9 @@ public sealed record AuditRecord
 
     /// <summary>For restores: which location served what (<c>component: location</c>).</summary>
     public IReadOnlyList<string> ServedBy { get; init; } = [];
+
+    /// <summary>The operation id shared by the <see cref="AuditOutcomes.Started"/> record of an action and its end record.</summary>
+    public string? Operation { get; init; }
 }
 
 /// <summary>An append-only list of <see cref="AuditRecord"/>s.</summary>
@@ -200,9 +211,32 @@ public sealed class ObjectStoreAuditLog : IAuditLog
             }
         }
 
-        foreach (var r in records.Values)
+        foreach (var r in Pair(records.Values))
         {
             yield return r;
+        }
+    }
+
+    /// <summary>A started record is dropped when its operation's end record is there, and otherwise read as
+    /// <see cref="AuditOutcomes.Interrupted"/>: a SIGKILL leaves the start, never the end.</summary>
+    internal static IEnumerable<AuditRecord> Pair(IEnumerable<AuditRecord> records)
+    {
+        var all = records.ToList();
+        var ended = all.Where(r => r.Outcome != AuditOutcomes.Started && r.Operation is not null).Select(r => r.Operation!).ToHashSet(StringComparer.Ordinal);
+        foreach (var r in all)
+        {
+            if (r.Outcome != AuditOutcomes.Started)
+            {
+                yield return r;
+            }
+            else if (r.Operation is null || !ended.Contains(r.Operation))
+            {
+                yield return r with
+                {
+                    Outcome = AuditOutcomes.Interrupted,
+                    Message = $"started {r.Time.ToUniversalTime():yyyy-MM-dd HH:mm:ss}Z on {r.Host} and never finished: the process was killed (or is still running); the next run completes the work",
+                };
+            }
         }
     }
 

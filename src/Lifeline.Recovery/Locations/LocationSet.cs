@@ -1,5 +1,6 @@
 using Lifeline.Recovery.Plan;
 using Lifeline.Storage;
+using Lifeline.Storage.FileSystem;
 using Lifeline.Vault;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -135,6 +136,11 @@ public sealed class LocationSet : IAsyncDisposable
         {
             throw new LocationUnavailableException(info.Name, e.Message, e);
         }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // a file-system location whose directory cannot be created (a file in the way, no permission, a lost mount)
+            throw new LocationUnavailableException(info.Name, $"{info.Url} cannot be opened ({FirstLine(e.Message)}); check the path and its permissions, or restore from another location", e);
+        }
     }
 
     private async Task<VaultRepository> OpenCoreAsync(LocationInfo info, bool create, VaultRepository? chunkerFrom, CancellationToken ct)
@@ -142,6 +148,11 @@ public sealed class LocationSet : IAsyncDisposable
         var password = (_options.PasswordFor?.Invoke(info.Name) ?? _options.Password)
             ?? throw new RecoveryException($"no vault password for location '{info.Name}': set LIFELINE_PASSWORD or pass --password-file");
         var store = Store(info.Name);
+        if (create && store is FileSystemObjectStore files)
+        {
+            // a backup is the next run after a crash: it clears the temporary files a killed writer left
+            files.RemoveStaleTemporaryFiles(FileSystemObjectStore.StaleTemporaryAge, _time.GetUtcNow());
+        }
 
         var openOptions = _options.OpenOptions ?? new VaultOpenOptions();
         try

@@ -194,9 +194,9 @@ public sealed class StatusCalculator(LifelinePlan plan, LocationSet locations, A
             return status with { Color = StatusColor.Amber, Reason = $"recovery point is {PlanDuration.Format(Round(age))} old, over the RPO target {PlanDuration.Format(t)} (maximum {(max is null ? "none" : PlanDuration.Format(max.Value))})" };
         }
 
-        if (last is { Outcome: AuditOutcomes.Partial })
+        if (last is { Outcome: AuditOutcomes.Partial or AuditOutcomes.Interrupted })
         {
-            return status with { Color = StatusColor.Amber, Reason = $"the last backup was partial: {last.Message}" };
+            return status with { Color = StatusColor.Amber, Reason = $"the last backup was {last.Outcome}: {last.Message}" };
         }
 
         return status with { Color = StatusColor.Green, Reason = $"recovery point is {PlanDuration.Format(Round(age))} old, within the RPO target {(target is null ? "(none)" : PlanDuration.Format(target.Value))}" };

@@ -307,6 +307,58 @@ public sealed class FileSystemObjectStore : IObjectStore
         }
     }
 
+    /// <summary>The grace period of <see cref="RemoveStaleTemporaryFiles"/> callers use: a temporary file untouched for
+    /// this long belongs to a writer that was killed (one hour).</summary>
+    public static readonly TimeSpan StaleTemporaryAge = TimeSpan.FromHours(1);
+
+    /// <summary>
+    /// Deletes the <c>.tmp-*</c> files a killed writer left (a crash between creating the temporary file and renaming
+    /// it into place): only those last written before <paramref name="now"/> − <paramref name="olderThan"/>, and never
+    /// one a live writer still has open (writers hold it with <see cref="FileShare.None"/>, an exclusive lock this
+    /// method must get before deleting). Returns how many were deleted. Safe to run while others write.
+    /// </summary>
+    public int RemoveStaleTemporaryFiles(TimeSpan olderThan, DateTimeOffset now)
+    {
+        var cutoff = now.UtcDateTime - olderThan;
+        var removed = 0;
+        IEnumerable<string> temps;
+        try
+        {
+            temps = Directory.EnumerateFiles(_root, TempPrefix + "*", new EnumerationOptions { RecurseSubdirectories = true, IgnoreInaccessible = true, AttributesToSkip = 0 }).ToList(); // ".tmp-*" counts as hidden
+        }
+        catch (IOException)
+        {
+            return 0;
+        }
+
+        foreach (var temp in temps)
+        {
+            try
+            {
+                if (File.GetLastWriteTimeUtc(temp) >= cutoff)
+                {
+                    continue;
+                }
+
+                using (new FileStream(temp, FileMode.Open, FileAccess.ReadWrite, FileShare.None))
+                {
+                    File.Delete(temp); // under our exclusive lock: no writer can hold it
+                }
+
+                removed++;
+            }
+            catch (IOException)
+            {
+                // held by a live writer, or already gone
+            }
+            catch (UnauthorizedAccessException)
+            {
+            }
+        }
+
+        return removed;
+    }
+
     private static List<(string SortName, FileSystemInfo Info)> ReadDirectory(string directory)
     {
         var entries = new List<(string, FileSystemInfo)>();

@@ -111,7 +111,7 @@ internal sealed class VaultLock : IAsyncDisposable
         var now = repo.Time.GetUtcNow();
         foreach (var (key, content) in await ListAsync(repo, ct))
         {
-            if (content is null || key == "locks/" + ownId || content.Expires <= now)
+            if (content is null || key == "locks/" + ownId || IsStale(repo, content, now))
             {
                 continue;
             }
@@ -120,6 +120,35 @@ internal sealed class VaultLock : IAsyncDisposable
             {
                 throw new RepositoryLockedException(key["locks/".Length..], $"{content.Host} (pid {content.Pid})", content.Expires, content.Exclusive);
             }
+        }
+    }
+
+    /// <summary>
+    /// A lock nobody holds any more: its lease expired, or it was taken on this host by a process that no longer runs
+    /// (a SIGKILLed backup or forget, as restic judges its locks), so a crash on this host blocks nobody for a TTL.
+    /// </summary>
+    public static bool IsStale(VaultRepository repo, LockJson content, DateTimeOffset now) =>
+        content.Expires <= now || (content.Host == repo.Host && content.Pid != Environment.ProcessId && !ProcessRuns(content.Pid));
+
+    private static bool ProcessRuns(int pid)
+    {
+        if (pid <= 0)
+        {
+            return true; // not a process id we can judge: trust the lease
+        }
+
+        try
+        {
+            using var process = System.Diagnostics.Process.GetProcessById(pid);
+            return !process.HasExited;
+        }
+        catch (ArgumentException)
+        {
+            return false; // no such process
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
         }
     }
 

@@ -146,7 +146,7 @@ public sealed class ChangeProtector : IDeploymentService, IAsyncDisposable
             {
                 case ComponentKind.LakeTable:
                     var lake = new LakeTableComponent(c, _options.Lake);
-                    _tables.Add(new TableState(c.Name, LakeTableVault.OpenTable(lake.Location, _options.Lake?.Environment), secondary.Name,
+                    _tables.Add(new TableState(c.Name, lake.Location, secondary.Name,
                         _options.SnapshotInterval ?? policy.Coalesce ?? TimeSpan.FromMinutes(1)));
                     _targets.TryAdd(secondary.Name, new Target(secondary.Name));
                     break;
@@ -171,7 +171,7 @@ public sealed class ChangeProtector : IDeploymentService, IAsyncDisposable
         {
             var root = _options.Lake?.Root ?? LakeTableComponent.DefaultRoot;
             var location = LakeTableVault.IsUrl(root) ? root.TrimEnd('/') + "/" + ProtectionLayout.HeartbeatTable : Path.Combine(root, ProtectionLayout.HeartbeatTable);
-            _heartbeat = LakeTableVault.OpenTable(LakeTableVault.NormalizeLocation(location), _options.Lake?.Environment);
+            _heartbeat = OpenTable(LakeTableVault.NormalizeLocation(location), create: true);
         }
     }
 
@@ -348,11 +348,17 @@ public sealed class ChangeProtector : IDeploymentService, IAsyncDisposable
         {
             try
             {
-                t.Known = await ProtectionLayout.AdvanceAsync(t.Source.Store, t.Source.Root, t.Known, ct);
+                t.Source ??= OpenTable(t.Location, create: false);
+                if (t.Source is not { } source)
+                {
+                    continue; // not created yet: looked for again next round
+                }
+
+                t.Known = await ProtectionLayout.AdvanceAsync(source.Store, source.Root, t.Known, ct);
                 if (t.Known > t.Replicated)
                 {
                     var replica = ReplicaOf(t.Secondary, t.Name);
-                    var result = await TableReplicator.ReplicateAsync(t.Source, replica, t.Known, ct);
+                    var result = await TableReplicator.ReplicateAsync(source, replica, t.Known, ct);
                     copied |= result.VersionsCopied > 0;
                     lock (_gate)
                     {
@@ -591,6 +597,27 @@ public sealed class ChangeProtector : IDeploymentService, IAsyncDisposable
 
     private IEnumerable<string> CutLocations() => _targets.Keys.Concat(_watched.Where(w => w.Kind == ComponentKind.Registry).Select(w => w.Secondary)).Distinct(StringComparer.Ordinal);
 
+    /// <summary>A table by location; a local directory that does not exist is null (a table not created yet) or,
+    /// with <paramref name="create"/>, made (the heartbeat's).</summary>
+    private DeltaTable? OpenTable(string location, bool create)
+    {
+        if (!LakeTableVault.IsUrl(location) || location.StartsWith("file://", StringComparison.OrdinalIgnoreCase))
+        {
+            var full = LakeTableVault.IsUrl(location) ? new Uri(location).LocalPath : Path.GetFullPath(location);
+            if (!Directory.Exists(full))
+            {
+                if (!create)
+                {
+                    return null;
+                }
+
+                Directory.CreateDirectory(full);
+            }
+        }
+
+        return LakeTableVault.OpenTable(location, _options.Lake?.Environment);
+    }
+
     private DeltaTable ReplicaOf(string location, string component) =>
         new(_locations.Store(location), ProtectionLayout.ReplicaRoot(component), new DeltaTableOptions { TimeProvider = _time });
 
@@ -653,10 +680,11 @@ public sealed class ChangeProtector : IDeploymentService, IAsyncDisposable
 
     private static string OneLine(Exception e) => LocationSet.FirstLine(Secrets.RedactText(e.Message));
 
-    private sealed class TableState(string name, DeltaTable source, string secondary, TimeSpan snapshotInterval)
+    private sealed class TableState(string name, string location, string secondary, TimeSpan snapshotInterval)
     {
         public string Name { get; } = name;
-        public DeltaTable Source { get; } = source;
+        public string Location { get; } = location;
+        public DeltaTable? Source { get; set; }
         public string Secondary { get; } = secondary;
         public TimeSpan SnapshotInterval { get; } = snapshotInterval;
         public long Known { get; set; } = -1;

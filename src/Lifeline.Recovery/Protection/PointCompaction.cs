@@ -15,9 +15,14 @@ public sealed record PointCompaction(TimeSpan KeepAllWithin, int Hours, int Days
     /// <summary>All of the last hour, hourly for a day, daily for a month, monthly for a year.</summary>
     public static PointCompaction Default { get; } = new(TimeSpan.FromHours(1), 24, 31, 12);
 
-    /// <summary>The most points kept when at most one is made every <paramref name="interval"/>.</summary>
-    public int Bound(TimeSpan interval) =>
-        (int)Math.Ceiling(KeepAllWithin / (interval <= TimeSpan.Zero ? TimeSpan.FromSeconds(1) : interval)) + 1 + Hours + Days + Months;
+    /// <summary>The most points there are when at most one is made every <paramref name="interval"/> and the
+    /// compaction runs every <paramref name="compactEvery"/>: the last hour's, those made since the last compaction,
+    /// one per hour, day and month.</summary>
+    public int Bound(TimeSpan interval, TimeSpan compactEvery)
+    {
+        var every = interval <= TimeSpan.Zero ? TimeSpan.FromSeconds(1) : interval;
+        return (int)Math.Ceiling(KeepAllWithin / every) + (int)Math.Ceiling(compactEvery / every) + 1 + Hours + Days + Months;
+    }
 
     /// <summary>The points of <paramref name="times"/> to keep at <paramref name="now"/> (indices into the list).</summary>
     public IReadOnlySet<int> Keep(IReadOnlyList<DateTimeOffset> times, DateTimeOffset now)

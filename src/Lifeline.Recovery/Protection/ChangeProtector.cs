@@ -470,9 +470,9 @@ public sealed class ChangeProtector : IDeploymentService, IAsyncDisposable
 
                 if (w.Kind == ComponentKind.Registry)
                 {
-                    Interlocked.Increment(ref _registryBackups);
                     _lastRegistryPoint = result.Point?.Id;
                     await WriteCutAsync(now, w.Name, versions, ct);
+                    Interlocked.Increment(ref _registryBackups); // counted once its cut is recorded
                 }
                 else
                 {

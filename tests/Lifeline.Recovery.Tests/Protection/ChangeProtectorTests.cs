@@ -118,17 +118,19 @@ public sealed class ChangeProtectorTests
         await AppendAsync(lake, new LeadGenerator(9, DateTimeOffset.UnixEpoch, 1000), 2);
         var version = await f.Leads.GetLatestVersionAsync();
         await ProtectionFixture.WaitForAsync(async () => await ReplicatedAsync(f) == version, "leads replicated");
-        var backups = sut.Counters.RegistryBackups;
+        var written = DateTimeOffset.UtcNow;
 
         await registry.Client().CreateRegisteredModelAsync("second");
-        await ProtectionFixture.WaitForAsync(() => sut.Counters.RegistryBackups > backups, "the registry backup after the write");
+        CutRecord? cut = null;
+        await ProtectionFixture.WaitForAsync(async () =>
+            (cut = (await CutLog.ListAsync(f.Locations.Store("b"), CancellationToken.None)).Select(c => c.Cut).LastOrDefault(c => c.Time >= written && c.RegistryPoint is not null)) is not null,
+            "a cut recorded by the registry backup after the write");
 
-        var cuts = await CutLog.ListAsync(f.Locations.Store("b"), CancellationToken.None);
-        var cut = cuts[^1].Cut;
-        Assert.Equal("registry", cut.Registry);
-        Assert.Equal(sut.Positions.Single(p => p.Component == "registry").Point, cut.RegistryPoint);
+        Assert.Equal("registry", cut!.Registry);
         Assert.Equal(version, cut.Tables["leads"].Version);
-        var atOrBefore = await CutLog.FindAtAsync(f.Locations.Store("b"), cut.Time.AddSeconds(1), CancellationToken.None);
+        var inB = await Lifeline.Recovery.Locations.PointCatalog.ListAsync(f.Locations, "b", "registry", CancellationToken.None);
+        Assert.Contains(inB.Points, p => p.Point.Id == cut.RegistryPoint && p.Point.Time >= written.AddSeconds(-1));
+        var atOrBefore = await CutLog.FindAtAsync(f.Locations.Store("b"), cut.Time.AddMilliseconds(1), CancellationToken.None);
         Assert.Equal((cut.Time, cut.RegistryPoint), (atOrBefore!.Time, atOrBefore.RegistryPoint)); // what restore --at would pick
     }
 

@@ -35,4 +35,26 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 6010, Level = LogLevel.Error, Message = "The audit record of {Action} could not be written: {Reason}")]
     public static partial void AuditFailed(ILogger logger, string action, string reason);
+
+    // Protection/ChangeProtector (6101-6119)
+    [LoggerMessage(EventId = 6101, Level = LogLevel.Information, Message = "Change protection started: {Tables} tables, registry {Registry}, {Configurations} configurations; replicas in {Secondaries}")]
+    public static partial void ProtectionStarted(ILogger logger, int tables, bool registry, int configurations, string secondaries);
+
+    [LoggerMessage(EventId = 6102, Level = LogLevel.Warning, Message = "Replication of {Component} to {Location} failed, retrying: {Reason}")]
+    public static partial void ReplicationFailed(ILogger logger, string component, string location, string reason);
+
+    [LoggerMessage(EventId = 6103, Level = LogLevel.Information, Message = "Change of {Component} detected; backing it up")]
+    public static partial void ChangeDetected(ILogger logger, string component);
+
+    [LoggerMessage(EventId = 6104, Level = LogLevel.Warning, Message = "Change protection of {Component} failed, retrying: {Reason}")]
+    public static partial void ProtectionFailed(ILogger logger, string component, string reason);
+
+    [LoggerMessage(EventId = 6105, Level = LogLevel.Information, Message = "Cut recorded in {Location}: registry point {RegistryPoint}, {Tables} tables")]
+    public static partial void CutRecorded(ILogger logger, string location, string registryPoint, int tables);
+
+    [LoggerMessage(EventId = 6106, Level = LogLevel.Warning, Message = "Heartbeat write failed: {Reason}")]
+    public static partial void HeartbeatFailed(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 6107, Level = LogLevel.Information, Message = "Protection maintenance: {CutsRemoved} cut records removed")]
+    public static partial void ProtectionMaintenance(ILogger logger, int cutsRemoved);
 }

@@ -68,6 +68,10 @@ public sealed record ComponentStatus
 
     /// <summary>Per location of its policy.</summary>
     public IReadOnlyList<LocationStatus> Locations { get; init; } = [];
+
+    /// <summary>For an on-change lake table: its replica's position in the secondary (docs/protection.md); the age and
+    /// color come from it when it is newer than the vault point.</summary>
+    public Protection.ContinuousPosition? Continuous { get; init; }
 }
 
 /// <summary>The status of every component of the plan.</summary>
@@ -111,7 +115,7 @@ public sealed class StatusCalculator(LifelinePlan plan, LocationSet locations, A
             list.Add(await ComputeAsync(c, records, verified, now, cancellationToken));
         }
 
-        return new StatusReport(now, list);
+        return await Protection.ContinuousStatus.ApplyAsync(plan, locations, new StatusReport(now, list), cancellationToken);
     }
 
     private async Task<ComponentStatus> ComputeAsync(PlanComponent c, IReadOnlyList<AuditRecord> records, HashSet<(string, string)> verified, DateTimeOffset now, CancellationToken ct)

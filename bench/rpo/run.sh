@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# The RPO benchmark of change protection: 20 SIGKILLs of the writer+protector primary at random moments.
+# Usage: bench/rpo/run.sh [--kills N] [--rate WRITES_PER_S] [--dir DIR]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+dotnet build bench/rpo -c Release -v q -nologo >/dev/null
+exec dotnet bench/rpo/bin/Release/net10.0/Lifeline.Bench.Rpo.dll driver "$@"

@@ -1,0 +1,174 @@
+using Lifeline.Lake;
+using Lifeline.Lake.LeadScoring;
+using Lifeline.Lake.Recovery;
+using Lifeline.Recovery.Hosting;
+using Lifeline.Recovery.Plan;
+using Lifeline.Recovery.Protection;
+using Lifeline.Recovery.Status;
+using Lifeline.Recovery.Tags;
+using Lifeline.Registry.Tests;
+using Lifeline.Storage.Faults;
+
+namespace Lifeline.Recovery.Tests.Protection;
+
+public sealed class ChangeProtectorTests
+{
+    private static async Task AppendAsync(LeadScoringLake lake, LeadGenerator generator, int commits)
+    {
+        for (var i = 0; i < commits; i++)
+        {
+            await lake.AppendLeadsAsync([generator.NextLead()]);
+        }
+    }
+
+    private static async Task<long> ReplicatedAsync(ProtectionFixture f) =>
+        await ProtectionLayout.LatestCommitAsync(f.Locations.Store("b"), ProtectionLayout.ReplicaRoot("leads"), CancellationToken.None);
+
+    [Fact]
+    public async Task Commit_ToTable_ShowsUpInTheSecondaryWithinSeconds()
+    {
+        await using var f = await ProtectionFixture.CreateAsync();
+        var lake = await f.SeedLakeAsync();
+        await using var sut = f.CreateSut();
+        await sut.StartAsync(CancellationToken.None);
+
+        await AppendAsync(lake, new LeadGenerator(9, DateTimeOffset.UnixEpoch, 1000), 3);
+        var version = await f.Leads.GetLatestVersionAsync();
+
+        await ProtectionFixture.WaitForAsync(async () => await ReplicatedAsync(f) == version, $"leads version {version} in b", seconds: 10);
+        var replica = f.ReplicaOf("leads");
+        var report = await TableVerifier.VerifyAsync(replica, fullRead: true);
+        Assert.True(report.Ok, string.Join("; ", report.Problems));
+        Assert.Equal(await f.Leads.CountRowsAsync(await f.Leads.GetSnapshotAsync()), await replica.CountRowsAsync(await replica.GetSnapshotAsync()));
+        Assert.Equal(version, sut.Positions.Single(p => p.Component == "leads").Version);
+        Assert.Equal(DeploymentServiceStatus.Running, sut.State.Status);
+    }
+
+    [Fact]
+    public async Task HundredCommits_WhileRunning_AreCoalescedIntoFewRounds()
+    {
+        await using var f = await ProtectionFixture.CreateAsync();
+        var lake = await f.SeedLakeAsync();
+        await using var sut = f.CreateSut(new ChangeProtectorOptions { PollInterval = TimeSpan.FromMilliseconds(250), SnapshotInterval = TimeSpan.FromMinutes(1) });
+        await sut.StartAsync(CancellationToken.None);
+        var before = sut.Counters;
+
+        await AppendAsync(lake, new LeadGenerator(9, DateTimeOffset.UnixEpoch, 1000), 100);
+        var version = await f.Leads.GetLatestVersionAsync();
+        await ProtectionFixture.WaitForAsync(async () => await ReplicatedAsync(f) == version, $"leads version {version} in b");
+
+        var rounds = sut.Counters.ReplicationRounds - before.ReplicationRounds;
+        Assert.InRange(rounds, 1, 40); // one round per poll at most, each copying every commit made since the last
+        Assert.InRange(sut.Counters.SnapshotRounds, 0, 2); // vault snapshots follow the coarse interval, not the commits
+    }
+
+    [Fact]
+    public async Task ConfigurationFile_Changed_IsBackedUpWithinSeconds()
+    {
+        await using var f = await ProtectionFixture.CreateAsync(configuration: true);
+        await f.SeedLakeAsync();
+        await using var sut = f.CreateSut();
+        await sut.StartAsync(CancellationToken.None);
+        await ProtectionFixture.WaitForAsync(() => sut.Counters.ConfigurationBackups >= 1, "the start's configuration backup");
+        var first = sut.Positions.Single(p => p.Component == "configuration").Point;
+
+        await File.WriteAllTextAsync(f.Dir.Combine("app", "conf", "api.json"), "{ \"port\": 9090 }\n");
+
+        await ProtectionFixture.WaitForAsync(() => sut.Counters.ConfigurationBackups >= 2, "a backup of the changed file", seconds: 15);
+        var second = sut.Positions.Single(p => p.Component == "configuration").Point;
+        Assert.NotEqual(first, second);
+        var points = await Lifeline.Recovery.Locations.PointCatalog.ListAsync(f.Locations, "b", "configuration", CancellationToken.None);
+        Assert.Contains(points.Points, p => p.Point.Id == second); // copied onward
+    }
+
+    [Fact]
+    public async Task RegistryWrite_TriggersACoalescedBackup()
+    {
+        await using var f = await ProtectionFixture.CreateAsync(registry: true);
+        await f.SeedLakeAsync();
+        await using var registry = await RegistryTestServer.StartAsync(f.RegistryDirectory);
+        await registry.Client().CreateRegisteredModelAsync("first");
+        await using var sut = f.CreateSut();
+        await sut.StartAsync(CancellationToken.None);
+        await ProtectionFixture.WaitForAsync(() => sut.Counters.RegistryBackups >= 1, "the start's registry backup");
+        var before = sut.Counters.RegistryBackups;
+
+        for (var i = 0; i < 5; i++)
+        {
+            await registry.Client().CreateRegisteredModelAsync($"model-{i}");
+        }
+
+        await ProtectionFixture.WaitForAsync(() => sut.Counters.RegistryBackups > before, "a backup after the registry writes", seconds: 20);
+        Assert.InRange(sut.Counters.RegistryBackups - before, 1, 3); // five writes, gathered
+        var position = sut.Positions.Single(p => p.Component == "registry");
+        var inB = await Lifeline.Recovery.Locations.PointCatalog.ListAsync(f.Locations, "b", "registry", CancellationToken.None);
+        Assert.Contains(inB.Points, p => p.Point.Id == position.Point);
+    }
+
+    [Fact]
+    public async Task Cut_AfterRegistryBackup_NamesTheRegistryPointAndTheTableVersion()
+    {
+        await using var f = await ProtectionFixture.CreateAsync(registry: true);
+        var lake = await f.SeedLakeAsync();
+        await using var registry = await RegistryTestServer.StartAsync(f.RegistryDirectory);
+        await registry.Client().CreateRegisteredModelAsync("first");
+        await using var sut = f.CreateSut();
+        await sut.StartAsync(CancellationToken.None);
+        await ProtectionFixture.WaitForAsync(() => sut.Counters.RegistryBackups >= 1, "the start's registry backup");
+        await AppendAsync(lake, new LeadGenerator(9, DateTimeOffset.UnixEpoch, 1000), 2);
+        var version = await f.Leads.GetLatestVersionAsync();
+        await ProtectionFixture.WaitForAsync(async () => await ReplicatedAsync(f) == version, "leads replicated");
+        var written = DateTimeOffset.UtcNow;
+
+        await registry.Client().CreateRegisteredModelAsync("second");
+        CutRecord? cut = null;
+        await ProtectionFixture.WaitForAsync(async () =>
+            (cut = (await CutLog.ListAsync(f.Locations.Store("b"), CancellationToken.None)).Select(c => c.Cut).LastOrDefault(c => c.Time >= written && c.RegistryPoint is not null)) is not null,
+            "a cut recorded by the registry backup after the write");
+
+        Assert.Equal("registry", cut!.Registry);
+        Assert.Equal(version, cut.Tables["leads"].Version);
+        var inB = await Lifeline.Recovery.Locations.PointCatalog.ListAsync(f.Locations, "b", "registry", CancellationToken.None);
+        Assert.Contains(inB.Points, p => p.Point.Id == cut.RegistryPoint && p.Point.Time >= written.AddSeconds(-1));
+        var atOrBefore = await CutLog.FindAtAsync(f.Locations.Store("b"), cut.Time.AddMilliseconds(1), CancellationToken.None);
+        Assert.Equal((cut.Time, cut.RegistryPoint), (atOrBefore!.Time, atOrBefore.RegistryPoint)); // what restore --at would pick
+    }
+
+    [Fact]
+    public async Task Heartbeat_WhileRunning_MeasuresAFreshRecoveryPointAndStatusShowsIt()
+    {
+        await using var f = await ProtectionFixture.CreateAsync();
+        await f.SeedLakeAsync();
+        await using var sut = f.CreateSut();
+        await sut.StartAsync(CancellationToken.None);
+
+        await ProtectionFixture.WaitForAsync(() => sut.RecoveryPointAge is { } age && age < TimeSpan.FromSeconds(2), "a heartbeat younger than 2 s in b");
+
+        var status = (await f.Service.StatusAsync()).Components.Single(c => c.Component == "leads");
+        Assert.NotNull(status.Continuous);
+        Assert.Equal("b", status.Continuous.Location);
+        Assert.True(status.Continuous.Heartbeat >= sut.HeartbeatInSecondary!.Value.AddSeconds(-1));
+        Assert.Contains("heartbeat", status.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task SecondaryUnreachable_RecoveryPointAgeGrowsAndRecovers()
+    {
+        await using var f = await ProtectionFixture.CreateAsync();
+        var lake = await f.SeedLakeAsync();
+        await using var sut = f.CreateSut();
+        await sut.StartAsync(CancellationToken.None);
+        await ProtectionFixture.WaitForAsync(() => sut.RecoveryPointAge is { } age && age < TimeSpan.FromSeconds(2), "a fresh heartbeat in b");
+
+        f.StoreOf("b").Add(new FaultRule { KeyPrefix = ProtectionLayout.ReplicaPrefix });
+        await AppendAsync(lake, new LeadGenerator(9, DateTimeOffset.UnixEpoch, 1000), 1);
+
+        await ProtectionFixture.WaitForAsync(() => sut.RecoveryPointAge > TimeSpan.FromSeconds(3), "the recovery point ageing while b is down");
+        Assert.Equal(DeploymentServiceStatus.Degraded, sut.State.Status);
+        Assert.NotNull(sut.Positions.Single(p => p.Component == "leads").Error);
+
+        f.StoreOf("b").Clear();
+        await ProtectionFixture.WaitForAsync(() => sut.RecoveryPointAge < TimeSpan.FromSeconds(2), "a fresh heartbeat once b is back");
+        Assert.Equal(await f.Leads.GetLatestVersionAsync(), await ReplicatedAsync(f));
+    }
+}

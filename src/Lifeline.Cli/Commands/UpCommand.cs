@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Security.Cryptography;
 using System.Text;
 using Lifeline.Cli.Infrastructure;
+using Lifeline.Recovery;
 using Lifeline.Recovery.Hosting;
 using Lifeline.Recovery.Plan;
 using Lifeline.Registry;
@@ -50,6 +51,7 @@ internal static class UpCommand
                 throw new UsageException($"--data '{dataDirectory}' is a file: give a directory");
             }
 
+            await using var runtime = planPath is null ? null : new PlanRuntime(context, planPath);
             var options = new DeploymentOptions
             {
                 DataDirectory = dataDirectory,
@@ -59,6 +61,8 @@ internal static class UpCommand
                 TrainWhenNoModel = !context.Get(noTrain),
                 RegistryTokens = [.. RegistryTokensFromEnvironment()],
                 ScoringAdminToken = Environment.GetEnvironmentVariable(ScoringCommands.AdminTokenVariable),
+                // the scheduler's backups and the protection on change: the plan's locations, opened once (docs/up.md)
+                Recovery = runtime is null ? null : runtime.GetAsync,
             };
             using var logging = LoggerFactory.Create(b =>
             {
@@ -117,6 +121,46 @@ internal static class UpCommand
         }
 
         return (result.Plan!, Path.GetFullPath(path));
+    }
+
+    /// <summary>The plan's locations and recovery service, opened once for the scheduler and the protection (the
+    /// password from LIFELINE_PASSWORD or --password-file); a failure is a <see cref="RecoveryException"/> they report.</summary>
+    private sealed class PlanRuntime(CommandContext context, string planPath) : IAsyncDisposable
+    {
+        private readonly Lock _gate = new();
+        private Task<RecoverySession>? _session;
+
+        public async Task<RecoveryRuntime> GetAsync(CancellationToken cancellationToken)
+        {
+            Task<RecoverySession> task;
+            lock (_gate)
+            {
+                task = _session ??= OpenAsync();
+            }
+
+            var session = await task.WaitAsync(cancellationToken);
+            return new RecoveryRuntime(session.Locations, session.Service);
+        }
+
+        private async Task<RecoverySession> OpenAsync()
+        {
+            try
+            {
+                return await RecoverySession.OpenAsync(context, planPath, initializeMissing: true, restoreRoot: null, CancellationToken.None);
+            }
+            catch (CliException e)
+            {
+                throw new RecoveryException(e.Message);
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            if (_session is { IsCompletedSuccessfully: true } task)
+            {
+                await task.Result.DisposeAsync();
+            }
+        }
     }
 
     private static IEnumerable<RegistryToken> RegistryTokensFromEnvironment()

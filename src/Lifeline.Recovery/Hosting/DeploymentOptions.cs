@@ -43,6 +43,13 @@ public sealed record DeploymentOptions
     /// <summary>How often the scoring service asks the registry for a new Production version. Default 30 s.</summary>
     public TimeSpan ModelPollInterval { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// The plan's locations and recovery service, for the scheduler's backups and the protection on change; called
+    /// once, when the first of them starts (it may ask for the vault password). Null: those two run degraded and say
+    /// why (no plan file, or no password given).
+    /// </summary>
+    public Func<CancellationToken, Task<RecoveryRuntime>>? Recovery { get; init; }
+
     /// <summary>Throws <see cref="ArgumentException"/> when a value is out of range.</summary>
     public void Validate()
     {

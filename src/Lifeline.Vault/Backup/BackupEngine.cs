@@ -36,6 +36,9 @@ internal sealed class BackupEngine
     private long _bytesDone;
     private long _lastReported;
 
+    // stage timings in Stopwatch ticks: the reader's are its own; workers' and uploads' are added with Interlocked
+    private long _tRead, _tChunk, _tHash, _tWaitWorkers, _tCompress, _tWaitUpload, _tWrite, _tReader;
+
     public BackupEngine(VaultRepository repo, BackupRequest request, IProgress<VaultProgress>? progress, Locking.VaultLock? held, CancellationToken ct)
     {
         _held = held;
@@ -84,6 +87,8 @@ internal sealed class BackupEngine
         {
             rootId = await Task.Run(async () =>
             {
+                var readerStarted = System.Diagnostics.Stopwatch.GetTimestamp();
+                using var _ = new ReaderClock(this, readerStarted);
                 var nodes = new List<NodeJson>();
                 for (var i = 0; i < paths.Count; i++)
                 {
@@ -220,6 +225,33 @@ internal sealed class BackupEngine
             TotalBytes = _totalBytes,
             Duration = _repo.Time.GetElapsedTime(startTs),
             Errors = [.. _errors],
+            Stages = StageTimes(_repo.Time.GetElapsedTime(startTs)),
+        };
+    }
+
+    // Adds the reader's wall time when the reader ends, however it ends.
+    private readonly struct ReaderClock(BackupEngine engine, long started) : IDisposable
+    {
+        public void Dispose() => engine._tReader = System.Diagnostics.Stopwatch.GetTimestamp() - started;
+    }
+
+    private BackupStageTimes StageTimes(TimeSpan wall)
+    {
+        static TimeSpan T(long ticks) => TimeSpan.FromSeconds(ticks / (double)System.Diagnostics.Stopwatch.Frequency);
+        static TimeSpan NonNegative(TimeSpan t) => t > TimeSpan.Zero ? t : TimeSpan.Zero;
+        var reader = _tRead + _tChunk + _tHash + _tWaitWorkers;
+        return new BackupStageTimes
+        {
+            Walk = NonNegative(T(_tReader - reader)),
+            Finish = NonNegative(wall - T(_tReader)),
+            Read = T(_tRead),
+            Chunk = T(_tChunk),
+            Hash = T(_tHash),
+            WaitForWorkers = T(_tWaitWorkers),
+            CompressEncrypt = T(Interlocked.Read(ref _tCompress)),
+            WaitForUpload = T(Interlocked.Read(ref _tWaitUpload)),
+            Write = T(Interlocked.Read(ref _tWrite)),
+            Workers = Workers,
         };
     }
 
@@ -484,6 +516,7 @@ internal sealed class BackupEngine
                     while (end < buf.Length)
                     {
                         int n;
+                        var t0 = System.Diagnostics.Stopwatch.GetTimestamp();
                         try
                         {
                             n = RandomAccess.Read(handle, buf.AsSpan(end), fileOffset);
@@ -494,6 +527,7 @@ internal sealed class BackupEngine
                             return (null, 0);
                         }
 
+                        _tRead += System.Diagnostics.Stopwatch.GetTimestamp() - t0;
                         if (n == 0)
                         {
                             eof = true;
@@ -510,14 +544,21 @@ internal sealed class BackupEngine
                     break;
                 }
 
+                var t1 = System.Diagnostics.Stopwatch.GetTimestamp();
                 var cut = _repo.Chunker.FindCut(buf.AsSpan(start, end - start));
+                var t2 = System.Diagnostics.Stopwatch.GetTimestamp();
                 var id = BlobId.Hash(buf.AsSpan(start, cut));
+                var t3 = System.Diagnostics.Stopwatch.GetTimestamp();
+                _tChunk += t2 - t1;
+                _tHash += t3 - t2;
                 content.Add(id.ToString());
                 if (IsNew(id))
                 {
                     var chunk = _pool.Rent(cut);
                     Buffer.BlockCopy(buf, start, chunk, 0, cut);
+                    var t4 = System.Diagnostics.Stopwatch.GetTimestamp();
                     await _jobs.Writer.WriteAsync(new BlobJob(BlobType.Data, id, chunk, cut), Token);
+                    _tWaitWorkers += System.Diagnostics.Stopwatch.GetTimestamp() - t4;
                 }
 
                 start += cut;
@@ -561,7 +602,9 @@ internal sealed class BackupEngine
                         }
 
                         pack ??= new PackBuilder(_packCapacity, _pool);
+                        var t0 = System.Diagnostics.Stopwatch.GetTimestamp();
                         AddToPack(encoder, pack, job);
+                        Interlocked.Add(ref _tCompress, System.Diagnostics.Stopwatch.GetTimestamp() - t0);
                     }
                     finally
                     {
@@ -602,14 +645,18 @@ internal sealed class BackupEngine
 
     private async Task UploadAsync(PackBuilder pack)
     {
+        var waited = System.Diagnostics.Stopwatch.GetTimestamp();
         await _uploadSlots.WaitAsync(Token);
+        Interlocked.Add(ref _tWaitUpload, System.Diagnostics.Stopwatch.GetTimestamp() - waited);
         var (id, bytes) = pack.Finish(_repo.Key.Data);
         var entries = pack.Entries.ToArray();
         var task = Task.Run(async () =>
         {
             try
             {
+                var written = System.Diagnostics.Stopwatch.GetTimestamp();
                 await _repo.Store.PutIfAbsentAsync(VaultRepository.PackKey(id), bytes, Token);
+                Interlocked.Add(ref _tWrite, System.Diagnostics.Stopwatch.GetTimestamp() - written);
                 _repo.Index.AddPack(id, entries);
                 Interlocked.Add(ref _dataAdded, bytes.Length);
                 Interlocked.Add(ref _blobsAdded, entries.Length);

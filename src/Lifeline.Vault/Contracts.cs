@@ -56,6 +56,13 @@ public sealed record VaultOpenOptions
     /// </summary>
     public int CompressionLevel { get; init; } = 1;
 
+    /// <summary>
+    /// Full backups (no parent snapshot): how far ahead of the reader, in bytes of file content, a read-ahead walker
+    /// asks the kernel to read files into the page cache, across files and directories. Default 64 MiB; 0 = only the
+    /// next file of the same directory (what re-backups with a parent always do).
+    /// </summary>
+    public long ReadAheadBytes { get; init; } = 64L << 20;
+
     /// <summary>Where the vault logs its events. Default none.</summary>
     public Microsoft.Extensions.Logging.ILogger? Logger { get; init; }
 }

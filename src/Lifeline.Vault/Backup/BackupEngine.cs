@@ -30,6 +30,10 @@ internal sealed class BackupEngine
     private readonly System.Buffers.ArrayPool<byte> _pool = VaultBuffers.Create();
     private byte[] _readBuffer = [];
     private Task _prefetch = Task.CompletedTask;
+    private readonly SemaphoreSlim _readerProgressed = new(0, int.MaxValue);
+    private int _walkerWaiting;
+    private bool _treeReadAhead;
+    private volatile bool _readAheadDone;
     private long _dataAdded;
     private long _blobsAdded;
     private long _filesNew, _filesChanged, _filesUnmodified, _dirsNew, _dirsChanged, _dirsUnmodified, _totalFiles, _totalBytes;
@@ -81,6 +85,13 @@ internal sealed class BackupEngine
         }
 
         var workers = Enumerable.Range(0, Workers).Select(_ => Task.Run(WorkerAsync)).ToArray();
+        Task walker = Task.CompletedTask;
+        var budget = _repo.Options.ReadAheadBytes;
+        if (parentRoot is null && budget > 0 && OperatingSystem.IsLinux())
+        {
+            _treeReadAhead = true;
+            walker = Task.Factory.StartNew(() => ReadAheadWalk(paths, budget), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        }
         BlobId rootId = default;
         Exception? readerError = null;
         try
@@ -111,6 +122,9 @@ internal sealed class BackupEngine
         }
 
         _jobs.Writer.TryComplete();
+        _readAheadDone = true; // nothing more to read: the read-ahead walker stops at its next file
+        _readerProgressed.Release();
+        await walker;
         var failures = new List<Exception>();
         foreach (var w in workers)
         {
@@ -399,7 +413,7 @@ internal sealed class BackupEngine
             var name = names[i];
             NodeJson? parentNode = null;
             parentNodes?.TryGetValue(name, out parentNode);
-            if (i + 1 < names.Count)
+            if (i + 1 < names.Count && !_treeReadAhead)
             {
                 PrefetchIfRead(Path.Combine(path, names[i + 1]), parentNodes);
             }
@@ -444,6 +458,70 @@ internal sealed class BackupEngine
         }
 
         _prefetch = _prefetch.ContinueWith(_ => ReadAhead.WillNeed(path, st.Size), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+    }
+
+    /// <summary>
+    /// The read-ahead walker of a full backup: walks the same tree in the reader's order (paths, then ordinal names)
+    /// and asks the kernel to read each regular file into the page cache, staying at most <paramref name="budget"/>
+    /// bytes of file content ahead of the reader, across files and directories, so the disk is kept busy while the
+    /// reader chunks and hashes. A hint only: it reads nothing into the process and ignores every error.
+    /// </summary>
+    private void ReadAheadWalk(List<string> paths, long budget)
+    {
+        long issued = 0;
+        var pending = new Stack<string>(Enumerable.Reverse(paths));
+        while (pending.Count > 0 && !_readAheadDone && !Token.IsCancellationRequested)
+        {
+            var path = pending.Pop();
+            FileStat st;
+            try
+            {
+                st = FileStats.Lstat(path);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                continue;
+            }
+
+            if (st.Type == NodeType.Dir)
+            {
+                List<string> names;
+                try
+                {
+                    names = Directory.EnumerateFileSystemEntries(path).Select(p => Path.GetFileName(p)).ToList();
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    continue;
+                }
+
+                names.Sort(StringComparer.Ordinal);
+                for (var i = names.Count - 1; i >= 0; i--)
+                {
+                    pending.Push(Path.Combine(path, names[i]));
+                }
+
+                continue;
+            }
+
+            if (st.Type != NodeType.File || st.Size <= 0)
+            {
+                continue;
+            }
+
+            // wait until the reader is within the budget of what has been asked for (its progress wakes this thread)
+            while (issued - Interlocked.Read(ref _bytesDone) > budget && !_readAheadDone && !Token.IsCancellationRequested)
+            {
+                Volatile.Write(ref _walkerWaiting, 1);
+                if (issued - Interlocked.Read(ref _bytesDone) > budget && !_readAheadDone)
+                {
+                    _readerProgressed.Wait(TimeSpan.FromSeconds(1));
+                }
+            }
+
+            ReadAhead.WillNeed(path, st.Size);
+            issued += st.Size;
+        }
     }
 
     private async Task<BlobId> StoreTreeAsync(List<NodeJson> nodes)
@@ -563,6 +641,11 @@ internal sealed class BackupEngine
 
                 start += cut;
                 _bytesDone += cut;
+                if (_treeReadAhead && Volatile.Read(ref _walkerWaiting) == 1 && Interlocked.Exchange(ref _walkerWaiting, 0) == 1)
+                {
+                    _readerProgressed.Release();
+                }
+
                 Report(path, force: false);
             }
 

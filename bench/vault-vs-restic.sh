@@ -47,7 +47,7 @@ fi
 
 WORK=$BENCH_DIR/run-$(date -u +%Y%m%dT%H%M%S)
 mkdir -p "$WORK"
-trap 'rm -rf "$WORK/tree" "$WORK/cp-copy" "$WORK/restic-restore" "$WORK/lifeline-restore" "$WORK/restic-repo" "$WORK/lifeline-repo"' EXIT
+trap 'rm -rf "$WORK/tree" "$WORK/cp-copy" "$WORK/restic-restore" "$WORK/lifeline-restore" "$WORK/restic-repo" "$WORK/lifeline-repo" "$WORK/inproc-repo"' EXIT
 TREE=$WORK/tree
 cp -a "$DATA" "$TREE"
 rm -f "$TREE/.complete"
@@ -96,6 +96,16 @@ measure lifeline-open "$LIFELINE" vault snapshots
 measure restic-check restic check --no-cache --read-data
 measure lifeline-check "$LIFELINE" vault check --read-data
 
+# In-process (as `lifeline up` runs a backup: no process start; the key derivation timed apart, never weakened):
+# a full backup into a fresh repository and then an unchanged re-backup, each after dropping the page cache, with the
+# per-stage times of the backup engine.
+dotnet build "$ROOT/bench/Lifeline.Benchmarks" -c Release -v q -nologo >/dev/null
+INPROC="$ROOT/bench/Lifeline.Benchmarks/bin/Release/net10.0/Lifeline.Benchmarks.dll"
+LIFELINE_REPO=$WORK/inproc-repo "$LIFELINE" vault init >/dev/null
+measure inproc-full dotnet "$INPROC" vault-backup "$WORK/inproc-repo" "$TREE"
+measure inproc-unchanged dotnet "$INPROC" vault-backup "$WORK/inproc-repo" "$TREE"
+inproc() { sed -n "s/^inproc $2=\([0-9.]*\).*/\1/p; s/^inproc .* $2=\([0-9.]*\).*/\1/p" "$WORK/out-inproc-$1.txt" | head -1; }
+
 # the restores must equal the tree (content); lifeline's also keeps modification times
 diff -r "$TREE" "$WORK/lifeline-restore/tree" >/dev/null || { echo "lifeline restore differs from the tree" >&2; exit 1; }
 diff -r "$TREE" "$WORK/restic-restore$TREE" >/dev/null || { echo "restic restore differs from the tree" >&2; exit 1; }
@@ -129,6 +139,17 @@ verdict() { if [ "$(echo "$1" | bc -l)" = 1 ]; then echo "met"; else echo "misse
   printf '| repository size | %s MB | %s MB | %s | ≤ restic | %s |\n' "$((RESTIC_SIZE / 1000000))" "$((LIFELINE_SIZE / 1000000))" "$(ratio "$LIFELINE_SIZE" "$RESTIC_SIZE")" "$(verdict "$LIFELINE_SIZE <= $RESTIC_SIZE")"
   printf '| peak memory (max RSS of all phases) | %s MB | %s MB | %s | < 300 MB | %s |\n' "$RESTIC_PEAK" "$LIFELINE_PEAK" "$(ratio "$LIFELINE_PEAK" "$RESTIC_PEAK")" "$(verdict "$LIFELINE_PEAK < 300")"
   printf '| `cp -r` + `sync` of the tree | %.2f s | | | | |\n' "${SECS[cp-sync]}"
+  for k in full unchanged; do
+    o=$(inproc "$k" open); b=$(inproc "$k" backup); r=${SECS[restic-$k]}
+    printf '| in-process %s backup (open incl. Argon2id / backup work; restic: its command) | %.2f s | %s s / %s s | %s (backup work) | %s | |\n' \
+      "$k" "$r" "$o" "$b" "$(ratio "$b" "$r")" "$([ "$k" = full ] && echo "— (shows the cost of a command)" || echo "≤ 0.5× restic: $(verdict "$b <= $r * 0.5")")"
+  done
+  echo
+  echo "Per-stage times of the in-process full backup (reader stages on one thread; workers' and writes summed):"
+  echo
+  echo '```'
+  grep '^inproc-stages' "$WORK/out-inproc-full.txt" | sed 's/^inproc-stages //'
+  echo '```'
   echo
   echo "Peak memory per phase (MB), restic / lifeline: full ${RSS[restic-full]} / ${RSS[lifeline-full]}, unchanged ${RSS[restic-unchanged]} / ${RSS[lifeline-unchanged]}, changed ${RSS[restic-changed]} / ${RSS[lifeline-changed]}, restore ${RSS[restic-restore]} / ${RSS[lifeline-restore]}, check ${RSS[restic-check]} / ${RSS[lifeline-check]}."
   echo

@@ -39,7 +39,21 @@ RUN_ID="$(post runs/create '{"experiment_id": "0", "run_name": "bench"}' | sed -
 
 echo "## store: $STORE; $(date -u +%FT%TZ) $(lscpu | grep 'Model name' | sed 's/ \+/ /g'), $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; load: $(uptime | sed 's/.*load average: //')"
 echo "### get-latest-versions (GET, 20 versions, stage Production), $CONNECTIONS connections, ${DURATION}s"
-wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency "$URL/api/2.0/mlflow/registered-models/get-latest-versions?name=bench&stages=Production" | grep -E 'Requests/sec|Latency |  50%|  99%|requests in|Non-2xx'
-echo "### log-batch (POST, 10 metrics + 1 tag per request, one run), $CONNECTIONS connections, ${DURATION}s"
-RUN_ID="$RUN_ID" TOKEN="$TOKEN" wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s bench/registry/log-batch.lua "$URL" | grep -E 'Requests/sec|Latency |  50%|  99%|requests in|Non-2xx'
-echo "metric values stored: $(curl -sf "$URL/api/2.0/mlflow/metrics/get-history?run_id=$RUN_ID&metric_key=m1" | grep -o '"step"' | wc -l) of m1"
+wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency "$URL/api/2.0/mlflow/registered-models/get-latest-versions?name=bench&stages=Production" | grep -E 'Requests/sec|Latency |  50%|  99%|requests in|Non-2xx|Socket errors'
+echo "### log-batch (POST, 10 metrics + 1 tag per request, one run, every request distinct), $CONNECTIONS connections, ${DURATION}s"
+OUT="$(RUN_ID="$RUN_ID" TOKEN="$TOKEN" wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s bench/registry/log-batch.lua "$URL")"
+echo "$OUT" | grep -E 'Requests/sec|Latency |  50%|  99%|requests in|Non-2xx|Socket errors'
+SENT=$(echo "$OUT" | awk '/ requests in / {print $1}')
+NON2XX=$(echo "$OUT" | awk '/Non-2xx or 3xx responses:/ {n+=$NF} END {print n+0}')
+OK=$((SENT - NON2XX))
+STORED=0
+for i in $(seq 1 10); do
+  n=$(curl -sf "$URL/api/2.0/mlflow/metrics/get-history?run_id=$RUN_ID&metric_key=m$i" | grep -o '"step"' | wc -l || true)
+  STORED=$((STORED + n))
+done
+SECONDS_RUN=$(echo "$OUT" | awk '/ requests in / {sub(/s,$/, "", $4); print $4}')
+# wrk counts the answers it read before it stopped; up to one request per connection was still in flight and is
+# stored too, so all is well when 10 x 2xx <= stored <= 10 x (2xx + connections).
+if [ "$STORED" -ge $((OK * 10)) ] && [ "$STORED" -le $(((OK + CONNECTIONS) * 10)) ]; then VERDICT="all stored (the rest: requests in flight when wrk stopped)"; else VERDICT="MISMATCH"; fi
+echo "stored: $STORED metric values; wrk read $OK answers 2xx ($NON2XX non-2xx) = $((OK * 10)) values; $VERDICT"
+echo "stored metric values per second: $(awk -v s="$STORED" -v t="$SECONDS_RUN" 'BEGIN { printf "%.0f", (t > 0 ? s/t : 0) }') (over wrk's ${SECONDS_RUN}s)"

@@ -36,6 +36,13 @@ internal sealed class ScoringMetrics
             new GaugeConfiguration { LabelNames = ["sink"] });
         RecordFailures = factory.CreateCounter("lifeline_scoring_record_failures_total",
             "Predictions answered 503 because they could not be serialised or written to the spool");
+        // GC pauses of the process (read at scrape time): what the tail latency of a 2-core box is made of, partly
+        GcPauseSeconds = factory.CreateGauge("lifeline_scoring_gc_pause_seconds_total", "Time the process was paused by the GC since start");
+        GcCollections = factory.CreateGauge("lifeline_scoring_gc_collections_total", "Garbage collections since start by generation",
+            new GaugeConfiguration { LabelNames = ["generation"] });
+        GcLastPauseSeconds = factory.CreateGauge("lifeline_scoring_gc_last_pause_seconds", "The pause of the last collection of each kind",
+            new GaugeConfiguration { LabelNames = ["kind"] });
+        Registry.AddBeforeCollectCallback(CollectGc);
         ScoreLeadOk = Requests.WithLabels("score-lead", "200");
         ScoreLeadLatency = Latency.WithLabels("score-lead");
     }
@@ -71,6 +78,33 @@ internal sealed class ScoringMetrics
     public Gauge SpoolBacklog { get; }
 
     public Counter RecordFailures { get; }
+
+    public Gauge GcPauseSeconds { get; }
+
+    public Gauge GcCollections { get; }
+
+    public Gauge GcLastPauseSeconds { get; }
+
+    private void CollectGc()
+    {
+        GcPauseSeconds.Set(GC.GetTotalPauseDuration().TotalSeconds);
+        for (var generation = 0; generation <= GC.MaxGeneration; generation++)
+        {
+            GcCollections.WithLabels(generation.ToString(CultureInfo.InvariantCulture)).Set(GC.CollectionCount(generation));
+        }
+
+        foreach (var (kind, label) in new[] { (GCKind.Ephemeral, "ephemeral"), (GCKind.FullBlocking, "full_blocking"), (GCKind.Background, "background") })
+        {
+            var info = GC.GetGCMemoryInfo(kind);
+            var pause = TimeSpan.Zero;
+            foreach (var part in info.PauseDurations)
+            {
+                pause += part;
+            }
+
+            GcLastPauseSeconds.WithLabels(label).Set(pause.TotalSeconds);
+        }
+    }
 
     public void SetModelVersion(string version) =>
         ModelVersion.Set(double.TryParse(version, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) ? v : 0);

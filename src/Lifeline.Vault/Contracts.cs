@@ -56,6 +56,13 @@ public sealed record VaultOpenOptions
     /// </summary>
     public int CompressionLevel { get; init; } = 1;
 
+    /// <summary>
+    /// Full backups (no parent snapshot): how far ahead of the reader, in bytes of file content, a read-ahead walker
+    /// asks the kernel to read files into the page cache, across files and directories. Default 64 MiB; 0 = only the
+    /// next file of the same directory (what re-backups with a parent always do).
+    /// </summary>
+    public long ReadAheadBytes { get; init; } = 64L << 20;
+
     /// <summary>Where the vault logs its events. Default none.</summary>
     public Microsoft.Extensions.Logging.ILogger? Logger { get; init; }
 }
@@ -123,6 +130,50 @@ public sealed record BackupResult
 
     /// <summary>Source paths that could not be read; non-empty means "partly backed up".</summary>
     public IReadOnlyList<SourceError> Errors { get; init; } = [];
+
+    /// <summary>Where the time went, per stage (for benchmarks and a stats flag; not stored in the snapshot).</summary>
+    public BackupStageTimes Stages { get; init; } = new();
+}
+
+/// <summary>
+/// Time spent per stage of one backup. The reader's stages (walk, read, chunk, hash, waiting for the workers) are on
+/// one thread and add up to about the wall time; the workers' stages are summed over all workers (compare with
+/// workers × wall time to see how busy they were); write is the store's time, summed over uploads.
+/// </summary>
+public sealed record BackupStageTimes
+{
+    /// <summary>Before the engine starts: the shared lock, refreshing the index, finding the parent snapshot.</summary>
+    public TimeSpan Prepare { get; init; }
+
+    /// <summary>Reader: stat, list directories, open files, trees (the reader's time not in its other stages).</summary>
+    public TimeSpan Walk { get; init; }
+
+    /// <summary>After the reader is done: the workers' last packs, their uploads, the last index file, the snapshot.</summary>
+    public TimeSpan Finish { get; init; }
+
+    /// <summary>Reader: read calls (cold cache: mostly the disk).</summary>
+    public TimeSpan Read { get; init; }
+
+    /// <summary>Reader: finding chunk boundaries (FastCDC).</summary>
+    public TimeSpan Chunk { get; init; }
+
+    /// <summary>Reader: SHA-256 of every chunk.</summary>
+    public TimeSpan Hash { get; init; }
+
+    /// <summary>Reader: blocked handing chunks to the workers (they are behind).</summary>
+    public TimeSpan WaitForWorkers { get; init; }
+
+    /// <summary>Workers, summed: compression decision, zstd, AES-GCM, packing.</summary>
+    public TimeSpan CompressEncrypt { get; init; }
+
+    /// <summary>Workers, summed: blocked waiting for an upload slot.</summary>
+    public TimeSpan WaitForUpload { get; init; }
+
+    /// <summary>Uploads, summed: writing packs and index files to the store.</summary>
+    public TimeSpan Write { get; init; }
+
+    /// <summary>Number of workers.</summary>
+    public int Workers { get; init; }
 }
 
 /// <summary>A source path that could not be backed up, and why.</summary>

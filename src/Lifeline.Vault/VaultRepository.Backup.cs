@@ -11,11 +11,14 @@ public sealed partial class VaultRepository
     public async Task<BackupResult> BackupAsync(BackupRequest request, IProgress<VaultProgress>? progress = null, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(request);
+        var started = Time.GetTimestamp();
         await using var held = await LockAsync(exclusive: false, ct);
         await RefreshIndexAsync(ct);
         var parent = await FindParentAsync(request, ct);
+        var prepare = Time.GetElapsedTime(started);
         var engine = new BackupEngine(this, request, progress, held, ct);
-        return await engine.RunAsync(parent);
+        var result = await engine.RunAsync(parent);
+        return result with { Stages = result.Stages with { Prepare = prepare } };
     }
 
     private async Task<SnapshotInfo?> FindParentAsync(BackupRequest request, CancellationToken ct)

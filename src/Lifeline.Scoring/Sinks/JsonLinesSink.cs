@@ -12,7 +12,7 @@ namespace Lifeline.Scoring.Sinks;
 /// recorded before a crash) are cut off and the spool resumes from the recorded position. The file belongs to the
 /// service: rotate it only while the service is stopped.
 /// </summary>
-internal sealed class JsonLinesSink<T>(string path, JsonTypeInfo<T> typeInfo) : IPositionedSink<T>
+internal sealed class JsonLinesSink<T>(string path, JsonTypeInfo<T> typeInfo) : IPositionedSink<T>, IRawJsonLinesSink
 {
     private readonly SemaphoreSlim _gate = new(1, 1);
     private ArrayBufferWriter<byte> _buffer = new(1 << 16);
@@ -48,36 +48,67 @@ internal sealed class JsonLinesSink<T>(string path, JsonTypeInfo<T> typeInfo) : 
                 }
             }
 
-            Directory.CreateDirectory(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(Path))!);
-            long length;
-            using (var file = new FileStream(Path, FileMode.Append, FileAccess.Write, FileShare.Read, 0))
-            {
-                file.Write(_buffer.WrittenSpan);
-                file.Flush(flushToDisk: true);
-                length = file.Length;
-            }
-
-            if (spoolId is not null)
-            {
-                var tmp = PositionPath + ".tmp";
-                using (var file = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None, 0))
-                {
-                    file.Write(System.Text.Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture, $"{spoolId} {endPosition} {length}\n")));
-                    file.Flush(flushToDisk: true);
-                }
-
-                File.Move(tmp, PositionPath, overwrite: true);
-            }
-
-            if (_buffer.Capacity > 1 << 20)
-            {
-                _buffer = new ArrayBufferWriter<byte>(1 << 16); // a rare huge batch does not keep its buffer for the life of the service
-            }
-
+            Persist(spoolId, endPosition);
         }
         finally
         {
             _gate.Release();
+        }
+    }
+
+    /// <summary>The spool's payloads are this sink's JSON already (same type info): written as lines, unchanged.</summary>
+    public async Task AppendRawAsync(IReadOnlyList<ReadOnlyMemory<byte>> payloads, string spoolId, long endPosition, CancellationToken cancellationToken)
+    {
+        if (payloads.Count == 0)
+        {
+            return;
+        }
+
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            _buffer.ResetWrittenCount();
+            foreach (var payload in payloads)
+            {
+                _buffer.Write(payload.Span);
+                _buffer.Write("\n"u8);
+            }
+
+            Persist(spoolId, endPosition);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    // Appends the buffer to the file (fsync), then records the position (temp file, fsync, rename). Under _gate.
+    private void Persist(string? spoolId, long endPosition)
+    {
+        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(Path))!);
+        long length;
+        using (var file = new FileStream(Path, FileMode.Append, FileAccess.Write, FileShare.Read, 0))
+        {
+            file.Write(_buffer.WrittenSpan);
+            file.Flush(flushToDisk: true);
+            length = file.Length;
+        }
+
+        if (spoolId is not null)
+        {
+            var tmp = PositionPath + ".tmp";
+            using (var file = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None, 0))
+            {
+                file.Write(System.Text.Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture, $"{spoolId} {endPosition} {length}\n")));
+                file.Flush(flushToDisk: true);
+            }
+
+            File.Move(tmp, PositionPath, overwrite: true);
+        }
+
+        if (_buffer.Capacity > 1 << 20)
+        {
+            _buffer = new ArrayBufferWriter<byte>(1 << 16); // a rare huge batch does not keep its buffer for the life of the service
         }
     }
 
@@ -117,7 +148,7 @@ internal sealed class JsonLinesSink<T>(string path, JsonTypeInfo<T> typeInfo) : 
 }
 
 /// <summary>Predictions to <c>predictions.jsonl</c>.</summary>
-internal sealed class JsonLinesPredictionSink(string path) : IPredictionSink, IPositionedSink<PredictionRecord>
+internal sealed class JsonLinesPredictionSink(string path) : IPredictionSink, IPositionedSink<PredictionRecord>, IRawJsonLinesSink
 {
     private readonly JsonLinesSink<PredictionRecord> _sink = new(path, ScoringJsonContext.Default.PredictionRecord);
 
@@ -127,10 +158,13 @@ internal sealed class JsonLinesPredictionSink(string path) : IPredictionSink, IP
         _sink.AppendAsync(batch, spoolId, endPosition, cancellationToken);
 
     public Task<long?> GetCommittedPositionAsync(string spoolId, CancellationToken cancellationToken) => _sink.GetCommittedPositionAsync(spoolId, cancellationToken);
+
+    public Task AppendRawAsync(IReadOnlyList<ReadOnlyMemory<byte>> payloads, string spoolId, long endPosition, CancellationToken cancellationToken) =>
+        _sink.AppendRawAsync(payloads, spoolId, endPosition, cancellationToken);
 }
 
 /// <summary>Audit records to <c>audit_logs.jsonl</c>.</summary>
-internal sealed class JsonLinesAuditSink(string path) : IAuditSink, IPositionedSink<AuditRecord>
+internal sealed class JsonLinesAuditSink(string path) : IAuditSink, IPositionedSink<AuditRecord>, IRawJsonLinesSink
 {
     private readonly JsonLinesSink<AuditRecord> _sink = new(path, ScoringJsonContext.Default.AuditRecord);
 
@@ -140,6 +174,9 @@ internal sealed class JsonLinesAuditSink(string path) : IAuditSink, IPositionedS
         _sink.AppendAsync(batch, spoolId, endPosition, cancellationToken);
 
     public Task<long?> GetCommittedPositionAsync(string spoolId, CancellationToken cancellationToken) => _sink.GetCommittedPositionAsync(spoolId, cancellationToken);
+
+    public Task AppendRawAsync(IReadOnlyList<ReadOnlyMemory<byte>> payloads, string spoolId, long endPosition, CancellationToken cancellationToken) =>
+        _sink.AppendRawAsync(payloads, spoolId, endPosition, cancellationToken);
 }
 
 /// <summary>Discards predictions (sinks switched off, e.g. for the benchmark without sinks).</summary>

@@ -32,6 +32,12 @@ internal readonly record struct SpoolRecord(ReadOnlyMemory<byte> Payload, long S
 /// the file (handed to the OS: it survives SIGKILL and SIGTERM). A timer fsyncs every
 /// <see cref="SpoolOptions.FsyncInterval"/>, which bounds what a power loss can take.
 /// <para>
+/// No fsync runs on a request thread or a thread-pool thread: the periodic fsync, and the fsync of a segment closed
+/// by a roll-over, run on the spool's own sync thread; write rounds that pile up behind the first caller's go to the
+/// spool's own writer thread, not the thread pool (whose queue is full of requests under load, so a write round
+/// queued there waited behind them and held every record of its round; docs/benchmarks.md).
+/// </para>
+/// <para>
 /// On disk: segments <c>{base:D20}.seg</c>, each an 16-byte header (<c>LLSPOOL1</c>, base position) then frames
 /// <c>[u32 length][u32 crc32(payload)][payload]</c>, little-endian. A position is a global byte offset: segment base +
 /// offset in the segment; the next segment's base is the previous base + its length. <c>checkpoint</c> holds the
@@ -51,8 +57,11 @@ internal sealed class Spool : IDisposable
     private readonly List<(long Base, string Path)> _segments = [];
     private readonly TimeProvider _timeProvider;
     private readonly CancellationTokenSource _stopping = new();
-    private readonly Task _fsyncLoop;
+    private readonly Thread _syncThread;
+    private readonly Thread _writerThread;
+    private readonly SemaphoreSlim _writeSignal = new(0, int.MaxValue);
     private readonly SemaphoreSlim _dataAvailable = new(0, int.MaxValue);
+    private readonly System.Collections.Concurrent.ConcurrentQueue<FileStream> _retired = new(); // rolled-over segments, fsynced and closed by the sync thread
 
     // pending: frames copied in by callers, not yet written (guarded by _gate)
     private byte[] _pending = new byte[1 << 16];
@@ -85,7 +94,10 @@ internal sealed class Spool : IDisposable
         _activeLength = activeLength;
         _written = _synced = _reserved = activeBase + activeLength;
         _checkpoint = checkpoint;
-        _fsyncLoop = FsyncLoopAsync();
+        _syncThread = new Thread(SyncLoop) { IsBackground = true, Name = "spool sync " + Path.GetFileName(options.Directory) };
+        _syncThread.Start();
+        _writerThread = new Thread(WriterLoop) { IsBackground = true, Name = "spool writer " + Path.GetFileName(options.Directory) };
+        _writerThread.Start();
     }
 
     /// <summary>The spool's identity (a random id made when it was created), recorded by sinks with each position.</summary>
@@ -226,7 +238,7 @@ internal sealed class Spool : IDisposable
         }
 
         // This caller leads: it writes what is pending now (its own record and any that came meanwhile) inline, and
-        // hands the next round, if any, to the thread pool so its own answer is not held up by others' writes.
+        // hands the next round, if any, to the spool's writer thread so its own answer is not held up by others' writes.
         WriteRound();
         lock (_gate)
         {
@@ -237,24 +249,37 @@ internal sealed class Spool : IDisposable
             }
         }
 
-        ThreadPool.UnsafeQueueUserWorkItem(static spool => spool.WriteLoop(), this, preferLocal: false);
+        _writeSignal.Release();
         return batch.Task;
     }
 
-    private void WriteLoop()
+    // The writer thread: woken when a leader leaves rounds behind; writes until nothing is pending, then lets the next
+    // caller lead again. Blocking here holds no thread-pool thread.
+    private void WriterLoop()
     {
-        while (true)
+        try
         {
-            lock (_gate)
+            while (true)
             {
-                if (_pendingLength == 0)
+                _writeSignal.Wait(_stopping.Token);
+                while (true)
                 {
-                    _writing = false;
-                    return;
+                    lock (_gate)
+                    {
+                        if (_pendingLength == 0)
+                        {
+                            _writing = false;
+                            break;
+                        }
+                    }
+
+                    WriteRound();
                 }
             }
-
-            WriteRound();
+        }
+        catch (OperationCanceledException)
+        {
+            // disposing: Dispose writes nothing more (appends fail from now on); a round in progress finished above
         }
     }
 
@@ -335,22 +360,22 @@ internal sealed class Spool : IDisposable
         _shrink = true;
     }
 
+    // Starts the next segment. The old one is fsynced and closed by the sync thread (queued before the new one is
+    // published, which Sync relies on); the new one's header reaches the disk with its first periodic fsync.
     private void Roll()
     {
         var old = _active;
-        old.Flush(flushToDisk: true);
         var nextBase = _activeBase + _activeLength;
-        var next = CreateSegment(_options.Directory, nextBase, out var path);
+        var next = CreateSegment(_options.Directory, nextBase, out var path, flush: false);
         lock (_segmentsGate)
         {
             _segments.Add((nextBase, path));
         }
 
-        _active = next;
+        _retired.Enqueue(old);
+        Volatile.Write(ref _active, next);
         _activeBase = nextBase;
         _activeLength = SegmentHeaderSize;
-        Volatile.Write(ref _synced, nextBase);
-        old.Dispose();
     }
 
     /// <summary>Waits until records past <paramref name="position"/> are written (returns at once when they are).</summary>
@@ -531,33 +556,45 @@ internal sealed class Spool : IDisposable
         }
     }
 
-    /// <summary>Fsyncs what is written now.</summary>
+    /// <summary>Fsyncs what is written now (called by the sync thread, and once more by Dispose after it stopped).</summary>
     public void Sync()
     {
+        // Order matters: the position first, then the active segment, then the retired ones. Every byte before
+        // `written` is in the segment read as active here or in one retired before it was published (Roll queues
+        // the old segment before it swaps), so both flushes below cover it.
         var written = Written;
-        if (Volatile.Read(ref _synced) >= written)
+        var active = Volatile.Read(ref _active);
+        if (Volatile.Read(ref _synced) >= written && _retired.IsEmpty)
         {
             return;
         }
 
         try
         {
-            _active.Flush(flushToDisk: true);
-            Volatile.Write(ref _synced, written);
+            active.Flush(flushToDisk: true);
         }
         catch (ObjectDisposedException)
         {
-            // rolled over meanwhile: the roll fsynced the old segment
+            // retired and closed meanwhile: its data was fsynced before the close
         }
+
+        while (_retired.TryDequeue(out var old))
+        {
+            old.Flush(flushToDisk: true);
+            old.Dispose();
+        }
+
+        Volatile.Write(ref _synced, written);
     }
 
-    private async Task FsyncLoopAsync()
+    // The sync thread: fsyncs every interval (by the TimeProvider, so tests move it with fake time). Blocking here holds
+    // no thread-pool thread and no request.
+    private void SyncLoop()
     {
-        await Task.Yield();
         using var timer = new PeriodicTimer(_options.FsyncInterval, _timeProvider);
         try
         {
-            while (await timer.WaitForNextTickAsync(_stopping.Token))
+            while (timer.WaitForNextTickAsync(_stopping.Token).AsTask().GetAwaiter().GetResult())
             {
                 try
                 {
@@ -584,21 +621,12 @@ internal sealed class Spool : IDisposable
             return;
         }
 
-        _stopping.Cancel();
-        try
-        {
-            _fsyncLoop.Wait(TimeSpan.FromSeconds(5));
-        }
-        catch (AggregateException)
-        {
-        }
-
         lock (_gate)
         {
-            _failed ??= new ObjectDisposedException(nameof(Spool));
+            _failed ??= new ObjectDisposedException(nameof(Spool)); // no append from now on
         }
 
-        // a write in progress finishes first (it is short: one pwrite)
+        // rounds already accepted are written first (the writer thread is still running: each round is one pwrite)
         var deadline = Environment.TickCount64 + 5000;
         while (Environment.TickCount64 < deadline)
         {
@@ -613,6 +641,10 @@ internal sealed class Spool : IDisposable
             Thread.Yield();
         }
 
+        _stopping.Cancel();
+        _syncThread.Join(TimeSpan.FromSeconds(5));
+        _writerThread.Join(TimeSpan.FromSeconds(5));
+
         try
         {
             Sync();
@@ -624,14 +656,19 @@ internal sealed class Spool : IDisposable
         _active.Dispose();
         _stopping.Dispose();
         _dataAvailable.Dispose();
+        _writeSignal.Dispose();
     }
 
-    private static FileStream CreateSegment(string directory, long segmentBase, out string path)
+    private static FileStream CreateSegment(string directory, long segmentBase, out string path, bool flush = true)
     {
         path = Path.Combine(directory, segmentBase.ToString("D20", CultureInfo.InvariantCulture) + ".seg");
         var stream = new FileStream(path, FileMode.Create, FileAccess.ReadWrite, FileShare.Read | FileShare.Delete, 0);
         WriteHeader(stream.SafeFileHandle, segmentBase);
-        stream.Flush(flushToDisk: true);
+        if (flush)
+        {
+            stream.Flush(flushToDisk: true);
+        }
+
         return stream;
     }
 

@@ -21,7 +21,19 @@ internal interface IPositionedSink<T>
 }
 
 /// <summary>
-/// Drains a <see cref="Spool"/> into a sink in the background: waits for records, lets them gather for the flush
+/// A sink that takes the spool's payloads as they are: each is already the record's JSON (serialised on the request
+/// path with the sink's own type info), so the drainer neither deserialises nor re-serialises it, and no record object
+/// is made or kept alive between the request and the sink (the JSON-lines sinks).
+/// </summary>
+internal interface IRawJsonLinesSink
+{
+    /// <summary>Appends the JSON payloads as lines, whose last ends at <paramref name="endPosition"/> of spool <paramref name="spoolId"/>.</summary>
+    Task AppendRawAsync(IReadOnlyList<ReadOnlyMemory<byte>> payloads, string spoolId, long endPosition, CancellationToken cancellationToken);
+}
+
+/// <summary>
+/// Drains a <see cref="Spool"/> into a sink in the background, on a thread of its own (the sink's fsyncs never hold a
+/// thread-pool thread, which on a 2-core box is half of the request capacity): waits for records, lets them gather for the flush
 /// interval (one Delta commit per flush), reads up to the maximum batch, appends, then records the position
 /// (<see cref="Spool.Commit"/>). A failure the sink may recover from (I/O, network, the table) is retried with the
 /// same batch, with backoff, for as long as it takes: records wait in the spool, never dropped. A failure caused by
@@ -36,6 +48,8 @@ internal sealed class SpoolDrainer<T> : IDisposable
     private readonly JsonTypeInfo<T> _typeInfo;
     private readonly Func<IReadOnlyList<T>, CancellationToken, Task> _append;
     private readonly IPositionedSink<T>? _positioned;
+    private readonly IRawJsonLinesSink? _raw;
+    private readonly List<ReadOnlyMemory<byte>> _rawBatch = [];
     private readonly TimeSpan _flushInterval;
     private readonly int _maxBatch;
     private readonly TimeProvider _timeProvider;
@@ -60,6 +74,7 @@ internal sealed class SpoolDrainer<T> : IDisposable
         _typeInfo = typeInfo;
         _append = append;
         _positioned = positioned;
+        _raw = positioned as IRawJsonLinesSink;
         _flushInterval = flushInterval;
         _maxBatch = maxBatch;
         _timeProvider = timeProvider;
@@ -84,7 +99,8 @@ internal sealed class SpoolDrainer<T> : IDisposable
     public Task StartAsync(CancellationToken cancellationToken)
     {
         _position = _spool.Checkpoint;
-        _loop = RunAsync(_stopping.Token);
+        var token = _stopping.Token;
+        _loop = Task.Factory.StartNew(() => RunLoop(token), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         return Task.CompletedTask;
     }
 
@@ -134,28 +150,30 @@ internal sealed class SpoolDrainer<T> : IDisposable
 
     public void Dispose() => _stopping.Dispose();
 
-    private async Task RunAsync(CancellationToken stoppingToken)
+    // Runs on the drainer's own thread and blocks it while waiting: a sink whose append completes synchronously (the
+    // JSON-lines files, their fsyncs, the spool checkpoint) runs here whole; an asynchronous one (Delta over the
+    // network) continues on the pool while this thread waits.
+    private void RunLoop(CancellationToken stoppingToken)
     {
-        await Task.Yield();
         try
         {
             var delay = TimeSpan.FromMilliseconds(100);
-            while (!await TryResumeAsync(stoppingToken))
+            while (!TryResumeAsync(stoppingToken).GetAwaiter().GetResult())
             {
-                await Task.Delay(delay, _timeProvider, stoppingToken);
+                Task.Delay(delay, _timeProvider, stoppingToken).GetAwaiter().GetResult();
                 delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(5).Ticks));
             }
 
             while (!stoppingToken.IsCancellationRequested)
             {
-                await _spool.WaitForDataAsync(Position, stoppingToken);
+                _spool.WaitForDataAsync(Position, stoppingToken).GetAwaiter().GetResult();
                 if (_spool.Written - Position < (1 << 20))
                 {
                     // let a flush interval's records gather (one sink commit per flush); a big backlog goes at once
-                    await Task.Delay(_flushInterval, _timeProvider, stoppingToken);
+                    Task.Delay(_flushInterval, _timeProvider, stoppingToken).GetAwaiter().GetResult();
                 }
 
-                await DrainAsync(stoppingToken);
+                DrainAsync(stoppingToken).GetAwaiter().GetResult();
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -174,6 +192,19 @@ internal sealed class SpoolDrainer<T> : IDisposable
             {
                 Log.SpoolCorrupt(_logger, _name, corrupt);
                 await RaiseAsync("spool-corrupt", corrupt);
+            }
+
+            if (_raw is not null)
+            {
+                if (!await WriteRawAsync(cancellationToken))
+                {
+                    return;
+                }
+
+                Volatile.Write(ref _position, next);
+                _spool.Commit(next);
+                _metrics.SpoolBacklog.WithLabels(_name).Set(_spool.Written - next);
+                continue;
             }
 
             items.Clear();
@@ -220,6 +251,91 @@ internal sealed class SpoolDrainer<T> : IDisposable
         {
             _records.Clear();
             _records.TrimExcess();
+        }
+    }
+
+    // The raw path: payloads that are not one JSON object go to the dead-letter file (what deserialising would have
+    // refused), the rest to the sink as they are. The sink's failures are I/O: retried with backoff, never dead-lettered.
+    private async Task<bool> WriteRawAsync(CancellationToken cancellationToken)
+    {
+        _rawBatch.Clear();
+        long end = 0;
+        foreach (var raw in _records)
+        {
+            if (IsOneJsonObject(raw.Payload.Span, out var error))
+            {
+                _rawBatch.Add(raw.Payload);
+                end = raw.End;
+            }
+            else
+            {
+                await DeadLetterAsync(raw, error!);
+            }
+        }
+
+        if (_rawBatch.Count == 0)
+        {
+            return true;
+        }
+
+        var delay = TimeSpan.FromMilliseconds(100);
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await _raw!.AppendRawAsync(_rawBatch, _spool.Id, end, CancellationToken.None);
+                Interlocked.Add(ref _written, _rawBatch.Count);
+                _metrics.SinkWritten.WithLabels(_name).Inc(_rawBatch.Count);
+                return true;
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                Log.SinkAppendFailed(_logger, _name, _rawBatch.Count, attempt, ex);
+                _metrics.SinkErrors.WithLabels(_name).Inc();
+                if (cancellationToken.IsCancellationRequested)
+                {
+                    return false;
+                }
+
+                try
+                {
+                    await Task.Delay(delay, _timeProvider, cancellationToken);
+                }
+                catch (OperationCanceledException)
+                {
+                    return false;
+                }
+
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(5).Ticks));
+            }
+        }
+    }
+
+    private static bool IsOneJsonObject(ReadOnlySpan<byte> payload, out Exception? error)
+    {
+        error = null;
+        try
+        {
+            var reader = new Utf8JsonReader(payload, new JsonReaderOptions { AllowTrailingCommas = false, CommentHandling = JsonCommentHandling.Disallow });
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                error = new JsonException("the record is not a JSON object");
+                return false;
+            }
+
+            reader.Skip();
+            if (reader.Read())
+            {
+                error = new JsonException("the record has bytes after its JSON object");
+                return false;
+            }
+
+            return true;
+        }
+        catch (JsonException ex)
+        {
+            error = ex;
+            return false;
         }
     }
 

@@ -30,11 +30,18 @@ internal sealed class BackupEngine
     private readonly System.Buffers.ArrayPool<byte> _pool = VaultBuffers.Create();
     private byte[] _readBuffer = [];
     private Task _prefetch = Task.CompletedTask;
+    private readonly SemaphoreSlim _readerProgressed = new(0, int.MaxValue);
+    private int _walkerWaiting;
+    private bool _treeReadAhead;
+    private volatile bool _readAheadDone;
     private long _dataAdded;
     private long _blobsAdded;
     private long _filesNew, _filesChanged, _filesUnmodified, _dirsNew, _dirsChanged, _dirsUnmodified, _totalFiles, _totalBytes;
     private long _bytesDone;
     private long _lastReported;
+
+    // stage timings in Stopwatch ticks: the reader's are its own; workers' and uploads' are added with Interlocked
+    private long _tRead, _tChunk, _tHash, _tWaitWorkers, _tCompress, _tWaitUpload, _tWrite, _tReader;
 
     public BackupEngine(VaultRepository repo, BackupRequest request, IProgress<VaultProgress>? progress, Locking.VaultLock? held, CancellationToken ct)
     {
@@ -78,12 +85,21 @@ internal sealed class BackupEngine
         }
 
         var workers = Enumerable.Range(0, Workers).Select(_ => Task.Run(WorkerAsync)).ToArray();
+        Task walker = Task.CompletedTask;
+        var budget = _repo.Options.ReadAheadBytes;
+        if (parentRoot is null && budget > 0 && OperatingSystem.IsLinux())
+        {
+            _treeReadAhead = true;
+            walker = Task.Factory.StartNew(() => ReadAheadWalk(paths, budget), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        }
         BlobId rootId = default;
         Exception? readerError = null;
         try
         {
             rootId = await Task.Run(async () =>
             {
+                var readerStarted = System.Diagnostics.Stopwatch.GetTimestamp();
+                using var _ = new ReaderClock(this, readerStarted);
                 var nodes = new List<NodeJson>();
                 for (var i = 0; i < paths.Count; i++)
                 {
@@ -106,6 +122,9 @@ internal sealed class BackupEngine
         }
 
         _jobs.Writer.TryComplete();
+        _readAheadDone = true; // nothing more to read: the read-ahead walker stops at its next file
+        _readerProgressed.Release();
+        await walker;
         var failures = new List<Exception>();
         foreach (var w in workers)
         {
@@ -220,6 +239,33 @@ internal sealed class BackupEngine
             TotalBytes = _totalBytes,
             Duration = _repo.Time.GetElapsedTime(startTs),
             Errors = [.. _errors],
+            Stages = StageTimes(_repo.Time.GetElapsedTime(startTs)),
+        };
+    }
+
+    // Adds the reader's wall time when the reader ends, however it ends.
+    private readonly struct ReaderClock(BackupEngine engine, long started) : IDisposable
+    {
+        public void Dispose() => engine._tReader = System.Diagnostics.Stopwatch.GetTimestamp() - started;
+    }
+
+    private BackupStageTimes StageTimes(TimeSpan wall)
+    {
+        static TimeSpan T(long ticks) => TimeSpan.FromSeconds(ticks / (double)System.Diagnostics.Stopwatch.Frequency);
+        static TimeSpan NonNegative(TimeSpan t) => t > TimeSpan.Zero ? t : TimeSpan.Zero;
+        var reader = _tRead + _tChunk + _tHash + _tWaitWorkers;
+        return new BackupStageTimes
+        {
+            Walk = NonNegative(T(_tReader - reader)),
+            Finish = NonNegative(wall - T(_tReader)),
+            Read = T(_tRead),
+            Chunk = T(_tChunk),
+            Hash = T(_tHash),
+            WaitForWorkers = T(_tWaitWorkers),
+            CompressEncrypt = T(Interlocked.Read(ref _tCompress)),
+            WaitForUpload = T(Interlocked.Read(ref _tWaitUpload)),
+            Write = T(Interlocked.Read(ref _tWrite)),
+            Workers = Workers,
         };
     }
 
@@ -367,7 +413,7 @@ internal sealed class BackupEngine
             var name = names[i];
             NodeJson? parentNode = null;
             parentNodes?.TryGetValue(name, out parentNode);
-            if (i + 1 < names.Count)
+            if (i + 1 < names.Count && !_treeReadAhead)
             {
                 PrefetchIfRead(Path.Combine(path, names[i + 1]), parentNodes);
             }
@@ -412,6 +458,70 @@ internal sealed class BackupEngine
         }
 
         _prefetch = _prefetch.ContinueWith(_ => ReadAhead.WillNeed(path, st.Size), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+    }
+
+    /// <summary>
+    /// The read-ahead walker of a full backup: walks the same tree in the reader's order (paths, then ordinal names)
+    /// and asks the kernel to read each regular file into the page cache, staying at most <paramref name="budget"/>
+    /// bytes of file content ahead of the reader, across files and directories, so the disk is kept busy while the
+    /// reader chunks and hashes. A hint only: it reads nothing into the process and ignores every error.
+    /// </summary>
+    private void ReadAheadWalk(List<string> paths, long budget)
+    {
+        long issued = 0;
+        var pending = new Stack<string>(Enumerable.Reverse(paths));
+        while (pending.Count > 0 && !_readAheadDone && !Token.IsCancellationRequested)
+        {
+            var path = pending.Pop();
+            FileStat st;
+            try
+            {
+                st = FileStats.Lstat(path);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                continue;
+            }
+
+            if (st.Type == NodeType.Dir)
+            {
+                List<string> names;
+                try
+                {
+                    names = Directory.EnumerateFileSystemEntries(path).Select(p => Path.GetFileName(p)).ToList();
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    continue;
+                }
+
+                names.Sort(StringComparer.Ordinal);
+                for (var i = names.Count - 1; i >= 0; i--)
+                {
+                    pending.Push(Path.Combine(path, names[i]));
+                }
+
+                continue;
+            }
+
+            if (st.Type != NodeType.File || st.Size <= 0)
+            {
+                continue;
+            }
+
+            // wait until the reader is within the budget of what has been asked for (its progress wakes this thread)
+            while (issued - Interlocked.Read(ref _bytesDone) > budget && !_readAheadDone && !Token.IsCancellationRequested)
+            {
+                Volatile.Write(ref _walkerWaiting, 1);
+                if (issued - Interlocked.Read(ref _bytesDone) > budget && !_readAheadDone)
+                {
+                    _readerProgressed.Wait(TimeSpan.FromSeconds(1));
+                }
+            }
+
+            ReadAhead.WillNeed(path, st.Size);
+            issued += st.Size;
+        }
     }
 
     private async Task<BlobId> StoreTreeAsync(List<NodeJson> nodes)
@@ -484,6 +594,7 @@ internal sealed class BackupEngine
                     while (end < buf.Length)
                     {
                         int n;
+                        var t0 = System.Diagnostics.Stopwatch.GetTimestamp();
                         try
                         {
                             n = RandomAccess.Read(handle, buf.AsSpan(end), fileOffset);
@@ -494,6 +605,7 @@ internal sealed class BackupEngine
                             return (null, 0);
                         }
 
+                        _tRead += System.Diagnostics.Stopwatch.GetTimestamp() - t0;
                         if (n == 0)
                         {
                             eof = true;
@@ -510,18 +622,30 @@ internal sealed class BackupEngine
                     break;
                 }
 
+                var t1 = System.Diagnostics.Stopwatch.GetTimestamp();
                 var cut = _repo.Chunker.FindCut(buf.AsSpan(start, end - start));
+                var t2 = System.Diagnostics.Stopwatch.GetTimestamp();
                 var id = BlobId.Hash(buf.AsSpan(start, cut));
+                var t3 = System.Diagnostics.Stopwatch.GetTimestamp();
+                _tChunk += t2 - t1;
+                _tHash += t3 - t2;
                 content.Add(id.ToString());
                 if (IsNew(id))
                 {
                     var chunk = _pool.Rent(cut);
                     Buffer.BlockCopy(buf, start, chunk, 0, cut);
+                    var t4 = System.Diagnostics.Stopwatch.GetTimestamp();
                     await _jobs.Writer.WriteAsync(new BlobJob(BlobType.Data, id, chunk, cut), Token);
+                    _tWaitWorkers += System.Diagnostics.Stopwatch.GetTimestamp() - t4;
                 }
 
                 start += cut;
                 _bytesDone += cut;
+                if (_treeReadAhead && Volatile.Read(ref _walkerWaiting) == 1 && Interlocked.Exchange(ref _walkerWaiting, 0) == 1)
+                {
+                    _readerProgressed.Release();
+                }
+
                 Report(path, force: false);
             }
 
@@ -561,7 +685,9 @@ internal sealed class BackupEngine
                         }
 
                         pack ??= new PackBuilder(_packCapacity, _pool);
+                        var t0 = System.Diagnostics.Stopwatch.GetTimestamp();
                         AddToPack(encoder, pack, job);
+                        Interlocked.Add(ref _tCompress, System.Diagnostics.Stopwatch.GetTimestamp() - t0);
                     }
                     finally
                     {
@@ -602,14 +728,18 @@ internal sealed class BackupEngine
 
     private async Task UploadAsync(PackBuilder pack)
     {
+        var waited = System.Diagnostics.Stopwatch.GetTimestamp();
         await _uploadSlots.WaitAsync(Token);
+        Interlocked.Add(ref _tWaitUpload, System.Diagnostics.Stopwatch.GetTimestamp() - waited);
         var (id, bytes) = pack.Finish(_repo.Key.Data);
         var entries = pack.Entries.ToArray();
         var task = Task.Run(async () =>
         {
             try
             {
+                var written = System.Diagnostics.Stopwatch.GetTimestamp();
                 await _repo.Store.PutIfAbsentAsync(VaultRepository.PackKey(id), bytes, Token);
+                Interlocked.Add(ref _tWrite, System.Diagnostics.Stopwatch.GetTimestamp() - written);
                 _repo.Index.AddPack(id, entries);
                 Interlocked.Add(ref _dataAdded, bytes.Length);
                 Interlocked.Add(ref _blobsAdded, entries.Length);

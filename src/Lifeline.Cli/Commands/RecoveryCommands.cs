@@ -430,7 +430,8 @@ internal sealed class RecoverySession : IAsyncDisposable
 
     /// <summary>Reads the plan at <paramref name="planPath"/> (a missing or bad plan is one line and exit
     /// <see cref="ExitCodes.PlanHasErrors"/>), then the password, and builds the service.</summary>
-    public static async Task<RecoverySession> OpenAsync(CommandContext context, string planPath, bool initializeMissing, string? restoreRoot, CancellationToken ct, bool needsPassword = true)
+    public static async Task<RecoverySession> OpenAsync(CommandContext context, string planPath, bool initializeMissing, string? restoreRoot, CancellationToken ct, bool needsPassword = true,
+        Func<LifelinePlan, LifelinePlan>? adjust = null)
     {
         var path = Path.GetFullPath(planPath);
         if (!File.Exists(path))
@@ -445,7 +446,7 @@ internal sealed class RecoverySession : IAsyncDisposable
             throw new CliException(ExitCodes.PlanHasErrors, $"the plan cannot be read: {parsed.Errors[0]}{more}");
         }
 
-        var plan = parsed.Plan!;
+        var plan = adjust is null ? parsed.Plan! : adjust(parsed.Plan!);
         var directory = Path.GetDirectoryName(path)!;
         var password = needsPassword ? context.Settings.Password(context.Get(CommonOptions.PasswordFile)) : null;
         var locations = LocationSet.FromPlan(plan, new LocationSetOptions

@@ -51,7 +51,9 @@ internal static class UpCommand
                 throw new UsageException($"--data '{dataDirectory}' is a file: give a directory");
             }
 
-            await using var runtime = planPath is null ? null : new PlanRuntime(context, planPath);
+            // --data names where everything lives: the adapters the scheduler and the protection back up read the same place
+            lifelinePlan = lifelinePlan with { Sources = lifelinePlan.Sources with { Data = dataDirectory } };
+            await using var runtime = planPath is null ? null : new PlanRuntime(context, planPath, dataDirectory);
             var options = new DeploymentOptions
             {
                 DataDirectory = dataDirectory,
@@ -125,7 +127,7 @@ internal static class UpCommand
 
     /// <summary>The plan's locations and recovery service, opened once for the scheduler and the protection (the
     /// password from LIFELINE_PASSWORD or --password-file); a failure is a <see cref="RecoveryException"/> they report.</summary>
-    private sealed class PlanRuntime(CommandContext context, string planPath) : IAsyncDisposable
+    private sealed class PlanRuntime(CommandContext context, string planPath, string dataDirectory) : IAsyncDisposable
     {
         private readonly Lock _gate = new();
         private Task<RecoverySession>? _session;
@@ -146,7 +148,8 @@ internal static class UpCommand
         {
             try
             {
-                return await RecoverySession.OpenAsync(context, planPath, initializeMissing: true, restoreRoot: null, CancellationToken.None);
+                return await RecoverySession.OpenAsync(context, planPath, initializeMissing: true, restoreRoot: null, CancellationToken.None,
+                    adjust: plan => plan with { Sources = plan.Sources with { Data = dataDirectory } });
             }
             catch (CliException e)
             {

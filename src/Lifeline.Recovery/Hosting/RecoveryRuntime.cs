@@ -73,6 +73,9 @@ internal sealed class ProtectionDeploymentService(DeploymentContext context) : I
                     Time = context.Time,
                 },
                 Lake = new Components.Lake.LakeAdapterOptions { Root = sources.LakeRoot },
+                Jobs = context.Plan.Components.FirstOrDefault(c => PlanChecker.KindOf(c) == ComponentKind.Jobs) is { } jobs
+                    ? new Components.Jobs.JobsAdapterOptions { BaseDirectory = sources.BaseDirectory, PlanFile = context.PlanPath, JobStore = sources.JobStore(jobs) }
+                    : null,
             });
             await protector.StartAsync(cancellationToken);
             _protector = protector;

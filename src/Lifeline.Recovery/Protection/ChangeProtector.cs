@@ -1,3 +1,4 @@
+using Lifeline.Recovery.Components.Jobs;
 using Lifeline.Lake;
 using Lifeline.Lake.Recovery;
 using Lifeline.Recovery.Components.Lake;
@@ -31,6 +32,9 @@ public sealed record ChangeProtectorOptions
 
     /// <summary>The lake adapters' options (the tables, and the lake root the heartbeat table is in); default theirs.</summary>
     public LakeAdapterOptions? Lake { get; init; }
+
+    /// <summary>The jobs adapter's options (the plan file, its job-definition files and the job store are watched); default theirs.</summary>
+    public JobsAdapterOptions? Jobs { get; init; }
 
     /// <summary>How often the tables' logs and the registry's files are polled; default 250 ms.</summary>
     public TimeSpan PollInterval { get; init; } = TimeSpan.FromMilliseconds(250);
@@ -77,7 +81,7 @@ public sealed record ProtectedPosition(string Component, ComponentKind Kind, str
 /// <param name="ReplicationRounds">Rounds that copied at least one commit.</param>
 /// <param name="SnapshotRounds">Vault snapshots of tables taken.</param>
 /// <param name="RegistryBackups">Registry backups taken.</param>
-/// <param name="ConfigurationBackups">Configuration backups taken.</param>
+/// <param name="ConfigurationBackups">Configuration and jobs backups taken.</param>
 /// <param name="Cuts">Cut records written.</param>
 /// <param name="Heartbeats">Heartbeats written.</param>
 public sealed record ProtectionCounters(long ReplicationRounds, long SnapshotRounds, long RegistryBackups, long ConfigurationBackups, long Cuts, long Heartbeats);
@@ -158,6 +162,13 @@ public sealed class ChangeProtector : IDeploymentService, IAsyncDisposable
                         _watched.Add(new Watched(c.Name, ComponentKind.Registry, secondary.Name, gather, () => RegistryStamp(db), null, TimeSpan.Zero));
                     }
 
+                    break;
+                case ComponentKind.Jobs:
+                    // job definitions and schedules: the plan file, the component's files and the scheduler's job store
+                    var jobsBase = Path.GetFullPath(_options.Jobs?.BaseDirectory ?? Directory.GetCurrentDirectory());
+                    var planFile = _options.Jobs?.PlanFile is { } pf ? Path.GetFullPath(Path.Combine(jobsBase, pf)) : null;
+                    var store = _options.Jobs?.JobStore is { } js ? Path.GetFullPath(Path.Combine(jobsBase, js)) : null;
+                    _watched.Add(new Watched(c.Name, ComponentKind.Jobs, secondary.Name, gather, () => JobsStamp(c, jobsBase, planFile, store), null, _options.ConfigurationRescan));
                     break;
                 case ComponentKind.Configuration:
                     var config = new ConfigurationComponent(c, _options.Configuration);
@@ -654,6 +665,20 @@ public sealed class ChangeProtector : IDeploymentService, IAsyncDisposable
         }
 
         return Of(db) + "|" + Of(db + "-wal");
+    }
+
+    private static string JobsStamp(PlanComponent c, string baseDirectory, string? planFile, string? store)
+    {
+        static string Of(string path)
+        {
+            var f = new FileInfo(path);
+            return f.Exists ? $"{path} {f.Length}@{f.LastWriteTimeUtc.Ticks}" : path + " -";
+        }
+
+        var files = c.Files.SelectMany(pattern => Globs.Expand(pattern, baseDirectory)).Order(StringComparer.Ordinal);
+        return string.Join("\n", (planFile is null ? [] : new[] { Of(planFile) })
+            .Concat(files.Select(Of))
+            .Concat(store is null ? [] : [Of(store), Of(store + "-wal")]));
     }
 
     private static string ConfigurationStamp(ConfigurationComponent config) =>

@@ -82,6 +82,25 @@ public sealed class ChangeProtectorTests
     }
 
     [Fact]
+    public async Task JobDefinitionFile_Changed_IsBackedUpWithinSeconds()
+    {
+        await using var f = await ProtectionFixture.CreateAsync(jobs: true);
+        await File.WriteAllTextAsync(f.Dir.Combine("lifeline.yaml"), "# the plan file, watched as a job definition\n");
+        await f.SeedLakeAsync();
+        await using var sut = f.CreateSut();
+        await sut.StartAsync(CancellationToken.None);
+        await ProtectionFixture.WaitForAsync(() => sut.Positions.Any(p => p.Component == "jobs" && p.Point is not null), "the start's jobs backup");
+        var first = sut.Positions.Single(p => p.Component == "jobs").Point;
+
+        await File.WriteAllTextAsync(f.Dir.Combine("app", "jobs", "train.yaml"), "schedule: '0 3 * * *'\n");
+
+        await ProtectionFixture.WaitForAsync(() => sut.Positions.Single(p => p.Component == "jobs").Point != first, "a backup of the changed job definition", seconds: 15);
+        var second = sut.Positions.Single(p => p.Component == "jobs").Point;
+        var points = await Lifeline.Recovery.Locations.PointCatalog.ListAsync(f.Locations, "b", "jobs", CancellationToken.None);
+        Assert.Contains(points.Points, p => p.Point.Id == second); // copied onward
+    }
+
+    [Fact]
     public async Task RegistryWrite_TriggersACoalescedBackup()
     {
         await using var f = await ProtectionFixture.CreateAsync(registry: true);

@@ -48,7 +48,7 @@ internal sealed class ProtectionFixture : IAsyncDisposable
 
     public FaultInjectingObjectStore StoreOf(string location) => (FaultInjectingObjectStore)Locations.Store(location);
 
-    public static Task<ProtectionFixture> CreateAsync(bool registry = false, bool configuration = false)
+    public static Task<ProtectionFixture> CreateAsync(bool registry = false, bool configuration = false, bool jobs = false)
     {
         var dir = new TempDirectory();
         Directory.CreateDirectory(dir.Combine("app", "conf"));
@@ -62,6 +62,7 @@ internal sealed class ProtectionFixture : IAsyncDisposable
               leads: { policy: live }
             {{(configuration ? "  configuration: { policy: live, files: [conf/*.json] }" : "")}}
             {{(registry ? "  registry: { policy: live }" : "")}}
+            {{(jobs ? "  jobs: { policy: live, files: [jobs/*.yaml] }" : "")}}
             policies:
               live:
                 schedule: on-change
@@ -87,7 +88,15 @@ internal sealed class ProtectionFixture : IAsyncDisposable
             OpenOptions = new VaultOpenOptions { Host = "test-host" },
             OpenStore = (url, e) => stores.GetOrAdd(url, u => new FaultInjectingObjectStore(ObjectStores.Open(u, e))),
         });
-        var service = new RecoveryService(plan, locations, RecoveryService.BuiltInAdapters(plan, ConfigurationOptions(dir), RegistryOptions(dir), LakeOptions(dir)),
+        var adapters = RecoveryService.BuiltInAdapters(plan, ConfigurationOptions(dir), RegistryOptions(dir), LakeOptions(dir)).ToList();
+        if (plan.Components.FirstOrDefault(c => c.Name == "jobs") is { } jobsComponent)
+        {
+            Directory.CreateDirectory(dir.Combine("app", "jobs"));
+            File.WriteAllText(dir.Combine("app", "jobs", "train.yaml"), "schedule: '0 2 * * *'\n");
+            adapters.Add(new Lifeline.Recovery.Components.Jobs.JobsComponent(jobsComponent, JobsOptions(dir)));
+        }
+
+        var service = new RecoveryService(plan, locations, adapters,
             new RecoveryServiceOptions { WorkDirectory = dir.Combine("work"), Who = "tester", Host = "test-host" });
         return Task.FromResult(new ProtectionFixture(dir, plan, locations, service, stores, logger));
     }
@@ -99,6 +108,7 @@ internal sealed class ProtectionFixture : IAsyncDisposable
         Configuration = ConfigurationOptions(Dir),
         Registry = RegistryOptions(Dir),
         Lake = LakeOptions(Dir),
+        Jobs = JobsOptions(Dir),
         PollInterval = options?.PollInterval ?? TimeSpan.FromMilliseconds(100),
         HeartbeatInterval = options?.HeartbeatInterval ?? TimeSpan.FromMilliseconds(200),
         Debounce = TimeSpan.FromMilliseconds(200),
@@ -135,6 +145,9 @@ internal sealed class ProtectionFixture : IAsyncDisposable
     public static Task WaitForAsync(Func<bool> condition, string what, double seconds = 30) => WaitForAsync(() => Task.FromResult(condition()), what, seconds);
 
     private static ConfigurationOptions ConfigurationOptions(TempDirectory dir) => new() { BaseDirectory = dir.Combine("app"), Environment = new Dictionary<string, string?>() };
+
+    private static Lifeline.Recovery.Components.Jobs.JobsAdapterOptions JobsOptions(TempDirectory dir) =>
+        new() { BaseDirectory = dir.Combine("app"), PlanFile = dir.Combine("lifeline.yaml"), JobStore = dir.Combine("app", "jobs.db") };
 
     private static RegistryAdapterOptions RegistryOptions(TempDirectory dir) => new() { Registry = new Lifeline.Registry.RegistryOptions { DataDirectory = dir.Combine("registry") } };
 

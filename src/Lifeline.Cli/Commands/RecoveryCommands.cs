@@ -265,6 +265,7 @@ internal static class RecoveryCommands
                     rpoMaxSeconds = c.RpoMax is { } m ? Seconds(m) : (double?)null,
                     lastBackup = c.LastBackup is { } b ? new { time = b.Time, outcome = b.Outcome, durationSeconds = Seconds(b.Duration), message = b.Message } : null,
                     locations = c.Locations.Select(l => new { location = l.Location, role = l.Role, required = l.Required, newest = l.Newest?.Id, error = l.Error }),
+                    continuous = c.Continuous is { } cp ? new { location = cp.Location, version = cp.Version, heartbeat = cp.Heartbeat } : null,
                 }),
                 jobs = report.Jobs.Select(j => new { job = j.Job, kind = j.Kind, color = j.Color, reason = j.Reason, nextRun = j.NextRun, paused = j.Pause is not null }),
                 deployment = UpStatus.Json(live),

@@ -67,7 +67,11 @@ public sealed class SchedulerStoreAndPlanTests
             }
         }
 
-        Assert.Equal("configuration", Assert.Single(backups).Component);
+        // the policy's component only, through the service (the clock keeps moving while the test waits: a later slot
+        // may already have started, shown as a start record without its end)
+        Assert.NotEmpty(backups);
+        Assert.All(backups, b => Assert.Equal("configuration", b.Component));
+        Assert.Contains(backups, b => b.Outcome == Lifeline.Recovery.Audit.AuditOutcomes.Ok && b.Snapshot is not null);
         SqliteConnection.ClearAllPools();
     }
 

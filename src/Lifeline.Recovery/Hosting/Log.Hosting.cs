@@ -5,18 +5,18 @@ namespace Lifeline.Recovery;
 /// <summary>The log events of <c>lifeline up</c> (Hosting/), ids 6101-6119.</summary>
 internal static partial class Log
 {
-    [LoggerMessage(EventId = 6101, Level = LogLevel.Information, Message = "Deployment service {Service} started: {Endpoint}")]
+    [LoggerMessage(EventId = 6301, Level = LogLevel.Information, Message = "Deployment service {Service} started: {Endpoint}")]
     public static partial void ServiceStarted(ILogger logger, string service, string endpoint);
 
-    [LoggerMessage(EventId = 6102, Level = LogLevel.Error, Message = "Deployment service {Service} failed to start: {Reason}")]
+    [LoggerMessage(EventId = 6302, Level = LogLevel.Error, Message = "Deployment service {Service} failed to start: {Reason}")]
     public static partial void ServiceStartFailed(ILogger logger, string service, string reason);
 
-    [LoggerMessage(EventId = 6103, Level = LogLevel.Information, Message = "Deployment service {Service} stopped")]
+    [LoggerMessage(EventId = 6303, Level = LogLevel.Information, Message = "Deployment service {Service} stopped")]
     public static partial void ServiceStopped(ILogger logger, string service);
 
-    [LoggerMessage(EventId = 6104, Level = LogLevel.Error, Message = "Deployment service {Service} did not stop cleanly: {Reason}")]
+    [LoggerMessage(EventId = 6304, Level = LogLevel.Error, Message = "Deployment service {Service} did not stop cleanly: {Reason}")]
     public static partial void ServiceStopFailed(ILogger logger, string service, string reason);
 
-    [LoggerMessage(EventId = 6105, Level = LogLevel.Information, Message = "No Production version of {Model}: trained and promoted version {Version} (held-out AUC {Auc:0.000})")]
+    [LoggerMessage(EventId = 6305, Level = LogLevel.Information, Message = "No Production version of {Model}: trained and promoted version {Version} (held-out AUC {Auc:0.000})")]
     public static partial void FirstModelTrained(ILogger logger, string model, string version, double auc);
 }

@@ -83,7 +83,21 @@ internal static class NativeBackup
             using var targetConnection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = stagedDatabase, Pooling = false }.ToString());
             sourceConnection.Open();
             targetConnection.Open();
-            sourceConnection.BackupDatabase(targetConnection);
+            // SQLite's online backup can meet a lock held for a moment by a live writer (SQLITE_BUSY or
+            // SQLITE_LOCKED, e.g. during a WAL checkpoint): each try copies the whole database again, so retry
+            for (var attempt = 1; ; attempt++)
+            {
+                try
+                {
+                    sourceConnection.BackupDatabase(targetConnection);
+                    break;
+                }
+                catch (SqliteException e) when (e.SqliteErrorCode is 5 or 6 && attempt < 20)
+                {
+                    await Task.Delay(TimeSpan.FromMilliseconds(25 * attempt), ct); // real time: a lock held by another process
+                }
+            }
+
             description = Path.GetFullPath(dataDirectory);
         }
 

@@ -67,7 +67,12 @@ public sealed class UpTests
         }
 
         status.ShouldSucceed();
-        Assert.All(status.Json.GetProperty("components").EnumerateArray(), c => Assert.Equal("green", c.GetProperty("color").GetString()));
+        // every component has a recovery point; amber only while a further backup of it is running (shown as started, not finished)
+        Assert.All(status.Json.GetProperty("components").EnumerateArray(), c =>
+        {
+            Assert.NotEqual(JsonValueKind.Null, c.GetProperty("recoveryPoint").ValueKind);
+            Assert.Contains(c.GetProperty("color").GetString(), new[] { "green", "amber" });
+        });
         var deployment = status.Json.GetProperty("deployment");
         Assert.True(deployment.GetProperty("running").GetBoolean(), status.ToString());
         Assert.Equal(state.Pid, deployment.GetProperty("pid").GetInt32());

@@ -51,7 +51,6 @@ public sealed class ConfigurationComponent : IRecoveryPointSource, IRestorer, IV
 
     internal const string StageName = "configuration";
     private const string FilesDir = "files";
-    private const string OutsidePrefix = "_abs";
     private const string EnvJson = "env.json";
     private const string ManifestJson = "manifest.json";
 
@@ -142,9 +141,7 @@ public sealed class ConfigurationComponent : IRecoveryPointSource, IRestorer, IV
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 var rel = Path.GetRelativePath(filesRoot, file);
-                var dest = context.Target.IsLive && rel.StartsWith(OutsidePrefix + Path.DirectorySeparatorChar, StringComparison.Ordinal)
-                    ? Path.DirectorySeparatorChar + rel[(OutsidePrefix.Length + 1)..]
-                    : Path.Combine(target, rel);
+                var dest = StagedFilePaths.Destination(rel, target, context.Target.IsLive);
                 if (File.Exists(dest) && !context.Overwrite)
                 {
                     throw new LiveDataProtectedException(dest);
@@ -333,13 +330,7 @@ public sealed class ConfigurationComponent : IRecoveryPointSource, IRestorer, IV
         return d;
     }
 
-    private string StagedPath(string file)
-    {
-        var rel = Path.GetRelativePath(_base, file);
-        return rel.StartsWith("..", StringComparison.Ordinal) || Path.IsPathRooted(rel)
-            ? Path.Combine(OutsidePrefix, file.TrimStart('/', '\\'))
-            : rel;
-    }
+    private string StagedPath(string file) => StagedFilePaths.Staged(_base, file);
 
     private static async Task WriteEnvFileAsync(string path, SortedDictionary<string, string> env, CancellationToken ct)
     {

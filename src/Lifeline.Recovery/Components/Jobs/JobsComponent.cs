@@ -41,7 +41,6 @@ public sealed class JobsComponent : IRecoveryPointSource, IRestorer, IVerifier, 
     private const string FilesDir = "files";
     private const string StoreDir = "store";
     private const string ManifestJson = "manifest.json";
-    private const string OutsidePrefix = "_abs";
 
     private readonly PlanComponent _component;
     private readonly JobsAdapterOptions _options;
@@ -259,13 +258,8 @@ public sealed class JobsComponent : IRecoveryPointSource, IRestorer, IVerifier, 
         }
     }
 
-    private string Destination(string stagedPath, RestoreTarget target)
-    {
-        var rel = stagedPath.Replace('/', Path.DirectorySeparatorChar);
-        return target.IsLive && rel.StartsWith(OutsidePrefix + Path.DirectorySeparatorChar, StringComparison.Ordinal)
-            ? Path.DirectorySeparatorChar + rel[(OutsidePrefix.Length + 1)..]
-            : Path.Combine(target.Directory, rel);
-    }
+    private static string Destination(string stagedPath, RestoreTarget target) =>
+        Configuration.StagedFilePaths.Destination(stagedPath, target.Directory, target.IsLive);
 
     private IEnumerable<string> ResolveFiles()
     {
@@ -300,13 +294,7 @@ public sealed class JobsComponent : IRecoveryPointSource, IRestorer, IVerifier, 
         return seen;
     }
 
-    private string StagedPath(string file)
-    {
-        var rel = Path.GetRelativePath(_base, file);
-        return rel.StartsWith("..", StringComparison.Ordinal) || Path.IsPathRooted(rel)
-            ? Path.Combine(OutsidePrefix, file.TrimStart('/', '\\'))
-            : rel;
-    }
+    private string StagedPath(string file) => Configuration.StagedFilePaths.Staged(_base, file);
 
     private static async Task<JobsManifest?> ReadManifestAsync(string stage, CancellationToken ct)
     {

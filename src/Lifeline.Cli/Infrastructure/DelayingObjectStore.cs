@@ -6,17 +6,29 @@ namespace Lifeline.Cli.Infrastructure;
 
 /// <summary>
 /// Slows chosen store operations down, for crash tests and drills that must stop a process at a precise phase
-/// (e.g. while prune deletes): set <c>LIFELINE_DEBUG_STORE_DELAY=delete=200ms,put=10ms</c>. Never set in normal use.
+/// (e.g. while prune deletes): set <c>LIFELINE_DEBUG_STORE_DELAY=delete=200ms,put=10ms</c>. To hold a process at an
+/// exact point until the test kills it, <c>LIFELINE_DEBUG_STORE_HANG=snapshots/@vault-a</c> makes every put of a key
+/// starting with <c>snapshots/</c> into a store whose location contains <c>vault-a</c> wait forever (until cancelled).
+/// Never set in normal use.
 /// </summary>
 internal sealed class DelayingObjectStore(IObjectStore inner, IReadOnlyDictionary<string, TimeSpan> delays, TimeProvider time) : IObjectStore
 {
     public const string Variable = "LIFELINE_DEBUG_STORE_DELAY";
 
+    /// <summary>The variable naming the puts that never finish: <c>KEY-PREFIX@LOCATION-PART</c>.</summary>
+    public const string HangVariable = "LIFELINE_DEBUG_STORE_HANG";
+
+    private readonly (string Prefix, string Location)? _hang = Environment.GetEnvironmentVariable(HangVariable) is { Length: > 0 } h && h.IndexOf('@', StringComparison.Ordinal) is var at and > 0
+        ? (h[..at], h[(at + 1)..])
+        : null;
+
     public string Location => inner.Location;
 
     /// <summary>Wraps <paramref name="store"/> when the variable is set (for commands that open stores without <see cref="RepositorySettings"/>).</summary>
     public static IObjectStore WrapFromEnvironment(IObjectStore store) =>
-        Environment.GetEnvironmentVariable(Variable) is { Length: > 0 } delays ? new DelayingObjectStore(store, Parse(delays), TimeProvider.System) : store;
+        Environment.GetEnvironmentVariable(Variable) is { Length: > 0 } delays ? new DelayingObjectStore(store, Parse(delays), TimeProvider.System)
+        : Environment.GetEnvironmentVariable(HangVariable) is { Length: > 0 } ? new DelayingObjectStore(store, new Dictionary<string, TimeSpan>(), TimeProvider.System)
+        : store;
 
     /// <summary>Parses <c>op=duration,...</c> (ops put, get, stat, list, delete; durations like 200ms or 1s).</summary>
     public static IReadOnlyDictionary<string, TimeSpan> Parse(string value)
@@ -43,12 +55,14 @@ internal sealed class DelayingObjectStore(IObjectStore inner, IReadOnlyDictionar
     public async Task PutAsync(string key, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
     {
         await DelayAsync("put", cancellationToken);
+        await HangAsync(key, cancellationToken);
         await inner.PutAsync(key, data, cancellationToken);
     }
 
     public async Task<bool> PutIfAbsentAsync(string key, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
     {
         await DelayAsync("put", cancellationToken);
+        await HangAsync(key, cancellationToken);
         return await inner.PutIfAbsentAsync(key, data, cancellationToken);
     }
 
@@ -61,12 +75,14 @@ internal sealed class DelayingObjectStore(IObjectStore inner, IReadOnlyDictionar
     public async Task PutStreamAsync(string key, Stream content, CancellationToken cancellationToken = default)
     {
         await DelayAsync("put", cancellationToken);
+        await HangAsync(key, cancellationToken);
         await inner.PutStreamAsync(key, content, cancellationToken);
     }
 
     public async Task<bool> PutStreamIfAbsentAsync(string key, Stream content, CancellationToken cancellationToken = default)
     {
         await DelayAsync("put", cancellationToken);
+        await HangAsync(key, cancellationToken);
         return await inner.PutStreamIfAbsentAsync(key, content, cancellationToken);
     }
 
@@ -96,6 +112,11 @@ internal sealed class DelayingObjectStore(IObjectStore inner, IReadOnlyDictionar
         await DelayAsync("delete", cancellationToken);
         await inner.DeleteAsync(key, cancellationToken);
     }
+
+    private Task HangAsync(string key, CancellationToken ct) =>
+        _hang is { } h && key.StartsWith(h.Prefix, StringComparison.Ordinal) && inner.Location.Contains(h.Location, StringComparison.Ordinal)
+            ? Task.Delay(Timeout.InfiniteTimeSpan, ct)
+            : Task.CompletedTask;
 
     private Task DelayAsync(string op, CancellationToken ct) =>
         delays.TryGetValue(op, out var delay) && delay > TimeSpan.Zero ? Task.Delay(delay, time, ct) : Task.CompletedTask;

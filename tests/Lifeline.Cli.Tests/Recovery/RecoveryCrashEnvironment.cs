@@ -87,6 +87,11 @@ internal sealed class RecoveryCrashEnvironment : IDisposable
     public RunningLifeline StartSlowed(string delays, params string[] args) =>
         Runner.Start(args, new Dictionary<string, string?> { ["LIFELINE_DEBUG_STORE_DELAY"] = delays });
 
+    /// <summary>Starts lifeline with its stores slowed by <paramref name="delays"/> and every put matching
+    /// <paramref name="hang"/> (<c>KEY-PREFIX@LOCATION-PART</c>) held until the process is killed.</summary>
+    public RunningLifeline StartHeld(string delays, string hang, params string[] args) =>
+        Runner.Start(args, new Dictionary<string, string?> { ["LIFELINE_DEBUG_STORE_DELAY"] = delays, ["LIFELINE_DEBUG_STORE_HANG"] = hang });
+
     /// <summary>Changes one data file, so that the next backup is a new point.</summary>
     public void ChangeData(int seed) => TestData.WriteRandomFiles(App("data"), 1, 1024 * 1024, seed, prefix: "changed");
 

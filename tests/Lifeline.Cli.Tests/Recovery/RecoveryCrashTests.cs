@@ -36,7 +36,15 @@ public sealed class RecoveryCrashTests
         var packsA = TestData.Packs(env.VaultA).Count;
         var packsB = TestData.Packs(env.VaultB).Count;
 
-        using (var child = env.StartSlowed("put=400ms", "backup", "configuration"))
+        // the snapshot put into the location where the kill is due never finishes, so the child is held at the exact
+        // point until it is killed, however slowly this machine runs the test's polling
+        var hangIn = point switch
+        {
+            BackupKillPoint.Primary => "vault-a",
+            BackupKillPoint.CopyToSecondary => "vault-b",
+            _ => env.Tertiary.Split('/')[2],
+        };
+        using (var child = env.StartHeld("put=100ms", $"snapshots/@{hangIn}", "backup", "configuration"))
         {
             Func<bool> reached = point switch
             {

@@ -167,7 +167,7 @@ public sealed class EndToEndTests
         var runner = new LifelineRunner(dir.Path);
         runner.Environment["LIFELINE_PASSWORD"] = "demo-e2e-password"; // so that the kept vaults can be checked below
         var work = dir.Combine("work");
-        var result = (await runner.RunAsync(["--json", "demo", "--dir", work], null, TimeSpan.FromSeconds(120))).ShouldSucceed();
+        var result = (await runner.RunAsync(["--json", "demo", "--dir", work], null, TimeSpan.FromSeconds(300))).ShouldSucceed();
         var json = result.Json;
         Assert.True(json.GetProperty("verified").GetBoolean(), result.ToString());
         Assert.True(json.GetProperty("files").GetInt32() >= 5);
@@ -273,7 +273,7 @@ public sealed class EndToEndTests
         using var dir = new TestDirectory("demo-text");
         Directory.CreateDirectory(dir.Combine("tmp"));
         var runner = new LifelineRunner(dir.Path);
-        var result = (await runner.RunAsync(["demo"], new Dictionary<string, string?> { ["TMPDIR"] = dir.Combine("tmp") }, TimeSpan.FromSeconds(120))).ShouldSucceed();
+        var result = (await runner.RunAsync(["demo"], new Dictionary<string, string?> { ["TMPDIR"] = dir.Combine("tmp") }, TimeSpan.FromSeconds(300))).ShouldSucceed();
         var lines = result.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Single(lines, l => l.Contains("removed now", StringComparison.Ordinal));
         Assert.Contains("removed now", lines[^1], StringComparison.Ordinal);

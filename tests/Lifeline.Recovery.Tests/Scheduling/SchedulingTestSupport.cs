@@ -102,7 +102,7 @@ internal sealed class CapturingLoggerFactory : Microsoft.Extensions.Logging.ILog
 /// <summary>A PostgreSQL schema of its own for one test (scripts/setup/postgres.sh, or LIFELINE_TEST_PG).</summary>
 internal sealed class PostgresSchema : IAsyncDisposable
 {
-    public const string DefaultConnectionString = "Host=127.0.0.1;Port=5433;Username=lifeline;Password=lifeline;Database=lifeline_test;Timeout=5";
+    public const string DefaultConnectionString = "Host=127.0.0.1;Port=5433;Username=lifeline;Password=lifeline;Database=lifeline_test;Timeout=30";
 
     private PostgresSchema(string name, string connectionString)
     {

@@ -9,7 +9,7 @@ namespace Lifeline.Registry.Tests.Store;
 /// </summary>
 public sealed class PostgresRegistryStoreTests : RegistryStoreSuite
 {
-    public const string DefaultConnectionString = "Host=127.0.0.1;Port=5433;Username=lifeline;Password=lifeline;Database=lifeline_test;Timeout=5";
+    public const string DefaultConnectionString = "Host=127.0.0.1;Port=5433;Username=lifeline;Password=lifeline;Database=lifeline_test;Timeout=30";
 
     private readonly string _schema = "t_" + Guid.NewGuid().ToString("N")[..16];
 

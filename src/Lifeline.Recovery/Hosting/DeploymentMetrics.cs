@@ -18,6 +18,7 @@ public sealed class DeploymentMetrics
     private readonly Gauge _heartbeat;
     private readonly Gauge _nextRun;
     private readonly Gauge _lastRun;
+    private readonly Gauge _heapAfterGc;
     private readonly MetricFactory _factory;
 
     /// <summary>Creates the metrics; <paramref name="services"/> is read at every scrape for the service gauges.</summary>
@@ -30,6 +31,8 @@ public sealed class DeploymentMetrics
         _heartbeat = _factory.CreateGauge("lifeline_heartbeat_timestamp_seconds", "Time of the newest heartbeat record found in the component's latest recovery point (Unix seconds)", "component");
         _nextRun = _factory.CreateGauge("lifeline_job_next_run_timestamp_seconds", "When the job runs next (Unix seconds)", "job");
         _lastRun = _factory.CreateGauge("lifeline_job_last_run_timestamp_seconds", "When the job last finished (Unix seconds)", "job", "outcome");
+        _heapAfterGc = _factory.CreateGauge("lifeline_gc_heap_after_last_gc_bytes", "What the managed heap held after the last garbage collection (the sum of every generation's size after it, from GC.GetGCMemoryInfo()): what a leak grows, unlike the allocation-driven total");
+        Registry.AddBeforeCollectCallback(() => _heapAfterGc.Set(HeapAfterLastGc()));
         if (services is not null)
         {
             Registry.AddBeforeCollectCallback(() => Observe(services()));
@@ -76,6 +79,19 @@ public sealed class DeploymentMetrics
                 _state.WithLabels(service.Name, StatusText(s)).Set(s == status ? 1 : 0);
             }
         }
+    }
+
+    /// <summary>The bytes every generation (0, 1, 2, large and pinned objects) held after the last collection.</summary>
+    private static long HeapAfterLastGc()
+    {
+        var info = GC.GetGCMemoryInfo();
+        long total = 0;
+        foreach (var generation in info.GenerationInfo)
+        {
+            total += generation.SizeAfterBytes;
+        }
+
+        return total;
     }
 
     /// <summary>The lower-case word of a status, as status and the metrics show it.</summary>

@@ -1,0 +1,92 @@
+// Reads the samples bench/soak.sh wrote (CSV: seconds,rss_bytes,heap_after_gc_bytes,fds,threads), fits a least-squares
+// line to each series after the warm-up, prints a markdown table (start, end, fitted slope per hour, the rise the fitted
+// line makes over the measured window, the bound, flat or not) and draws the four series into one PNG.
+//
+// "Flat" is stated as a bound on the fitted line's rise over the measured window: memory (RSS, heap after GC) rises
+// less than 5 % of its mean; file descriptors and threads rise less than 2 (a leak of one per minute over ten minutes
+// would be 10). A fitted slope, not first-versus-last, so one GC or one burst of threads does not decide it.
+//
+// Usage: dotnet Lifeline.SoakPlot.dll SAMPLES.csv OUT.png [WARMUP_FRACTION=0.2]
+using System.Globalization;
+
+if (args.Length < 2)
+{
+    Console.Error.WriteLine("usage: Lifeline.SoakPlot SAMPLES.csv OUT.png [WARMUP_FRACTION=0.2]");
+    return 2;
+}
+
+var warmupFraction = args.Length > 2 ? double.Parse(args[2], CultureInfo.InvariantCulture) : 0.2;
+var rows = File.ReadLines(args[0]).Skip(1).Where(l => l.Length > 0)
+    .Select(l => l.Split(',').Select(v => double.Parse(v, CultureInfo.InvariantCulture)).ToArray())
+    .Where(r => r.Length >= 5 && r.All(v => !double.IsNaN(v)))
+    .ToList();
+if (rows.Count < 10)
+{
+    Console.Error.WriteLine($"{args[0]}: {rows.Count} samples; at least 10 are needed (was the soak shorter than a minute?)");
+    return 1;
+}
+
+var series = new (string Name, string Unit, int Column, double Scale, bool Relative, double Bound)[]
+{
+    ("RSS", "MiB", 1, 1.0 / (1024 * 1024), true, 0.05),
+    ("managed heap after GC", "MiB", 2, 1.0 / (1024 * 1024), true, 0.05),
+    ("open file descriptors", "", 3, 1, false, 2),
+    ("threads", "", 4, 1, false, 2),
+};
+
+var start = rows[0][0];
+var minutes = rows.Select(r => (r[0] - start) / 60).ToArray();
+var from = (int)(rows.Count * warmupFraction);
+var window = minutes[^1] - minutes[from];
+Console.WriteLine($"| series | at start | at end | fitted slope per hour | fitted rise over the {window:0.#} min after warm-up | bound | flat |");
+Console.WriteLine("|---|---:|---:|---:|---:|---:|---|");
+var flatAll = true;
+const int Width = 900, Height = 300;
+using var surface = SkiaSharp.SKSurface.Create(new SkiaSharp.SKImageInfo(Width, Height * series.Length));
+for (var s = 0; s < series.Length; s++)
+{
+    var (name, unit, column, scale, relative, bound) = series[s];
+    var ys = rows.Select(r => r[column] * scale).ToArray();
+    var (slope, intercept) = Fit(minutes[from..], ys[from..]);
+    var rise = slope * window;
+    var mean = ys[from..].Average();
+    var limit = relative ? bound * mean : bound;
+    var flat = rise < limit;
+    flatAll &= flat;
+    var u = unit.Length > 0 ? " " + unit : "";
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        $"| {name} | {ys[0]:0.#}{u} | {ys[^1]:0.#}{u} | {slope * 60:+0.##;-0.##;0}{u} | {rise:+0.##;-0.##;0}{u} | {(relative ? $"< {bound:P0} of the mean ({limit:0.#}{u})" : $"< {limit:0}")} | {(flat ? "yes" : "**no**")} |"));
+
+    var plot = new ScottPlot.Plot();
+    plot.Add.ScatterLine(minutes, ys).LegendText = name;
+    var line = plot.Add.Line(minutes[from], intercept + slope * minutes[from], minutes[^1], intercept + slope * minutes[^1]);
+    line.LegendText = "fitted after warm-up";
+    line.LinePattern = ScottPlot.LinePattern.Dashed;
+    plot.Title(name);
+    plot.XLabel("minutes");
+    plot.YLabel(unit.Length > 0 ? unit : "count");
+    plot.Axes.SetLimitsY(0, Math.Max(1, ys.Max() * 1.15));
+    using var part = SkiaSharp.SKBitmap.Decode(plot.GetImage(Width, Height).GetImageBytes());
+    surface.Canvas.DrawBitmap(part, 0, Height * s);
+}
+
+using (var image = surface.Snapshot())
+using (var png = image.Encode(SkiaSharp.SKEncodedImageFormat.Png, 100))
+using (var file = File.Create(args[1]))
+{
+    png.SaveTo(file);
+}
+
+Console.WriteLine();
+Console.WriteLine($"{rows.Count} samples over {minutes[^1]:0.#} min, the first {warmupFraction:P0} as warm-up; {(flatAll ? "every series flat" : "NOT every series flat")}; plot: {args[1]}");
+return flatAll ? 0 : 1;
+
+static (double Slope, double Intercept) Fit(double[] x, double[] y)
+{
+    var mx = x.Average();
+    var my = y.Average();
+    var sxx = x.Sum(v => (v - mx) * (v - mx));
+    var sxy = x.Zip(y).Sum(p => (p.First - mx) * (p.Second - my));
+    var slope = sxx == 0 ? 0 : sxy / sxx;
+    return (slope, my - slope * mx);
+}

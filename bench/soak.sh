@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Soak of the whole `lifeline up` deployment under mixed load (issue 12): the recommended plan on three local vaults
+# with the vault password set, so every commit of the predictions table is replicated and backed up on change while
+#   - scoring runs at RATE requests/s, open loop (bench/Lifeline.OpenLoop: sends on schedule whatever the answers do),
+#   - a registry writer creates a run and logs a metric every second through the MLflow REST API (with a write token),
+#   - the plan's backups, copies and heartbeats run by themselves (up's protection and scheduler),
+# for DURATION seconds, sampling the up process every SAMPLE seconds: RSS (/proc/PID/status), the managed heap after
+# the last GC (up's /metrics gauge lifeline_gc_heap_after_last_gc_bytes), open file descriptors (/proc/PID/fd) and
+# threads. bench/Lifeline.SoakPlot fits a line to each series after a 20 % warm-up and says whether it is flat (the
+# bound is in its header: memory rises < 5 % of its mean over the window, fds and threads < 2), and draws docs/soak.png.
+# Prints the table for docs/benchmarks.md, the load generator's summary and the registry writer's counts.
+# Usage: bench/soak.sh [DURATION=600] [RATE=4000] [SAMPLE=5] [PNG=docs/soak.png]   (one hour: bench/soak.sh 3600)
+set -euo pipefail
+duration=${1:-600}; rate=${2:-4000}; sample=${3:-5}
+root=$(cd "$(dirname "$0")/.." && pwd)
+png=${4:-$root/docs/soak.png}
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+if [ "${SKIP_BUILD:-0}" != 1 ]; then
+  for p in src/Lifeline.Cli bench/Lifeline.OpenLoop bench/Lifeline.SoakPlot; do dotnet build "$root/$p" -c Release -v q -nologo >/dev/null; done
+fi
+lifeline="$root/src/Lifeline.Cli/bin/Release/net10.0/lifeline"
+openloop="$root/bench/Lifeline.OpenLoop/bin/Release/net10.0/Lifeline.OpenLoop.dll"
+plot="$root/bench/Lifeline.SoakPlot/bin/Release/net10.0/Lifeline.SoakPlot.dll"
+work=$(mktemp -d)
+pid=""; writer=""
+cleanup() { [ -n "$writer" ] && kill "$writer" 2>/dev/null; [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
+trap cleanup EXIT
+
+export LIFELINE_PASSWORD=soak-password LIFELINE_REGISTRY_WRITE_TOKEN=soak-write-token
+(cd "$work" && "$lifeline" plan init --recommended --primary ./v/a --secondary ./v/b --tertiary ./v/c >/dev/null)
+(cd "$work" && exec "$lifeline" up --plan lifeline.yaml --data "$work/data" --registry-port 0 --scoring-port 0 --status-port 0 >"$work/up.log" 2>&1) &
+pid=$!
+for _ in $(seq 600); do grep -q '"ready": true' "$work/data/lifeline.state.json" 2>/dev/null && break; kill -0 "$pid" || { cat "$work/up.log"; exit 1; }; sleep 0.5; done
+grep -q '"ready": true' "$work/data/lifeline.state.json" || { echo "up did not become ready" >&2; tail -20 "$work/up.log" >&2; exit 1; }
+endpoint() { jq -r --arg n "$1" '.services[] | select(.name == $n) | .endpoint' "$work/data/lifeline.state.json"; }
+scoring=$(endpoint scoring); registry=$(endpoint registry); status=$(jq -r '.statusUrl' "$work/data/lifeline.state.json")
+cat >"$work/body.json" <<'JSON'
+{"lead_id":"soak","company_size":"Large","industry":"Technology","page_views":12,"time_on_site":340.5,"form_completion_time":45,"referral_source":"Google"}
+JSON
+
+# the registry writer: a run and a metric a second, counting what the registry refused
+( ok=0; failed=0
+  while :; do
+    run=$(curl -s -m 5 -H "Authorization: Bearer $LIFELINE_REGISTRY_WRITE_TOKEN" -H 'Content-Type: application/json' \
+      -d '{"experiment_id":"0"}' "$registry/api/2.0/mlflow/runs/create" | jq -r '.run.info.run_id // empty' 2>/dev/null || true)
+    if [ -n "$run" ] && curl -sf -m 5 -o /dev/null -H "Authorization: Bearer $LIFELINE_REGISTRY_WRITE_TOKEN" -H 'Content-Type: application/json' \
+      -d "{\"run_id\":\"$run\",\"key\":\"soak\",\"value\":1,\"timestamp\":$(date +%s%3N),\"step\":0}" "$registry/api/2.0/mlflow/runs/log-metric"; then
+      ok=$((ok + 1)); else failed=$((failed + 1)); fi
+    echo "$ok $failed" >"$work/writer.count"
+    sleep 1
+  done ) &
+writer=$!
+
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+dotnet "$openloop" "$scoring/score-lead" "$rate" "$duration" 16 "$work/body.json" >"$work/openloop.out" 2>"$work/openloop.err" &
+load=$!
+echo "seconds,rss_bytes,heap_after_gc_bytes,fds,threads" >"$work/samples.csv"
+while kill -0 "$load" 2>/dev/null; do
+  rss=$(awk '/^VmRSS:/ {print $2 * 1024}' "/proc/$pid/status")
+  threads=$(awk '/^Threads:/ {print $2}' "/proc/$pid/status")
+  fds=$(ls "/proc/$pid/fd" | wc -l)
+  heap=$(curl -s -m 5 "$status/metrics" | awk '/^lifeline_gc_heap_after_last_gc_bytes / {printf "%.0f", $2}')
+  echo "$(date +%s),$rss,${heap:-NaN},$fds,$threads" >>"$work/samples.csv"
+  sleep "$sample"
+done
+wait "$load" || true
+load_after=$(cut -d' ' -f1-3 /proc/loadavg)
+kill "$writer" 2>/dev/null; wait "$writer" 2>/dev/null || true; writer=""
+kill -TERM "$pid"; code=0; wait "$pid" || code=$?; pid=""
+
+echo "soak $(date -u '+%Y-%m-%d %H:%M') UTC, ${duration}s at $rate requests/s, sampled every ${sample}s; load before $load_before, after $load_after; up's SIGTERM exit $code"
+dotnet "$plot" "$work/samples.csv" "$png" || true
+echo "scoring (open loop): $(cat "$work/openloop.out")"
+read -r wok wfailed <"$work/writer.count" || true
+echo "registry writer: ${wok:-0} runs with a metric stored, ${wfailed:-0} refused or failed"
+cp "$work/samples.csv" "${png%.png}.csv"

@@ -99,7 +99,7 @@ internal static class ScratchRestore
 
         var vault = await context.Locations.OpenAsync(subject.Location, cancellationToken: ct);
         Directory.CreateDirectory(directory);
-        await vault.RestoreAsync(new RestoreRequest { Snapshot = located.Snapshot, TargetDirectory = directory, Include = ["**/" + fileName] }, cancellationToken: ct);
+        await vault.RestoreAsync(new RestoreRequest { Snapshot = located.Snapshot, TargetDirectory = directory, Include = ["**/" + fileName] }, ct: ct);
         return Directory.EnumerateFiles(directory, fileName, SearchOption.AllDirectories).OrderBy(p => p.Length).FirstOrDefault();
     }
 

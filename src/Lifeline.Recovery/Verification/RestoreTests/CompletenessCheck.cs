@@ -154,7 +154,9 @@ internal sealed class CompletenessCheck : IVerificationCheck
     {
         var manifestPath = await ScratchRestore.RestorePointFileAsync(context, subject, run.Point.Id, ManifestFile, pointDir, ct)
             ?? throw new InvalidDataException($"point {run.Point.ShortId} holds no {ManifestFile}");
-        var manifest = await NativeBackup.ReadManifestAsync(Path.GetDirectoryName(manifestPath)!, RegistryMode(manifestPath), ct);
+        // only the manifest was read out of the point: its own field says the mode
+        var mode = System.Text.Json.Nodes.JsonNode.Parse(await File.ReadAllBytesAsync(manifestPath, ct))?["mode"]?.GetValue<string>() ?? "native";
+        var manifest = await NativeBackup.ReadManifestAsync(Path.GetDirectoryName(manifestPath)!, mode, ct);
         var database = Path.Combine(target, NativeBackup.DatabaseFile);
         if (!File.Exists(database))
         {
@@ -208,9 +210,6 @@ internal sealed class CompletenessCheck : IVerificationCheck
         var counts = tables.Where(manifest.Counts.ContainsKey).Select(t => $"{manifest.Counts[t]} {t.Replace('_', ' ')}");
         return string.Join(", ", counts) + $", {ScratchRestore.Count(manifest.Artifacts.Count, "artifact")} as in the source's manifest";
     }
-
-    private static string RegistryMode(string manifestPath) =>
-        File.Exists(Path.Combine(Path.GetDirectoryName(manifestPath)!, NativeBackup.DatabaseFile)) ? "native" : "api";
 
     /// <summary>Configuration and jobs: every file of the point's manifest restored with its size and fingerprint,
     /// nothing restored that it does not name, every variable restored with its value (compared by fingerprint).</summary>

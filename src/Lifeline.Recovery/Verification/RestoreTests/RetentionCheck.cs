@@ -65,7 +65,7 @@ internal sealed class RetentionCheck : IVerificationCheck
 
                     // what the rules keep elsewhere in the policy must be here too (the same rules over the same points)
                     var missing = keptIn.Where(k => k.Key != subject.Location).SelectMany(k => k.Value.Where(id => !present.Contains(id)).Select(id => (Id: id, From: k.Key)))
-                        .GroupBy(m => m.Id, StringComparer.Ordinal).Select(g => $"point {g.Key[..Math.Min(8, g.Key.Length)]} kept in {string.Join(", ", g.Select(m => m.From))} is missing here").ToList();
+                        .GroupBy(m => m.Id, StringComparer.Ordinal).Select(g => $"point {Short(g.Key)} kept in {string.Join(", ", g.Select(m => m.From))} is missing here").ToList();
                     numbers["missing"] = missing.Count;
                     problems.AddRange(missing);
 
@@ -79,7 +79,7 @@ internal sealed class RetentionCheck : IVerificationCheck
                         numbers["overdue"] = overdue.Count;
                         if (overdue.Count > 0)
                         {
-                            problems.Add($"{ScratchRestore.Count(overdue.Count, "snapshot")} the rules forget {(overdue.Count == 1 ? "is" : "are")} still here more than {PlanDuration.Format(GracePeriod)} after a forget should have removed {(overdue.Count == 1 ? "it" : "them")} ({string.Join(", ", overdue.Take(5).Select(s => $"{s.ShortId} of {s.Time.UtcDateTime.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture)}"))}{(overdue.Count > 5 ? ", ..." : "")}): run 'lifeline forget {component.Name}'");
+                            problems.Add($"{ScratchRestore.Count(overdue.Count, "snapshot")} the rules forget {(overdue.Count == 1 ? "is" : "are")} still here more than {PlanDuration.Format(GracePeriod)} after a forget should have removed {(overdue.Count == 1 ? "it" : "them")} ({string.Join(", ", overdue.Take(5).Select(s => $"point {Short(RecoveryPoint.IdentityOf(s))} of {s.Time.UtcDateTime.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture)}"))}{(overdue.Count > 5 ? ", ..." : "")}): run 'lifeline forget {component.Name}'");
                         }
 
                         if (outcome.Result.Remove.Count > overdue.Count)
@@ -114,4 +114,6 @@ internal sealed class RetentionCheck : IVerificationCheck
 
         return records;
     }
+
+    private static string Short(string id) => id.Length > 8 ? id[..8] : id;
 }

@@ -65,7 +65,7 @@ internal sealed class CompletenessCheck : IVerificationCheck
                             _ => await FilesAsync(context, subject, run, restore.Target, Path.Combine(dir, "point"), differences, numbers, cancellationToken),
                         };
                     }
-                    catch (Exception e) when (e is IOException or InvalidDataException or JsonException or SqliteException or DeltaProtocolException or RecoveryException or Vault.VaultException)
+                    catch (Exception e) when (e is not OperationCanceledException)
                     {
                         said = "";
                         differences.Add("the comparison could not be made: " + ScratchRestore.Line(e));

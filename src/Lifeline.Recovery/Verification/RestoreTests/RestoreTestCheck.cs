@@ -53,7 +53,18 @@ internal sealed class RestoreTestCheck : IVerificationCheck
                 {
                     numbers["bytes"] = run.Bytes;
                     numbers["files"] = run.Files;
-                    var (problems, said) = await BootAsync(subject, restore.Target, Path.Combine(dir, "boot"), numbers, cancellationToken);
+                    List<string> problems;
+                    string said;
+                    try
+                    {
+                        (problems, said) = await BootAsync(subject, restore.Target, Path.Combine(dir, "boot"), numbers, cancellationToken);
+                    }
+                    catch (Exception e) when (e is not OperationCanceledException)
+                    {
+                        // what was restored does not start (a corrupt database the registry refuses, ...): a failed record
+                        (problems, said) = ([$"it does not start: {ScratchRestore.Line(e)}"], "");
+                    }
+
                     passed = problems.Count == 0;
                     var head = $"point {run.Point.ShortId} of {subject.Component.Name} from {subject.Location}";
                     summary = passed ? $"{head} restored and booted: {said}" : $"{head} restored but does not boot: {ScratchRestore.First(problems)}";

@@ -80,7 +80,7 @@ internal static class ScratchRestore
             var run = await context.Service.RestoreAsync(subject.Component.Name, new RestoreRunOptions { From = subject.Location, Into = target }, cancellationToken: ct);
             return new ScratchRestoreResult(run, null, clock.Elapsed, run.Target.Directory);
         }
-        catch (Exception e) when (e is RecoveryException or VaultException or IOException or InvalidDataException)
+        catch (Exception e) when (e is RecoveryException or VaultException or IOException or InvalidDataException or UnauthorizedAccessException)
         {
             return new ScratchRestoreResult(null, Line(e), clock.Elapsed, target);
         }

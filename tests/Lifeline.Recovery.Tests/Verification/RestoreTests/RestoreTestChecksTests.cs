@@ -53,6 +53,22 @@ public sealed class RestoreTestChecksTests
     }
 
     [Fact]
+    public async Task RestoreTest_ConfigurationFileThatDoesNotParse_FailsNamingItWithoutItsText()
+    {
+        await using var f = await RestoreTestFixture.CreateAsync(registry: false);
+        await File.WriteAllTextAsync(f.Dir.Combine("conf", "api.json"), $"{{ \"token\": \"{RestoreTestFixture.SecretValue}\", ");
+        await f.BackupAsync("configuration");
+
+        var records = await new RestoreTestCheck().RunAsync(f.Context("configuration"), CancellationToken.None);
+
+        Assert.Equal(["a", "b"], records.Select(r => r.Location));
+        Assert.All(records, r => Assert.False(r.Passed));
+        Assert.All(records, r => Assert.Contains("conf/api.json does not parse: invalid JSON at line 1", r.Summary, StringComparison.Ordinal));
+        Assert.All(records, r => Assert.DoesNotContain(RestoreTestFixture.SecretValue, r.Summary, StringComparison.Ordinal));
+        f.AssertScratchEmpty();
+    }
+
+    [Fact]
     public async Task Completeness_PointWithoutAFileOfItsManifest_FailsNamingTheFile()
     {
         await using var f = await RestoreTestFixture.CreateAsync(registry: false);

@@ -41,7 +41,7 @@ internal sealed class RestoreTestCheck : IVerificationCheck
                 var clock = Stopwatch.StartNew();
                 var dir = Path.Combine(area, (n++).ToString(System.Globalization.CultureInfo.InvariantCulture));
                 var restore = await ScratchRestore.RunAsync(context, subject, dir, cancellationToken);
-                var numbers = new Dictionary<string, double> { ["restoreSeconds"] = restore.Elapsed.TotalSeconds };
+                var numbers = new Dictionary<string, double> { ["seconds"] = restore.Elapsed.TotalSeconds };
                 string summary;
                 bool passed;
                 if (restore.Run is not { } run)

@@ -131,6 +131,14 @@ public sealed record RestoreRunOptions
 
     /// <summary>Replace live (or existing) data; never the default.</summary>
     public bool Overwrite { get; init; }
+
+    /// <summary>Restore only from this location of the policy, with no fallback to the others (a restore test of one
+    /// location); default null: every location of the policy, in order.</summary>
+    public string? From { get; init; }
+
+    /// <summary>Reinstate into this directory (new or empty; never the live place) instead of the live place or
+    /// <see cref="As"/>'s (a restore test's scratch area); default null.</summary>
+    public string? Into { get; init; }
 }
 
 /// <summary>One location tried during a restore.</summary>
@@ -213,6 +221,10 @@ public sealed class RecoveryService
 
     /// <summary>The audit log (for <c>lifeline audit</c>).</summary>
     public IAuditLog Audit { get; }
+
+    /// <summary>The adapter protecting <paramref name="component"/>, or null (the restore tests read the live source
+    /// through it).</summary>
+    public IProtectedComponent? AdapterOf(string component) => _adapters.GetValueOrDefault(component);
 
     /// <summary>The measured history, from the audit log (for <c>plan check</c>): a new reader each time, which reads
     /// the log once, on first use.</summary>
@@ -577,6 +589,15 @@ public sealed class RecoveryService
         var policy = _plan.FindPolicy(plan.Policy)
             ?? throw new RecoveryException($"component '{component}' has no backup policy, so no location to restore from: add `policy:` in the plan");
         var named = _locations.For(policy);
+        if (options.From is { } from)
+        {
+            named = named.Where(n => n.Location.Name == from).ToList();
+            if (named.Count == 0)
+            {
+                throw new RecoveryException($"location '{from}' is not one of policy '{policy.Name}' of '{component}' ({string.Join(", ", _locations.For(policy).Select(n => n.Location.Name))}): name one of those");
+            }
+        }
+
         var listings = new List<LocationListing>();
         foreach (var (_, info) in named)
         {
@@ -587,7 +608,7 @@ public sealed class RecoveryService
             ?? throw new NoRecoveryPointException(component, options.Point.ToString(),
                 string.Join("; ", listings.Select(l => l.Error is null ? $"{l.Location}: {l.Points.Count} points" : $"{l.Location}: {l.Error}")));
         var holders = listings.Where(l => l.Points.Any(p => p.Point.Id == point.Id)).ToList();
-        var target = restorer.ResolveTarget(options.As);
+        var target = options.Into is { } into ? new RestoreTarget(Path.GetFullPath(into), IsLive: false) : restorer.ResolveTarget(options.As);
         var refuse = target.IsLive && !options.Overwrite ? new LiveDataProtectedException(target.Directory)
             : !target.IsLive && !options.Overwrite && Directory.Exists(target.Directory) && Directory.EnumerateFileSystemEntries(target.Directory).Any()
                 ? new RecoveryException($"'{target.Directory}' already exists and is not empty: choose another --as name, or pass --overwrite")

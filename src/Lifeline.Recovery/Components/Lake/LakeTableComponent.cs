@@ -54,6 +54,9 @@ public sealed class LakeTableComponent : IRecoveryPointSource, IRestorer, IVerif
     /// <summary>The live table's location.</summary>
     public string Location { get; }
 
+    /// <summary>Opens the live table (for the restore tests to compare with).</summary>
+    internal DeltaTable OpenLive() => LakeTableVault.OpenTable(Location, _options.Environment);
+
     /// <inheritdoc/>
     public ComponentKind Kind => ComponentKind.LakeTable;
 

@@ -65,6 +65,12 @@ public sealed class RegistryComponent : IRecoveryPointSource, IRestorer, IVerifi
     /// <summary><c>api</c> when the adapter works through a server's REST API, else <c>native</c>.</summary>
     public string Mode => _options.ApiUrl is null ? "native" : "api";
 
+    /// <summary>The live registry (its data directory, PostgreSQL metadata), for the restore tests to compare with.</summary>
+    internal RegistryOptions Live => _registry;
+
+    /// <summary>The live server's API in API mode, and its token (never logged).</summary>
+    internal (Uri? Url, string? Token) LiveApi => (_options.ApiUrl, _options.ApiToken);
+
     /// <inheritdoc/>
     public async Task<CapturedPoint> CaptureAsync(CaptureContext context, IProgress<RecoveryProgress>? progress, CancellationToken cancellationToken)
     {

@@ -1,0 +1,163 @@
+using System.Diagnostics;
+using System.Globalization;
+using Lifeline.Recovery.Components.Lake;
+using Lifeline.Recovery.Components.Registry;
+using Lifeline.Recovery.Plan;
+
+namespace Lifeline.Recovery.Verification.RestoreTests;
+
+/// <summary>
+/// <c>restore-speed</c>: each component's newest point restored from each location of its policy, timed (the whole
+/// restore: listing, vault read, verification, reinstating), its bytes per second projected to the component's full
+/// size now (the live source's size: a table's data files, the registry's database and artifacts; the point's size
+/// for configuration and jobs), against the strictest restore budget of the scenarios that restore it (a scenario's
+/// <c>restore-budget</c>, else its RTO target, else the plan's; the plan's RTO target when no scenario names it).
+/// Fails when the projection is over the budget, with the numbers.
+/// </summary>
+internal sealed class RestoreSpeedCheck : IVerificationCheck
+{
+    /// <inheritdoc/>
+    public string Name => "restore-speed";
+
+    /// <inheritdoc/>
+    public async Task<IReadOnlyList<EvidenceRecord>> RunAsync(VerificationContext context, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var records = new List<EvidenceRecord>();
+        var area = ScratchRestore.NewArea(context, Name);
+        try
+        {
+            var n = 0;
+            foreach (var subject in RestoreSubject.Of(context))
+            {
+                var started = context.Time.GetUtcNow();
+                var clock = Stopwatch.StartNew();
+                var dir = Path.Combine(area, (n++).ToString(CultureInfo.InvariantCulture));
+                var restore = await ScratchRestore.RunAsync(context, subject, dir, cancellationToken);
+                var (budget, basis) = Budget(context.Plan, subject.Component.Name);
+                var numbers = new Dictionary<string, double> { ["seconds"] = restore.Elapsed.TotalSeconds };
+                if (budget is { } b)
+                {
+                    numbers["budgetSeconds"] = b.TotalSeconds;
+                }
+
+                bool passed;
+                string summary;
+                if (restore.Run is not { } run)
+                {
+                    passed = false;
+                    summary = $"{subject.Component.Name} could not be restored from {subject.Location}, so its speed is unknown: {restore.Error}";
+                }
+                else
+                {
+                    var seconds = Math.Max(restore.Elapsed.TotalSeconds, 1e-3);
+                    var speed = run.Bytes / seconds;
+                    var (sourceBytes, sourceBasis) = await SourceBytesAsync(subject, run, cancellationToken);
+                    var projected = speed > 0 ? sourceBytes / speed : double.PositiveInfinity;
+                    numbers["bytes"] = run.Bytes;
+                    numbers["bytesPerSecond"] = speed;
+                    numbers["sourceBytes"] = sourceBytes;
+                    numbers["projectedSeconds"] = projected;
+                    var measured = $"{Bytes(run.Bytes)} restored from {subject.Location} in {Secs(restore.Elapsed.TotalSeconds)} ({Bytes((long)speed)}/s); {sourceBasis} {Bytes(sourceBytes)} takes {Secs(projected)}";
+                    if (budget is not { } limit)
+                    {
+                        passed = true;
+                        summary = $"{measured}; no restore budget or RTO in the plan to compare with";
+                    }
+                    else
+                    {
+                        passed = projected <= limit.TotalSeconds;
+                        summary = passed
+                            ? $"{measured}, within {basis} {Secs(limit.TotalSeconds)}"
+                            : $"{measured}, over {basis} {Secs(limit.TotalSeconds)}: restore faster (a closer location, a faster store), or raise the budget";
+                    }
+                }
+
+                Log.RestoreTestRan(context.Logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, Name, subject.Component.Name, subject.Location, passed, summary);
+                records.Add(ScratchRestore.Record(context, Name, subject, started, clock.Elapsed, passed, summary, basis, numbers));
+                ScratchRestore.Remove(dir);
+            }
+        }
+        finally
+        {
+            ScratchRestore.Remove(area);
+        }
+
+        return records;
+    }
+
+    /// <summary>The strictest budget for restoring <paramref name="component"/>, and where it comes from in words.</summary>
+    internal static (TimeSpan? Budget, string Basis) Budget(LifelinePlan plan, string component)
+    {
+        TimeSpan? best = null;
+        var basis = "no restore budget";
+        foreach (var s in plan.Objectives.Scenarios.Where(s => s.Components.Contains(component)))
+        {
+            var (budget, what) = s.RestoreBudget is { } rb ? (rb, "restore budget")
+                : s.Rto.Target is { } rto ? (rto, "RTO target")
+                : plan.Objectives.Rto.Target is { } planRto ? (planRto, "plan's RTO target")
+                : ((TimeSpan?)null, "");
+            if (budget is { } v && (best is null || v < best))
+            {
+                best = v;
+                basis = $"the {what} of scenario {s.Name}";
+            }
+        }
+
+        if (best is null && plan.Objectives.Rto.Target is { } target)
+        {
+            return (target, "the plan's RTO target");
+        }
+
+        return (best, basis);
+    }
+
+    /// <summary>The component's full size now, from its live source where it can be measured, else the point's.</summary>
+    private static async Task<(long Bytes, string Basis)> SourceBytesAsync(RestoreSubject subject, RestoreRunResult run, CancellationToken ct)
+    {
+        try
+        {
+            switch (subject.Adapter)
+            {
+                case LakeTableComponent lake:
+                {
+                    var table = lake.OpenLive();
+                    var snapshot = await table.GetSnapshotAsync(null, ct);
+                    // its data files now; never less than the point restored (which also holds the log)
+                    return (Math.Max(snapshot.Files.Sum(f => f.Add.Size), run.Bytes), $"the live table at version {snapshot.Version}:");
+                }
+
+                case RegistryComponent registry when registry.LiveApi.Url is null && string.IsNullOrEmpty(registry.Live.PostgresConnectionString):
+                {
+                    var data = registry.Live.DataDirectory;
+                    var db = Path.Combine(data, Lifeline.Registry.Backup.NativeBackup.DatabaseFile);
+                    if (File.Exists(db))
+                    {
+                        return (new FileInfo(db).Length + ScratchRestore.SizeOf(Path.Combine(data, "artifacts")), "the live registry's database and artifacts:");
+                    }
+
+                    break;
+                }
+            }
+        }
+        catch (Exception e) when (e is Lake.DeltaProtocolException or IOException)
+        {
+            // the source cannot be measured now: the point's size stands for it
+        }
+
+        return (run.Bytes, "the point's size:");
+    }
+
+    private static string Secs(double seconds) => double.IsPositiveInfinity(seconds) ? "forever"
+        : seconds < 1 ? (seconds * 1000).ToString("0.#", CultureInfo.InvariantCulture) + " ms"
+        : seconds < 120 ? seconds.ToString("0.#", CultureInfo.InvariantCulture) + " s"
+        : PlanDuration.Format(TimeSpan.FromSeconds(Math.Ceiling(seconds)));
+
+    private static string Bytes(long bytes) => bytes switch
+    {
+        >= 1L << 30 => (bytes / (double)(1L << 30)).ToString("0.##", CultureInfo.InvariantCulture) + " GiB",
+        >= 1L << 20 => (bytes / (double)(1L << 20)).ToString("0.##", CultureInfo.InvariantCulture) + " MiB",
+        >= 1L << 10 => (bytes / (double)(1L << 10)).ToString("0.##", CultureInfo.InvariantCulture) + " KiB",
+        _ => bytes.ToString(CultureInfo.InvariantCulture) + " B",
+    };
+}

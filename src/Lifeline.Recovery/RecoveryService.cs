@@ -45,6 +45,10 @@ public sealed record RecoveryServiceOptions
 
     /// <summary>The command line, for the audit (redacted before it is stored); default none.</summary>
     public IReadOnlyList<string> Arguments { get; init; } = [];
+
+    /// <summary>Where the read-back of packs (after-write, after-copy) records its failures and the verification
+    /// checks keep their evidence; default the <see cref="Verification.ObjectStoreEvidenceLog"/> over the plan's locations.</summary>
+    public Verification.IEvidenceLog? Evidence { get; init; }
 }
 
 /// <summary>How <see cref="RecoveryService.BuiltInAdapters(LifelinePlan, PlanAdapterOptions)"/> builds the adapters
@@ -209,6 +213,7 @@ public sealed class RecoveryService
         _logger = _options.Logger ?? NullLogger.Instance;
         _work = _options.WorkDirectory ?? Path.Combine(Path.GetTempPath(), "lifeline-recovery");
         Audit = _options.Audit ?? new ObjectStoreAuditLog(AuditStoresAsync, _time);
+        Evidence = _options.Evidence ?? new Verification.ObjectStoreEvidenceLog(AuditStoresAsync);
     }
 
     /// <summary>The audit log (for <c>lifeline audit</c>).</summary>
@@ -217,6 +222,9 @@ public sealed class RecoveryService
     /// <summary>The measured history, from the audit log (for <c>plan check</c>): a new reader each time, which reads
     /// the log once, on first use.</summary>
     public AuditBackupHistory History => new(Audit);
+
+    /// <summary>The evidence of verification checks, kept in every location (docs/verification.md).</summary>
+    public Verification.IEvidenceLog Evidence { get; }
 
     /// <summary>The adapters of Lifeline's own component kinds for every component of <paramref name="plan"/>: the
     /// configuration adapter, the registry adapter (native, or through MLflow's API when
@@ -360,6 +368,8 @@ public sealed class RecoveryService
         var locationResults = new List<LocationResult>();
         RecoveryPoint? point = null;
         long bytes = 0;
+        BackupResult? written = null;
+        string? writingTo = null;
         TimeSpan backupTime = default, copyTime = default, verifyTime = default;
         var verifiedIn = new List<string>();
         string outcome;
@@ -401,11 +411,13 @@ public sealed class RecoveryService
 
                     var (primaryRole, primaryInfo) = named[0];
                     var primary = await _locations.OpenAsync(primaryInfo.Name, create: true, cancellationToken: ct);
+                    writingTo = primaryInfo.Name;
                     Report(progress, opId, name, "backup", primaryInfo.Name);
                     var backup = await primary.BackupAsync(
                         new BackupRequest { Paths = captured.Paths, Source = name, Tags = captured.Tags.Encode(), Force = captured.Force },
                         VaultProgress(progress, opId, name, "backup", primaryInfo.Name), ct);
                     backupTime = phase.Elapsed;
+                    written = backup;
                     bytes = backup.TotalBytes;
                     point = RecoveryPoint.From(backup.Snapshot)!;
                     Log.BackupWritten(_logger, name, point.ShortId, primaryInfo.Name, backup.TotalFiles, backup.DataAdded);
@@ -432,6 +444,10 @@ public sealed class RecoveryService
                             var reason = OneLine(e);
                             Log.CopyFailed(_logger, name, info.Name, reason);
                             locationResults.Add(new LocationResult(info.Name, role, false, reason));
+                            if (e is PackReadBackException damaged)
+                            {
+                                await RecordReadBackAsync(damaged, name, info.Name, ct);
+                            }
                         }
                     }
 
@@ -480,6 +496,10 @@ public sealed class RecoveryService
             message = OneLine(e);
             error = e;
             Log.BackupFailed(_logger, name, message);
+            if (e is PackReadBackException damaged)
+            {
+                await RecordReadBackAsync(damaged, name, writingTo, ct);
+            }
         }
 
         var result = new ComponentBackupResult
@@ -514,8 +534,34 @@ public sealed class RecoveryService
             VerifyDuration = verifyTime,
             VerifiedIn = verifiedIn,
             Operation = opId,
+            Full = options.Full,
+            DataAdded = written?.DataAdded,
+            RawDataAdded = written?.RawDataAdded,
+            IncompressibleAdded = written?.IncompressibleAdded,
         }, ct);
         return result;
+    }
+
+    /// <summary>A pack damaged on read-back is evidence too (check <c>after-write</c> or <c>after-copy</c>).</summary>
+    private async Task RecordReadBackAsync(PackReadBackException damaged, string component, string? location, CancellationToken ct)
+    {
+        try
+        {
+            await Evidence.AppendAsync(new Verification.EvidenceRecord
+            {
+                Check = damaged.Phase,
+                Component = component,
+                Location = location,
+                Against = "the pack as written (its id is its SHA-256)",
+                Time = _time.GetUtcNow(),
+                Passed = false,
+                Summary = $"pack {damaged.Pack[..Math.Min(16, damaged.Pack.Length)]} in {location ?? damaged.Location}: {damaged.Problem}",
+            }, ct);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            Log.AuditFailed(_logger, "evidence", OneLine(e));
+        }
     }
 
     private async Task RunPostHookAsync(string name, ComponentHooks hooks, string outcome, CancellationToken ct, Exception original)

@@ -216,6 +216,9 @@ public sealed class RecoveryService
         Evidence = _options.Evidence ?? new Verification.ObjectStoreEvidenceLog(AuditStoresAsync);
     }
 
+    /// <summary>The plan's locations this service backs up to and restores from.</summary>
+    public LocationSet Locations => _locations;
+
     /// <summary>The audit log (for <c>lifeline audit</c>).</summary>
     public IAuditLog Audit { get; }
 
@@ -848,8 +851,30 @@ public sealed class RecoveryService
     }
 
     /// <summary>The status of every component, from the locations and the history.</summary>
-    public Task<StatusReport> StatusAsync(CancellationToken cancellationToken = default) =>
-        new StatusCalculator(_plan, _locations, History, _time).ComputeAsync(cancellationToken);
+    public async Task<StatusReport> StatusAsync(CancellationToken cancellationToken = default)
+    {
+        var report = await new StatusCalculator(_plan, _locations, History, _time).ComputeAsync(cancellationToken);
+        return report with { Checks = await LastChecksAsync(cancellationToken) };
+    }
+
+    /// <summary>The newest evidence record of each check per component and location (the read-back's included).</summary>
+    public async Task<IReadOnlyList<Verification.EvidenceRecord>> LastChecksAsync(CancellationToken cancellationToken = default)
+    {
+        var last = new Dictionary<(string, string?, string?), Verification.EvidenceRecord>();
+        try
+        {
+            await foreach (var r in Evidence.ReadAsync(cancellationToken))
+            {
+                last[(r.Check, r.Component, r.Location)] = r; // oldest first: the newest wins
+            }
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            Log.AuditFailed(_logger, "evidence read", OneLine(e));
+        }
+
+        return [.. last.Values.OrderBy(r => r.Component ?? "\uffff", StringComparer.Ordinal).ThenBy(r => r.Check, StringComparer.Ordinal).ThenBy(r => r.Location, StringComparer.Ordinal)];
+    }
 
     /// <summary>Records an audited action the service did not run itself (a vault key change by the CLI).</summary>
     public Task<AuditRecord> RecordAsync(string action, string outcome, string? message, TimeSpan duration, string? component = null, CancellationToken cancellationToken = default) =>

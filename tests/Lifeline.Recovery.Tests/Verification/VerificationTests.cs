@@ -145,9 +145,9 @@ public sealed class VerificationTests
     public async Task SizeInRange_BackupEightyFivePercentSmaller_IsFlaggedWithTheNumbers()
     {
         await using var f = await RecoveryFixture.CreateAsync();
-        foreach (var size in new[] { 1_000_000L, 1_010_000, 990_000, 1_020_000, 1_000_000, 995_000 })
+        foreach (var bytes in new[] { 1_000_000L, 1_010_000, 990_000, 1_020_000, 1_000_000, 995_000 })
         {
-            await AppendBackupAsync(f, size, 10_000, 50_000);
+            await AppendBackupAsync(f, bytes, 10_000, 50_000);
         }
 
         await AppendBackupAsync(f, 5_000_000_000, 10_000, 50_000, full: true); // another kind: learned apart, not compared

@@ -39,6 +39,7 @@ public sealed class VerificationTests
     public async Task Backup_PackTornOnWrite_FailsNamingPackAndLocationAndKeepsEvidence()
     {
         await using var f = await RecoveryFixture.CreateAsync();
+        _ = f.Locations.Store("a"); // opened lazily: its fault-injecting store exists from here
         f.StoreOf("a").Add(new FaultRule { Kind = FaultKind.TearWrite, Operation = ObjectStoreOperation.PutIfAbsent, KeyPrefix = "data/", MaxHits = 1 });
 
         var result = await f.Service.BackupAsync(["configuration"]);
@@ -62,6 +63,7 @@ public sealed class VerificationTests
     public async Task Backup_PackTornOnCopy_PointIsPartialAndTheCopyIsEvidence()
     {
         await using var f = await RecoveryFixture.CreateAsync();
+        _ = f.Locations.Store("b");
         f.StoreOf("b").Add(new FaultRule { Kind = FaultKind.TearWrite, Operation = ObjectStoreOperation.PutIfAbsent, KeyPrefix = "data/", MaxHits = 1 });
 
         var backup = await f.Service.BackupComponentAsync("configuration");

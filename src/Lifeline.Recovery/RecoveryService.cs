@@ -873,6 +873,28 @@ public sealed class RecoveryService
             Log.AuditFailed(_logger, "evidence read", OneLine(e));
         }
 
+        // a read-back failure is recorded only when it happens: a later ok backup of the component supersedes it
+        var okSince = new Dictionary<string, DateTimeOffset>(StringComparer.Ordinal);
+        if (last.Values.Any(r => r.Check is "after-write" or "after-copy"))
+        {
+            await foreach (var a in Audit.ReadAsync(cancellationToken))
+            {
+                if (a.Action == AuditActions.Backup && a.Outcome == AuditOutcomes.Ok && a.Component is { } c)
+                {
+                    okSince[c] = a.Time;
+                }
+            }
+        }
+
+        foreach (var key in last.Keys.ToList())
+        {
+            var r = last[key];
+            if (r.Check is "after-write" or "after-copy" && r.Component is { } c && okSince.TryGetValue(c, out var ok) && ok >= r.Time)
+            {
+                last.Remove(key);
+            }
+        }
+
         return [.. last.Values.OrderBy(r => r.Component ?? "\uffff", StringComparer.Ordinal).ThenBy(r => r.Check, StringComparer.Ordinal).ThenBy(r => r.Location, StringComparer.Ordinal)];
     }
 

@@ -57,6 +57,7 @@ public sealed class VerificationTests
 
         var again = await f.Service.BackupComponentAsync("configuration"); // the fault is gone: the next backup succeeds
         Assert.Equal(AuditOutcomes.Ok, again.Outcome);
+        Assert.DoesNotContain((await f.Service.StatusAsync()).Checks, c => !c.Passed); // the ok backup supersedes the damaged write
     }
 
     [Fact]

@@ -47,6 +47,9 @@ internal static class ExitCodes
     /// <summary><c>lifeline forget</c>: a retention rule selected no snapshot in a location, a component has no retention, or a location could not be read (each is listed).</summary>
     public const int RetentionFinding = 63;
 
+    /// <summary><c>lifeline verify run</c>: at least one verification check failed (each failure is listed and kept as evidence).</summary>
+    public const int VerificationFailed = 64;
+
     // registry (30-39)
 
     /// <summary>The registry database is corrupt; the message names the restore command to run.</summary>

@@ -57,4 +57,14 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 6107, Level = LogLevel.Information, Message = "Protection maintenance: {CutsRemoved} cut records removed")]
     public static partial void ProtectionMaintenance(ILogger logger, int cutsRemoved);
+
+    // Verification (6601-6609)
+    [LoggerMessage(EventId = 6601, Level = LogLevel.Warning, Message = "Verification check {Check} failed for {Subject}: {Summary}")]
+    public static partial void CheckFailed(ILogger logger, string check, string subject, string summary);
+
+    [LoggerMessage(EventId = 6602, Level = LogLevel.Error, Message = "The evidence of {Check} could not be kept: {Reason}")]
+    public static partial void EvidenceNotKept(ILogger logger, string check, string reason);
+
+    [LoggerMessage(EventId = 6603, Level = LogLevel.Error, Message = "The incident signal {Cause} could not be raised: {Reason}")]
+    public static partial void SignalNotRaised(ILogger logger, string cause, string reason);
 }

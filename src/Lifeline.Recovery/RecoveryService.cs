@@ -45,6 +45,10 @@ public sealed record RecoveryServiceOptions
 
     /// <summary>The command line, for the audit (redacted before it is stored); default none.</summary>
     public IReadOnlyList<string> Arguments { get; init; } = [];
+
+    /// <summary>Where the read-back of packs (after-write, after-copy) records its failures and the verification
+    /// checks keep their evidence; default the <see cref="Verification.ObjectStoreEvidenceLog"/> over the plan's locations.</summary>
+    public Verification.IEvidenceLog? Evidence { get; init; }
 }
 
 /// <summary>How <see cref="RecoveryService.BuiltInAdapters(LifelinePlan, PlanAdapterOptions)"/> builds the adapters
@@ -217,7 +221,11 @@ public sealed class RecoveryService
         _logger = _options.Logger ?? NullLogger.Instance;
         _work = _options.WorkDirectory ?? Path.Combine(Path.GetTempPath(), "lifeline-recovery");
         Audit = _options.Audit ?? new ObjectStoreAuditLog(AuditStoresAsync, _time);
+        Evidence = _options.Evidence ?? new Verification.ObjectStoreEvidenceLog(AuditStoresAsync);
     }
+
+    /// <summary>The plan's locations this service backs up to and restores from.</summary>
+    public LocationSet Locations => _locations;
 
     /// <summary>The audit log (for <c>lifeline audit</c>).</summary>
     public IAuditLog Audit { get; }
@@ -229,6 +237,9 @@ public sealed class RecoveryService
     /// <summary>The measured history, from the audit log (for <c>plan check</c>): a new reader each time, which reads
     /// the log once, on first use.</summary>
     public AuditBackupHistory History => new(Audit);
+
+    /// <summary>The evidence of verification checks, kept in every location (docs/verification.md).</summary>
+    public Verification.IEvidenceLog Evidence { get; }
 
     /// <summary>The adapters of Lifeline's own component kinds for every component of <paramref name="plan"/>: the
     /// configuration adapter, the registry adapter (native, or through MLflow's API when
@@ -372,6 +383,8 @@ public sealed class RecoveryService
         var locationResults = new List<LocationResult>();
         RecoveryPoint? point = null;
         long bytes = 0;
+        BackupResult? written = null;
+        string? writingTo = null;
         TimeSpan backupTime = default, copyTime = default, verifyTime = default;
         var verifiedIn = new List<string>();
         string outcome;
@@ -413,11 +426,13 @@ public sealed class RecoveryService
 
                     var (primaryRole, primaryInfo) = named[0];
                     var primary = await _locations.OpenAsync(primaryInfo.Name, create: true, cancellationToken: ct);
+                    writingTo = primaryInfo.Name;
                     Report(progress, opId, name, "backup", primaryInfo.Name);
                     var backup = await primary.BackupAsync(
                         new BackupRequest { Paths = captured.Paths, Source = name, Tags = captured.Tags.Encode(), Force = captured.Force },
                         VaultProgress(progress, opId, name, "backup", primaryInfo.Name), ct);
                     backupTime = phase.Elapsed;
+                    written = backup;
                     bytes = backup.TotalBytes;
                     point = RecoveryPoint.From(backup.Snapshot)!;
                     Log.BackupWritten(_logger, name, point.ShortId, primaryInfo.Name, backup.TotalFiles, backup.DataAdded);
@@ -444,6 +459,10 @@ public sealed class RecoveryService
                             var reason = OneLine(e);
                             Log.CopyFailed(_logger, name, info.Name, reason);
                             locationResults.Add(new LocationResult(info.Name, role, false, reason));
+                            if (e is PackReadBackException damaged)
+                            {
+                                await RecordReadBackAsync(damaged, name, info.Name, ct);
+                            }
                         }
                     }
 
@@ -492,6 +511,10 @@ public sealed class RecoveryService
             message = OneLine(e);
             error = e;
             Log.BackupFailed(_logger, name, message);
+            if (e is PackReadBackException damaged)
+            {
+                await RecordReadBackAsync(damaged, name, writingTo, ct);
+            }
         }
 
         var result = new ComponentBackupResult
@@ -526,8 +549,34 @@ public sealed class RecoveryService
             VerifyDuration = verifyTime,
             VerifiedIn = verifiedIn,
             Operation = opId,
+            Full = options.Full,
+            DataAdded = written?.DataAdded,
+            RawDataAdded = written?.RawDataAdded,
+            IncompressibleAdded = written?.IncompressibleAdded,
         }, ct);
         return result;
+    }
+
+    /// <summary>A pack damaged on read-back is evidence too (check <c>after-write</c> or <c>after-copy</c>).</summary>
+    private async Task RecordReadBackAsync(PackReadBackException damaged, string component, string? location, CancellationToken ct)
+    {
+        try
+        {
+            await Evidence.AppendAsync(new Verification.EvidenceRecord
+            {
+                Check = damaged.Phase,
+                Component = component,
+                Location = location,
+                Against = "the pack as written (its id is its SHA-256)",
+                Time = _time.GetUtcNow(),
+                Passed = false,
+                Summary = $"pack {damaged.Pack[..Math.Min(16, damaged.Pack.Length)]} in {location ?? damaged.Location}: {damaged.Problem}",
+            }, ct);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            Log.AuditFailed(_logger, "evidence", OneLine(e));
+        }
     }
 
     private async Task RunPostHookAsync(string name, ComponentHooks hooks, string outcome, CancellationToken ct, Exception original)
@@ -823,8 +872,52 @@ public sealed class RecoveryService
     }
 
     /// <summary>The status of every component, from the locations and the history.</summary>
-    public Task<StatusReport> StatusAsync(CancellationToken cancellationToken = default) =>
-        new StatusCalculator(_plan, _locations, History, _time).ComputeAsync(cancellationToken);
+    public async Task<StatusReport> StatusAsync(CancellationToken cancellationToken = default)
+    {
+        var report = await new StatusCalculator(_plan, _locations, History, _time).ComputeAsync(cancellationToken);
+        return report with { Checks = await LastChecksAsync(cancellationToken) };
+    }
+
+    /// <summary>The newest evidence record of each check per component and location (the read-back's included).</summary>
+    public async Task<IReadOnlyList<Verification.EvidenceRecord>> LastChecksAsync(CancellationToken cancellationToken = default)
+    {
+        var last = new Dictionary<(string, string?, string?), Verification.EvidenceRecord>();
+        try
+        {
+            await foreach (var r in Evidence.ReadAsync(cancellationToken))
+            {
+                last[(r.Check, r.Component, r.Location)] = r; // oldest first: the newest wins
+            }
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            Log.AuditFailed(_logger, "evidence read", OneLine(e));
+        }
+
+        // a read-back failure is recorded only when it happens: a later ok backup of the component supersedes it
+        var okSince = new Dictionary<string, DateTimeOffset>(StringComparer.Ordinal);
+        if (last.Values.Any(r => r.Check is "after-write" or "after-copy"))
+        {
+            await foreach (var a in Audit.ReadAsync(cancellationToken))
+            {
+                if (a.Action == AuditActions.Backup && a.Outcome == AuditOutcomes.Ok && a.Component is { } c)
+                {
+                    okSince[c] = a.Time;
+                }
+            }
+        }
+
+        foreach (var key in last.Keys.ToList())
+        {
+            var r = last[key];
+            if (r.Check is "after-write" or "after-copy" && r.Component is { } c && okSince.TryGetValue(c, out var ok) && ok >= r.Time)
+            {
+                last.Remove(key);
+            }
+        }
+
+        return [.. last.Values.OrderBy(r => r.Component ?? "\uffff", StringComparer.Ordinal).ThenBy(r => r.Check, StringComparer.Ordinal).ThenBy(r => r.Location, StringComparer.Ordinal)];
+    }
 
     /// <summary>Records an audited action the service did not run itself (a vault key change by the CLI).</summary>
     public Task<AuditRecord> RecordAsync(string action, string outcome, string? message, TimeSpan duration, string? component = null, CancellationToken cancellationToken = default) =>

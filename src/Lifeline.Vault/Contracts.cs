@@ -65,6 +65,12 @@ public sealed record VaultOpenOptions
 
     /// <summary>Where the vault logs its events. Default none.</summary>
     public Microsoft.Extensions.Logging.ILogger? Logger { get; init; }
+
+    /// <summary>
+    /// Read every pack back from the store right after writing it (backup) or copying it (copy), and fail the run with
+    /// <see cref="PackReadBackException"/> when it is not what was written. Default true (docs/verification.md).
+    /// </summary>
+    public bool ReadBackPacks { get; init; } = true;
 }
 
 /// <summary>What to back up.</summary>
@@ -118,6 +124,16 @@ public sealed record BackupResult
 
     /// <summary>Bytes newly stored in packs (after compression and encryption).</summary>
     public long DataAdded { get; init; }
+
+    /// <summary>Plaintext bytes of the new data blobs (content not already in the vault), before compression.</summary>
+    public long RawDataAdded { get; init; }
+
+    /// <summary>Of <see cref="RawDataAdded"/>, the bytes that did not compress (stored as they were): encrypted or
+    /// already compressed content. A sudden spike of it is what ransomware encrypting the source looks like.</summary>
+    public long IncompressibleAdded { get; init; }
+
+    /// <summary>Packs read back and verified after they were written (<see cref="VaultOpenOptions.ReadBackPacks"/>).</summary>
+    public int PacksReadBack { get; init; }
 
     /// <summary>Total files in the snapshot.</summary>
     public long TotalFiles { get; init; }
@@ -510,6 +526,9 @@ public sealed record CopyResult
 
     /// <summary>Plaintext bytes of the blobs transferred.</summary>
     public long BytesCopied { get; init; }
+
+    /// <summary>Packs written to the destination and read back verified (<see cref="VaultOpenOptions.ReadBackPacks"/>).</summary>
+    public int PacksReadBack { get; init; }
 }
 
 /// <summary>A key (password) that opens the repository.</summary>

@@ -120,3 +120,21 @@ public sealed class KeyFileCorruptException(string location, string keyId, strin
     /// <summary>Why it is corrupt.</summary>
     public string Reason { get; } = reason;
 }
+
+/// <summary>A pack read back right after it was written (or copied) is not what was written: the backup or copy
+/// fails and its snapshot is not committed (docs/verification.md, "Read-back").</summary>
+public sealed class PackReadBackException(string pack, string location, string phase, string problem)
+    : VaultException($"pack {pack[..Math.Min(16, pack.Length)]} written to {location} is damaged on read-back ({phase}): {problem}; the snapshot was not committed: check the store and run the backup again")
+{
+    /// <summary>The pack's id.</summary>
+    public string Pack { get; } = pack;
+
+    /// <summary>The store's location.</summary>
+    public string Location { get; } = location;
+
+    /// <summary><c>after-write</c> (a backup) or <c>after-copy</c> (a vault copy).</summary>
+    public string Phase { get; } = phase;
+
+    /// <summary>What was wrong, in words.</summary>
+    public string Problem { get; } = problem;
+}

@@ -268,6 +268,7 @@ internal static class RecoveryCommands
                     continuous = c.Continuous is { } cp ? new { location = cp.Location, version = cp.Version, heartbeat = cp.Heartbeat } : null,
                 }),
                 jobs = report.Jobs.Select(j => new { job = j.Job, kind = j.Kind, color = j.Color, reason = j.Reason, nextRun = j.NextRun, paused = j.Pause is not null }),
+                checks = report.Checks.Select(VerifyCommands.Json),
                 deployment = UpStatus.Json(live),
             });
             context.Console.Table(
@@ -294,9 +295,20 @@ internal static class RecoveryCommands
                     report.Jobs.Select(j => (IReadOnlyList<string>)[j.Job, j.Kind, JobsCommands.StatusWord(j), j.NextRun is { } n ? CliConsole.Time(n) : "-", j.Reason]),
                     cellColor: (row, column) => column == 2 ? JobsCommands.ColorOf(report.Jobs[row].Color) : null);
             }
+            if (report.Checks.Count > 0)
+            {
+                // the last result of each verification check (docs/verification.md)
+                VerifyCommands.PrintTable(context, report.Checks);
+            }
+
             UpStatus.Print(context, live);
 
             var red = report.Components.Where(c => c.Color == StatusColor.Red).ToList();
+            if (red.Count == 0 && report.Checks.FirstOrDefault(c => !c.Passed) is { } failedCheck)
+            {
+                throw new CliException(ExitCodes.StatusRed, $"check {failedCheck.Check} failed for {failedCheck.Component ?? failedCheck.Location ?? "the plan"}: {failedCheck.Summary}");
+            }
+
             var redJob = report.Jobs.FirstOrDefault(j => j.Color == StatusColor.Red);
             if (red.Count == 0 && redJob is not null && report.Overall == StatusColor.Red)
             {

@@ -50,6 +50,7 @@ internal static partial class ErrorTable
         Row<SnapshotNotFoundException>("vault: no such snapshot", ExitCodes.SnapshotNotFound, e => e.Message),
         Row<SnapshotCorruptException>("vault: corrupt snapshot", ExitCodes.CheckFailed, e => e.Message),
         Row<VaultCorruptException>("vault: corrupt data", ExitCodes.CheckFailed, e => e.Message),
+        Row<PackReadBackException>("vault: pack damaged on read-back", ExitCodes.CheckFailed, e => e.Message),
         Row<UnsafePathException>("vault: unsafe path in a snapshot", ExitCodes.CheckFailed, e => e.Message),
         Row<RestoreTargetNotEmptyException>("restore target not empty", ExitCodes.Failure, e => e.Message),
         Row<VaultException>("vault: refused", ExitCodes.Failure, e => e.Message),
@@ -65,6 +66,7 @@ internal static partial class ErrorTable
         Row<HookFailedException>("recovery: hook failed", ExitCodes.Failure, e => e.Message),
         Row<RestoreFailedException>("recovery: restore failed everywhere", ExitCodes.Failure, e => e.Message),
         Row<Lifeline.Recovery.Hosting.DeploymentAlreadyRunningException>("up: already running on the data directory", ExitCodes.AlreadyRunning, e => e.Message),
+        Row<Lifeline.Recovery.Verification.UnknownCheckException>("verify: unknown check", ExitCodes.Usage, e => e.Message),
         Row<RecoveryException>("recovery: refused", ExitCodes.Failure, e => e.Message),
 
         // object stores (the storage layer's own types, then what the SDKs raise)

@@ -104,6 +104,19 @@ public sealed record AuditRecord
 
     /// <summary>The operation id shared by the <see cref="AuditOutcomes.Started"/> record of an action and its end record.</summary>
     public string? Operation { get; init; }
+
+    /// <summary>Backups: true for a full backup (every byte re-read), false for an incremental one; null in older records.</summary>
+    public bool? Full { get; init; }
+
+    /// <summary>Backups: bytes newly stored in the primary (after compression and encryption).</summary>
+    public long? DataAdded { get; init; }
+
+    /// <summary>Backups: plaintext bytes of content new to the primary, before compression.</summary>
+    public long? RawDataAdded { get; init; }
+
+    /// <summary>Backups: of <see cref="RawDataAdded"/>, the bytes that did not compress (the ransomware-like alarm
+    /// of the size-in-range check compares it with the component's history: docs/verification.md).</summary>
+    public long? IncompressibleAdded { get; init; }
 }
 
 /// <summary>An append-only list of <see cref="AuditRecord"/>s.</summary>

@@ -125,7 +125,7 @@ internal sealed class JobRunner(SchedulerStore store, PlanSchedulerOptions optio
     private Task<(string, string?)> BodyAsync(ScheduledJob job, CancellationToken ct) => job.Kind switch
     {
         ScheduledJobKind.Backup => BackupAsync(job, ct),
-        ScheduledJobKind.Check => Task.FromResult<(string, string?)>((JobOutcomes.NotImplemented, "verification checks run from issue 11; this run only records the slot")),
+        ScheduledJobKind.Check => CheckAsync(job, ct),
         ScheduledJobKind.Drill => Task.FromResult<(string, string?)>((JobOutcomes.NotImplemented, "drills are not implemented until the drills issue; this run only records the slot")),
         _ => BatchAsync(job, ct),
     };
@@ -149,6 +149,38 @@ internal sealed class JobRunner(SchedulerStore store, PlanSchedulerOptions optio
         return (JobOutcomes.Ok, partial.Count > 0
             ? $"{results.Count} backed up; not yet in every location: {string.Join(", ", partial)}"
             : $"{results.Count} backed up ({string.Join(", ", results.Select(r => r.Point?.ShortId is { } id ? $"{r.Component} {id}" : r.Component))})");
+    }
+
+    /// <summary>The plan check's <c>run:</c> list through the verification runner; failed when any check failed.</summary>
+    private async Task<(string, string?)> CheckAsync(ScheduledJob job, CancellationToken ct)
+    {
+        if (options.Recovery is null)
+        {
+            return (JobOutcomes.Failed, "no recovery service is configured for the scheduler (PlanSchedulerOptions.Recovery)");
+        }
+
+        var run = job.Name.StartsWith("check-", StringComparison.Ordinal) ? job.Name["check-".Length..] : job.Name;
+        var plan = _plan;
+        var checks = Verification.VerificationRunner.ChecksOf(plan, run);
+        var service = await options.Recovery(plan, ct);
+        var context = new Verification.VerificationContext
+        {
+            Plan = plan,
+            Service = service,
+            Locations = service.Locations,
+            Run = run,
+            ScratchDirectory = options.ScratchDirectory ?? Path.Combine(Path.GetTempPath(), "lifeline-verify"),
+            Time = time,
+            Logger = logger,
+            Signals = options.Signals,
+        };
+        var result = await (options.Verification ?? Verification.VerificationRunner.BuiltIn()).RunAsync(context, checks, ct);
+        var failed = result.Records.Where(r => !r.Passed).ToList();
+        var missing = result.Checks.Where(c => !c.Available).Select(c => c.Check).ToList();
+        var notRun = missing.Count == 0 ? "" : $"; not available here: {string.Join(", ", missing)}";
+        return failed.Count > 0
+            ? (JobOutcomes.Failed, $"{failed.Count} of {result.Records.Count()} checks failed; {failed[0].Check} {failed[0].Component ?? failed[0].Location}: {failed[0].Summary}{notRun}")
+            : (JobOutcomes.Ok, $"{result.Records.Count()} checks passed ({string.Join(", ", result.Checks.Where(c => c.Available).Select(c => c.Check))}){notRun}");
     }
 
     private async Task<(string, string?)> BatchAsync(ScheduledJob job, CancellationToken ct)

@@ -45,6 +45,15 @@ public sealed record PlanSchedulerOptions
 
     /// <summary>The scheduler's name in the store (<c>SCHED_NAME</c>); default <c>lifeline</c>.</summary>
     public string InstanceName { get; init; } = "lifeline";
+
+    /// <summary>The checks a verification job runs; default <see cref="Verification.VerificationRunner.BuiltIn"/>.</summary>
+    public Verification.VerificationRunner? Verification { get; init; }
+
+    /// <summary>Where verification failures raise their incident signals; default none.</summary>
+    public Incidents.IIncidentSignals? Signals { get; init; }
+
+    /// <summary>The scratch area of verification checks (restore tests); default <c>TEMP/lifeline-verify</c>.</summary>
+    public string? ScratchDirectory { get; init; }
 }
 
 /// <summary>What a reload did.</summary>

@@ -82,8 +82,12 @@ public sealed record StatusReport(DateTimeOffset Time, IReadOnlyList<ComponentSt
     /// <summary>The scheduler's jobs (next run, pause, last run), when a scheduler store was read; empty otherwise.</summary>
     public IReadOnlyList<JobStatus> Jobs { get; init; } = [];
 
-    /// <summary>The worst color, of the components and the jobs.</summary>
-    public StatusColor Overall => Components.Count == 0 ? StatusColor.Red
+    /// <summary>The last result of each verification check per component (or location), from the evidence
+    /// (docs/verification.md); empty when no check ran yet.</summary>
+    public IReadOnlyList<Verification.EvidenceRecord> Checks { get; init; } = [];
+
+    /// <summary>The worst color, of the components and the jobs; red too when the last result of a check failed.</summary>
+    public StatusColor Overall => Checks.Any(c => !c.Passed) ? StatusColor.Red : Components.Count == 0 ? StatusColor.Red
         : Jobs.Count == 0 ? Components.Max(c => c.Color)
         : (StatusColor)Math.Max((int)Components.Max(c => c.Color), (int)Jobs.Max(j => j.Color));
 }

@@ -44,6 +44,10 @@ public sealed record EvidenceRecord
 
     /// <summary>The measured figures by name (bytes, rows, seconds, ratios), for reports and trends.</summary>
     public IReadOnlyDictionary<string, double> Numbers { get; init; } = new Dictionary<string, double>();
+
+    /// <summary>The location could not be read at all (unreachable, no vault, wrong password): its cause is the
+    /// location (<c>location:NAME</c>, one incident), not the component.</summary>
+    public bool Unreachable { get; init; }
 }
 
 /// <summary>The evidence of every check, append-only.</summary>

@@ -36,6 +36,9 @@ internal sealed class BackupEngine
     private volatile bool _readAheadDone;
     private long _dataAdded;
     private long _blobsAdded;
+    private long _rawDataAdded;
+    private long _incompressibleAdded;
+    private int _packsReadBack;
     private long _filesNew, _filesChanged, _filesUnmodified, _dirsNew, _dirsChanged, _dirsUnmodified, _totalFiles, _totalBytes;
     private long _bytesDone;
     private long _lastReported;
@@ -235,6 +238,9 @@ internal sealed class BackupEngine
             DirsUnmodified = _dirsUnmodified,
             BlobsAdded = _blobsAdded,
             DataAdded = _dataAdded,
+            RawDataAdded = Interlocked.Read(ref _rawDataAdded),
+            IncompressibleAdded = Interlocked.Read(ref _incompressibleAdded),
+            PacksReadBack = _packsReadBack,
             TotalFiles = _totalFiles,
             TotalBytes = _totalBytes,
             Duration = _repo.Time.GetElapsedTime(startTs),
@@ -724,6 +730,14 @@ internal sealed class BackupEngine
         var plain = job.Buffer.AsSpan(0, job.Length);
         var payload = encoder.Encode(plain, out var compressed);
         pack.Add(job.Type, job.Id, payload, compressed, job.Length, _repo.Key.Data);
+        if (job.Type == BlobType.Data)
+        {
+            Interlocked.Add(ref _rawDataAdded, job.Length);
+            if (!compressed)
+            {
+                Interlocked.Add(ref _incompressibleAdded, job.Length);
+            }
+        }
     }
 
     private async Task UploadAsync(PackBuilder pack)
@@ -739,6 +753,13 @@ internal sealed class BackupEngine
             {
                 var written = System.Diagnostics.Stopwatch.GetTimestamp();
                 await _repo.Store.PutIfAbsentAsync(VaultRepository.PackKey(id), bytes, Token);
+                if (_repo.Options.ReadBackPacks)
+                {
+                    // in the upload's own task: the next packs are built and written meanwhile
+                    await PackReadBack.VerifyAsync(_repo.Store, id, bytes.Length, entries, _repo.Key.Data, "after-write", Token);
+                    Interlocked.Increment(ref _packsReadBack);
+                }
+
                 Interlocked.Add(ref _tWrite, System.Diagnostics.Stopwatch.GetTimestamp() - written);
                 _repo.Index.AddPack(id, entries);
                 Interlocked.Add(ref _dataAdded, bytes.Length);

@@ -16,6 +16,7 @@ internal sealed class CopyEngine(VaultRepository src, VaultRepository dest, Snap
     private PackBuilder? _builder;
     private long _blobs;
     private long _bytes;
+    private int _readBack;
 
     public async Task<CopyResult> RunAsync()
     {
@@ -52,7 +53,7 @@ internal sealed class CopyEngine(VaultRepository src, VaultRepository dest, Snap
             Log.SnapshotCopied(src.Logger, s.ShortId, dest.Store.Location, id[..8]);
         }
 
-        return new CopyResult { SnapshotsCopied = todo.Count, SnapshotsSkipped = skipped, BlobsCopied = _blobs, BytesCopied = _bytes };
+        return new CopyResult { SnapshotsCopied = todo.Count, SnapshotsSkipped = skipped, BlobsCopied = _blobs, BytesCopied = _bytes, PacksReadBack = _readBack };
     }
 
     private async Task CopyTreeAsync(BlobId treeId)
@@ -128,6 +129,11 @@ internal sealed class CopyEngine(VaultRepository src, VaultRepository dest, Snap
         var (id, bytes) = _builder.Finish(dest.Key.Data);
         await dest.Store.PutIfAbsentAsync(VaultRepository.PackKey(id), bytes, ct);
         var entries = _builder.Entries.ToArray();
+        if (dest.Options.ReadBackPacks)
+        {
+            await PackReadBack.VerifyAsync(dest.Store, id, bytes.Length, entries, dest.Key.Data, "after-copy", ct);
+            _readBack++;
+        }
         dest.Index.AddPack(id, entries);
         _builder.Dispose();
         _builder = null;

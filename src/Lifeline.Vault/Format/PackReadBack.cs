@@ -1,0 +1,52 @@
+using Lifeline.Storage;
+using Lifeline.Vault.Crypto;
+
+namespace Lifeline.Vault.Format;
+
+/// <summary>
+/// Reads a pack back from its store right after it was written (docs/verification.md, "Read-back"): the bytes must
+/// hash to the pack's id (computed when the pack was built, so the read costs one SHA-256 of the pack and no second
+/// hash of the data), and its header must decrypt and list the blobs that were written. Identical bytes under an
+/// authenticated header decrypt as the writer sealed them, so the blobs are not decrypted one by one.
+/// </summary>
+internal static class PackReadBack
+{
+    /// <summary>Throws <see cref="PackReadBackException"/> when the stored pack is not the one written.</summary>
+    public static async Task VerifyAsync(IObjectStore store, BlobId id, int expectedLength, IReadOnlyList<PackEntry> entries, Sealer sealer, string phase, CancellationToken ct)
+    {
+        byte[] stored;
+        try
+        {
+            stored = await store.GetAsync(VaultRepository.PackKey(id), cancellationToken: ct);
+        }
+        catch (ObjectNotFoundException)
+        {
+            throw new PackReadBackException(id.ToString(), store.Location, phase, "it is not there (the write was lost)");
+        }
+
+        if (stored.Length != expectedLength)
+        {
+            throw new PackReadBackException(id.ToString(), store.Location, phase, $"it reads back as {stored.Length} bytes, {expectedLength} were written");
+        }
+
+        if (BlobId.Hash(stored) != id)
+        {
+            throw new PackReadBackException(id.ToString(), store.Location, phase, "its bytes do not hash to its id");
+        }
+
+        List<PackEntry> header;
+        try
+        {
+            header = PackBuilder.ReadHeader(stored, sealer, id.ToString());
+        }
+        catch (VaultCorruptException)
+        {
+            throw new PackReadBackException(id.ToString(), store.Location, phase, "its header does not decrypt");
+        }
+
+        if (header.Count != entries.Count || !header.SequenceEqual(entries))
+        {
+            throw new PackReadBackException(id.ToString(), store.Location, phase, $"its header lists {header.Count} blobs, {entries.Count} were written");
+        }
+    }
+}

@@ -14,7 +14,7 @@ internal static class HtmlReport
     private const string SvgNs = "http://www.w3.org/2000/svg";
     private const double Width = 640;
     private const double Height = 240;
-    private const double Left = 64;
+    private const double Left = 80;
     private const double Right = 16;
     private const double Top = 16;
     private const double Bottom = 44;
@@ -149,7 +149,7 @@ internal static class HtmlReport
         }
         else
         {
-            h.Append(CultureInfo.InvariantCulture, $"<text class=\"no-history\" x=\"{F((Width + Left) / 2)}\" y=\"{F(Height / 2)}\" text-anchor=\"middle\">no recovery point in the period</text>\n");
+            h.Append(CultureInfo.InvariantCulture, $"<text class=\"no-history\" x=\"{F((Width + Left) / 2)}\" y=\"{F(Height - Bottom - 12)}\" text-anchor=\"middle\">no recovery point in the period</text>\n");
         }
 
         h.Append("</svg>\n</figure>\n");
@@ -187,9 +187,9 @@ internal static class HtmlReport
         h.Append("<title id=\"restore-title\">Restore time against budget</title>\n<desc id=\"restore-desc\">One bar per scenario: its components restored one after another at the slowest measured speed (or a restore test's projection); the black mark is the scenario's restore budget.</desc>\n");
         var baseY = height - Bottom;
         h.Append(CultureInfo.InvariantCulture, $"<line x1=\"{F(left)}\" x2=\"{F(left)}\" y1=\"{F(Top)}\" y2=\"{F(baseY)}\" stroke=\"#57606a\"/>\n<line x1=\"{F(left)}\" x2=\"{F(Width - Right)}\" y1=\"{F(baseY)}\" y2=\"{F(baseY)}\" stroke=\"#57606a\"/>\n");
-        foreach (var f in new[] { 0, 0.5, 1 })
+        foreach (var (f, anchor) in new[] { (0.0, "start"), (0.5, "middle"), (1.0, "end") })
         {
-            h.Append(CultureInfo.InvariantCulture, $"<text x=\"{F(X(xMax * f))}\" y=\"{F(baseY + 14)}\" text-anchor=\"middle\">{E(ReportText.Duration(xMax * f))}</text>\n");
+            h.Append(CultureInfo.InvariantCulture, $"<text x=\"{F(X(xMax * f))}\" y=\"{F(baseY + 14)}\" text-anchor=\"{anchor}\">{E(ReportText.Duration(xMax * f))}</text>\n");
         }
 
         h.Append(CultureInfo.InvariantCulture, $"<text x=\"{F((Width + left) / 2)}\" y=\"{F(height - 6)}\" text-anchor=\"middle\">restore time</text>\n");
@@ -201,6 +201,8 @@ internal static class HtmlReport
             h.Append(CultureInfo.InvariantCulture, $"<text x=\"{F(left - 6)}\" y=\"{F(y + 14)}\" text-anchor=\"end\">{E(s.Name)}</text>\n");
             var w = s.ProjectedSeconds is { } p ? Math.Max(1, X(p) - left) : 0;
             h.Append(CultureInfo.InvariantCulture, $"<rect class=\"restore-bar\" x=\"{F(left)}\" y=\"{F(y)}\" width=\"{F(w)}\" height=\"20\" fill=\"{fill}\"><title>{E(s.Name)}: {E(ReportText.Duration(s.ProjectedSeconds))} projected, budget {E(ReportText.Duration(s.RestoreBudgetSeconds))} ({E(ReportText.Verdict(s.Verdict))})</title></rect>\n");
+            var label = s.ProjectedSeconds is null ? "not measured" : ReportText.Duration(s.ProjectedSeconds);
+            h.Append(CultureInfo.InvariantCulture, $"<text x=\"{F(left + w + 6)}\" y=\"{F(y + 14)}\">{E(label)}</text>\n");
             if (s.RestoreBudgetSeconds is { } b)
             {
                 h.Append(CultureInfo.InvariantCulture, $"<line class=\"budget\" x1=\"{F(X(b))}\" x2=\"{F(X(b))}\" y1=\"{F(y - 3)}\" y2=\"{F(y + 23)}\" stroke=\"#1b1f24\" stroke-width=\"3\"/>\n");
@@ -291,7 +293,7 @@ internal static class HtmlReport
             h.Append(CultureInfo.InvariantCulture, $"<text x=\"{F(Left - 6)}\" y=\"{F(y + 4)}\" text-anchor=\"end\">{E(ReportText.Duration(yMax * f))}</text>\n");
         }
 
-        h.Append(CultureInfo.InvariantCulture, $"<text x=\"14\" y=\"{F((Top + baseY) / 2)}\" text-anchor=\"middle\" transform=\"rotate(-90 14 {F((Top + baseY) / 2)})\">{E(yLabel)}</text>\n");
+        h.Append(CultureInfo.InvariantCulture, $"<text x=\"12\" y=\"{F((Top + baseY) / 2)}\" text-anchor=\"middle\" transform=\"rotate(-90 12 {F((Top + baseY) / 2)})\">{E(yLabel)}</text>\n");
     }
 
     private static string F(double v) => v.ToString("0.#", CultureInfo.InvariantCulture);

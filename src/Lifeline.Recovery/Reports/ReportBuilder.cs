@@ -61,7 +61,18 @@ internal static class ReportBuilder
         var audit = sources.Audit;
         var history = new AuditBackupHistory(new ListAuditLog(audit));
 
-        var check = await new PlanChecker(sources.Time, history).CheckAsync(plan, cancellationToken);
+        PlanCheckReport check;
+        try
+        {
+            check = await new PlanChecker(sources.Time, history).CheckAsync(plan, cancellationToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // the report still shows what was measured; only the worst cases and findings are missing
+            check = new PlanCheckReport { File = sources.PlanFile ?? plan.Source.File, Findings = [] };
+            notRead.Add($"plan check could not run: {Redact(Locations.LocationSet.FirstLine(e.Message))}");
+        }
+
         var evidence = new List<EvidenceRecord>();
         if (sources.Evidence is { } log)
         {

@@ -133,7 +133,7 @@ internal static class HtmlReport
         if (c.RpoTargetSeconds is { } target)
         {
             h.Append(CultureInfo.InvariantCulture, $"<line class=\"rpo-target\" x1=\"{F(Left)}\" x2=\"{F(Width - Right)}\" y1=\"{F(Y(target))}\" y2=\"{F(Y(target))}\" stroke=\"#bf8700\" stroke-dasharray=\"6 4\"/>\n");
-            h.Append(CultureInfo.InvariantCulture, $"<text x=\"{F(Width - Right - 4)}\" y=\"{F(Y(target) - 4)}\" text-anchor=\"end\">RPO target {E(ReportText.Duration(target))}</text>\n");
+            h.Append(CultureInfo.InvariantCulture, $"<text x=\"{F(Left + 4)}\" y=\"{F(Y(target) - 4)}\" text-anchor=\"start\">RPO target {E(ReportText.Duration(target))}</text>\n");
         }
 
         if (c.RpoMaxSeconds is { } max && max != c.RpoTargetSeconds)

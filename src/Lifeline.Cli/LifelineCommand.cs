@@ -30,6 +30,7 @@ internal static class LifelineCommand
         root.Subcommands.Add(JobsCommands.Create());
         root.Subcommands.Add(UpCommand.Create());
         root.Subcommands.Add(VerifyCommands.Create());
+        root.Subcommands.Add(ReportCommands.Create());
         return root;
     }
 

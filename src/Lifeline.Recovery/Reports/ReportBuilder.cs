@@ -441,7 +441,7 @@ internal static class ReportBuilder
         double? speed = n.TryGetValue("bytesPerSecond", out var bps) && bps > 0 ? bps
             : n.TryGetValue("bytes", out var rb) && n.TryGetValue("seconds", out var rs) && rb > 0 && rs > 0 ? rb / rs
             : null;
-        var size = n.TryGetValue("fullBytes", out var fb) && fb > 0 ? (long)fb : bytes;
+        var size = (n.TryGetValue("sourceBytes", out var fb) || n.TryGetValue("fullBytes", out fb)) && fb > 0 ? (long)fb : bytes;
         if (n.TryGetValue("projectedSeconds", out var projected) && projected >= 0)
         {
             return (size, speed, projected);

@@ -57,7 +57,10 @@ internal sealed class RestoreSpeedCheck : IVerificationCheck
                     numbers["bytes"] = run.Bytes;
                     numbers["bytesPerSecond"] = speed;
                     numbers["sourceBytes"] = sourceBytes;
-                    numbers["projectedSeconds"] = projected;
+                    if (double.IsFinite(projected))
+                    {
+                        numbers["projectedSeconds"] = projected; // JSON has no infinity: an unknown projection is left out
+                    }
                     var measured = $"{Bytes(run.Bytes)} restored from {subject.Location} in {Secs(restore.Elapsed.TotalSeconds)} ({Bytes((long)speed)}/s); {sourceBasis} {Bytes(sourceBytes)} takes {Secs(projected)}";
                     if (budget is not { } limit)
                     {

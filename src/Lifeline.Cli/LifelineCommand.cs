@@ -29,6 +29,7 @@ internal static class LifelineCommand
         root.Subcommands.Add(PlanCommands.Create());
         root.Subcommands.Add(JobsCommands.Create());
         root.Subcommands.Add(UpCommand.Create());
+        root.Subcommands.Add(NotifyCommands.Create());
         return root;
     }
 

@@ -85,12 +85,15 @@ public sealed class NotificationDeliverer : IDisposable
     public NotificationOutbox Outbox => _outbox;
 
     /// <summary>Makes one attempt at each due delivery (every pending one when <paramref name="ignoreSchedule"/>), oldest first.</summary>
-    public async Task<DeliveryRound> DeliverDueAsync(bool ignoreSchedule = false, CancellationToken cancellationToken = default)
+    /// <param name="ignoreSchedule">Try every pending delivery now, not only those due.</param>
+    /// <param name="only">Only the deliveries it selects (default all).</param>
+    /// <param name="cancellationToken">Stops the round.</param>
+    public async Task<DeliveryRound> DeliverDueAsync(bool ignoreSchedule = false, Func<Delivery, bool>? only = null, CancellationToken cancellationToken = default)
     {
         await _round.WaitAsync(cancellationToken);
         try
         {
-            var due = await _outbox.DueAsync(_time.GetUtcNow(), ignoreSchedule, cancellationToken);
+            var due = (await _outbox.DueAsync(_time.GetUtcNow(), ignoreSchedule, cancellationToken)).Where(only ?? (_ => true));
             int sent = 0, retrying = 0, dead = 0;
             var failedChannels = new HashSet<string>(StringComparer.Ordinal);
             foreach (var delivery in due)

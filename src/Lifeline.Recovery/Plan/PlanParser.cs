@@ -539,9 +539,10 @@ internal sealed partial class PlanParser
                     "put the secret URL in an environment variable named by 'secret-env'");
             }
 
-            if (kind == "email" && (target is null || !target.Contains('@', StringComparison.Ordinal)))
+            var to = StringList(channel, "to", path);
+            if (kind == "email" && to.Count == 0 && (target is null || !target.Contains('@', StringComparison.Ordinal)))
             {
-                Error(PlanRules.BadValue, subject, _marks.GetValueOrDefault(Join(path, "target"), Mark(node)), "an email channel needs an address in 'target'", "write `target: someone@example.com`");
+                Error(PlanRules.BadValue, subject, _marks.GetValueOrDefault(Join(path, "target"), Mark(node)), "an email channel needs an address in 'target' (or 'to')", "write `target: someone@example.com`");
             }
 
             var uses = StringList(channel, "for", path);
@@ -549,7 +550,7 @@ internal sealed partial class PlanParser
             channels.Add(new NotificationChannel
             {
                 Name = name, Kind = kind, Target = target, SecretEnv = secretEnv, For = uses, Url = url, SecretFile = secretFile,
-                Smtp = String(channel, "smtp", path), From = String(channel, "from", path), To = StringList(channel, "to", path),
+                Smtp = String(channel, "smtp", path), From = String(channel, "from", path), To = to,
                 UsernameEnv = String(channel, "username-env", path), PasswordEnv = String(channel, "password-env", path), Tls = tls,
             });
         }

@@ -91,9 +91,13 @@ public sealed class NotifyCommandsTests
         using var dir = new TestDirectory("notify-heartbeat");
         await using var receiver = await NotificationReceiver.StartAsync();
         receiver.Respond = _ => (200, "OK", null);
-        WritePlan(dir, receiver, heartbeat: $"  heartbeat: {{ url: \"{new Uri(receiver.Url, "/ping/lifeline")}\", every: 1s }}\n");
         var runner = new LifelineRunner(dir.Path);
-        runner.Environment["PD_ROUTING_KEY"] = RoutingKey;
+        runner.Environment["LIFELINE_PASSWORD"] = "heartbeat-test-password";
+        (await runner.RunAsync("plan", "init", "--recommended", "--primary", "./v/a", "--secondary", "./v/b", "--tertiary", "./v/c")).ShouldSucceed();
+        var plan = await File.ReadAllTextAsync(dir.Combine("lifeline.yaml"));
+        Assert.Contains("\n  updates-every: 2h\n", plan, StringComparison.Ordinal);
+        await File.WriteAllTextAsync(dir.Combine("lifeline.yaml"),
+            plan.Replace("\n  updates-every: 2h\n", $"\n  updates-every: 2h\n  heartbeat: {{ url: \"{new Uri(receiver.Url, "/ping/lifeline")}\", every: 1s }}\n", StringComparison.Ordinal));
 
         using (var up = runner.Start(["up", "--data", dir.Combine("data"), "--registry-port", "0", "--scoring-port", "0", "--status-port", "0", "--no-train"]))
         {

@@ -437,8 +437,8 @@ public sealed class PlanChecker
         }
 
         /// <summary>The notification channels and the heartbeat (docs/notifications.md): a malformed endpoint URL or
-        /// SMTP address is an error; a secret or setting not present in this environment is a warning (plan check may
-        /// run where the secrets are not), one line each.</summary>
+        /// SMTP address is an error; a secret or setting not present in this environment is an info finding (plan check
+        /// may run where the secrets are not; <c>up</c>'s start-up probe reports it again as a failed probe), one line each.</summary>
         public void CheckChannels()
         {
             var env = checker._options.Environment;
@@ -446,7 +446,7 @@ public sealed class PlanChecker
             {
                 foreach (var problem in Notifications.ChannelChecks.Problems(c, BaseDirectory, env))
                 {
-                    Add(problem.IsError ? FindingSeverity.Error : FindingSeverity.Warning, problem.IsError ? PlanRules.BadUrl : PlanRules.MissingField,
+                    Add(problem.IsError ? FindingSeverity.Error : FindingSeverity.Info, problem.IsError ? PlanRules.BadUrl : PlanRules.MissingField,
                         "channel " + c.Name, $"notifications.channels.{c.Name}{(problem.Field is { } f ? "." + f : "")}", problem.Message, problem.Fix);
                 }
             }
@@ -455,7 +455,7 @@ public sealed class PlanChecker
             {
                 foreach (var problem in Notifications.ChannelChecks.Problems(heartbeat, env))
                 {
-                    Add(problem.IsError ? FindingSeverity.Error : FindingSeverity.Warning, problem.IsError ? PlanRules.BadUrl : PlanRules.MissingField,
+                    Add(problem.IsError ? FindingSeverity.Error : FindingSeverity.Info, problem.IsError ? PlanRules.BadUrl : PlanRules.MissingField,
                         "notifications", $"notifications.heartbeat{(problem.Field is { } f ? "." + f : "")}", problem.Message, problem.Fix);
                 }
             }

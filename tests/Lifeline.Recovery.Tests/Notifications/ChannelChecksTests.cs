@@ -5,7 +5,7 @@ using Microsoft.Extensions.Time.Testing;
 namespace Lifeline.Recovery.Tests.Notifications;
 
 /// <summary><c>plan check</c> over the channels and the heartbeat: one line each, an error when it cannot work as
-/// written, a warning when the secret is not in this environment; the new fields round-trip.</summary>
+/// written, an info finding when the secret is not in this environment; the new fields round-trip.</summary>
 public sealed class ChannelChecksTests
 {
     private const string Yaml = """
@@ -31,12 +31,12 @@ public sealed class ChannelChecksTests
         var report = await new PlanChecker(new FakeTimeProvider(), options: new PlanCheckOptions { Environment = env }).CheckAsync(plan);
 
         var channelFindings = report.Findings.Where(f => f.Subject.StartsWith("channel ", StringComparison.Ordinal) || f.Subject.StartsWith("role ", StringComparison.Ordinal)).ToList();
-        Assert.Contains(channelFindings, f => f is { Severity: FindingSeverity.Warning, Subject: "channel pagerduty" } && f.Message.Contains("PD_KEY is not set", StringComparison.Ordinal));
+        Assert.Contains(channelFindings, f => f is { Severity: FindingSeverity.Info, Subject: "channel pagerduty" } && f.Message.Contains("PD_KEY is not set", StringComparison.Ordinal));
         Assert.Contains(channelFindings, f => f is { Severity: FindingSeverity.Error, Subject: "channel proxy" } && f.Message.Contains("'url'", StringComparison.Ordinal));
         Assert.Contains(channelFindings, f => f is { Severity: FindingSeverity.Error, Subject: "channel slack" } && f.Message.Contains("SLACK_URL", StringComparison.Ordinal));
         Assert.Contains(channelFindings, f => f is { Severity: FindingSeverity.Error, Subject: "channel mail" } && f.Message.Contains("not host:port", StringComparison.Ordinal));
         Assert.Contains(channelFindings, f => f is { Severity: FindingSeverity.Error, Subject: "channel mail" } && f.Message.Contains("'not-an-address'", StringComparison.Ordinal));
-        Assert.Contains(channelFindings, f => f is { Severity: FindingSeverity.Warning, Subject: "channel mail" } && f.Message.Contains("SMTP_PASSWORD is not set", StringComparison.Ordinal));
+        Assert.Contains(channelFindings, f => f is { Severity: FindingSeverity.Info, Subject: "channel mail" } && f.Message.Contains("SMTP_PASSWORD is not set", StringComparison.Ordinal));
         Assert.Contains(channelFindings, f => f is { Severity: FindingSeverity.Error, Subject: "role devops" } && f.Message.Contains("did you mean 'slack'", StringComparison.Ordinal));
         Assert.Equal(7, channelFindings.Count);
         Assert.All(report.Findings, f => Assert.DoesNotContain("s3cr3t", f.ToString(), StringComparison.Ordinal));

@@ -23,6 +23,7 @@ public sealed class NotificationsDeploymentService : IDeploymentService, INotice
     private volatile string _probe = "probing channels";
     private volatile bool _probeFailed;
     private volatile string? _error;
+    private int _disposed;
 
     /// <summary>The service for <paramref name="context"/>.</summary>
     public NotificationsDeploymentService(DeploymentContext context, DeliveryOptions? options = null)
@@ -85,6 +86,11 @@ public sealed class NotificationsDeploymentService : IDeploymentService, INotice
     /// <inheritdoc/>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         await StopAsync(CancellationToken.None);
         Outbox.Enqueued -= Wake;
         Deliverer.Dispose();
@@ -176,6 +182,7 @@ public sealed class HeartbeatDeploymentService(DeploymentContext context) : IDep
     private Task _loop = Task.CompletedTask;
     private volatile DeploymentServiceState _state = new(DeploymentServiceStatus.Pending);
     private long _beats;
+    private int _disposed;
 
     /// <inheritdoc/>
     public string Name => "heartbeat";
@@ -225,6 +232,11 @@ public sealed class HeartbeatDeploymentService(DeploymentContext context) : IDep
     /// <inheritdoc/>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         await StopAsync(CancellationToken.None);
         _http.Dispose();
         _stop.Dispose();

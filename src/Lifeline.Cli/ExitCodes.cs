@@ -101,4 +101,15 @@ internal static class ExitCodes
 
     /// <summary><c>lifeline jobs run</c>: the job's last attempt failed, timed out or was interrupted (each attempt is in the history).</summary>
     public const int JobFailed = 71;
+
+    // notifications: lifeline notify (85-89)
+
+    /// <summary>The plan has no notification channel of that name (the message lists its channels).</summary>
+    public const int UnknownChannel = 85;
+
+    /// <summary><c>lifeline notify test|flush</c>: a notice is still pending when the time is up (it stays in the outbox; each failure is listed).</summary>
+    public const int NotificationPending = 86;
+
+    /// <summary><c>lifeline notify test|flush</c>: a channel refused a notice for good, or it was given up (the reason is listed).</summary>
+    public const int NotificationDead = 87;
 }

@@ -31,6 +31,7 @@ internal static class LifelineCommand
         root.Subcommands.Add(UpCommand.Create());
         root.Subcommands.Add(VerifyCommands.Create());
         root.Subcommands.Add(ReportCommands.Create());
+        root.Subcommands.Add(NotifyCommands.Create());
         return root;
     }
 

@@ -80,6 +80,8 @@ public static class DeploymentServices
     /// <summary>The services after the core ones, in start order: one line each (the metrics recorder, the scheduler, the change protector).</summary>
     public static IReadOnlyList<DeploymentServiceFactory> Extra { get; } =
     [
+        c => new Notifications.NotificationsDeploymentService(c),
+        c => new Notifications.HeartbeatDeploymentService(c),
         PlanKeepers.Scheduler,
         c => new ProtectionDeploymentService(c),
     ];

@@ -119,6 +119,7 @@ public sealed class PlanChecker
         run.CheckReferences();
         run.CheckSources();
         run.CheckBatchJobs();
+        run.CheckChannels();
         var rpos = new List<ComponentRpo>();
         foreach (var component in plan.Components)
         {
@@ -432,6 +433,31 @@ public sealed class PlanChecker
             {
                 Add(FindingSeverity.Error, PlanRules.BadValue, "notifications", "notifications.stakeholder-update",
                     $"stakeholders hear within {Fmt(stakeholders)}, before the team is notified ({Fmt(first)})", "make first-notice at most stakeholder-update");
+            }
+        }
+
+        /// <summary>The notification channels and the heartbeat (docs/notifications.md): a malformed endpoint URL or
+        /// SMTP address is an error; a secret or setting not present in this environment is an info finding (plan check
+        /// may run where the secrets are not; <c>up</c>'s start-up probe reports it again as a failed probe), one line each.</summary>
+        public void CheckChannels()
+        {
+            var env = checker._options.Environment;
+            foreach (var c in plan.Notifications.Channels)
+            {
+                foreach (var problem in Notifications.ChannelChecks.Problems(c, BaseDirectory, env))
+                {
+                    Add(problem.IsError ? FindingSeverity.Error : FindingSeverity.Info, problem.IsError ? PlanRules.BadUrl : PlanRules.MissingField,
+                        "channel " + c.Name, $"notifications.channels.{c.Name}{(problem.Field is { } f ? "." + f : "")}", problem.Message, problem.Fix);
+                }
+            }
+
+            if (plan.Notifications.Heartbeat is { } heartbeat)
+            {
+                foreach (var problem in Notifications.ChannelChecks.Problems(heartbeat, env))
+                {
+                    Add(problem.IsError ? FindingSeverity.Error : FindingSeverity.Info, problem.IsError ? PlanRules.BadUrl : PlanRules.MissingField,
+                        "notifications", $"notifications.heartbeat{(problem.Field is { } f ? "." + f : "")}", problem.Message, problem.Fix);
+                }
             }
         }
 

@@ -446,6 +446,62 @@ public sealed record NotificationChannel
 
     /// <summary>What it is used for: see <see cref="KnownUses"/>.</summary>
     public IReadOnlyList<string> For { get; init; } = [];
+
+    /// <summary>The endpoint to post to instead of the service's own (a proxy, a local receiver): PagerDuty's default is
+    /// <c>https://events.pagerduty.com/v2/enqueue</c>; for a webhook it is the URL when the URL is not a secret. Default none.</summary>
+    public string? Url { get; init; }
+
+    /// <summary>A file whose first line is the channel's secret, read at send time (instead of <see cref="SecretEnv"/>). Default none.</summary>
+    public string? SecretFile { get; init; }
+
+    /// <summary>For email: the SMTP server as <c>host:port</c> (port 25 when absent).</summary>
+    public string? Smtp { get; init; }
+
+    /// <summary>For email: the sender's address (default <c>lifeline@localhost</c>).</summary>
+    public string? From { get; init; }
+
+    /// <summary>For email: the recipients (default <see cref="Target"/>).</summary>
+    public IReadOnlyList<string> To { get; init; } = [];
+
+    /// <summary>For email: the environment variable holding the SMTP user name, when the server wants a login.</summary>
+    public string? UsernameEnv { get; init; }
+
+    /// <summary>For email: the environment variable holding the SMTP password.</summary>
+    public string? PasswordEnv { get; init; }
+
+    /// <summary>For email: <c>auto</c> (the default: TLS on port 465, STARTTLS when offered), <c>tls</c>, <c>starttls</c> or <c>none</c>.</summary>
+    public string? Tls { get; init; }
+
+    /// <summary>The values <see cref="Tls"/> takes.</summary>
+    public static readonly IReadOnlyList<string> KnownTls = ["auto", "tls", "starttls", "none"];
+
+    /// <summary>Value equality, lists compared by their items.</summary>
+    public bool Equals(NotificationChannel? other) =>
+        other is not null && Name == other.Name && Kind == other.Kind && Target == other.Target && SecretEnv == other.SecretEnv && For.SequenceEqual(other.For)
+        && Url == other.Url && SecretFile == other.SecretFile && Smtp == other.Smtp && From == other.From && To.SequenceEqual(other.To)
+        && UsernameEnv == other.UsernameEnv && PasswordEnv == other.PasswordEnv && Tls == other.Tls;
+
+    /// <inheritdoc/>
+    public override int GetHashCode() => HashCode.Combine(Name, Kind, Target, SecretEnv, Url, Smtp);
+}
+
+/// <summary>The dead man's switch: Lifeline's own heartbeat to a receiver outside it (docs/notifications.md).</summary>
+public sealed record HeartbeatPlan
+{
+    /// <summary>The default interval: 1 minute.</summary>
+    public static readonly TimeSpan DefaultEvery = TimeSpan.FromMinutes(1);
+
+    /// <summary>Where each beat goes (an http or https URL, GET; a secret in it belongs in <see cref="UrlEnv"/>).</summary>
+    public string? Url { get; init; }
+
+    /// <summary>The environment variable holding the URL, when the URL holds a token. Default none.</summary>
+    public string? UrlEnv { get; init; }
+
+    /// <summary>How often it beats (default <see cref="DefaultEvery"/>).</summary>
+    public TimeSpan? Every { get; init; }
+
+    /// <summary>POST instead of GET (default false).</summary>
+    public bool Post { get; init; }
 }
 
 /// <summary>Notification channels and the communication timeline.</summary>
@@ -462,6 +518,17 @@ public sealed record NotificationPlan
 
     /// <summary>How often progress updates follow.</summary>
     public TimeSpan? UpdatesEvery { get; init; }
+
+    /// <summary>The dead man's switch, if the plan has one.</summary>
+    public HeartbeatPlan? Heartbeat { get; init; }
+
+    /// <summary>Value equality, the channels compared by their items.</summary>
+    public bool Equals(NotificationPlan? other) =>
+        other is not null && Channels.SequenceEqual(other.Channels) && FirstNotice == other.FirstNotice && StakeholderUpdate == other.StakeholderUpdate
+        && UpdatesEvery == other.UpdatesEvery && Heartbeat == other.Heartbeat;
+
+    /// <inheritdoc/>
+    public override int GetHashCode() => HashCode.Combine(Channels.Count, FirstNotice, StakeholderUpdate, UpdatesEvery, Heartbeat);
 }
 
 /// <summary>An incident-response role.</summary>

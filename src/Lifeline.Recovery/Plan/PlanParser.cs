@@ -39,8 +39,9 @@ internal sealed partial class PlanParser
     private static readonly string[] VerificationKeys = ["after-backup", "checks"];
     private static readonly string[] CheckKeys = ["schedule", "run"];
     private static readonly string[] DrillKeys = ["scenarios", "schedule", "checklist"];
-    private static readonly string[] NotificationKeys = ["channels", "first-notice", "stakeholder-update", "updates-every"];
-    private static readonly string[] ChannelKeys = ["kind", "target", "secret-env", "for"];
+    private static readonly string[] NotificationKeys = ["channels", "first-notice", "stakeholder-update", "updates-every", "heartbeat"];
+    private static readonly string[] ChannelKeys = ["kind", "target", "secret-env", "for", "url", "secret-file", "smtp", "from", "to", "username-env", "password-env", "tls"];
+    private static readonly string[] HeartbeatKeys = ["url", "url-env", "every", "method"];
     private static readonly string[] PlanRoleKeys = ["title", "duty", "notify"];
     private static readonly string[] BatchJobKeys = ["command", "builtin", "args", "schedule", "timezone", "timeout", "retries", "retry-delay"];
 
@@ -508,10 +509,28 @@ internal sealed partial class PlanParser
                     "write the variable's name (e.g. PAGERDUTY_ROUTING_KEY) and set the secret in the environment");
             }
 
-            if (kind is "pagerduty" or "slack" or "webhook" && secretEnv is null)
+            var url = String(channel, "url", path);
+            var secretFile = String(channel, "secret-file", path);
+            if (kind is "pagerduty" or "slack" or "webhook" && secretEnv is null && secretFile is null && !(kind == "webhook" && url is not null))
             {
                 Error(PlanRules.MissingField, subject, Mark(node), $"a {kind} channel needs 'secret-env' (its routing key or webhook URL is a secret)",
-                    "add `secret-env: NAME` and set NAME in the environment");
+                    "add `secret-env: NAME` and set NAME in the environment (or `secret-file: PATH`)");
+            }
+
+            foreach (var key in new[] { "username-env", "password-env" })
+            {
+                if (String(channel, key, path) is { } variable && !EnvName().IsMatch(variable))
+                {
+                    Error(PlanRules.BadValue, subject, _marks[Join(path, key)], $"'{key}' must name an environment variable, not hold the value",
+                        "write the variable's name and set the value in the environment");
+                }
+            }
+
+            var tls = String(channel, "tls", path);
+            if (tls is not null && !NotificationChannel.KnownTls.Contains(tls))
+            {
+                Error(PlanRules.BadValue, subject, _marks[Join(path, "tls")], $"tls '{tls}' is not known{Suggestions.DidYouMean(tls, NotificationChannel.KnownTls)}",
+                    $"write one of {string.Join(", ", NotificationChannel.KnownTls)}");
             }
 
             if (target is not null && target.Contains("://", StringComparison.Ordinal) && (target.Contains('?', StringComparison.Ordinal) || target.Contains('@', StringComparison.Ordinal)))
@@ -520,14 +539,20 @@ internal sealed partial class PlanParser
                     "put the secret URL in an environment variable named by 'secret-env'");
             }
 
-            if (kind == "email" && (target is null || !target.Contains('@', StringComparison.Ordinal)))
+            var to = StringList(channel, "to", path);
+            if (kind == "email" && to.Count == 0 && (target is null || !target.Contains('@', StringComparison.Ordinal)))
             {
-                Error(PlanRules.BadValue, subject, _marks.GetValueOrDefault(Join(path, "target"), Mark(node)), "an email channel needs an address in 'target'", "write `target: someone@example.com`");
+                Error(PlanRules.BadValue, subject, _marks.GetValueOrDefault(Join(path, "target"), Mark(node)), "an email channel needs an address in 'target' (or 'to')", "write `target: someone@example.com`");
             }
 
             var uses = StringList(channel, "for", path);
             KnownItems(uses, NotificationChannel.KnownUses, Join(path, "for"), subject, "use");
-            channels.Add(new NotificationChannel { Name = name, Kind = kind, Target = target, SecretEnv = secretEnv, For = uses });
+            channels.Add(new NotificationChannel
+            {
+                Name = name, Kind = kind, Target = target, SecretEnv = secretEnv, For = uses, Url = url, SecretFile = secretFile,
+                Smtp = String(channel, "smtp", path), From = String(channel, "from", path), To = to,
+                UsernameEnv = String(channel, "username-env", path), PasswordEnv = String(channel, "password-env", path), Tls = tls,
+            });
         }
 
         return new NotificationPlan
@@ -536,7 +561,46 @@ internal sealed partial class PlanParser
             FirstNotice = Duration(map, "first-notice", "notifications", "notifications"),
             StakeholderUpdate = Duration(map, "stakeholder-update", "notifications", "notifications"),
             UpdatesEvery = Duration(map, "updates-every", "notifications", "notifications"),
+            Heartbeat = ParseHeartbeat(map),
         };
+    }
+
+    private HeartbeatPlan? ParseHeartbeat(YamlMap notifications)
+    {
+        const string path = "notifications.heartbeat";
+        var map = Map(notifications.Value("heartbeat"), path, "'notifications.heartbeat'", HeartbeatKeys);
+        if (map is null)
+        {
+            return null;
+        }
+
+        var url = String(map, "url", path);
+        var urlEnv = String(map, "url-env", path);
+        if (url is null && urlEnv is null)
+        {
+            Error(PlanRules.MissingField, "notifications", _marks.GetValueOrDefault(path, new SourceMark(1, 1)), "the heartbeat has no 'url'",
+                "add `url: https://...` (the dead man's switch's check-in URL), or `url-env: NAME` when the URL holds a token");
+        }
+
+        if (urlEnv is not null && !EnvName().IsMatch(urlEnv))
+        {
+            Error(PlanRules.BadValue, "notifications", _marks[Join(path, "url-env")], "'url-env' must name an environment variable, not hold the URL",
+                "write the variable's name and set the URL in the environment");
+        }
+
+        var method = String(map, "method", path);
+        if (method is not null && method is not ("get" or "post"))
+        {
+            Error(PlanRules.BadValue, "notifications", _marks[Join(path, "method")], $"heartbeat method '{method}' is not known", "write `method: get` or `method: post`");
+        }
+
+        var every = Duration(map, "every", path, "notifications");
+        if (every is { } e && e < TimeSpan.FromSeconds(1))
+        {
+            Error(PlanRules.BadValue, "notifications", _marks[Join(path, "every")], $"the heartbeat every {e.TotalMilliseconds} ms is too often", "beat at most once a second (e.g. `every: 1m`)");
+        }
+
+        return new HeartbeatPlan { Url = url, UrlEnv = urlEnv, Every = every, Post = method == "post" };
     }
 
     private PlanRole ParseRole(string name, YamlNode node, string path)

@@ -219,6 +219,11 @@ public sealed class EndToEndTests
         Assert.All(scores, s => Assert.InRange(s.GetProperty("score").GetDouble(), 0.0, 1.0));
         Assert.Equal(requested, scoring.GetProperty("categories").EnumerateObject().Sum(c => c.Value.GetInt32()));
 
+        // up: the child deployment ran with the demo's password, so its protection on change ran (not degraded)
+        var up = json.GetProperty("up");
+        Assert.True(up.GetProperty("nothingLost").GetBoolean(), result.ToString());
+        Assert.True(up.GetProperty("protectionRunning").GetBoolean(), up.GetProperty("protection").GetString());
+
         Assert.True(Directory.Exists(dir.Combine("work", "restored")), "--dir keeps the directory");
 
         // Independently of the demo's own "verified" flags and of TreeComparer: hash the trees here, check both vaults

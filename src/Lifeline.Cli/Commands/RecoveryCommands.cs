@@ -333,7 +333,20 @@ internal static class RecoveryCommands
         {
             // the live part: the services of a `lifeline up` running on the data directory (docs/up.md)
             var live = await UpStatus.ProbeAsync(context.Get(data), context.Get(plan)!, ct);
-            await using var session = await RecoverySession.OpenAsync(context, context.Get(plan)!, initializeMissing: false, restoreRoot: null, ct);
+            RecoverySession opened;
+            try
+            {
+                opened = await RecoverySession.OpenAsync(context, context.Get(plan)!, initializeMissing: false, restoreRoot: null, ct);
+            }
+            catch (CliException e) when (e.ExitCode == ExitCodes.PlanHasErrors && live.Running)
+            {
+                // the running up keeps the plan it loaded: its live state says which plan runs and why the file's change was refused
+                context.Console.Document(new { planError = e.Message, deployment = UpStatus.Json(live) });
+                UpStatus.Print(context, live);
+                throw;
+            }
+
+            await using var session = opened;
             var report = await session.Service.StatusAsync(ct);
             report = report with { Jobs = await JobsCommands.StatusJobsAsync(context, context.Get(plan)!, context.Get(schedulerStore), ct) };
             context.Console.Document(new

@@ -61,7 +61,12 @@ public sealed record ScheduleReloadResult(bool Applied, IReadOnlyList<string> Ad
 /// <param name="Pause">Its pause, if one holds.</param>
 /// <param name="LastRun">Its newest attempt, if any.</param>
 /// <param name="PauseWarning">When the pause takes a component past its RPO maximum: which and by how much.</param>
-public sealed record ScheduledJobInfo(ScheduledJob Job, DateTimeOffset? NextRun, JobPause? Pause, JobRunRecord? LastRun, string? PauseWarning);
+public sealed record ScheduledJobInfo(ScheduledJob Job, DateTimeOffset? NextRun, JobPause? Pause, JobRunRecord? LastRun, string? PauseWarning)
+{
+    /// <summary>True when the store's Quartz tables hold the job's trigger (a scheduler reconciled it), false when
+    /// they do not, null when not looked at.</summary>
+    public bool? Scheduled { get; init; }
+}
 
 /// <summary>
 /// Runs the plan's schedules unattended on Quartz.NET with a persistent job store (SQLite by default, PostgreSQL):

@@ -38,6 +38,7 @@ public sealed class UpPlanTests
     {
         using var dir = new TestDirectory("up-reload");
         var runner = new LifelineRunner(dir.Path);
+        runner.Environment["LIFELINE_PASSWORD"] = "up-reload-password"; // status opens the plan's (no) locations
         var planFile = dir.Combine("lifeline.yaml");
         File.WriteAllText(planFile, JobsPlan);
         var data = dir.Combine("data");

@@ -348,7 +348,12 @@ internal static class RecoveryCommands
 
             await using var session = opened;
             var report = await session.Service.StatusAsync(ct);
-            report = report with { Jobs = await JobsCommands.StatusJobsAsync(context, context.Get(plan)!, context.Get(schedulerStore), ct) };
+            // --data names up's data directory: its job store too, unless the store is given (option or environment)
+            var jobStore = context.Get(schedulerStore)
+                ?? (context.Get(data) is { Length: > 0 } upData && string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable(JobsCommands.StoreVariable))
+                    ? Path.Combine(Path.GetFullPath(upData), "scheduler", "jobs.db")
+                    : null);
+            report = report with { Jobs = await JobsCommands.StatusJobsAsync(context, context.Get(plan)!, jobStore, ct) };
             context.Console.Document(new
             {
                 time = report.Time,

@@ -279,6 +279,15 @@ public sealed class PlanScheduler : IDeploymentService, IAsyncDisposable
             scheduled = slot ?? scheduled;
         }
 
+        // an interrupted run is recovered and the slots missed meanwhile coalesce, and both fire at start-up: they stand for
+        // one run, so a firing of either kind whose slot a later successful run already covers is skipped
+        if (cause is JobCauses.Recovery or JobCauses.Coalesced && scheduled is { } slotTime
+            && (await _store.LastSuccessAsync(ct)).TryGetValue(name, out var lastOk) && lastOk > slotTime)
+        {
+            Log.FiringCovered(_logger, name, cause, slotTime, lastOk);
+            return [];
+        }
+
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, _stopping.Token);
         return await _runner.RunAsync(name, cause, scheduled, linked.Token);
     }

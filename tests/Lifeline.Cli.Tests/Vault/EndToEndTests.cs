@@ -167,7 +167,8 @@ public sealed class EndToEndTests
         var runner = new LifelineRunner(dir.Path);
         runner.Environment["LIFELINE_PASSWORD"] = "demo-e2e-password"; // so that the kept vaults can be checked below
         var work = dir.Combine("work");
-        var result = (await runner.RunAsync(["--json", "demo", "--dir", work], null, TimeSpan.FromSeconds(120))).ShouldSucceed();
+        // the demo starts `lifeline up` twice, with its protection on change (vault init, first backups): minutes on a loaded machine
+        var result = (await runner.RunAsync(["--json", "demo", "--dir", work], null, TimeSpan.FromSeconds(300))).ShouldSucceed();
         var json = result.Json;
         Assert.True(json.GetProperty("verified").GetBoolean(), result.ToString());
         Assert.True(json.GetProperty("files").GetInt32() >= 5);

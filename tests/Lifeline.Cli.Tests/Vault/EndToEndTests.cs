@@ -279,7 +279,7 @@ public sealed class EndToEndTests
         using var dir = new TestDirectory("demo-text");
         Directory.CreateDirectory(dir.Combine("tmp"));
         var runner = new LifelineRunner(dir.Path);
-        var result = (await runner.RunAsync(["demo"], new Dictionary<string, string?> { ["TMPDIR"] = dir.Combine("tmp") }, TimeSpan.FromSeconds(120))).ShouldSucceed();
+        var result = (await runner.RunAsync(["demo"], new Dictionary<string, string?> { ["TMPDIR"] = dir.Combine("tmp") }, TimeSpan.FromSeconds(300))).ShouldSucceed();
         var lines = result.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Single(lines, l => l.Contains("removed now", StringComparison.Ordinal));
         Assert.Contains("removed now", lines[^1], StringComparison.Ordinal);

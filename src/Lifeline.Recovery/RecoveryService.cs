@@ -196,7 +196,7 @@ public sealed record RestoreRunResult
 /// every other location of the policy, restore one as of a time with fallback across locations, apply retention,
 /// compute status, read the audit. Every changing action appends an audit record, also when it fails.
 /// </summary>
-public sealed class RecoveryService
+public sealed partial class RecoveryService
 {
     private readonly LifelinePlan _plan;
     private readonly LocationSet _locations;

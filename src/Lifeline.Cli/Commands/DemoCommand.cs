@@ -106,12 +106,12 @@ internal static class DemoCommand
         UpDemoResult? up = null;
         if (code == ExitCodes.Ok)
         {
-            up = await UpDemo.RunAsync(directory, Path.Combine(directory, PlanDemo.RecommendedFile), Path.Combine(directory, "registry", "data"), steps, ct);
+            up = await UpDemo.RunAsync(directory, Path.Combine(directory, "registry", "data"), password, steps, ct);
             code = up.ExitCode;
         }
 
         console.Document(new DemoJson(directory, code == ExitCodes.Ok, vault?.Verified ?? false, vault?.Files ?? 0, vault?.Bytes ?? 0, vault?.FullBackupAdded ?? 0,
-            vault?.SecondBackupAdded ?? 0, lake, registry, scoring, steps.Steps, Math.Round(steps.TotalSeconds, 3), plan));
+            vault?.SecondBackupAdded ?? 0, lake, registry, scoring, steps.Steps, Math.Round(steps.TotalSeconds, 3), plan, up));
         if (!console.Json)
         {
             steps.PrintTable();
@@ -145,6 +145,9 @@ internal static class DemoCommand
                 console.Line(up.NothingLost
                     ? $"up: the deployment ran as a child 'lifeline up', was killed with SIGKILL and restarted: {up.Recorded} of {up.Acknowledged} acknowledged predictions recorded, nothing lost"
                     : $"up: LOST predictions: {up.Recorded} of {up.Acknowledged} acknowledged ones recorded");
+                console.Line(up.ProtectionRunning
+                    ? $"up: protection on change running ({up.Protection})"
+                    : $"up: protection NOT running: {up.Protection}");
             }
 
             console.Line(string.Create(CultureInfo.InvariantCulture,

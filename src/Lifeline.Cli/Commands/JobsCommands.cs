@@ -57,7 +57,7 @@ internal static class JobsCommands
                 list.Zip(status, (j, s) => (IReadOnlyList<string>)
                 [
                     j.Job.Name, j.Job.KindWord, j.Job.Schedule + (j.Job.TimeZone is { } tz ? $" ({tz})" : ""),
-                    j.NextRun is { } n ? CliConsole.Time(n) : "-", StatusWord(s), j.LastRun is { } r ? $"{r.Outcome} {CliConsole.Time(r.StartedAt)}" : "never",
+                    (j.NextRun is { } n ? CliConsole.Time(n) : "-") + (j.Scheduled == false ? " (not scheduled yet)" : ""), StatusWord(s), j.LastRun is { } r ? $"{r.Outcome} {CliConsole.Time(r.StartedAt)}" : "never",
                 ]),
                 cellColor: (row, column) => column == 4 ? ColorOf(status[row].Color) : null);
             foreach (var s in status.Where(s => s.Color != StatusColor.Green))
@@ -295,6 +295,7 @@ internal static class JobsCommands
         retries = j.Job.Retries,
         components = j.Job.Components,
         nextRun = j.NextRun,
+        scheduled = j.Scheduled,
         status = StatusWord(s),
         reason = s.Reason,
         pause = j.Pause is { } p ? new { reason = p.Reason, pausedBy = p.PausedBy, pausedAt = p.PausedAt, until = p.Until } : null,

@@ -114,20 +114,21 @@ internal static class RecoveryCommands
 
     private static Command CreateRestore()
     {
-        var component = new Argument<string>("COMPONENT") { Description = "The component of the plan to restore" };
+        var component = new Argument<string?>("COMPONENT") { Description = "The component of the plan to restore (or --all)", Arity = ArgumentArity.ZeroOrOne };
+        var all = new Option<bool>("--all") { Description = "Restore every component of the plan as one matching set: the newest cut at or before --at (registry point and table versions recorded together by the protection)" };
+        var cut = new Option<string?>("--cut") { Description = "With --all: the cut with this id (or id prefix) instead of --at" };
         var at = new Option<string>("--at") { Description = $"Which point: latest, a time (the newest point at or before it; {CommonOptions.TimeRule}) or a snapshot id prefix", DefaultValueFactory = _ => "latest" };
         var asName = new Option<string?>("--as") { Description = "Restore beside the live component under this name, never over it" };
         var dryRun = new Option<bool>("--dry-run") { Description = "Show what would be restored from which location; write nothing" };
         var overwrite = new Option<bool>("--overwrite") { Description = "Replace the live (or existing) data" };
         var target = new Option<string?>("--target") { Description = "With --as: the directory the NAME is created in (default: beside the live component)" };
         var plan = PlanOption();
-        var command = new Command("restore", "Restore a component as of a time, from the first location that has it (falling back to the next)")
+        var command = new Command("restore", "Restore a component as of a time, from the first location that has it (falling back to the next); --all: every component as one matching set")
         {
-            component, at, asName, dryRun, overwrite, target, plan,
+            component, all, cut, at, asName, dryRun, overwrite, target, plan,
         };
         command.Run(async (context, ct) =>
         {
-            var spec = PointSpec(context.Get(at) ?? "latest");
             var name = context.Get(asName);
             var root = context.Get(target);
             if (root is not null && name is null)
@@ -135,6 +136,34 @@ internal static class RecoveryCommands
                 throw new UsageException("--target needs --as NAME: the restore goes to TARGET/NAME");
             }
 
+            var everything = context.Get(all);
+            var cutId = context.Get(cut);
+            if (everything && context.Get(component) is not null)
+            {
+                throw new UsageException("give either a component or --all, not both");
+            }
+
+            if (cutId is not null && !everything)
+            {
+                throw new UsageException("--cut restores a whole set: add --all (one component is restored with --at)");
+            }
+
+            if (cutId is not null && !string.Equals(context.Get(at) ?? "latest", "latest", StringComparison.OrdinalIgnoreCase))
+            {
+                throw new UsageException("give either --cut or --at, not both");
+            }
+
+            if (!everything && context.Get(component) is null)
+            {
+                throw new UsageException("name the component to restore, or pass --all (see 'lifeline status' for the plan's components)");
+            }
+
+            if (everything)
+            {
+                return await RestoreSetAsync(context, context.Get(plan)!, context.Get(at) ?? "latest", cutId, name, root, context.Get(dryRun), context.Get(overwrite), ct);
+            }
+
+            var spec = PointSpec(context.Get(at) ?? "latest");
             await using var session = await RecoverySession.OpenAsync(context, context.Get(plan)!, initializeMissing: false, restoreRoot: root is null ? null : Path.GetFullPath(root), ct);
             var options = new RestoreRunOptions { Point = spec, As = name, DryRun = context.Get(dryRun), Overwrite = context.Get(overwrite) };
             var result = options.DryRun
@@ -184,6 +213,65 @@ internal static class RecoveryCommands
             return ExitCodes.Ok;
         });
         return command;
+    }
+
+    /// <summary><c>restore --all</c>: the set of a cut (docs/protection.md, "Cut records"), or each component by its own points.</summary>
+    private static async Task<int> RestoreSetAsync(CommandContext context, string planPath, string at, string? cutId, string? asName, string? root, bool dryRun, bool overwrite, CancellationToken ct)
+    {
+        var trimmed = at.Trim();
+        DateTimeOffset? moment = trimmed.Length == 0 || trimmed.Equals("latest", StringComparison.OrdinalIgnoreCase) ? null : TimeArguments.ParseTime("--at", trimmed, TimeZoneInfo.Local);
+        if (cutId is not null && (cutId.Length == 0 || cutId.Any(char.IsWhiteSpace)))
+        {
+            throw new UsageException($"--cut '{cutId}' is not a cut id: give the id 'lifeline restore --all --dry-run' shows (e.g. 20261201T145600)");
+        }
+
+        await using var session = await RecoverySession.OpenAsync(context, planPath, initializeMissing: false, restoreRoot: root is null ? null : Path.GetFullPath(root), ct);
+        var options = new SetRestoreOptions { At = moment, CutId = cutId, As = asName, DryRun = dryRun, Overwrite = overwrite };
+        var result = dryRun
+            ? await session.Service.RestoreSetAsync(options, null, ct)
+            : await context.WithActivityAsync("restoring", () => session.Service.RestoreSetAsync(options, null, ct));
+        context.Console.Document(new
+        {
+            dryRun = result.DryRun,
+            cut = result.Cut is { } c ? new { id = result.CutId, time = c.Time, location = result.CutLocation, registry = c.Registry, registryPoint = c.RegistryPoint, tables = c.Tables, heartbeat = c.Heartbeat } : null,
+            basis = result.Basis,
+            ok = result.FirstError is null,
+            components = result.Items.Select(i => new
+            {
+                component = i.Component,
+                from = i.From,
+                inCut = i.InCut,
+                version = i.Version,
+                point = i.Point is { } p ? new { id = p.Id, shortId = p.ShortId, time = p.Time } : null,
+                target = i.Target,
+                summary = i.Summary,
+                error = i.Error,
+            }),
+            durationSeconds = Seconds(result.Duration),
+        });
+        context.Console.Line((result.Cut is null ? "" : result.DryRun ? "would restore " : "restored ") + result.Basis);
+        context.Console.Table(
+            ["component", "from", "into", result.DryRun ? "would restore" : "result"],
+            result.Items.Select(i => (IReadOnlyList<string>)[i.Component, i.From, i.Target, i.Error is null ? i.Summary : $"{i.Summary}: {i.Error}"]));
+        if (result.DryRun)
+        {
+            foreach (var i in result.Items.Where(i => i.Error is not null))
+            {
+                context.Console.Warning($"the real run would refuse {i.Component}: {i.Error}");
+            }
+
+            return ExitCodes.Ok;
+        }
+
+        if (result.FirstError is { } error)
+        {
+            var failed = result.Items.Where(i => i.Summary == "failed").ToList();
+            var code = ErrorTable.Describe(error).ExitCode;
+            throw new CliException(code == ExitCodes.Ok ? ExitCodes.Failure : code,
+                $"{failed.Count} of {result.Items.Count} components were not restored; {failed[0].Component}: {failed[0].Error}");
+        }
+
+        return ExitCodes.Ok;
     }
 
     private static Command CreateForget()
@@ -245,9 +333,27 @@ internal static class RecoveryCommands
         {
             // the live part: the services of a `lifeline up` running on the data directory (docs/up.md)
             var live = await UpStatus.ProbeAsync(context.Get(data), context.Get(plan)!, ct);
-            await using var session = await RecoverySession.OpenAsync(context, context.Get(plan)!, initializeMissing: false, restoreRoot: null, ct);
+            RecoverySession opened;
+            try
+            {
+                opened = await RecoverySession.OpenAsync(context, context.Get(plan)!, initializeMissing: false, restoreRoot: null, ct);
+            }
+            catch (CliException e) when (e.ExitCode == ExitCodes.PlanHasErrors && live.Running)
+            {
+                // the running up keeps the plan it loaded: its live state says which plan runs and why the file's change was refused
+                context.Console.Document(new { planError = e.Message, deployment = UpStatus.Json(live) });
+                UpStatus.Print(context, live);
+                throw;
+            }
+
+            await using var session = opened;
             var report = await session.Service.StatusAsync(ct);
-            report = report with { Jobs = await JobsCommands.StatusJobsAsync(context, context.Get(plan)!, context.Get(schedulerStore), ct) };
+            // --data names up's data directory: its job store too, unless the store is given (option or environment)
+            var jobStore = context.Get(schedulerStore)
+                ?? (context.Get(data) is { Length: > 0 } upData && string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable(JobsCommands.StoreVariable))
+                    ? Path.Combine(Path.GetFullPath(upData), "scheduler", "jobs.db")
+                    : null);
+            report = report with { Jobs = await JobsCommands.StatusJobsAsync(context, context.Get(plan)!, jobStore, ct) };
             context.Console.Document(new
             {
                 time = report.Time,
@@ -443,23 +549,28 @@ internal sealed class RecoverySession : IAsyncDisposable
 
     /// <summary>Reads the plan at <paramref name="planPath"/> (a missing or bad plan is one line and exit
     /// <see cref="ExitCodes.PlanHasErrors"/>), then the password, and builds the service.</summary>
+    /// <remarks>With <paramref name="plan"/> that plan is used as it is (read before, from <paramref name="planPath"/>).</remarks>
     public static async Task<RecoverySession> OpenAsync(CommandContext context, string planPath, bool initializeMissing, string? restoreRoot, CancellationToken ct, bool needsPassword = true,
-        Func<LifelinePlan, LifelinePlan>? adjust = null)
+        Func<LifelinePlan, LifelinePlan>? adjust = null, LifelinePlan? plan = null)
     {
         var path = Path.GetFullPath(planPath);
-        if (!File.Exists(path))
+        if (plan is null)
         {
-            throw new CliException(ExitCodes.PlanHasErrors, $"no plan file at {path}: run 'lifeline plan init' to write one, or name it with --plan FILE");
+            if (!File.Exists(path))
+            {
+                throw new CliException(ExitCodes.PlanHasErrors, $"no plan file at {path}: run 'lifeline plan init' to write one, or name it with --plan FILE");
+            }
+
+            var parsed = await PlanFile.LoadAsync(path, ct);
+            if (!parsed.Succeeded)
+            {
+                var more = parsed.Errors.Count > 1 ? $" ({parsed.Errors.Count - 1} more: run 'lifeline plan check --plan {planPath}')" : "";
+                throw new CliException(ExitCodes.PlanHasErrors, $"the plan cannot be read: {parsed.Errors[0]}{more}");
+            }
+
+            plan = adjust is null ? parsed.Plan! : adjust(parsed.Plan!);
         }
 
-        var parsed = await PlanFile.LoadAsync(path, ct);
-        if (!parsed.Succeeded)
-        {
-            var more = parsed.Errors.Count > 1 ? $" ({parsed.Errors.Count - 1} more: run 'lifeline plan check --plan {planPath}')" : "";
-            throw new CliException(ExitCodes.PlanHasErrors, $"the plan cannot be read: {parsed.Errors[0]}{more}");
-        }
-
-        var plan = adjust is null ? parsed.Plan! : adjust(parsed.Plan!);
         var directory = Path.GetDirectoryName(path)!;
         var password = needsPassword ? context.Settings.Password(context.Get(CommonOptions.PasswordFile)) : null;
         var locations = LocationSet.FromPlan(plan, new LocationSetOptions

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
 using Lifeline.Cli.Infrastructure;
@@ -53,7 +54,7 @@ internal static class UpCommand
 
             // --data names where everything lives: the adapters the scheduler and the protection back up read the same place
             lifelinePlan = lifelinePlan with { Sources = lifelinePlan.Sources with { Data = dataDirectory } };
-            await using var runtime = planPath is null ? null : new PlanRuntime(context, planPath, dataDirectory);
+            await using var runtime = planPath is null ? null : new PlanRuntime(context, planPath, lifelinePlan);
             var options = new DeploymentOptions
             {
                 DataDirectory = dataDirectory,
@@ -65,6 +66,7 @@ internal static class UpCommand
                 ScoringAdminToken = Environment.GetEnvironmentVariable(ScoringCommands.AdminTokenVariable),
                 // the scheduler's backups and the protection on change: the plan's locations, opened once (docs/up.md)
                 Recovery = runtime is null ? null : runtime.GetAsync,
+                RecoveryFor = runtime is null ? null : runtime.GetForAsync, // a reloaded plan's locations and adapters
             };
             using var logging = LoggerFactory.Create(b =>
             {
@@ -74,6 +76,12 @@ internal static class UpCommand
             });
             await using var host = new DeploymentHost(lifelinePlan, planPath, options, context.Get(services) == "core" ? DeploymentServices.Core : DeploymentServices.All, logging, context.Time);
             await host.StartAsync(ct);
+            // SIGHUP reloads the plan file now (it is also watched): docs/up.md, "Plan reload"
+            using var hangup = OperatingSystem.IsWindows() ? null : PosixSignalRegistration.Create(PosixSignal.SIGHUP, signal =>
+            {
+                signal.Cancel = true;
+                host.Services.OfType<PlanReloadService>().FirstOrDefault()?.RequestReload(force: true);
+            });
             var report = host.Report();
             context.Console.Document(new
             {
@@ -127,29 +135,36 @@ internal static class UpCommand
 
     /// <summary>The plan's locations and recovery service, opened once for the scheduler and the protection (the
     /// password from LIFELINE_PASSWORD or --password-file); a failure is a <see cref="RecoveryException"/> they report.</summary>
-    private sealed class PlanRuntime(CommandContext context, string planPath, string dataDirectory) : IAsyncDisposable
+    private sealed class PlanRuntime(CommandContext context, string planPath, LifelinePlan initial) : IAsyncDisposable
     {
         private readonly Lock _gate = new();
-        private Task<RecoverySession>? _session;
+        private readonly Dictionary<LifelinePlan, Task<RecoverySession>> _sessions = new(ReferenceEqualityComparer.Instance);
 
-        public async Task<RecoveryRuntime> GetAsync(CancellationToken cancellationToken)
+        /// <summary>The runtime of the plan up started with.</summary>
+        public Task<RecoveryRuntime> GetAsync(CancellationToken cancellationToken) => GetForAsync(initial, cancellationToken);
+
+        /// <summary>The runtime over <paramref name="plan"/> (a reloaded one: its locations and adapters), opened once per plan.</summary>
+        public async Task<RecoveryRuntime> GetForAsync(LifelinePlan plan, CancellationToken cancellationToken)
         {
             Task<RecoverySession> task;
             lock (_gate)
             {
-                task = _session ??= OpenAsync();
+                if (!_sessions.TryGetValue(plan, out task!) || task.IsFaulted || task.IsCanceled)
+                {
+                    task = OpenAsync(plan);
+                    _sessions[plan] = task;
+                }
             }
 
             var session = await task.WaitAsync(cancellationToken);
             return new RecoveryRuntime(session.Locations, session.Service);
         }
 
-        private async Task<RecoverySession> OpenAsync()
+        private async Task<RecoverySession> OpenAsync(LifelinePlan plan)
         {
             try
             {
-                return await RecoverySession.OpenAsync(context, planPath, initializeMissing: true, restoreRoot: null, CancellationToken.None,
-                    adjust: plan => plan with { Sources = plan.Sources with { Data = dataDirectory } });
+                return await RecoverySession.OpenAsync(context, planPath, initializeMissing: true, restoreRoot: null, CancellationToken.None, plan: plan);
             }
             catch (CliException e)
             {
@@ -159,7 +174,13 @@ internal static class UpCommand
 
         public async ValueTask DisposeAsync()
         {
-            if (_session is { IsCompletedSuccessfully: true } task)
+            List<Task<RecoverySession>> sessions;
+            lock (_gate)
+            {
+                sessions = [.. _sessions.Values];
+            }
+
+            foreach (var task in sessions.Where(t => t.IsCompletedSuccessfully))
             {
                 await task.Result.DisposeAsync();
             }

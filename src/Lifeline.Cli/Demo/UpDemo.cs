@@ -6,6 +6,7 @@ using System.Runtime.InteropServices;
 using Lifeline.Cli.Infrastructure;
 using Lifeline.Lake.LeadScoring;
 using Lifeline.Recovery.Hosting;
+using Lifeline.Recovery.Plan;
 using Lifeline.Scoring;
 using Lifeline.Scoring.Apis;
 using Lifeline.Scoring.Training;
@@ -14,28 +15,42 @@ using Lifeline.Storage.FileSystem;
 namespace Lifeline.Cli.Demo;
 
 /// <summary>What the up part of the demo proved.</summary>
-internal sealed record UpDemoResult(int Acknowledged, int Recorded, bool NothingLost, int ExitCode);
+internal sealed record UpDemoResult(int Acknowledged, int Recorded, bool NothingLost, int ExitCode, bool ProtectionRunning = false, string? Protection = null);
 
 /// <summary>
 /// The <c>lifeline up</c> part of <c>lifeline demo</c>: start the deployment as a real child process <c>lifeline up</c>
 /// (on a copy of the restored registry, so no training), score a batch of leads through it, show its live status,
 /// kill it with SIGKILL, start it again (the lock is free, the spool replays), stop it with SIGTERM and show that every
-/// acknowledged prediction is in the lake's predictions table.
+/// acknowledged prediction is in the lake's predictions table. The child runs its own plan (<see cref="PlanFileName"/>:
+/// the recommended plan over three local vaults, reachable on any machine) and gets the demo's vault password through
+/// its environment, so its protection on change runs (not degraded) and the status step shows it.
 /// </summary>
 internal static class UpDemo
 {
     public const int Leads = 50;
-    private static readonly TimeSpan ReadyDeadline = TimeSpan.FromSeconds(120);
+    /// <summary>The plan the up child runs, in the demo directory.</summary>
+    public const string PlanFileName = "up-plan.yaml";
 
-    public static async Task<UpDemoResult> RunAsync(string directory, string planFile, string restoredRegistry, DemoSteps steps, CancellationToken ct)
+    private static readonly TimeSpan ReadyDeadline = TimeSpan.FromSeconds(120);
+    private static readonly TimeSpan ProtectionDeadline = TimeSpan.FromSeconds(60);
+
+    public static async Task<UpDemoResult> RunAsync(string directory, string restoredRegistry, string password, DemoSteps steps, CancellationToken ct)
     {
         var data = Path.Combine(directory, "up-data");
         var layout = DeploymentLayout.For(data);
         CopyDirectory(restoredRegistry, layout.Registry);
+        // its own vaults, so the earlier parts' vaults stay as they were (the demo's checks read them)
+        var planFile = Path.Combine(directory, PlanFileName);
+        await PlanFile.WriteAsync(planFile, PlanTemplates.Recommended(new PlanTemplateOptions
+        {
+            PrimaryUrl = "./up-vaults/primary",
+            SecondaryUrl = "./up-vaults/secondary",
+            TertiaryUrl = "./up-vaults/tertiary",
+        }), overwrite: true, ct);
         List<Process> children = [];
         try
         {
-            return await RunStepsAsync(directory, planFile, data, layout, children, steps, ct);
+            return await RunStepsAsync(directory, planFile, password, data, layout, children, steps, ct);
         }
         finally
         {
@@ -53,11 +68,11 @@ internal static class UpDemo
         }
     }
 
-    private static async Task<UpDemoResult> RunStepsAsync(string directory, string planFile, string data, DeploymentLayout layout, List<Process> children, DemoSteps steps, CancellationToken ct)
+    private static async Task<UpDemoResult> RunStepsAsync(string directory, string planFile, string password, string data, DeploymentLayout layout, List<Process> children, DemoSteps steps, CancellationToken ct)
     {
         var first = await steps.RunAsync("up: start the deployment", async () =>
         {
-            var child = Start(directory, planFile, data);
+            var child = Start(directory, planFile, password, data);
             children.Add(child);
             var state = await WaitReadyAsync(child, layout, ct);
             return (child, $"child 'lifeline up' pid {state.Pid}: {Listening(state)}");
@@ -68,12 +83,21 @@ internal static class UpDemo
             var ids = await ScoreAsync(scoringUrl, ct);
             return (ids, $"{ids.Count} leads scored over HTTP, each answer acknowledged after its prediction is in the spool");
         });
-        await steps.RunAsync("up: status", async () =>
+        var protection = await steps.RunAsync("up: status", async () =>
         {
+            // the protection runs once its first round is in the secondary: waited on with a deadline
             var probe = await DeploymentProbe.ProbeAsync(data, TimeSpan.FromSeconds(10), ct);
+            var deadline = DateTime.UtcNow + ProtectionDeadline;
+            while (ProtectionOf(probe) is not { Status: "running" } && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(250, ct);
+                probe = await DeploymentProbe.ProbeAsync(data, TimeSpan.FromSeconds(10), ct);
+            }
+
             var services = probe.Report?.Services ?? [];
-            return (probe, $"{services.Count(s => s.Status == "running")} of {services.Count} services running: "
-                + string.Join(", ", services.Select(s => $"{s.Name} {s.Status}" + (s.Name == "scoring" ? $" ({s.Detail})" : ""))));
+            var shown = ProtectionOf(probe);
+            return (shown, $"{services.Count(s => s.Status == "running")} of {services.Count} services running: "
+                + string.Join(", ", services.Select(s => $"{s.Name} {s.Status}" + (s.Name is "scoring" or "protection" ? $" ({s.Detail})" : ""))));
         });
         await steps.RunAsync("up: kill -9", async () =>
         {
@@ -84,7 +108,7 @@ internal static class UpDemo
         });
         var second = await steps.RunAsync("up: restart", async () =>
         {
-            var child = Start(directory, planFile, data);
+            var child = Start(directory, planFile, password, data);
             children.Add(child);
             var state = await WaitReadyAsync(child, layout, ct);
             return (child, $"pid {state.Pid}: the lock was free, the spool replays into the lake; {Listening(state)}");
@@ -97,16 +121,21 @@ internal static class UpDemo
             var recorded = (await lake.ReadPredictionsAsync(cancellationToken: ct)).Select(p => p.Lead.LeadId).ToHashSet(StringComparer.Ordinal);
             var found = acknowledged.Count(recorded.Contains);
             var ok = second.ExitCode == 0 && found == acknowledged.Count;
-            return (new UpDemoResult(acknowledged.Count, found, ok, ok ? ExitCodes.Ok : ExitCodes.CheckFailed),
+            var protecting = protection is { Status: "running" };
+            return (new UpDemoResult(acknowledged.Count, found, ok, ok && protecting ? ExitCodes.Ok : ExitCodes.CheckFailed, protecting,
+                    protection is null ? "not reported" : $"{protection.Status}: {protection.Detail}"),
                 $"SIGTERM, exit {second.ExitCode}; {found} of {acknowledged.Count} acknowledged predictions in the lake's predictions table");
         });
     }
+
+    private static DeploymentServiceReport? ProtectionOf(DeploymentProbeResult probe) =>
+        probe.Report?.Services.FirstOrDefault(s => s.Name == "protection");
 
     private static string Listening(DeploymentState state) =>
         string.Join(", ", state.Services.Where(s => s.Endpoint is not null).Select(s => $"{s.Name} {s.Endpoint}")) + $", status {state.StatusUrl}";
 
     /// <summary>Starts this very executable as <c>lifeline up</c> (through the dotnet host when that is how we run).</summary>
-    private static Process Start(string directory, string planFile, string data)
+    private static Process Start(string directory, string planFile, string password, string data)
     {
         var info = new ProcessStartInfo
         {
@@ -117,6 +146,7 @@ internal static class UpDemo
             RedirectStandardError = true,
             RedirectStandardInput = true,
         };
+        info.Environment["LIFELINE_PASSWORD"] = password; // the environment, never the command line: the protection opens the vaults with it
         if (Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet")
         {
             info.ArgumentList.Add(Assembly.GetEntryAssembly()!.Location);

@@ -62,6 +62,7 @@ internal static partial class ErrorTable
         Row<Lifeline.Recovery.Notifications.UnknownChannelException>("notifications: unknown channel", ExitCodes.UnknownChannel, e => e.Message),
         Row<LocationUnavailableException>("recovery: location unavailable", ExitCodes.LocationUnavailable, e => e.Message),
         Row<NoRecoveryPointException>("recovery: no such recovery point", ExitCodes.SnapshotNotFound, e => e.Message),
+        Row<NoSuchCutException>("recovery: no such cut", ExitCodes.SnapshotNotFound, e => e.Message),
         Row<AmbiguousRestorePointException>("recovery: ambiguous point id", ExitCodes.Usage, e => e.Message),
         Row<LiveDataProtectedException>("recovery: live data protected", ExitCodes.Failure, e => e.Message),
         Row<HookFailedException>("recovery: hook failed", ExitCodes.Failure, e => e.Message),

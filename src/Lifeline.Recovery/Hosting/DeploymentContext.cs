@@ -77,13 +77,14 @@ public static class DeploymentServices
         c => new ScoringDeploymentService(c),
     ];
 
-    /// <summary>The services after the core ones, in start order: one line each (the metrics recorder, the scheduler, the change protector).</summary>
+    /// <summary>The services after the core ones, in start order: one line each (the scheduler, the change protector, the plan file's reload).</summary>
     public static IReadOnlyList<DeploymentServiceFactory> Extra { get; } =
     [
         c => new Notifications.NotificationsDeploymentService(c),
         c => new Notifications.HeartbeatDeploymentService(c),
         PlanKeepers.Scheduler,
         c => new ProtectionDeploymentService(c),
+        c => new PlanReloadService(c),
     ];
 
     /// <summary><see cref="Core"/> then <see cref="Extra"/>.</summary>

@@ -50,6 +50,17 @@ public sealed record DeploymentOptions
     /// </summary>
     public Func<CancellationToken, Task<RecoveryRuntime>>? Recovery { get; init; }
 
+    /// <summary>
+    /// The locations and recovery service over a plan reloaded from the plan file (<see cref="PlanReloadService"/>),
+    /// for the scheduler's backups and the protection after a reload; called with the reloaded plan. Null: a reload
+    /// changes the schedules, and the protection and the backups keep the runtime of <see cref="Recovery"/>.
+    /// </summary>
+    public Func<Plan.LifelinePlan, CancellationToken, Task<RecoveryRuntime>>? RecoveryFor { get; init; }
+
+    /// <summary>How often <c>up</c> looks at its plan file for a change (besides a file-system watcher and SIGHUP).
+    /// Default 1 s.</summary>
+    public TimeSpan PlanPollInterval { get; init; } = TimeSpan.FromSeconds(1);
+
     /// <summary>Throws <see cref="ArgumentException"/> when a value is out of range.</summary>
     public void Validate()
     {

@@ -19,4 +19,10 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 6305, Level = LogLevel.Information, Message = "No Production version of {Model}: trained and promoted version {Version} (held-out AUC {Auc:0.000})")]
     public static partial void FirstModelTrained(ILogger logger, string model, string version, double auc);
+
+    [LoggerMessage(EventId = 6310, Level = LogLevel.Information, Message = "Plan reloaded from {File}: {What}")]
+    public static partial void PlanReloaded(ILogger logger, string file, string what);
+
+    [LoggerMessage(EventId = 6311, Level = LogLevel.Error, Message = "Plan reload failed, the running plan is kept ({File}): {Error}")]
+    public static partial void PlanReloadFailed(ILogger logger, string file, string error);
 }

@@ -52,6 +52,9 @@ public sealed record ChangeProtectorOptions
     /// <summary>The safety-net rescan of the configuration files (a watcher can miss events); default 5 s.</summary>
     public TimeSpan ConfigurationRescan { get; init; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>How often the change query of a registry on PostgreSQL runs (<see cref="PostgresChangeStamp"/>). Default 1 s.</summary>
+    public TimeSpan PostgresPollInterval { get; init; } = TimeSpan.FromSeconds(1);
+
     /// <summary>Least time between two vault snapshots of a table (its commits reach the secondary meanwhile by
     /// replication); default the policy's <c>coalesce</c>, else 1 minute.</summary>
     public TimeSpan? SnapshotInterval { get; init; }
@@ -160,6 +163,12 @@ public sealed class ChangeProtector : IDeploymentService, IAsyncDisposable
                     {
                         var db = Path.GetFullPath(Path.Combine(registry.DataDirectory, NativeBackup.DatabaseFile));
                         _watched.Add(new Watched(c.Name, ComponentKind.Registry, secondary.Name, gather, () => RegistryStamp(db), null, TimeSpan.Zero));
+                    }
+                    else if (_options.Registry?.ApiUrl is null && registry.PostgresConnectionString is { Length: > 0 } postgres)
+                    {
+                        // PostgreSQL metadata: a cheap query every second (streaming replication is the real tool: docs/protection.md)
+                        var stamp = new PostgresChangeStamp(postgres);
+                        _watched.Add(new Watched(c.Name, ComponentKind.Registry, secondary.Name, gather, stamp.Stamp, null, _options.PostgresPollInterval));
                     }
 
                     break;

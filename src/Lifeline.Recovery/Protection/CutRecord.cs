@@ -53,6 +53,15 @@ public static class CutLog
         return key;
     }
 
+    /// <summary>The id of the cut stored at <paramref name="key"/>: its time stamp, <c>20261201T145600.1234567Z</c>
+    /// (what <c>lifeline restore --all --cut ID</c> takes, any prefix of it).</summary>
+    public static string IdOf(string key)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        var name = key.StartsWith(ProtectionLayout.CutPrefix, StringComparison.Ordinal) ? key[ProtectionLayout.CutPrefix.Length..] : key;
+        return name.EndsWith(".json", StringComparison.Ordinal) ? name[..^5] : name;
+    }
+
     /// <summary>Every cut record, oldest first (a torn or foreign object is skipped).</summary>
     public static async Task<IReadOnlyList<(string Key, CutRecord Cut)>> ListAsync(IObjectStore store, CancellationToken cancellationToken)
     {
@@ -77,7 +86,8 @@ public static class CutLog
         return [.. list.OrderBy(c => c.Item2.Time)];
     }
 
-    /// <summary>The newest cut at or before <paramref name="time"/> (what <c>restore --at</c> brings back), or null.</summary>
+    /// <summary>The newest cut at or before <paramref name="time"/> (what <c>restore --all --at</c> brings back,
+    /// <see cref="RecoveryService.RestoreSetAsync"/>), or null.</summary>
     public static async Task<CutRecord?> FindAtAsync(IObjectStore store, DateTimeOffset time, CancellationToken cancellationToken) =>
         (await ListAsync(store, cancellationToken)).Select(c => c.Cut).LastOrDefault(c => c.Time <= time);
 

@@ -28,4 +28,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 6208, Level = LogLevel.Information, Message = "Scheduler stopped")]
     public static partial void SchedulerStopped(ILogger logger);
+
+    [LoggerMessage(EventId = 6209, Level = LogLevel.Information, Message = "Job {Job}: the {Cause} firing for the slot at {Slot} is skipped: a run started at {Covered} succeeded after it")]
+    public static partial void FiringCovered(ILogger logger, string job, string cause, DateTimeOffset slot, DateTimeOffset covered);
 }

@@ -70,7 +70,12 @@ public sealed record ScheduleReloadResult(bool Applied, IReadOnlyList<string> Ad
 /// <param name="Pause">Its pause, if one holds.</param>
 /// <param name="LastRun">Its newest attempt, if any.</param>
 /// <param name="PauseWarning">When the pause takes a component past its RPO maximum: which and by how much.</param>
-public sealed record ScheduledJobInfo(ScheduledJob Job, DateTimeOffset? NextRun, JobPause? Pause, JobRunRecord? LastRun, string? PauseWarning);
+public sealed record ScheduledJobInfo(ScheduledJob Job, DateTimeOffset? NextRun, JobPause? Pause, JobRunRecord? LastRun, string? PauseWarning)
+{
+    /// <summary>True when the store's Quartz tables hold the job's trigger (a scheduler reconciled it), false when
+    /// they do not, null when not looked at.</summary>
+    public bool? Scheduled { get; init; }
+}
 
 /// <summary>
 /// Runs the plan's schedules unattended on Quartz.NET with a persistent job store (SQLite by default, PostgreSQL):
@@ -281,6 +286,15 @@ public sealed class PlanScheduler : IDeploymentService, IAsyncDisposable
             var since = await _store.LastScheduledAsync(name, ct) ?? context.Trigger.StartTimeUtc.AddTicks(-1);
             cause = slot is { } s && (context.FireTimeUtc - s > _options.MisfireThreshold || previous > since) ? JobCauses.Coalesced : JobCauses.Schedule;
             scheduled = slot ?? scheduled;
+        }
+
+        // an interrupted run is recovered and the slots missed meanwhile coalesce, and both fire at start-up: they stand for
+        // one run, so a firing of either kind whose slot a later successful run already covers is skipped
+        if (cause is JobCauses.Recovery or JobCauses.Coalesced && scheduled is { } slotTime
+            && (await _store.LastSuccessAsync(ct)).TryGetValue(name, out var lastOk) && lastOk > slotTime)
+        {
+            Log.FiringCovered(_logger, name, cause, slotTime, lastOk);
+            return [];
         }
 
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, _stopping.Token);

@@ -38,8 +38,14 @@ public sealed class SchedulerJobs
     public Task InitializeAsync(CancellationToken cancellationToken = default) => _store.MigrateAsync(cancellationToken);
 
     /// <summary>Every job with its next run, pause and last run.</summary>
-    public Task<IReadOnlyList<ScheduledJobInfo>> ListAsync(CancellationToken cancellationToken = default) =>
-        DescribeAsync(_plan, _jobs, _store, _time, new Dictionary<string, DateTimeOffset?>(), cancellationToken);
+    /// <remarks><see cref="ScheduledJobInfo.Scheduled"/> says whether the store's Quartz tables hold the job's
+    /// trigger: whether a scheduler (<c>lifeline up</c>) has reconciled it from the plan it loaded.</remarks>
+    public async Task<IReadOnlyList<ScheduledJobInfo>> ListAsync(CancellationToken cancellationToken = default)
+    {
+        var list = await DescribeAsync(_plan, _jobs, _store, _time, new Dictionary<string, DateTimeOffset?>(), cancellationToken);
+        var scheduled = await _store.ScheduledJobsAsync(cancellationToken);
+        return scheduled is null ? list : [.. list.Select(j => j with { Scheduled = scheduled.Contains(j.Job.Name) })];
+    }
 
     /// <summary>Runs <paramref name="job"/> now in this process, with its timeout and retries; returns its attempts.</summary>
     public Task<IReadOnlyList<JobRunRecord>> RunAsync(string job, CancellationToken cancellationToken = default) =>

@@ -258,6 +258,29 @@ internal sealed class SchedulerStore(SchedulerStoreOptions options, TimeProvider
         return map;
     }
 
+    /// <summary>The jobs whose trigger Quartz's tables hold in Lifeline's group (what a running scheduler reconciled
+    /// from the plan it loaded), or null when the tables cannot be read.</summary>
+    public async Task<IReadOnlySet<string>?> ScheduledJobsAsync(CancellationToken ct)
+    {
+        try
+        {
+            await using var connection = await OpenAsync(ct);
+            await using var command = Command(connection, null, $"SELECT TRIGGER_NAME FROM {SchedulerSchema.QuartzPrefix}TRIGGERS WHERE TRIGGER_GROUP = @g", ("g", PlanScheduler.Group));
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            var set = new HashSet<string>(StringComparer.Ordinal);
+            while (await reader.ReadAsync(ct))
+            {
+                set.Add(reader.GetString(0));
+            }
+
+            return set;
+        }
+        catch (DbException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>The newest slot <paramref name="job"/> ran for, if any.</summary>
     public async Task<DateTimeOffset?> LastScheduledAsync(string job, CancellationToken ct)
     {

@@ -26,6 +26,25 @@ public sealed class RecoveryBadInputTests
     }
 
     [Fact]
+    public async Task RestoreAll_BadInputAndNoCut_OneLineEachAndTheSetFallsBackToEachComponentsOwnPoints()
+    {
+        using var env = await RecoveryCrashEnvironment.CreateAsync("restore-all", files: 1);
+        (await env.RunAsync("backup", "configuration")).ShouldSucceed();
+
+        Assert.Contains("add --all", (await env.RunAsync("restore", "--cut", "2026")).ShouldFailWith(ExitCodes.Usage), StringComparison.Ordinal);
+        (await env.RunAsync("restore", "configuration", "--all")).ShouldFailWith(ExitCodes.Usage);
+        (await env.RunAsync("restore", "--all", "--cut", "2026", "--at", "2026-01-01T00:00:00Z")).ShouldFailWith(ExitCodes.Usage);
+        Assert.Contains("no cut '19990101'", (await env.RunAsync("restore", "--all", "--cut", "19990101", "--dry-run")).ShouldFailWith(ExitCodes.SnapshotNotFound), StringComparison.Ordinal);
+
+        var dry = (await env.RunAsync("--json", "restore", "--all", "--dry-run")).ShouldSucceed().Json;
+        Assert.Equal(System.Text.Json.JsonValueKind.Null, dry.GetProperty("cut").ValueKind);
+        Assert.StartsWith("no cut at all", dry.GetProperty("basis").GetString(), StringComparison.Ordinal);
+        var configuration = dry.GetProperty("components").EnumerateArray().Single(c => c.GetProperty("component").GetString() == "configuration");
+        Assert.Equal("its own newest point", configuration.GetProperty("from").GetString());
+        Assert.NotEqual(System.Text.Json.JsonValueKind.Null, configuration.GetProperty("point").ValueKind);
+    }
+
+    [Fact]
     public async Task Backup_UnknownComponent_OneLineWithTheSuggestionExit60RecordedAndNothingBackedUp()
     {
         using var env = await RecoveryCrashEnvironment.CreateAsync("bad-component", files: 1);

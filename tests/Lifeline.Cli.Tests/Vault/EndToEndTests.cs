@@ -167,6 +167,7 @@ public sealed class EndToEndTests
         var runner = new LifelineRunner(dir.Path);
         runner.Environment["LIFELINE_PASSWORD"] = "demo-e2e-password"; // so that the kept vaults can be checked below
         var work = dir.Combine("work");
+        // the demo starts `lifeline up` twice, with its protection on change (vault init, first backups): minutes on a loaded machine
         var result = (await runner.RunAsync(["--json", "demo", "--dir", work], null, TimeSpan.FromSeconds(300))).ShouldSucceed();
         var json = result.Json;
         Assert.True(json.GetProperty("verified").GetBoolean(), result.ToString());
@@ -218,6 +219,11 @@ public sealed class EndToEndTests
         Assert.Equal(requested, scores.Select(s => s.GetProperty("leadId").GetString()).Distinct().Count());
         Assert.All(scores, s => Assert.InRange(s.GetProperty("score").GetDouble(), 0.0, 1.0));
         Assert.Equal(requested, scoring.GetProperty("categories").EnumerateObject().Sum(c => c.Value.GetInt32()));
+
+        // up: the child deployment ran with the demo's password, so its protection on change ran (not degraded)
+        var up = json.GetProperty("up");
+        Assert.True(up.GetProperty("nothingLost").GetBoolean(), result.ToString());
+        Assert.True(up.GetProperty("protectionRunning").GetBoolean(), up.GetProperty("protection").GetString());
 
         Assert.True(Directory.Exists(dir.Combine("work", "restored")), "--dir keeps the directory");
 

@@ -125,6 +125,30 @@ public sealed class ChangeProtectorTests
     }
 
     [Fact]
+    public async Task RegistryOnPostgres_Write_IsDetectedByTheChangeQueryAndBackedUp()
+    {
+        await using var schema = await Lifeline.Recovery.Tests.Scheduling.PostgresSchema.CreateAsync();
+        await using var f = await ProtectionFixture.CreateAsync(registry: true, registryPostgres: schema.ConnectionString);
+        await f.SeedLakeAsync();
+        await using var registry = await RegistryTestServer.StartAsync(f.RegistryDirectory, postgres: schema.ConnectionString);
+        await registry.Client().CreateRegisteredModelAsync("first");
+        await using var sut = f.CreateSut(new ChangeProtectorOptions { PostgresPollInterval = TimeSpan.FromMilliseconds(200) });
+        await sut.StartAsync(CancellationToken.None);
+        await ProtectionFixture.WaitForAsync(() => sut.Counters.RegistryBackups >= 1, "the start's registry backup");
+        var before = sut.Counters.RegistryBackups;
+        var firstPoint = sut.Positions.Single(p => p.Component == "registry").Point;
+
+        await registry.Client().CreateRegisteredModelAsync("second");
+
+        await ProtectionFixture.WaitForAsync(() => sut.Counters.RegistryBackups > before, "a backup after the write to PostgreSQL", seconds: 20);
+        var position = sut.Positions.Single(p => p.Component == "registry");
+        Assert.NotEqual(firstPoint, position.Point);
+        Assert.Null(position.Error);
+        var inB = await Lifeline.Recovery.Locations.PointCatalog.ListAsync(f.Locations, "b", "registry", CancellationToken.None);
+        Assert.Contains(inB.Points, p => p.Point.Id == position.Point);
+    }
+
+    [Fact]
     public async Task Cut_AfterRegistryBackup_NamesTheRegistryPointAndTheTableVersion()
     {
         await using var f = await ProtectionFixture.CreateAsync(registry: true);

@@ -42,13 +42,16 @@ internal sealed class ProtectionFixture : IAsyncDisposable
 
     public CapturingLogger Logger { get; }
 
+    /// <summary>The registry's PostgreSQL connection string, when its metadata lives there.</summary>
+    public string? RegistryPostgres { get; private init; }
+
     public string LakeRoot => Dir.Combine("lake");
 
     public string RegistryDirectory => Dir.Combine("registry");
 
     public FaultInjectingObjectStore StoreOf(string location) => (FaultInjectingObjectStore)Locations.Store(location);
 
-    public static Task<ProtectionFixture> CreateAsync(bool registry = false, bool configuration = false, bool jobs = false)
+    public static Task<ProtectionFixture> CreateAsync(bool registry = false, bool configuration = false, bool jobs = false, string? registryPostgres = null)
     {
         var dir = new TempDirectory();
         Directory.CreateDirectory(dir.Combine("app", "conf"));
@@ -88,7 +91,7 @@ internal sealed class ProtectionFixture : IAsyncDisposable
             OpenOptions = new VaultOpenOptions { Host = "test-host" },
             OpenStore = (url, e) => stores.GetOrAdd(url, u => new FaultInjectingObjectStore(ObjectStores.Open(u, e))),
         });
-        var adapters = RecoveryService.BuiltInAdapters(plan, ConfigurationOptions(dir), RegistryOptions(dir), LakeOptions(dir)).ToList();
+        var adapters = RecoveryService.BuiltInAdapters(plan, ConfigurationOptions(dir), RegistryOptions(dir, registryPostgres), LakeOptions(dir)).ToList();
         if (plan.Components.FirstOrDefault(c => c.Name == "jobs") is { } jobsComponent)
         {
             Directory.CreateDirectory(dir.Combine("app", "jobs"));
@@ -98,7 +101,7 @@ internal sealed class ProtectionFixture : IAsyncDisposable
 
         var service = new RecoveryService(plan, locations, adapters,
             new RecoveryServiceOptions { WorkDirectory = dir.Combine("work"), Who = "tester", Host = "test-host" });
-        return Task.FromResult(new ProtectionFixture(dir, plan, locations, service, stores, logger));
+        return Task.FromResult(new ProtectionFixture(dir, plan, locations, service, stores, logger) { RegistryPostgres = registryPostgres });
     }
 
     /// <summary>A protector with short intervals (a poll every 100 ms, a heartbeat every 200 ms).</summary>
@@ -106,7 +109,7 @@ internal sealed class ProtectionFixture : IAsyncDisposable
     {
         Logger = Logger,
         Configuration = ConfigurationOptions(Dir),
-        Registry = RegistryOptions(Dir),
+        Registry = RegistryOptions(Dir, RegistryPostgres),
         Lake = LakeOptions(Dir),
         Jobs = JobsOptions(Dir),
         PollInterval = options?.PollInterval ?? TimeSpan.FromMilliseconds(100),
@@ -149,7 +152,8 @@ internal sealed class ProtectionFixture : IAsyncDisposable
     private static Lifeline.Recovery.Components.Jobs.JobsAdapterOptions JobsOptions(TempDirectory dir) =>
         new() { BaseDirectory = dir.Combine("app"), PlanFile = dir.Combine("lifeline.yaml"), JobStore = dir.Combine("app", "jobs.db") };
 
-    private static RegistryAdapterOptions RegistryOptions(TempDirectory dir) => new() { Registry = new Lifeline.Registry.RegistryOptions { DataDirectory = dir.Combine("registry") } };
+    private static RegistryAdapterOptions RegistryOptions(TempDirectory dir, string? postgres = null) =>
+        new() { Registry = new Lifeline.Registry.RegistryOptions { DataDirectory = dir.Combine("registry"), PostgresConnectionString = postgres } };
 
     private static LakeAdapterOptions LakeOptions(TempDirectory dir) => new() { Root = dir.Combine("lake"), RestoreRoot = dir.Combine("restored") };
 

@@ -87,3 +87,14 @@ internal sealed class IncidentFixture : IDisposable
 
     public void Dispose() => Dir.Dispose();
 }
+
+/// <summary>Plans for the incident tests.</summary>
+internal static class IncidentTestPlans
+{
+    public static LifelinePlan Recommended()
+    {
+        var parsed = PlanFile.Parse(PlanTemplates.Recommended());
+        Assert.True(parsed.Succeeded, string.Join("\n", parsed.Errors));
+        return parsed.Plan!;
+    }
+}

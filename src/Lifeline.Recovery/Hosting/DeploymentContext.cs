@@ -77,9 +77,10 @@ public static class DeploymentServices
         c => new ScoringDeploymentService(c),
     ];
 
-    /// <summary>The services after the core ones, in start order: one line each (the metrics recorder, the scheduler, the change protector).</summary>
+    /// <summary>The services after the core ones, in start order: one line each (the incidents, the scheduler, the change protector).</summary>
     public static IReadOnlyList<DeploymentServiceFactory> Extra { get; } =
     [
+        c => new IncidentsDeploymentService(c),
         PlanKeepers.Scheduler,
         c => new ProtectionDeploymentService(c),
     ];

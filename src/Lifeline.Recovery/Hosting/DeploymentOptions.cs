@@ -50,6 +50,14 @@ public sealed record DeploymentOptions
     /// </summary>
     public Func<CancellationToken, Task<RecoveryRuntime>>? Recovery { get; init; }
 
+    /// <summary>How often the incidents service reads the status, the audit, the scheduler's jobs and the scoring
+    /// service's counters and sends the timeline's due notices (docs/incidents.md). Default 30 s.</summary>
+    public TimeSpan IncidentPollInterval { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Where the incidents' notices go: the durable outbox that delivers them to the plan's channels. Null:
+    /// a started deployment service that is an <see cref="Notifications.INoticeSink"/>, else they are only logged. Default null.</summary>
+    public Notifications.INoticeSink? Notices { get; init; }
+
     /// <summary>Throws <see cref="ArgumentException"/> when a value is out of range.</summary>
     public void Validate()
     {
@@ -64,6 +72,11 @@ public sealed record DeploymentOptions
         if (string.IsNullOrWhiteSpace(DataDirectory))
         {
             throw new ArgumentException("the data directory is empty: give a directory");
+        }
+
+        if (IncidentPollInterval < TimeSpan.FromMilliseconds(10))
+        {
+            throw new ArgumentException($"the incident poll interval {IncidentPollInterval} is too short: give at least 10 ms (default 30 s)");
         }
     }
 }

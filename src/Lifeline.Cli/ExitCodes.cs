@@ -98,4 +98,12 @@ internal static class ExitCodes
 
     /// <summary><c>lifeline jobs run</c>: the job's last attempt failed, timed out or was interrupted (each attempt is in the history).</summary>
     public const int JobFailed = 71;
+
+    // incidents: lifeline incidents (90-99)
+
+    /// <summary>No incident has that id (the message says how to list them).</summary>
+    public const int UnknownIncident = 90;
+
+    /// <summary><c>incidents ack</c> or <c>resolve</c> of an incident that is already resolved.</summary>
+    public const int IncidentResolved = 91;
 }

@@ -248,6 +248,7 @@ internal static class RecoveryCommands
             await using var session = await RecoverySession.OpenAsync(context, context.Get(plan)!, initializeMissing: false, restoreRoot: null, ct);
             var report = await session.Service.StatusAsync(ct);
             report = report with { Jobs = await JobsCommands.StatusJobsAsync(context, context.Get(plan)!, context.Get(schedulerStore), ct) };
+            report = report with { Incidents = await IncidentsCommands.StatusIncidentsAsync(context.Get(plan)!, context.Get(data), ct) };
             context.Console.Document(new
             {
                 time = report.Time,
@@ -269,6 +270,7 @@ internal static class RecoveryCommands
                 }),
                 jobs = report.Jobs.Select(j => new { job = j.Job, kind = j.Kind, color = j.Color, reason = j.Reason, nextRun = j.NextRun, paused = j.Pause is not null }),
                 deployment = UpStatus.Json(live),
+                incidents = report.Incidents.Select(IncidentsCommands.Summary),
             });
             context.Console.Table(
                 ["component", "status", "recovery point", "age", "RPO target/max", "last backup", "duration"],
@@ -294,6 +296,14 @@ internal static class RecoveryCommands
                     report.Jobs.Select(j => (IReadOnlyList<string>)[j.Job, j.Kind, JobsCommands.StatusWord(j), j.NextRun is { } n ? CliConsole.Time(n) : "-", j.Reason]),
                     cellColor: (row, column) => column == 2 ? JobsCommands.ColorOf(report.Jobs[row].Color) : null);
             }
+            if (report.Incidents.Count > 0)
+            {
+                context.Console.Table(
+                    ["incident", "state", "severity", "owner", "opened", "title"],
+                    report.Incidents.Select(i => (IReadOnlyList<string>)[i.Id, i.State, i.Severity + (i.IsDrill ? " (drill)" : ""), i.OwnerRole ?? "-", CliConsole.Time(i.OpenedAt), i.Title]),
+                    cellColor: (row, column) => column == 2 ? IncidentsCommands.SeverityColor(report.Incidents[row]) : null);
+            }
+
             UpStatus.Print(context, live);
 
             var red = report.Components.Where(c => c.Color == StatusColor.Red).ToList();
@@ -301,6 +311,12 @@ internal static class RecoveryCommands
             if (red.Count == 0 && redJob is not null && report.Overall == StatusColor.Red)
             {
                 throw new CliException(ExitCodes.StatusRed, $"job {redJob.Job} is red: {redJob.Reason}");
+            }
+
+            if (red.Count == 0 && redJob is null && report.IncidentColor == StatusColor.Red)
+            {
+                var open = report.Incidents.First(i => !i.IsDrill && i.Severity is Lifeline.Recovery.Incidents.Severities.Critical or Lifeline.Recovery.Incidents.Severities.Error);
+                throw new CliException(ExitCodes.StatusRed, $"incident {open.Id} is open ({open.Severity}): {open.Title}; see 'lifeline incidents show {open.Id}'");
             }
 
             if (report.Overall == StatusColor.Red)

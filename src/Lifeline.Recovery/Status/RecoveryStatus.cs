@@ -82,10 +82,19 @@ public sealed record StatusReport(DateTimeOffset Time, IReadOnlyList<ComponentSt
     /// <summary>The scheduler's jobs (next run, pause, last run), when a scheduler store was read; empty otherwise.</summary>
     public IReadOnlyList<JobStatus> Jobs { get; init; } = [];
 
-    /// <summary>The worst color, of the components and the jobs.</summary>
+    /// <summary>The open (and acknowledged) incidents, when an incident store was read; empty otherwise.</summary>
+    public IReadOnlyList<Incidents.IncidentRecord> Incidents { get; init; } = [];
+
+    /// <summary>The worst color, of the components, the jobs and the open incidents (critical or error: red; warning:
+    /// amber; a drill's: none).</summary>
     public StatusColor Overall => Components.Count == 0 ? StatusColor.Red
-        : Jobs.Count == 0 ? Components.Max(c => c.Color)
-        : (StatusColor)Math.Max((int)Components.Max(c => c.Color), (int)Jobs.Max(j => j.Color));
+        : (StatusColor)Math.Max(Math.Max((int)Components.Max(c => c.Color), Jobs.Count == 0 ? 0 : (int)Jobs.Max(j => j.Color)), (int)IncidentColor);
+
+    /// <summary>The color the open incidents give: red for a critical or error one, amber for a warning, green otherwise (drills never count).</summary>
+    public StatusColor IncidentColor => Incidents.Where(i => !i.IsDrill && i.State != Lifeline.Recovery.Incidents.IncidentStates.Resolved)
+        .Select(i => i.Severity is Lifeline.Recovery.Incidents.Severities.Critical or Lifeline.Recovery.Incidents.Severities.Error ? StatusColor.Red
+            : i.Severity == Lifeline.Recovery.Incidents.Severities.Warning ? StatusColor.Amber : StatusColor.Green)
+        .DefaultIfEmpty(StatusColor.Green).Max();
 }
 
 /// <summary>

@@ -54,6 +54,10 @@ public sealed record DeploymentOptions
     /// service's counters and sends the timeline's due notices (docs/incidents.md). Default 30 s.</summary>
     public TimeSpan IncidentPollInterval { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>How often, at most, a round of the incidents service also reads the status and the audit records (a
+    /// read of every location: the RPO maximum is hours, a location down shows within this). Default 2 min.</summary>
+    public TimeSpan IncidentStatusInterval { get; init; } = TimeSpan.FromMinutes(2);
+
     /// <summary>Where the incidents' notices go: the durable outbox that delivers them to the plan's channels. Null:
     /// a started deployment service that is an <see cref="Notifications.INoticeSink"/>, else they are only logged. Default null.</summary>
     public Notifications.INoticeSink? Notices { get; init; }

@@ -12,8 +12,9 @@ namespace Lifeline.Recovery.Hosting;
 /// The incidents of <c>lifeline up</c> as a service (docs/incidents.md): the incident store in
 /// <c>DATA/incidents/incidents.db</c>, the manager (also the <see cref="IIncidentSignals"/> other services and drills
 /// raise signals through) and the plan's timeline. Every <see cref="DeploymentOptions.IncidentPollInterval"/> one
-/// round reads the sources (<see cref="IncidentSources"/>: status, audit, scheduler's jobs, scoring counters) and sends
-/// the due notices; nothing runs between rounds. Without the plan's locations (no plan file or password) the status
+/// round reads the sources (<see cref="IncidentSources"/>: the scheduler's jobs, the scoring counters, and at most every
+/// <see cref="DeploymentOptions.IncidentStatusInterval"/> the status and the audit, which read every location) and
+/// sends the due notices; nothing runs between rounds. Without the plan's locations (no plan file or password) the status
 /// and audit sources are skipped and the state says so.
 /// </summary>
 internal sealed class IncidentsDeploymentService(DeploymentContext context) : IDeploymentService, IIncidentSignals, IAsyncDisposable
@@ -25,6 +26,7 @@ internal sealed class IncidentsDeploymentService(DeploymentContext context) : ID
     private Task? _loop;
     private HttpClient? _http;
     private SchedulerJobs? _jobs;
+    private DateTimeOffset? _statusAt;
     private double _rollbacksSeen;
     private double _failoversSeen;
     private volatile int _open;
@@ -103,8 +105,9 @@ internal sealed class IncidentsDeploymentService(DeploymentContext context) : ID
         var manager = _manager!;
         var now = context.Time.GetUtcNow();
         string? degraded = null;
-        if (context.Options.Recovery is { } recovery)
+        if (context.Options.Recovery is { } recovery && (_statusAt is not { } last || now - last >= context.Options.IncidentStatusInterval))
         {
+            _statusAt = now;
             await SourceAsync("status and audit", async () =>
             {
                 var runtime = await recovery(ct);
@@ -119,7 +122,7 @@ internal sealed class IncidentsDeploymentService(DeploymentContext context) : ID
                 await RaiseAllAsync(manager, IncidentSources.Locations(context.Plan, records, now), ct);
             });
         }
-        else
+        else if (context.Options.Recovery is null)
         {
             degraded = "not watching the status and the backups: up runs without a plan file or a vault password";
         }

@@ -112,4 +112,11 @@ internal static class ExitCodes
 
     /// <summary><c>lifeline notify test|flush</c>: a channel refused a notice for good, or it was given up (the reason is listed).</summary>
     public const int NotificationDead = 87;
+    // incidents: lifeline incidents (90-99)
+
+    /// <summary>No incident has that id (the message says how to list them).</summary>
+    public const int UnknownIncident = 90;
+
+    /// <summary><c>incidents ack</c> or <c>resolve</c> of an incident that is already resolved.</summary>
+    public const int IncidentResolved = 91;
 }

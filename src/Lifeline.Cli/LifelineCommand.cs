@@ -28,6 +28,7 @@ internal static class LifelineCommand
         root.Subcommands.Add(ScoringCommands.CreateModel());
         root.Subcommands.Add(PlanCommands.Create());
         root.Subcommands.Add(JobsCommands.Create());
+        root.Subcommands.Add(IncidentsCommands.Create());
         root.Subcommands.Add(UpCommand.Create());
         root.Subcommands.Add(VerifyCommands.Create());
         root.Subcommands.Add(ReportCommands.Create());

@@ -33,7 +33,7 @@ public sealed class UpTests
         var state = await WaitReadyAsync(up, data);
         Assert.Equal(dir.Combine("lifeline.yaml"), state.Plan);
 
-        Assert.Equal(["registry", "lake", "scoring", "notifications", "heartbeat", "scheduler", "protection", "plan"], state.Services.Select(s => s.Name));
+        Assert.Equal(["registry", "lake", "scoring", "notifications", "heartbeat", "incidents", "scheduler", "protection", "plan"], state.Services.Select(s => s.Name));
         Assert.StartsWith("http://127.0.0.1:", state.Services.Single(s => s.Name == "registry").Endpoint);
         Assert.StartsWith("http://127.0.0.1:", state.Services.Single(s => s.Name == "scoring").Endpoint);
         Assert.True(Directory.Exists(Path.Combine(data, "registry")) && Directory.Exists(Path.Combine(data, "lake", "predictions")));

@@ -354,6 +354,7 @@ internal static class RecoveryCommands
                     ? Path.Combine(Path.GetFullPath(upData), "scheduler", "jobs.db")
                     : null);
             report = report with { Jobs = await JobsCommands.StatusJobsAsync(context, context.Get(plan)!, jobStore, ct) };
+            report = report with { Incidents = await IncidentsCommands.StatusIncidentsAsync(context.Get(plan)!, context.Get(data), ct) };
             context.Console.Document(new
             {
                 time = report.Time,
@@ -376,6 +377,7 @@ internal static class RecoveryCommands
                 jobs = report.Jobs.Select(j => new { job = j.Job, kind = j.Kind, color = j.Color, reason = j.Reason, nextRun = j.NextRun, paused = j.Pause is not null }),
                 checks = report.Checks.Select(VerifyCommands.Json),
                 deployment = UpStatus.Json(live),
+                incidents = report.Incidents.Select(IncidentsCommands.Summary),
             });
             context.Console.Table(
                 ["component", "status", "recovery point", "age", "RPO target/max", "last backup", "duration"],
@@ -407,6 +409,14 @@ internal static class RecoveryCommands
                 VerifyCommands.PrintTable(context, report.Checks);
             }
 
+            if (report.Incidents.Count > 0)
+            {
+                context.Console.Table(
+                    ["incident", "state", "severity", "owner", "opened", "title"],
+                    report.Incidents.Select(i => (IReadOnlyList<string>)[i.Id, i.State, i.Severity + (i.IsDrill ? " (drill)" : ""), i.OwnerRole ?? "-", CliConsole.Time(i.OpenedAt), i.Title]),
+                    cellColor: (row, column) => column == 2 ? IncidentsCommands.SeverityColor(report.Incidents[row]) : null);
+            }
+
             UpStatus.Print(context, live);
 
             var red = report.Components.Where(c => c.Color == StatusColor.Red).ToList();
@@ -419,6 +429,12 @@ internal static class RecoveryCommands
             if (red.Count == 0 && redJob is not null && report.Overall == StatusColor.Red)
             {
                 throw new CliException(ExitCodes.StatusRed, $"job {redJob.Job} is red: {redJob.Reason}");
+            }
+
+            if (red.Count == 0 && redJob is null && report.IncidentColor == StatusColor.Red)
+            {
+                var open = report.Incidents.First(i => !i.IsDrill && i.Severity is Lifeline.Recovery.Incidents.Severities.Critical or Lifeline.Recovery.Incidents.Severities.Error);
+                throw new CliException(ExitCodes.StatusRed, $"incident {open.Id} is open ({open.Severity}): {open.Title}; see 'lifeline incidents show {open.Id}'");
             }
 
             if (report.Overall == StatusColor.Red)

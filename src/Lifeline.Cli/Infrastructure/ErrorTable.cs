@@ -60,6 +60,8 @@ internal static partial class ErrorTable
         Row<UnknownComponentException>("recovery: unknown component", ExitCodes.UnknownComponent, e => e.Message),
         Row<Lifeline.Recovery.Scheduling.UnknownJobException>("scheduler: unknown job", ExitCodes.UnknownJob, e => e.Message),
         Row<Lifeline.Recovery.Notifications.UnknownChannelException>("notifications: unknown channel", ExitCodes.UnknownChannel, e => e.Message),
+        Row<Lifeline.Recovery.Incidents.UnknownIncidentException>("incidents: unknown incident", ExitCodes.UnknownIncident, e => e.Message),
+        Row<Lifeline.Recovery.Incidents.IncidentStateException>("incidents: already resolved", ExitCodes.IncidentResolved, e => e.Message),
         Row<LocationUnavailableException>("recovery: location unavailable", ExitCodes.LocationUnavailable, e => e.Message),
         Row<NoRecoveryPointException>("recovery: no such recovery point", ExitCodes.SnapshotNotFound, e => e.Message),
         Row<NoSuchCutException>("recovery: no such cut", ExitCodes.SnapshotNotFound, e => e.Message),

@@ -77,11 +77,12 @@ public static class DeploymentServices
         c => new ScoringDeploymentService(c),
     ];
 
-    /// <summary>The services after the core ones, in start order: one line each (the scheduler, the change protector, the plan file's reload).</summary>
+    /// <summary>The services after the core ones, in start order: one line each (the outbox first, so that the incidents find it; the heartbeat; the incidents, so that later services can raise signals; the scheduler, the change protector, the plan file's reload).</summary>
     public static IReadOnlyList<DeploymentServiceFactory> Extra { get; } =
     [
         c => new Notifications.NotificationsDeploymentService(c),
         c => new Notifications.HeartbeatDeploymentService(c),
+        c => new IncidentsDeploymentService(c),
         PlanKeepers.Scheduler,
         c => new ProtectionDeploymentService(c),
         c => new PlanReloadService(c),

@@ -61,6 +61,18 @@ public sealed record DeploymentOptions
     /// Default 1 s.</summary>
     public TimeSpan PlanPollInterval { get; init; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>How often the incidents service reads the status, the audit, the scheduler's jobs and the scoring
+    /// service's counters and sends the timeline's due notices (docs/incidents.md). Default 30 s.</summary>
+    public TimeSpan IncidentPollInterval { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How often, at most, a round of the incidents service also reads the status and the audit records (a
+    /// read of every location: the RPO maximum is hours, a location down shows within this). Default 2 min.</summary>
+    public TimeSpan IncidentStatusInterval { get; init; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>Where the incidents' notices go: the durable outbox that delivers them to the plan's channels. Null:
+    /// a started deployment service that is an <see cref="Notifications.INoticeSink"/>, else they are only logged. Default null.</summary>
+    public Notifications.INoticeSink? Notices { get; init; }
+
     /// <summary>Throws <see cref="ArgumentException"/> when a value is out of range.</summary>
     public void Validate()
     {
@@ -75,6 +87,11 @@ public sealed record DeploymentOptions
         if (string.IsNullOrWhiteSpace(DataDirectory))
         {
             throw new ArgumentException("the data directory is empty: give a directory");
+        }
+
+        if (IncidentPollInterval < TimeSpan.FromMilliseconds(10))
+        {
+            throw new ArgumentException($"the incident poll interval {IncidentPollInterval} is too short: give at least 10 ms (default 30 s)");
         }
     }
 }

@@ -86,10 +86,19 @@ public sealed record StatusReport(DateTimeOffset Time, IReadOnlyList<ComponentSt
     /// (docs/verification.md); empty when no check ran yet.</summary>
     public IReadOnlyList<Verification.EvidenceRecord> Checks { get; init; } = [];
 
-    /// <summary>The worst color, of the components and the jobs; red too when the last result of a check failed.</summary>
-    public StatusColor Overall => Checks.Any(c => !c.Passed) ? StatusColor.Red : Components.Count == 0 ? StatusColor.Red
-        : Jobs.Count == 0 ? Components.Max(c => c.Color)
-        : (StatusColor)Math.Max((int)Components.Max(c => c.Color), (int)Jobs.Max(j => j.Color));
+    /// <summary>The open (and acknowledged) incidents, when an incident store was read; empty otherwise.</summary>
+    public IReadOnlyList<Incidents.IncidentRecord> Incidents { get; init; } = [];
+
+    /// <summary>The worst color, of the components, the jobs and the open incidents (critical or error: red; warning:
+    /// amber; a drill's: none); red too when the last result of a check failed.</summary>
+    public StatusColor Overall => Checks.Any(c => !c.Passed) || Components.Count == 0 ? StatusColor.Red
+        : (StatusColor)Math.Max(Math.Max((int)Components.Max(c => c.Color), Jobs.Count == 0 ? 0 : (int)Jobs.Max(j => j.Color)), (int)IncidentColor);
+
+    /// <summary>The color the open incidents give: red for a critical or error one, amber for a warning, green otherwise (drills never count).</summary>
+    public StatusColor IncidentColor => Incidents.Where(i => !i.IsDrill && i.State != Lifeline.Recovery.Incidents.IncidentStates.Resolved)
+        .Select(i => i.Severity is Lifeline.Recovery.Incidents.Severities.Critical or Lifeline.Recovery.Incidents.Severities.Error ? StatusColor.Red
+            : i.Severity == Lifeline.Recovery.Incidents.Severities.Warning ? StatusColor.Amber : StatusColor.Green)
+        .DefaultIfEmpty(StatusColor.Green).Max();
 }
 
 /// <summary>

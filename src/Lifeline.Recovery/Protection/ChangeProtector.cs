@@ -349,7 +349,9 @@ public sealed class ChangeProtector : IDeploymentService, IAsyncDisposable
 
     /// <summary>One replication round: note the newest heartbeat, find each table's newest commit (a stat per new
     /// commit), replicate every table that moved to its secondary, then the heartbeat up to the noted version, only
-    /// where every table succeeded: a heartbeat in the secondary vouches for every commit made before it.</summary>
+    /// where every table succeeded: a heartbeat in the secondary vouches for every commit made before it. After the
+    /// first successful round of a table no log is listed: the replication starts from the version it left the replica at
+    /// (<see cref="TableReplicator.ReplicateFromAsync"/>).</summary>
     private async Task ReplicateRoundAsync(CancellationToken ct)
     {
         var beat = _heartbeat is null ? -1 : _heartbeatKnown = await ProtectionLayout.AdvanceAsync(_heartbeat.Store, _heartbeat.Root, _heartbeatKnown, ct);
@@ -369,7 +371,7 @@ public sealed class ChangeProtector : IDeploymentService, IAsyncDisposable
                 if (t.Known > t.Replicated)
                 {
                     var replica = ReplicaOf(t.Secondary, t.Name);
-                    var result = await TableReplicator.ReplicateAsync(source, replica, t.Known, ct);
+                    var result = await TableReplicator.ReplicateFromAsync(source, replica, t.Replicated, t.Known, ct); // incremental once a round has succeeded
                     copied |= result.VersionsCopied > 0;
                     lock (_gate)
                     {
@@ -405,7 +407,7 @@ public sealed class ChangeProtector : IDeploymentService, IAsyncDisposable
             try
             {
                 var replica = ReplicaOf(target.Location, ProtectionLayout.HeartbeatTable);
-                var result = await TableReplicator.ReplicateAsync(_heartbeat, replica, beat, ct);
+                var result = await TableReplicator.ReplicateFromAsync(_heartbeat, replica, target.HeartbeatVersion, beat, ct);
                 var time = await Heartbeat.ReadBeatAsync(replica.Store, replica.Root, result.TargetVersion, ct);
                 lock (_gate)
                 {

@@ -658,15 +658,24 @@ public sealed class ChangeProtector : IDeploymentService, IAsyncDisposable
             : new DeploymentServiceState(DeploymentServiceStatus.Degraded, Detail: problem + "; " + detail);
     }
 
-    private static string RegistryStamp(string db)
-    {
-        static string Of(string path)
-        {
-            var f = new FileInfo(path);
-            return f.Exists ? $"{f.Length}@{f.LastWriteTimeUtc.Ticks}" : "-";
-        }
+    private static string RegistryStamp(string db) => FileStamp(db) + "|" + WalStamp(db + "-wal");
 
-        return Of(db) + "|" + Of(db + "-wal");
+    private static string FileStamp(string path)
+    {
+        var f = new FileInfo(path);
+        return f.Exists ? $"{f.Length}@{f.LastWriteTimeUtc.Ticks}" : "-";
+    }
+
+    /// <summary>
+    /// A SQLite WAL's stamp. An empty WAL holds no change, whenever it was emptied: the last connection to close (the
+    /// native backup's own, the registry's pool) truncates it and moves its mtime without any write, and counting that
+    /// backed the registry up about once a second while nothing wrote to it (a backup's close triggering the next). A
+    /// write either grows the WAL or, after a checkpoint, rewrites it or the database file: all seen.
+    /// </summary>
+    internal static string WalStamp(string path)
+    {
+        var f = new FileInfo(path);
+        return !f.Exists ? "-" : f.Length == 0 ? "0" : $"{f.Length}@{f.LastWriteTimeUtc.Ticks}";
     }
 
     private static string JobsStamp(PlanComponent c, string baseDirectory, string? planFile, string? store)
@@ -680,7 +689,7 @@ public sealed class ChangeProtector : IDeploymentService, IAsyncDisposable
         var files = c.Files.SelectMany(pattern => Globs.Expand(pattern, baseDirectory)).Order(StringComparer.Ordinal);
         return string.Join("\n", (planFile is null ? [] : new[] { Of(planFile) })
             .Concat(files.Select(Of))
-            .Concat(store is null ? [] : [Of(store), Of(store + "-wal")]));
+            .Concat(store is null ? [] : [Of(store), store + "-wal " + WalStamp(store + "-wal")]));
     }
 
     private static string ConfigurationStamp(ConfigurationComponent config) =>

@@ -125,6 +125,25 @@ public sealed class ChangeProtectorTests
     }
 
     [Fact]
+    public async Task RegistryIdle_AfterTheStartBackup_IsNotBackedUpAgain()
+    {
+        // the native backup's own connection empties the WAL when it closes (its mtime moves, its content does not): that
+        // must not count as a change, or the registry is backed up again and again while nothing writes to it
+        await using var f = await ProtectionFixture.CreateAsync(registry: true);
+        await f.SeedLakeAsync();
+        await using var registry = await RegistryTestServer.StartAsync(f.RegistryDirectory);
+        await registry.Client().CreateRegisteredModelAsync("first");
+        await using var sut = f.CreateSut();
+        await sut.StartAsync(CancellationToken.None);
+        await ProtectionFixture.WaitForAsync(() => sut.Counters.RegistryBackups >= 1, "the start's registry backup");
+        var backups = sut.Counters.RegistryBackups;
+        var beats = sut.Counters.Heartbeats;
+
+        await ProtectionFixture.WaitForAsync(() => sut.Counters.Heartbeats >= beats + 4, "four more heartbeats (a dozen polls of the registry)", seconds: 20);
+        Assert.Equal(backups, sut.Counters.RegistryBackups);
+    }
+
+    [Fact]
     public async Task Cut_AfterRegistryBackup_NamesTheRegistryPointAndTheTableVersion()
     {
         await using var f = await ProtectionFixture.CreateAsync(registry: true);

@@ -137,13 +137,8 @@ public sealed class ChangeProtectorTests
         await sut.StartAsync(CancellationToken.None);
         await ProtectionFixture.WaitForAsync(() => sut.Counters.RegistryBackups >= 1, "the start's registry backup");
         var beats = sut.Counters.Heartbeats;
-        await ProtectionFixture.WaitForAsync(() => sut.Counters.Heartbeats >= beats + 3, "three heartbeats (the start's WAL emptied once: one more backup at most)", seconds: 20);
-        var backups = sut.Counters.RegistryBackups;
-        Assert.InRange(backups, 1, 2);
-
-        beats = sut.Counters.Heartbeats;
-        await ProtectionFixture.WaitForAsync(() => sut.Counters.Heartbeats >= beats + 5, "five more heartbeats (twenty polls of the registry)", seconds: 20);
-        Assert.Equal(backups, sut.Counters.RegistryBackups);
+        await ProtectionFixture.WaitForAsync(() => sut.Counters.Heartbeats >= beats + 8, "eight heartbeats (about thirty polls of the registry)", seconds: 30);
+        Assert.InRange(sut.Counters.RegistryBackups, 1, 2); // the start's, and one more when the WAL the start found non-empty is emptied
     }
 
     [Fact]

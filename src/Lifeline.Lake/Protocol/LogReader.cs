@@ -81,6 +81,9 @@ internal sealed class LogReader(IObjectStore store, string root, ILogger logger)
         return ParseJsonLines(bytes, version, "_delta_log/" + name);
     }
 
+    /// <summary>Parses the bytes of commit <paramref name="version"/> (read by the caller, e.g. to copy them as they are).</summary>
+    public List<LogAction> ParseCommit(byte[] bytes, long version) => ParseJsonLines(bytes, version, "_delta_log/" + LogFiles.CommitName(version));
+
     private List<LogAction> ParseJsonLines(byte[] bytes, long version, string file)
     {
         var actions = new List<LogAction>();

@@ -358,7 +358,9 @@ public sealed class ChangeProtector : IDeploymentService, IAsyncDisposable
 
     /// <summary>One replication round: note the newest heartbeat, find each table's newest commit (a stat per new
     /// commit), replicate every table that moved to its secondary, then the heartbeat up to the noted version, only
-    /// where every table succeeded: a heartbeat in the secondary vouches for every commit made before it.</summary>
+    /// where every table succeeded: a heartbeat in the secondary vouches for every commit made before it. After the
+    /// first successful round of a table no log is listed: the replication starts from the version it left the replica at
+    /// (<see cref="TableReplicator.ReplicateFromAsync"/>).</summary>
     private async Task ReplicateRoundAsync(CancellationToken ct)
     {
         var beat = _heartbeat is null ? -1 : _heartbeatKnown = await ProtectionLayout.AdvanceAsync(_heartbeat.Store, _heartbeat.Root, _heartbeatKnown, ct);
@@ -378,7 +380,7 @@ public sealed class ChangeProtector : IDeploymentService, IAsyncDisposable
                 if (t.Known > t.Replicated)
                 {
                     var replica = ReplicaOf(t.Secondary, t.Name);
-                    var result = await TableReplicator.ReplicateAsync(source, replica, t.Known, ct);
+                    var result = await TableReplicator.ReplicateFromAsync(source, replica, t.Replicated, t.Known, ct); // incremental once a round has succeeded
                     copied |= result.VersionsCopied > 0;
                     lock (_gate)
                     {
@@ -414,7 +416,7 @@ public sealed class ChangeProtector : IDeploymentService, IAsyncDisposable
             try
             {
                 var replica = ReplicaOf(target.Location, ProtectionLayout.HeartbeatTable);
-                var result = await TableReplicator.ReplicateAsync(_heartbeat, replica, beat, ct);
+                var result = await TableReplicator.ReplicateFromAsync(_heartbeat, replica, target.HeartbeatVersion, beat, ct);
                 var time = await Heartbeat.ReadBeatAsync(replica.Store, replica.Root, result.TargetVersion, ct);
                 lock (_gate)
                 {
@@ -665,15 +667,24 @@ public sealed class ChangeProtector : IDeploymentService, IAsyncDisposable
             : new DeploymentServiceState(DeploymentServiceStatus.Degraded, Detail: problem + "; " + detail);
     }
 
-    private static string RegistryStamp(string db)
-    {
-        static string Of(string path)
-        {
-            var f = new FileInfo(path);
-            return f.Exists ? $"{f.Length}@{f.LastWriteTimeUtc.Ticks}" : "-";
-        }
+    private static string RegistryStamp(string db) => FileStamp(db) + "|" + WalStamp(db + "-wal");
 
-        return Of(db) + "|" + Of(db + "-wal");
+    private static string FileStamp(string path)
+    {
+        var f = new FileInfo(path);
+        return f.Exists ? $"{f.Length}@{f.LastWriteTimeUtc.Ticks}" : "-";
+    }
+
+    /// <summary>
+    /// A SQLite WAL's stamp. An empty WAL holds no change, whenever it was emptied: the last connection to close (the
+    /// native backup's own, the registry's pool) truncates it and moves its mtime without any write, and counting that
+    /// backed the registry up about once a second while nothing wrote to it (a backup's close triggering the next). A
+    /// write either grows the WAL or, after a checkpoint, rewrites it or the database file: all seen.
+    /// </summary>
+    internal static string WalStamp(string path)
+    {
+        var f = new FileInfo(path);
+        return !f.Exists ? "-" : f.Length == 0 ? "0" : $"{f.Length}@{f.LastWriteTimeUtc.Ticks}";
     }
 
     private static string JobsStamp(PlanComponent c, string baseDirectory, string? planFile, string? store)
@@ -687,7 +698,7 @@ public sealed class ChangeProtector : IDeploymentService, IAsyncDisposable
         var files = c.Files.SelectMany(pattern => Globs.Expand(pattern, baseDirectory)).Order(StringComparer.Ordinal);
         return string.Join("\n", (planFile is null ? [] : new[] { Of(planFile) })
             .Concat(files.Select(Of))
-            .Concat(store is null ? [] : [Of(store), Of(store + "-wal")]));
+            .Concat(store is null ? [] : [Of(store), store + "-wal " + WalStamp(store + "-wal")]));
     }
 
     private static string ConfigurationStamp(ConfigurationComponent config) =>

@@ -29,8 +29,10 @@ internal readonly record struct SpoolRecord(ReadOnlyMemory<byte> Payload, long S
 /// A durable local append-only log of records (docs/scoring.md, "The spool"). Appends from many concurrent requests
 /// are group-committed: the first caller to find no write in progress writes everything pending with one
 /// <c>pwrite</c>, later callers share the next write; <see cref="TryAppend"/>'s task completes when the record is in
-/// the file (handed to the OS: it survives SIGKILL and SIGTERM). A timer fsyncs every
-/// <see cref="SpoolOptions.FsyncInterval"/>, which bounds what a power loss can take.
+/// the file (handed to the OS: it survives SIGKILL and SIGTERM). Written data is fsynced at most
+/// <see cref="SpoolOptions.FsyncInterval"/> after it was written, which bounds what a power loss can take: the first write
+/// after a sync arms a one-shot timer for the interval and the sync thread fsyncs when it fires. An idle spool arms
+/// nothing and its threads sleep until a write (no periodic wake-ups: docs/up.md, "Idle").
 /// <para>
 /// No fsync runs on a request thread or a thread-pool thread: the periodic fsync, and the fsync of a segment closed
 /// by a roll-over, run on the spool's own sync thread; write rounds that pile up behind the first caller's go to the
@@ -55,12 +57,13 @@ internal sealed class Spool : IDisposable
     private readonly Lock _gate = new();
     private readonly Lock _segmentsGate = new();
     private readonly List<(long Base, string Path)> _segments = [];
-    private readonly TimeProvider _timeProvider;
     private readonly CancellationTokenSource _stopping = new();
     private readonly Thread _syncThread;
     private readonly Thread _writerThread;
     private readonly SemaphoreSlim _writeSignal = new(0, int.MaxValue);
     private readonly SemaphoreSlim _dataAvailable = new(0, int.MaxValue);
+    private readonly AutoResetEvent _syncDue = new(false); // set by the one-shot fsync timer; the sync thread waits on it (no spinning)
+    private readonly ITimer _syncTimer;
     private readonly System.Collections.Concurrent.ConcurrentQueue<FileStream> _retired = new(); // rolled-over segments, fsynced and closed by the sync thread
 
     // pending: frames copied in by callers, not yet written (guarded by _gate)
@@ -81,19 +84,20 @@ internal sealed class Spool : IDisposable
     private long _checkpoint;
     private Exception? _failed;
     private int _waiters;
+    private int _syncArmed; // 1 while the fsync timer is armed for written, unsynced data
     private int _disposed;
     private bool _shrink;
 
     private Spool(SpoolOptions options, TimeProvider timeProvider, string id, FileStream active, long activeBase, long activeLength, long checkpoint)
     {
         _options = options;
-        _timeProvider = timeProvider;
         Id = id;
         _active = active;
         _activeBase = activeBase;
         _activeLength = activeLength;
         _written = _synced = _reserved = activeBase + activeLength;
         _checkpoint = checkpoint;
+        _syncTimer = timeProvider.CreateTimer(static state => ((Spool)state!).SyncDue(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         _syncThread = new Thread(SyncLoop) { IsBackground = true, Name = "spool sync " + Path.GetFileName(options.Directory) };
         _syncThread.Start();
         _writerThread = new Thread(WriterLoop) { IsBackground = true, Name = "spool writer " + Path.GetFileName(options.Directory) };
@@ -105,6 +109,9 @@ internal sealed class Spool : IDisposable
 
     /// <summary>The end of the records written so far (a global position).</summary>
     public long Written => Volatile.Read(ref _written);
+
+    /// <summary>The end of the records fsynced so far (a global position; for tests and the metric).</summary>
+    public long Synced => Volatile.Read(ref _synced);
 
     /// <summary>The consumer's durable position: everything before it is in the sink.</summary>
     public long Checkpoint => Volatile.Read(ref _checkpoint);
@@ -317,6 +324,7 @@ internal sealed class Spool : IDisposable
             RandomAccess.Write(_active.SafeFileHandle, buffer.AsSpan(0, length), _activeLength);
             _activeLength += length;
             Volatile.Write(ref _written, _activeBase + _activeLength);
+            ArmSync(); // a full fence too: the _waiters read below comes after the _written store (WaitForDataAsync's wake-up)
             batch?.TrySetResult();
             if (_shrink)
             {
@@ -378,7 +386,11 @@ internal sealed class Spool : IDisposable
         _activeLength = SegmentHeaderSize;
     }
 
-    /// <summary>Waits until records past <paramref name="position"/> are written (returns at once when they are).</summary>
+    /// <summary>
+    /// Waits until records past <paramref name="position"/> are written (returns at once when they are). The writer
+    /// signals a waiter (the waiter's increment and the writer's store are both followed by a full fence, so no wake-up
+    /// is missed); the 30 s timeout is only a safety net, not a poll.
+    /// </summary>
     public async Task WaitForDataAsync(long position, CancellationToken cancellationToken)
     {
         Interlocked.Increment(ref _waiters);
@@ -386,7 +398,7 @@ internal sealed class Spool : IDisposable
         {
             while (Written <= position)
             {
-                await _dataAvailable.WaitAsync(TimeSpan.FromSeconds(1), cancellationToken);
+                await _dataAvailable.WaitAsync(TimeSpan.FromSeconds(30), cancellationToken);
             }
         }
         finally
@@ -587,30 +599,54 @@ internal sealed class Spool : IDisposable
         Volatile.Write(ref _synced, written);
     }
 
-    // The sync thread: fsyncs every interval (by the TimeProvider, so tests move it with fake time). Blocking here holds
-    // no thread-pool thread and no request.
-    private void SyncLoop()
+    // Arms the one-shot fsync timer unless it is armed already: the first write after a sync starts the interval, later
+    // writes ride on it. Interlocked, so a write racing the sync thread's disarm either re-arms or is covered by that sync.
+    private void ArmSync()
     {
-        using var timer = new PeriodicTimer(_options.FsyncInterval, _timeProvider);
-        try
+        if (Interlocked.CompareExchange(ref _syncArmed, 1, 0) == 0)
         {
-            while (timer.WaitForNextTickAsync(_stopping.Token).AsTask().GetAwaiter().GetResult())
+            try
             {
-                try
-                {
-                    Sync();
-                }
-                catch (IOException ex)
-                {
-                    lock (_gate)
-                    {
-                        _failed = ex; // an fsync error means written data may be gone: stop acknowledging
-                    }
-                }
+                _syncTimer.Change(_options.FsyncInterval, Timeout.InfiniteTimeSpan);
+            }
+            catch (ObjectDisposedException)
+            {
+                // disposing: Dispose fsyncs what is written
             }
         }
-        catch (OperationCanceledException)
+    }
+
+    private void SyncDue()
+    {
+        try
         {
+            _syncDue.Set();
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+    }
+
+    // The sync thread: sleeps on an event until the fsync timer (armed by a write, on the TimeProvider, so tests move it
+    // with fake time) fires, then fsyncs. Disarming before the fsync makes a write that lands during it arm the next
+    // one. Blocking here holds no thread-pool thread and no request; an idle spool never wakes it.
+    private void SyncLoop()
+    {
+        WaitHandle[] handles = [_syncDue, _stopping.Token.WaitHandle];
+        while (WaitHandle.WaitAny(handles) == 0)
+        {
+            Interlocked.Exchange(ref _syncArmed, 0);
+            try
+            {
+                Sync();
+            }
+            catch (IOException ex)
+            {
+                lock (_gate)
+                {
+                    _failed = ex; // an fsync error means written data may be gone: stop acknowledging
+                }
+            }
         }
     }
 
@@ -653,8 +689,10 @@ internal sealed class Spool : IDisposable
         {
         }
 
+        _syncTimer.Dispose();
         _active.Dispose();
         _stopping.Dispose();
+        _syncDue.Dispose();
         _dataAvailable.Dispose();
         _writeSignal.Dispose();
     }

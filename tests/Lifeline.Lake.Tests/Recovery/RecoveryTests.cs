@@ -91,6 +91,36 @@ public sealed class RecoveryTests
     }
 
     [Fact]
+    public async Task ReplicateFrom_ReplicaAtKnownVersion_ListsNoLogAndCopiesNewCommitsAndCheckpoint()
+    {
+        using var dir = new TempDir();
+        var primary = new FailingStore(new FileSystemObjectStore(dir.Sub("primary")), int.MaxValue);
+        var source = await CreateTableAsync(primary, "t", 8);
+        var replicaStore = new FailingStore(new FileSystemObjectStore(dir.Sub("replica")), int.MaxValue);
+        var target = new DeltaTable(replicaStore, "t");
+        var first = await TableReplicator.ReplicateFromAsync(source, target, -1, 8); // nothing known: the whole-log path
+        Assert.Equal((9, 8L), (first.VersionsCopied, first.TargetVersion));
+        for (var i = 0; i < 4; i++)
+        {
+            await source.AppendAsync([new Dictionary<string, object?> { ["id"] = 100L + i, ["part"] = "z" }]); // versions 9-12, checkpoint 10
+        }
+
+        primary.ListedPrefixes.Clear();
+        replicaStore.ListedPrefixes.Clear();
+        var next = await TableReplicator.ReplicateFromAsync(source, target, 8, 12);
+        Assert.Equal((8L, 12L, 4, 4), (next.TargetVersionBefore, next.TargetVersion, next.VersionsCopied, next.FilesCopied - 1)); // 4 data files and the checkpoint
+        Assert.Empty(replicaStore.ListedPrefixes);
+        Assert.Equal(["t/_delta_log/00000000000000000010.checkpoint."], primary.ListedPrefixes); // that one version's checkpoint files, never the log
+        Assert.Equal(await ContentAsync(source), await ContentAsync(target));
+        Assert.Equal(10, (await target.GetSnapshotAsync()).CheckpointVersion);
+
+        Directory.Delete(Path.Combine(dir.Sub("replica"), "t"), recursive: true); // the replica was reset: its version is not what the caller knows
+        var again = await TableReplicator.ReplicateFromAsync(source, target, 12, 12);
+        Assert.Equal(13, again.VersionsCopied);
+        Assert.Equal(await ContentAsync(source), await ContentAsync(target));
+    }
+
+    [Fact]
     public async Task Replicate_WriteFailsMidway_ResumesToIdenticalReplica()
     {
         using var dir = new TempDir();
@@ -150,6 +180,8 @@ public sealed class RecoveryTests
     {
         private int _puts;
 
+        public System.Collections.Concurrent.ConcurrentQueue<string> ListedPrefixes { get; } = new();
+
         public string Location => inner.Location;
 
         public Task PutAsync(string key, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default) =>
@@ -172,6 +204,7 @@ public sealed class RecoveryTests
 
         public async IAsyncEnumerable<ObjectInfo> ListAsync(string prefix, [EnumeratorCancellation] CancellationToken cancellationToken = default)
         {
+            ListedPrefixes.Enqueue(prefix);
             await foreach (var o in inner.ListAsync(prefix, cancellationToken))
             {
                 yield return o;

@@ -149,6 +149,23 @@ public sealed class ChangeProtectorTests
     }
 
     [Fact]
+    public async Task RegistryIdle_AfterTheStartBackup_IsNotBackedUpAgain()
+    {
+        // the native backup's own connection empties the WAL when it closes (its mtime moves, its content does not): that
+        // must not count as a change, or the registry is backed up again and again while nothing writes to it
+        await using var f = await ProtectionFixture.CreateAsync(registry: true);
+        await f.SeedLakeAsync();
+        await using var registry = await RegistryTestServer.StartAsync(f.RegistryDirectory);
+        await registry.Client().CreateRegisteredModelAsync("first");
+        await using var sut = f.CreateSut();
+        await sut.StartAsync(CancellationToken.None);
+        await ProtectionFixture.WaitForAsync(() => sut.Counters.RegistryBackups >= 1, "the start's registry backup");
+        var beats = sut.Counters.Heartbeats;
+        await ProtectionFixture.WaitForAsync(() => sut.Counters.Heartbeats >= beats + 8, "eight heartbeats (about thirty polls of the registry)", seconds: 30);
+        Assert.InRange(sut.Counters.RegistryBackups, 1, 2); // the start's, and one more when the WAL the start found non-empty is emptied
+    }
+
+    [Fact]
     public async Task Cut_AfterRegistryBackup_NamesTheRegistryPointAndTheTableVersion()
     {
         await using var f = await ProtectionFixture.CreateAsync(registry: true);

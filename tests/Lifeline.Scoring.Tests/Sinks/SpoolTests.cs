@@ -39,6 +39,28 @@ public class SpoolTests
     }
 
     [Fact]
+    public async Task TryAppend_FsyncIntervalPassesOnTheClock_WrittenRecordsAreFsyncedThen()
+    {
+        using var dir = new TempDir();
+        var time = new FakeTimeProvider();
+        using var sut = Spool.Open(new SpoolOptions { Directory = dir.Path, FsyncInterval = TimeSpan.FromMilliseconds(100) }, time);
+        await Append(sut, "one");
+        await Append(sut, "two"); // rides on the timer the first write armed
+        Assert.True(sut.Synced < sut.Written);
+        time.Advance(TimeSpan.FromMilliseconds(99));
+        Assert.True(sut.Synced < sut.Written); // not before the interval
+
+        time.Advance(TimeSpan.FromMilliseconds(1));
+        await Eventually.TrueAsync(() => Task.FromResult(sut.Synced == sut.Written), "the records fsynced once the interval passed");
+
+        await Append(sut, "three"); // the first write after a sync arms the timer again
+        Assert.True(sut.Synced < sut.Written);
+        time.Advance(TimeSpan.FromMilliseconds(100));
+        await Eventually.TrueAsync(() => Task.FromResult(sut.Synced == sut.Written), "the next record fsynced one interval after it");
+        Assert.Equal(["one", "two", "three"], ReadAll(sut));
+    }
+
+    [Fact]
     public async Task TryAppend_ManyConcurrentWriters_EveryRecordReadBackOnceInOneOrderPerWriter()
     {
         using var dir = new TempDir();

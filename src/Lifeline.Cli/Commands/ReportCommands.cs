@@ -61,7 +61,8 @@ internal static class ReportCommands
                 Audit = records,
                 Status = status,
                 Evidence = new ObjectStoreEvidenceLog((IReadOnlyList<IObjectStore>)stores),
-                Incidents = null, // the incident store is not read here yet: the report says so
+                // the incidents of the plan's data directory, when any were ever recorded there (otherwise the report says so)
+                Incidents = Lifeline.Recovery.Incidents.IncidentStore.ForData(Lifeline.Recovery.Hosting.DeploymentLayout.DefaultDataDirectory(Path.GetFullPath(context.Get(plan)!))) is var incidents && File.Exists(incidents.Path) ? incidents : null,
                 NotRead = notRead,
                 Period = period,
                 PlanFile = Path.GetFullPath(context.Get(plan)!),

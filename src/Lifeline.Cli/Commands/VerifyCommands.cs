@@ -35,6 +35,9 @@ internal static class VerifyCommands
         {
             await using var session = await RecoverySession.OpenAsync(context, context.Get(plan)!, initializeMissing: false, restoreRoot: null, ct);
             var scratch = Path.Combine(Path.GetTempPath(), "lifeline-verify-" + Guid.NewGuid().ToString("N")[..8]);
+            // a failure opens an incident in the plan's data directory (a running up sends its notices within a round)
+            var incidents = Lifeline.Recovery.Incidents.IncidentStore.ForData(Lifeline.Recovery.Hosting.DeploymentLayout.DefaultDataDirectory(Path.GetFullPath(context.Get(plan)!)));
+            await incidents.MigrateAsync(ct);
             var verification = new VerificationContext
             {
                 Plan = session.Plan,
@@ -43,6 +46,7 @@ internal static class VerifyCommands
                 Components = context.Get(component) ?? [],
                 ScratchDirectory = scratch,
                 Time = context.Time,
+                Signals = new Lifeline.Recovery.Incidents.IncidentManager(incidents, session.Plan, context.Time),
             };
             var name = context.Get(check);
             VerificationRunResult result;

@@ -28,6 +28,9 @@ internal static class PlanKeepers
                 ? async (plan, ct) => (c.Options.RecoveryFor is { } recoveryFor && !ReferenceEquals(plan, c.Plan) ? await recoveryFor(plan, ct) : await recovery(ct)).Service
                 : null,
             WorkingDirectory = c.PlanPath is { } plan ? Path.GetDirectoryName(plan) : c.Layout.Root,
+            // a failed check opens an incident through the incidents service started before the scheduler
+            Signals = c.Started.OfType<Incidents.IIncidentSignals>().FirstOrDefault(),
+            ScratchDirectory = Path.Combine(c.Layout.Root, "verification", "scratch"),
         });
     }
 }

@@ -48,7 +48,8 @@ internal static class IncidentSources
     public static IEnumerable<IncidentSignal> Locations(LifelinePlan plan, IReadOnlyList<AuditRecord> records, DateTimeOffset now)
     {
         var newest = records
-            .Where(r => r.Action == AuditActions.Backup && r.Component is not null && r.Outcome is not AuditOutcomes.Started)
+            // an interrupted backup (its process was killed) says nothing about the locations: the next run completes it
+            .Where(r => r.Action == AuditActions.Backup && r.Component is not null && r.Outcome is not (AuditOutcomes.Started or AuditOutcomes.Interrupted))
             .GroupBy(r => r.Component!, StringComparer.Ordinal)
             .ToDictionary(g => g.Key, g => g.MaxBy(r => r.Time)!, StringComparer.Ordinal);
         foreach (var location in plan.Locations)

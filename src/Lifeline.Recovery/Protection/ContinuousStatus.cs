@@ -75,7 +75,8 @@ public static class ContinuousStatus
                 continue;
             }
 
-            var age = report.Time - beat;
+            // a heartbeat written a moment after this status took its time is no younger than now
+            var age = report.Time > beat ? report.Time - beat : TimeSpan.Zero;
             var where = $"replicated to '{position.Location}' up to version {position.Version}, newest heartbeat there {Seconds(age)} old";
             var color = s.RpoMax is { } m && age > m ? StatusColor.Red : s.RpoTarget is { } t && age > t ? StatusColor.Amber : StatusColor.Green;
             var reason = color switch

@@ -27,68 +27,39 @@ internal sealed class CompletenessCheck : IVerificationCheck
     public string Name => "completeness";
 
     /// <inheritdoc/>
-    public async Task<IReadOnlyList<EvidenceRecord>> RunAsync(VerificationContext context, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(context);
-        var records = new List<EvidenceRecord>();
-        var area = ScratchRestore.NewArea(context, Name);
-        try
+    public Task<IReadOnlyList<EvidenceRecord>> RunAsync(VerificationContext context, CancellationToken cancellationToken) =>
+        ScratchRestore.EachAsync(context, Name, async (subject, restore, dir, numbers) =>
         {
-            var n = 0;
-            foreach (var subject in RestoreSubject.Of(context))
+            var against = subject.Kind == ComponentKind.LakeTable ? "the live table at the point's version" : "the source's manifest at the recovery point";
+            if (restore.Run is not { } run)
             {
-                var started = context.Time.GetUtcNow();
-                var clock = Stopwatch.StartNew();
-                var dir = Path.Combine(area, (n++).ToString(CultureInfo.InvariantCulture));
-                var restore = await ScratchRestore.RunAsync(context, subject, dir, cancellationToken);
-                var numbers = new Dictionary<string, double>();
-                var against = subject.Kind == ComponentKind.LakeTable ? "the live table at the point's version" : "the source's manifest at the recovery point";
-                bool passed;
-                string summary;
-                if (restore.Run is not { } run)
-                {
-                    passed = false;
-                    summary = $"{subject.Component.Name} could not be restored from {subject.Location}, so nothing of it is there: {restore.Error}";
-                }
-                else
-                {
-                    numbers["bytes"] = run.Bytes;
-                    numbers["files"] = run.Files;
-                    var differences = new List<string>();
-                    string said;
-                    try
-                    {
-                        said = subject.Kind switch
-                        {
-                            ComponentKind.LakeTable => await TableAsync(subject, run, restore.Target, differences, numbers, cancellationToken),
-                            ComponentKind.Registry => await RegistryAsync(context, subject, run, restore.Target, Path.Combine(dir, "point"), differences, numbers, cancellationToken),
-                            _ => await FilesAsync(context, subject, run, restore.Target, Path.Combine(dir, "point"), differences, numbers, cancellationToken),
-                        };
-                    }
-                    catch (Exception e) when (e is not OperationCanceledException)
-                    {
-                        said = "";
-                        differences.Add("the comparison could not be made: " + ScratchRestore.Line(e));
-                    }
-
-                    numbers["differences"] = differences.Count;
-                    passed = differences.Count == 0;
-                    var head = $"point {run.Point.ShortId} of {subject.Component.Name} from {subject.Location}";
-                    summary = passed ? $"{head} is complete: {said}" : $"{head} is not complete: {ScratchRestore.First(differences)}";
-                }
-
-                Log.RestoreTestRan(context.Logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, Name, subject.Component.Name, subject.Location, passed, summary);
-                records.Add(ScratchRestore.Record(context, Name, subject, started, clock.Elapsed, passed, summary, against, numbers));
-                ScratchRestore.Remove(dir);
+                return (false, $"{subject.Component.Name} could not be restored from {subject.Location}, so nothing of it is there: {restore.Error}", against);
             }
-        }
-        finally
-        {
-            ScratchRestore.Remove(area);
-        }
 
-        return records;
-    }
+            numbers["bytes"] = run.Bytes;
+            numbers["files"] = run.Files;
+            var differences = new List<string>();
+            string said;
+            try
+            {
+                said = subject.Kind switch
+                {
+                    ComponentKind.LakeTable => await TableAsync(subject, run, restore.Target, differences, numbers, cancellationToken),
+                    ComponentKind.Registry => await RegistryAsync(context, subject, run, restore.Target, Path.Combine(dir, "point"), differences, numbers, cancellationToken),
+                    _ => await FilesAsync(context, subject, run, restore.Target, Path.Combine(dir, "point"), differences, numbers, cancellationToken),
+                };
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                said = "";
+                differences.Add("the comparison could not be made: " + ScratchRestore.Line(e));
+            }
+
+            numbers["differences"] = differences.Count;
+            var passed = differences.Count == 0;
+            var head = $"point {run.Point.ShortId} of {subject.Component.Name} from {subject.Location}";
+            return (passed, passed ? $"{head} is complete: {said}" : $"{head} is not complete: {ScratchRestore.First(differences)}", against);
+        }, cancellationToken);
 
     /// <summary>A lake table: the restored table against the live one at the point's version (the version, the data
     /// files by name and size, the rows); the point's own version tag when the live table no longer reaches back.</summary>

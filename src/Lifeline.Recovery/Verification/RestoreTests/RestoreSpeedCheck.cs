@@ -20,74 +20,44 @@ internal sealed class RestoreSpeedCheck : IVerificationCheck
     public string Name => "restore-speed";
 
     /// <inheritdoc/>
-    public async Task<IReadOnlyList<EvidenceRecord>> RunAsync(VerificationContext context, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(context);
-        var records = new List<EvidenceRecord>();
-        var area = ScratchRestore.NewArea(context, Name);
-        try
+    public Task<IReadOnlyList<EvidenceRecord>> RunAsync(VerificationContext context, CancellationToken cancellationToken) =>
+        ScratchRestore.EachAsync(context, Name, async (subject, restore, _, numbers) =>
         {
-            var n = 0;
-            foreach (var subject in RestoreSubject.Of(context))
+            var (budget, basis) = Budget(context.Plan, subject.Component.Name);
+            numbers["seconds"] = restore.Elapsed.TotalSeconds;
+            if (budget is { } b)
             {
-                var started = context.Time.GetUtcNow();
-                var clock = Stopwatch.StartNew();
-                var dir = Path.Combine(area, (n++).ToString(CultureInfo.InvariantCulture));
-                var restore = await ScratchRestore.RunAsync(context, subject, dir, cancellationToken);
-                var (budget, basis) = Budget(context.Plan, subject.Component.Name);
-                var numbers = new Dictionary<string, double> { ["seconds"] = restore.Elapsed.TotalSeconds };
-                if (budget is { } b)
-                {
-                    numbers["budgetSeconds"] = b.TotalSeconds;
-                }
-
-                bool passed;
-                string summary;
-                if (restore.Run is not { } run)
-                {
-                    passed = false;
-                    summary = $"{subject.Component.Name} could not be restored from {subject.Location}, so its speed is unknown: {restore.Error}";
-                }
-                else
-                {
-                    var seconds = Math.Max(restore.Elapsed.TotalSeconds, 1e-3);
-                    var speed = run.Bytes / seconds;
-                    var (sourceBytes, sourceBasis) = await SourceBytesAsync(subject, run, cancellationToken);
-                    var projected = speed > 0 ? sourceBytes / speed : double.PositiveInfinity;
-                    numbers["bytes"] = run.Bytes;
-                    numbers["bytesPerSecond"] = speed;
-                    numbers["sourceBytes"] = sourceBytes;
-                    if (double.IsFinite(projected))
-                    {
-                        numbers["projectedSeconds"] = projected; // JSON has no infinity: an unknown projection is left out
-                    }
-                    var measured = $"{Bytes(run.Bytes)} restored from {subject.Location} in {Secs(restore.Elapsed.TotalSeconds)} ({Bytes((long)speed)}/s); {sourceBasis} {Bytes(sourceBytes)} takes {Secs(projected)}";
-                    if (budget is not { } limit)
-                    {
-                        passed = true;
-                        summary = $"{measured}; no restore budget or RTO in the plan to compare with";
-                    }
-                    else
-                    {
-                        passed = projected <= limit.TotalSeconds;
-                        summary = passed
-                            ? $"{measured}, within {basis} {Secs(limit.TotalSeconds)}"
-                            : $"{measured}, over {basis} {Secs(limit.TotalSeconds)}: restore faster (a closer location, a faster store), or raise the budget";
-                    }
-                }
-
-                Log.RestoreTestRan(context.Logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, Name, subject.Component.Name, subject.Location, passed, summary);
-                records.Add(ScratchRestore.Record(context, Name, subject, started, clock.Elapsed, passed, summary, basis, numbers));
-                ScratchRestore.Remove(dir);
+                numbers["budgetSeconds"] = b.TotalSeconds;
             }
-        }
-        finally
-        {
-            ScratchRestore.Remove(area);
-        }
 
-        return records;
-    }
+            if (restore.Run is not { } run)
+            {
+                return (false, $"{subject.Component.Name} could not be restored from {subject.Location}, so its speed is unknown: {restore.Error}", basis);
+            }
+
+            var seconds = Math.Max(restore.Elapsed.TotalSeconds, 1e-3);
+            var speed = run.Bytes / seconds;
+            var (sourceBytes, sourceBasis) = await SourceBytesAsync(subject, run, cancellationToken);
+            var projected = speed > 0 ? sourceBytes / speed : double.PositiveInfinity;
+            numbers["bytes"] = run.Bytes;
+            numbers["bytesPerSecond"] = speed;
+            numbers["sourceBytes"] = sourceBytes;
+            if (double.IsFinite(projected))
+            {
+                numbers["projectedSeconds"] = projected; // JSON has no infinity: an unknown projection is left out
+            }
+
+            var measured = $"{Bytes(run.Bytes)} restored from {subject.Location} in {Secs(restore.Elapsed.TotalSeconds)} ({Bytes((long)speed)}/s); {sourceBasis} {Bytes(sourceBytes)} takes {Secs(projected)}";
+            if (budget is not { } limit)
+            {
+                return (true, $"{measured}; no restore budget or RTO in the plan to compare with", basis);
+            }
+
+            var passed = projected <= limit.TotalSeconds;
+            return (passed, passed
+                ? $"{measured}, within {basis} {Secs(limit.TotalSeconds)}"
+                : $"{measured}, over {basis} {Secs(limit.TotalSeconds)}: restore faster (a closer location, a faster store), or raise the budget", basis);
+        }, cancellationToken);
 
     /// <summary>The strictest budget for restoring <paramref name="component"/>, and where it comes from in words.</summary>
     internal static (TimeSpan? Budget, string Basis) Budget(LifelinePlan plan, string component)

@@ -27,61 +27,34 @@ internal sealed class RestoreTestCheck : IVerificationCheck
     public string Name => "restore-test";
 
     /// <inheritdoc/>
-    public async Task<IReadOnlyList<EvidenceRecord>> RunAsync(VerificationContext context, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(context);
-        var records = new List<EvidenceRecord>();
-        var area = ScratchRestore.NewArea(context, Name);
-        try
+    public Task<IReadOnlyList<EvidenceRecord>> RunAsync(VerificationContext context, CancellationToken cancellationToken) =>
+        ScratchRestore.EachAsync(context, Name, async (subject, restore, dir, numbers) =>
         {
-            var n = 0;
-            foreach (var subject in RestoreSubject.Of(context))
+            var against = "the restored point booted in a scratch area" + (subject.Kind == ComponentKind.Registry ? "; scores against the live model" : "");
+            numbers["seconds"] = restore.Elapsed.TotalSeconds;
+            if (restore.Run is not { } run)
             {
-                var started = context.Time.GetUtcNow();
-                var clock = Stopwatch.StartNew();
-                var dir = Path.Combine(area, (n++).ToString(System.Globalization.CultureInfo.InvariantCulture));
-                var restore = await ScratchRestore.RunAsync(context, subject, dir, cancellationToken);
-                var numbers = new Dictionary<string, double> { ["seconds"] = restore.Elapsed.TotalSeconds };
-                string summary;
-                bool passed;
-                if (restore.Run is not { } run)
-                {
-                    passed = false;
-                    summary = $"{subject.Component.Name} could not be restored from {subject.Location}: {restore.Error}";
-                }
-                else
-                {
-                    numbers["bytes"] = run.Bytes;
-                    numbers["files"] = run.Files;
-                    List<string> problems;
-                    string said;
-                    try
-                    {
-                        (problems, said) = await BootAsync(subject, restore.Target, Path.Combine(dir, "boot"), numbers, cancellationToken);
-                    }
-                    catch (Exception e) when (e is not OperationCanceledException)
-                    {
-                        // what was restored does not start (a corrupt database the registry refuses, ...): a failed record
-                        (problems, said) = ([$"it does not start: {ScratchRestore.Line(e)}"], "");
-                    }
-
-                    passed = problems.Count == 0;
-                    var head = $"point {run.Point.ShortId} of {subject.Component.Name} from {subject.Location}";
-                    summary = passed ? $"{head} restored and booted: {said}" : $"{head} restored but does not boot: {ScratchRestore.First(problems)}";
-                }
-
-                Log.RestoreTestRan(context.Logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, Name, subject.Component.Name, subject.Location, passed, summary);
-                records.Add(ScratchRestore.Record(context, Name, subject, started, clock.Elapsed, passed, summary, "the restored point booted in a scratch area" + (subject.Kind == ComponentKind.Registry ? "; scores against the live model" : ""), numbers));
-                ScratchRestore.Remove(dir); // one restore at a time in the scratch area
+                return (false, $"{subject.Component.Name} could not be restored from {subject.Location}: {restore.Error}", against);
             }
-        }
-        finally
-        {
-            ScratchRestore.Remove(area);
-        }
 
-        return records;
-    }
+            numbers["bytes"] = run.Bytes;
+            numbers["files"] = run.Files;
+            List<string> problems;
+            string said;
+            try
+            {
+                (problems, said) = await BootAsync(subject, restore.Target, Path.Combine(dir, "boot"), numbers, cancellationToken);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // what was restored does not start (a corrupt database the registry refuses, ...): a failed record
+                (problems, said) = ([$"it does not start: {ScratchRestore.Line(e)}"], "");
+            }
+
+            var passed = problems.Count == 0;
+            var head = $"point {run.Point.ShortId} of {subject.Component.Name} from {subject.Location}";
+            return (passed, passed ? $"{head} restored and booted: {said}" : $"{head} restored but does not boot: {ScratchRestore.First(problems)}", against);
+        }, cancellationToken);
 
     private async Task<(List<string> Problems, string Said)> BootAsync(RestoreSubject subject, string target, string work, Dictionary<string, double> numbers, CancellationToken ct)
     {

@@ -69,6 +69,43 @@ internal static class ScratchRestore
         return area;
     }
 
+    /// <summary>
+    /// The loop of every restoring check: restores each subject of the plan (component × location) in turn into its own
+    /// folder of a new scratch area, hands the result to <paramref name="evaluate"/> (which fills the numbers and gives
+    /// the verdict), logs and records it, empties the folder before the next restore and the area at the end, also when
+    /// something throws.
+    /// </summary>
+    public static async Task<IReadOnlyList<EvidenceRecord>> EachAsync(VerificationContext context, string check,
+        Func<RestoreSubject, ScratchRestoreResult, string, Dictionary<string, double>, Task<(bool Passed, string Summary, string Against)>> evaluate,
+        CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var records = new List<EvidenceRecord>();
+        var area = NewArea(context, check);
+        try
+        {
+            var n = 0;
+            foreach (var subject in RestoreSubject.Of(context))
+            {
+                var started = context.Time.GetUtcNow();
+                var clock = System.Diagnostics.Stopwatch.StartNew();
+                var dir = Path.Combine(area, (n++).ToString(CultureInfo.InvariantCulture));
+                var restore = await RunAsync(context, subject, dir, ct);
+                var numbers = new Dictionary<string, double>();
+                var (passed, summary, against) = await evaluate(subject, restore, dir, numbers);
+                Log.RestoreTestRan(context.Logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, check, subject.Component.Name, subject.Location, passed, summary);
+                records.Add(Record(context, check, subject, started, clock.Elapsed, passed, summary, against, numbers));
+                Remove(dir); // one restore at a time in the scratch area
+            }
+        }
+        finally
+        {
+            Remove(area);
+        }
+
+        return records;
+    }
+
     /// <summary>Restores <paramref name="subject"/>'s newest point in its location into <paramref name="directory"/>/restored.</summary>
     public static async Task<ScratchRestoreResult> RunAsync(VerificationContext context, RestoreSubject subject, string directory, CancellationToken ct)
     {

@@ -44,7 +44,7 @@ public sealed class UpPlanTests
         var data = dir.Combine("data");
         var store = Path.Combine(data, "scheduler", "jobs.db");
         using var up = runner.Start(UpArgs(data));
-        var state = await WaitReadyAsync(up, data);
+        var state = await up.WaitReadyAsync(data, ReadyDeadline);
         Assert.Contains("plan", state.Services.Select(s => s.Name));
         Assert.Equal(new[] { ("export", true) }, await ScheduledAsync(runner, planFile, store));
 
@@ -109,14 +109,14 @@ public sealed class UpPlanTests
         var store = Path.Combine(data, "scheduler", "jobs.db");
         using (var first = runner.Start(UpArgs(data)))
         {
-            await WaitReadyAsync(first, data);
+            await first.WaitReadyAsync(data, ReadyDeadline);
             Assert.True(await TestData.WaitUntilAsync(() => File.Exists(dir.Combine("hook-once")), Deadline, giveUp: () => first.HasExited), "the minute's backup started");
             Assert.True(await WaitForAsync(async () => (await HistoryAsync(runner, store)).Any(r => r.Outcome == "running")), "its run recorded as running");
             Assert.True(await first.KillAsync()); // SIGKILL, with the hook's process tree
         }
 
         using var second = runner.Start(UpArgs(data));
-        await WaitReadyAsync(second, data);
+        await second.WaitReadyAsync(data, ReadyDeadline);
         var interrupted = (await HistoryAsync(runner, store)).Single(r => r.Outcome == "interrupted");
         Assert.Equal("backup-minutely", interrupted.Job);
 
@@ -193,20 +193,6 @@ public sealed class UpPlanTests
         return await condition();
     }
 
-    private static async Task<DeploymentState> WaitReadyAsync(RunningLifeline up, string data)
-    {
-        var layout = DeploymentLayout.For(data);
-        DeploymentState? state = null;
-        var ready = await TestData.WaitUntilAsync(() => (state = DeploymentStateFile.TryRead(layout)) is { Ready: true } && state.Pid == up.Process.Id,
-            ReadyDeadline, giveUp: () => up.HasExited);
-        if (!ready)
-        {
-            var result = await up.WaitAsync(TimeSpan.FromSeconds(1));
-            Assert.Fail($"lifeline up did not become ready\n{result}");
-        }
-
-        return state!;
-    }
 
     [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static extern int Kill(int pid, int signal);

@@ -30,7 +30,7 @@ public sealed class UpTests
         (await runner.RunAsync("plan", "init", "--recommended", "--primary", "./v/a", "--secondary", "./v/b", "--tertiary", "./v/c")).ShouldSucceed();
         var data = dir.Combine("data");
         using var up = runner.Start(UpArgs(data));
-        var state = await WaitReadyAsync(up, data);
+        var state = await up.WaitReadyAsync(data, ReadyDeadline);
         Assert.Equal(dir.Combine("lifeline.yaml"), state.Plan);
 
         Assert.Equal(["registry", "lake", "scoring", "notifications", "heartbeat", "incidents", "scheduler", "protection", "plan"], state.Services.Select(s => s.Name));
@@ -108,7 +108,7 @@ public sealed class UpTests
         using var dir = new TestDirectory("up-sigterm");
         var data = dir.Combine("data");
         using var up = new LifelineRunner(dir.Path).Start(UpArgs(data));
-        var state = await WaitReadyAsync(up, data);
+        var state = await up.WaitReadyAsync(data, ReadyDeadline);
         var acknowledged = await ScoreAsync(ScoringUrl(state), "term", batches: 5, size: 20);
 
         Terminate(up);
@@ -127,7 +127,7 @@ public sealed class UpTests
         List<string> acknowledged;
         using (var first = runner.Start(UpArgs(data)))
         {
-            var state = await WaitReadyAsync(first, data);
+            var state = await first.WaitReadyAsync(data, ReadyDeadline);
             acknowledged = await ScoreAsync(ScoringUrl(state), "kill", batches: 5, size: 20);
             Assert.True(await first.KillAsync());
         }
@@ -137,7 +137,7 @@ public sealed class UpTests
         Assert.Contains("ended without stopping", stale.Message);
 
         using var second = runner.Start(UpArgs(data));
-        var restarted = await WaitReadyAsync(second, data);
+        var restarted = await second.WaitReadyAsync(data, ReadyDeadline);
         var probe = await DeploymentProbe.ProbeAsync(data, TimeSpan.FromSeconds(10), CancellationToken.None);
         Assert.Contains("model lead-scoring v1", probe.Report!.Services.Single(s => s.Name == "scoring").Detail); // not trained again
         acknowledged.AddRange(await ScoreAsync(ScoringUrl(restarted), "again", batches: 1, size: 10));
@@ -151,21 +151,6 @@ public sealed class UpTests
 
     private static string ScoringUrl(DeploymentState state) => state.Services.Single(s => s.Name == "scoring").Endpoint!;
 
-    /// <summary>Waits (deadline, no sleep) until the child's state file says every service runs.</summary>
-    private static async Task<DeploymentState> WaitReadyAsync(RunningLifeline up, string data)
-    {
-        var layout = DeploymentLayout.For(data);
-        DeploymentState? state = null;
-        var ready = await TestData.WaitUntilAsync(() => (state = DeploymentStateFile.TryRead(layout)) is { Ready: true } && state.Pid == up.Process.Id,
-            ReadyDeadline, giveUp: () => up.HasExited);
-        if (!ready)
-        {
-            var result = await up.WaitAsync(TimeSpan.FromSeconds(1));
-            Assert.Fail($"lifeline up did not become ready\n{result}");
-        }
-
-        return state!;
-    }
 
     /// <summary>Scores <paramref name="batches"/> batches over HTTP; returns the lead ids the service acknowledged (200).</summary>
     private static async Task<List<string>> ScoreAsync(string scoringUrl, string prefix, int batches, int size)

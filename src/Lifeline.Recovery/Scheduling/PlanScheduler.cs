@@ -345,7 +345,8 @@ public sealed class PlanScheduler : IDeploymentService, IAsyncDisposable
     private DeploymentServiceState RunningState()
     {
         var now = _time.GetUtcNow();
-        var next = _runner.Jobs.Values.Select(j => (j.Name, At: PlanJobs.NextRun(j, now))).Where(x => x.At is not null).MinBy(x => x.At);
+        // a plan with no scheduled job (every policy on change) has no next run: MinBy of an empty list of tuples throws
+        var next = _runner.Jobs.Values.Select(j => (j.Name, At: PlanJobs.NextRun(j, now))).Where(x => x.At is not null).DefaultIfEmpty().MinBy(x => x.At);
         return new(DeploymentServiceStatus.Running, null, next.Name is null ? $"{_runner.Jobs.Count} jobs" : $"{_runner.Jobs.Count} jobs; next: {next.Name} at {next.At:yyyy-MM-dd HH:mm}Z");
     }
 

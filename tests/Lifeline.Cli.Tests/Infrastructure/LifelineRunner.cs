@@ -182,6 +182,23 @@ internal sealed class RunningLifeline : IDisposable
         return new CliResult(Process.ExitCode, await _stdout, await _stderr, CommandLine);
     }
 
+    /// <summary>For a child <c>lifeline up</c> on the data directory <paramref name="data"/>: waits (deadline, no sleep)
+    /// until its state file says every service runs, and fails the test with its output if it exits first.</summary>
+    public async Task<Lifeline.Recovery.Hosting.DeploymentState> WaitReadyAsync(string data, TimeSpan deadline)
+    {
+        var layout = Lifeline.Recovery.Hosting.DeploymentLayout.For(data);
+        Lifeline.Recovery.Hosting.DeploymentState? state = null;
+        var ready = await TestData.WaitUntilAsync(() => (state = Lifeline.Recovery.Hosting.DeploymentStateFile.TryRead(layout)) is { Ready: true } && state.Pid == Process.Id,
+            deadline, giveUp: () => HasExited);
+        if (!ready)
+        {
+            var result = await WaitAsync(TimeSpan.FromSeconds(1));
+            Assert.Fail($"lifeline up did not become ready\n{result}");
+        }
+
+        return state!;
+    }
+
     /// <summary>SIGKILLs the child and its whole tree (no cleanup runs), and waits until it is gone.</summary>
     public async Task<bool> KillAsync()
     {

@@ -22,5 +22,10 @@ set -e
 passed=$(grep -Eo 'Passed: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}' || true)
 failed=$(grep -Eo 'Failed: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}' || true)
 skipped=$(grep -Eo 'Skipped: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}' || true)
+if [ "$failed" != "0" ]; then
+  # CI keeps only the tail of this output: name each failed test and its first lines here, at the end.
+  echo "== failed tests (name, then the first lines of its message):"
+  grep -E -A6 '^\s+Failed [A-Za-z]' "$log" | cut -c1-300 | head -120 || true
+fi
 echo "tests: $passed passed, $failed failed, $skipped skipped"
 exit "$status"

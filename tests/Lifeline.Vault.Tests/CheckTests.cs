@@ -68,6 +68,28 @@ public sealed class CheckTests
         Assert.Contains(result.Errors, e => e.Contains(Path.GetFileName(pack), StringComparison.Ordinal) && e.Contains("does not exist", StringComparison.Ordinal));
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(100)]
+    public async Task Check_TruncatedPack_IsReportedWithoutReadingData(int bytesCut)
+    {
+        var (tmp, store, repo, _) = await CreateSutAsync();
+        using var _t = tmp;
+        await using var _r = repo;
+        Assert.True((await repo.CheckAsync(new CheckOptions())).Ok);
+        var pack = PackFiles(store).OrderByDescending(p => new FileInfo(p).Length).First();
+        await using (var file = new FileStream(pack, FileMode.Open))
+        {
+            file.SetLength(file.Length - bytesCut);
+        }
+
+        var result = await repo.CheckAsync(new CheckOptions());
+
+        Assert.False(result.Ok);
+        Assert.Equal(0, result.PacksRead);
+        Assert.Contains(result.Errors, e => e.Contains(Path.GetFileName(pack), StringComparison.Ordinal) && e.Contains("is truncated", StringComparison.Ordinal));
+    }
+
     [Fact]
     public async Task Check_ReadDataSubsets_PartitionThePacks()
     {

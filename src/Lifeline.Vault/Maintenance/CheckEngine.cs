@@ -87,12 +87,22 @@ internal sealed class CheckEngine(VaultRepository repo, CheckOptions options, IP
                     continue;
                 }
 
+                long blobsEnd = 0;
                 foreach (var e in entries)
                 {
+                    blobsEnd = Math.Max(blobsEnd, (long)e.Offset + e.Length);
                     if ((long)e.Offset + e.Length > size - 4)
                     {
                         _errors.Enqueue($"index {key}: blob {e.Id} lies outside pack {pack} (offset {e.Offset} + {e.Length} > {size} bytes)");
                     }
+                }
+
+                // a pack is its blobs, then its sealed header (46 bytes per entry), then the header's length: one
+                // shorter than the entries its index lists need is truncated, found here without reading it
+                var needed = blobsEnd + ((long)entries.Count * PackEntry.Size) + Sealer.Overhead + 4;
+                if (size < needed && blobsEnd <= size - 4)
+                {
+                    _errors.Enqueue($"pack {pack} is truncated: {size} bytes, its {entries.Count} indexed blobs and header need at least {needed} (damaged after it was written; its blobs are intact in the other locations the plan copies to)");
                 }
 
                 indexed.TryAdd(pack, entries);

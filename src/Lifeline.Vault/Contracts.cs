@@ -152,9 +152,11 @@ public sealed record BackupResult
 }
 
 /// <summary>
-/// Time spent per stage of one backup. The reader's stages (walk, read, chunk, hash, waiting for the workers) are on
-/// one thread and add up to about the wall time; the workers' stages are summed over all workers (compare with
-/// workers × wall time to see how busy they were); write is the store's time, summed over uploads.
+/// Time spent per stage of one backup. The reader's stages (walk, read, chunk, copy, waiting for the workers) are on
+/// one thread and add up to about the wall time; the workers' stages (hash, compress+encrypt, waiting for uploads)
+/// are summed over all workers (compare with workers × wall time to see how busy they were); write is the store's
+/// time, summed over uploads. <see cref="Cpu"/> is the process's CPU time during the run: divided by the cores it is
+/// the shortest wall time the machine allows for that work (<see cref="CoreLimit"/>).
 /// </summary>
 public sealed record BackupStageTimes
 {
@@ -173,7 +175,10 @@ public sealed record BackupStageTimes
     /// <summary>Reader: finding chunk boundaries (FastCDC).</summary>
     public TimeSpan Chunk { get; init; }
 
-    /// <summary>Reader: SHA-256 of every chunk.</summary>
+    /// <summary>Reader: copying each chunk out of the read buffer for the workers.</summary>
+    public TimeSpan Copy { get; init; }
+
+    /// <summary>Workers, summed: SHA-256 of every chunk (the reader only finds the boundaries).</summary>
     public TimeSpan Hash { get; init; }
 
     /// <summary>Reader: blocked handing chunks to the workers (they are behind).</summary>
@@ -190,6 +195,15 @@ public sealed record BackupStageTimes
 
     /// <summary>Number of workers.</summary>
     public int Workers { get; init; }
+
+    /// <summary>CPU time (user + system) of the whole process while the engine ran, all threads.</summary>
+    public TimeSpan Cpu { get; init; }
+
+    /// <summary>Cores the process could use (<see cref="Environment.ProcessorCount"/>).</summary>
+    public int Cores { get; init; }
+
+    /// <summary>The wall time if every core were busy all the time with this run's CPU work: <see cref="Cpu"/> / <see cref="Cores"/>.</summary>
+    public TimeSpan CoreLimit => Cores > 0 ? Cpu / Cores : TimeSpan.Zero;
 }
 
 /// <summary>A source path that could not be backed up, and why.</summary>

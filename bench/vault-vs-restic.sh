@@ -145,10 +145,12 @@ verdict() { if [ "$(echo "$1" | bc -l)" = 1 ]; then echo "met"; else echo "misse
       "$k" "$r" "$o" "$b" "$(ratio "$b" "$r")" "$([ "$k" = full ] && echo "— (shows the cost of a command)" || echo "≤ 0.5× restic: $(verdict "$b <= $r * 0.5")")"
   done
   echo
-  echo "Per-stage times of the in-process full backup (reader stages on one thread; workers' and writes summed):"
+  echo "Per-stage times of the in-process full backup (reader stages on one thread; workers' and writes summed), and its"
+  echo "process CPU time against the cores (core_limit = cpu / cores: the shortest wall time the machine allows for that work):"
   echo
   echo '```'
   grep '^inproc-stages' "$WORK/out-inproc-full.txt" | sed 's/^inproc-stages //'
+  grep '^inproc-cpu' "$WORK/out-inproc-full.txt" | sed 's/^inproc-cpu //'
   echo '```'
   echo
   echo "Peak memory per phase (MB), restic / lifeline: full ${RSS[restic-full]} / ${RSS[lifeline-full]}, unchanged ${RSS[restic-unchanged]} / ${RSS[lifeline-unchanged]}, changed ${RSS[restic-changed]} / ${RSS[lifeline-changed]}, restore ${RSS[restic-restore]} / ${RSS[lifeline-restore]}, check ${RSS[restic-check]} / ${RSS[lifeline-check]}."

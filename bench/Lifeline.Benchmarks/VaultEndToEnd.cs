@@ -25,9 +25,10 @@ internal static class VaultEndToEnd
         var r = await repo.BackupAsync(new BackupRequest { Paths = [source] });
         Print("full backup", sw.Elapsed, bytes, $"added {r.DataAdded / 1048576.0:F1} MiB, {r.BlobsAdded} blobs");
         var st = r.Stages;
-        Console.WriteLine($"  stages: prepare (lock, index, parent) {st.Prepare.TotalSeconds:F2} s; after the reader {st.Finish.TotalSeconds:F2} s; reader (one thread) walk {st.Walk.TotalSeconds:F2} s, read {st.Read.TotalSeconds:F2} s, chunk {st.Chunk.TotalSeconds:F2} s, hash {st.Hash.TotalSeconds:F2} s, " +
-            $"waiting for workers {st.WaitForWorkers.TotalSeconds:F2} s; {st.Workers} workers (summed) compress+encrypt {st.CompressEncrypt.TotalSeconds:F2} s, " +
+        Console.WriteLine($"  stages: prepare (lock, index, parent) {st.Prepare.TotalSeconds:F2} s; after the reader {st.Finish.TotalSeconds:F2} s; reader (one thread) walk {st.Walk.TotalSeconds:F2} s, read {st.Read.TotalSeconds:F2} s, chunk {st.Chunk.TotalSeconds:F2} s, copy {st.Copy.TotalSeconds:F2} s, " +
+            $"waiting for workers {st.WaitForWorkers.TotalSeconds:F2} s; {st.Workers} workers (summed) hash {st.Hash.TotalSeconds:F2} s, compress+encrypt {st.CompressEncrypt.TotalSeconds:F2} s, " +
             $"waiting for uploads {st.WaitForUpload.TotalSeconds:F2} s; store writes (summed) {st.Write.TotalSeconds:F2} s");
+        Console.WriteLine($"  cpu {st.Cpu.TotalSeconds:F2} s on {st.Cores} cores: the {st.Cores}-core limit is {st.CoreLimit.TotalSeconds:F2} s, the engine took {r.Duration.TotalSeconds:F2} s ({(st.CoreLimit > TimeSpan.Zero ? r.Duration / st.CoreLimit : 0):F2}× the limit)");
         sw.Restart();
         var r2 = await repo.BackupAsync(new BackupRequest { Paths = [source] });
         Print("unchanged re-backup", sw.Elapsed, bytes, $"added {r2.DataAdded} B");
@@ -117,7 +118,8 @@ internal static class VaultInProcessBackup
         var inv = System.Globalization.CultureInfo.InvariantCulture;
         Console.WriteLine(string.Create(inv, $"inproc open={open.TotalSeconds:F3} backup={backup.TotalSeconds:F3} files_read={r.FilesNew + r.FilesChanged} added_bytes={r.DataAdded}"));
         Console.WriteLine(string.Create(inv,
-            $"inproc-stages prepare={s.Prepare.TotalSeconds:F3} engine_wall={r.Duration.TotalSeconds:F3} walk={s.Walk.TotalSeconds:F3} read={s.Read.TotalSeconds:F3} chunk={s.Chunk.TotalSeconds:F3} hash={s.Hash.TotalSeconds:F3} wait_workers={s.WaitForWorkers.TotalSeconds:F3} compress_encrypt={s.CompressEncrypt.TotalSeconds:F3} wait_upload={s.WaitForUpload.TotalSeconds:F3} write={s.Write.TotalSeconds:F3} finish={s.Finish.TotalSeconds:F3} workers={s.Workers}"));
+            $"inproc-stages prepare={s.Prepare.TotalSeconds:F3} engine_wall={r.Duration.TotalSeconds:F3} reader: walk={s.Walk.TotalSeconds:F3} read={s.Read.TotalSeconds:F3} chunk={s.Chunk.TotalSeconds:F3} copy={s.Copy.TotalSeconds:F3} wait_workers={s.WaitForWorkers.TotalSeconds:F3} workers(summed): hash={s.Hash.TotalSeconds:F3} compress_encrypt={s.CompressEncrypt.TotalSeconds:F3} wait_upload={s.WaitForUpload.TotalSeconds:F3} uploads(summed): write={s.Write.TotalSeconds:F3} finish={s.Finish.TotalSeconds:F3} workers={s.Workers}"));
+        Console.WriteLine(string.Create(inv, $"inproc-cpu cpu={s.Cpu.TotalSeconds:F3} cores={s.Cores} core_limit={s.CoreLimit.TotalSeconds:F3} engine_wall={r.Duration.TotalSeconds:F3} wall_over_limit={(s.CoreLimit > TimeSpan.Zero ? r.Duration / s.CoreLimit : 0):F2}"));
         return 0;
     }
 }

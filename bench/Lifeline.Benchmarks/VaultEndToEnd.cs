@@ -78,6 +78,14 @@ internal static class VaultEndToEnd
         var sw = Stopwatch.StartNew();
         var r = await repo.RestoreAsync(new RestoreRequest { Snapshot = snap, TargetDirectory = args[1] });
         Print("restore", sw.Elapsed, r.Bytes, "");
+        var s = r.Stages;
+        Console.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"restore-stages plan={s.Plan.TotalSeconds:F3} reader: read={s.Read.TotalSeconds:F3} wait_workers={s.WaitForWorkers.TotalSeconds:F3} pack_reads={s.PackReads} workers(summed): decode={s.Decode.TotalSeconds:F3} write={s.Write.TotalSeconds:F3} complete={s.Complete.TotalSeconds:F3} finish={s.Finish.TotalSeconds:F3} cpu={s.Cpu.TotalSeconds:F3} cores={s.Cores} core_limit={(s.Cores > 0 ? s.Cpu.TotalSeconds / s.Cores : 0):F3} wall={sw.Elapsed.TotalSeconds:F3}"));
+        if (args.Length > 2 && args[2] == "--no-check")
+        {
+            return 0;
+        }
+
         sw.Restart();
         var c = await repo.CheckAsync(new CheckOptions { ReadData = true });
         Print("check --read-data", sw.Elapsed, r.Bytes, c.Ok ? "ok" : string.Join("; ", c.Errors));

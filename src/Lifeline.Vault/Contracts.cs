@@ -410,6 +410,47 @@ public sealed record RestoreResult
 
     /// <summary>Bytes written.</summary>
     public long Bytes { get; init; }
+
+    /// <summary>Where the restore's time went.</summary>
+    public RestoreStageTimes Stages { get; init; } = new();
+}
+
+/// <summary>
+/// Time spent per stage of one restore. Read is the pack reader's (one thread); decode and write are summed over the
+/// workers; <see cref="Cpu"/> is the process's CPU time during the restore (divide by <see cref="Cores"/> for the
+/// shortest wall time the machine allows).
+/// </summary>
+public sealed record RestoreStageTimes
+{
+    /// <summary>Loading the trees, validating names, planning the reads, creating directories.</summary>
+    public TimeSpan Plan { get; init; }
+
+    /// <summary>Pack reader: the store's ranged reads of the packs.</summary>
+    public TimeSpan Read { get; init; }
+
+    /// <summary>Pack reader: blocked handing packs to the workers (they are behind).</summary>
+    public TimeSpan WaitForWorkers { get; init; }
+
+    /// <summary>Workers, summed: AES-GCM and zstd of every blob.</summary>
+    public TimeSpan Decode { get; init; }
+
+    /// <summary>Workers, summed: opening (and preallocating) files and writing blobs into them.</summary>
+    public TimeSpan Write { get; init; }
+
+    /// <summary>Workers, summed: modes, mtimes and the rename of each completed file.</summary>
+    public TimeSpan Complete { get; init; }
+
+    /// <summary>After the files: symlinks and directory modes and mtimes.</summary>
+    public TimeSpan Finish { get; init; }
+
+    /// <summary>CPU time (user + system) of the whole process during the restore.</summary>
+    public TimeSpan Cpu { get; init; }
+
+    /// <summary>Cores the process could use.</summary>
+    public int Cores { get; init; }
+
+    /// <summary>Number of ranged pack reads.</summary>
+    public int PackReads { get; init; }
 }
 
 /// <summary>What a check verifies.</summary>

@@ -30,7 +30,7 @@ internal sealed class BackupEngine
     private readonly List<(BlobId Pack, IReadOnlyList<PackEntry> Entries)> _pendingIndex = [];
     private readonly int _packCapacity;
     private readonly Locking.VaultLock? _held;
-    private readonly System.Buffers.ArrayPool<byte> _pool = VaultBuffers.Create();
+    private readonly System.Buffers.ArrayPool<byte> _pool;
     private byte[] _readBuffer = [];
     private Task _prefetch = Task.CompletedTask;
     private readonly SemaphoreSlim _readerProgressed = new(0, int.MaxValue);
@@ -59,6 +59,10 @@ internal sealed class BackupEngine
         Workers = Math.Max(1, repo.Options.Workers ?? Environment.ProcessorCount);
         // the reader and the tree writer both hand blobs to the workers
         _jobs = Channel.CreateBounded<BlobJob>(new BoundedChannelOptions(Workers * 4) { SingleWriter = false, SingleReader = false });
+        // A private pool (freed when the run ends) that can keep every chunk buffer in flight at once (the channel's,
+        // one per worker, the reader's next): with fewer per size, chunks beyond it would be fresh large-object
+        // garbage. A pool only keeps what was out at the same time, so this bounds nothing more than the pipeline does.
+        _pool = System.Buffers.ArrayPool<byte>.Create(32 * 1024 * 1024, Math.Max(VaultBuffers.PerBucket, (Workers * 5) + 2));
         _packCapacity = repo.Config.PackSize;
     }
 
@@ -831,6 +835,7 @@ internal sealed class BackupEngine
                     // in the upload's own task: the next packs are built and written meanwhile
                     await PackReadBack.VerifyAsync(_repo.Store, id, bytes.Length, entries, _repo.Key.Data, "after-write", Token);
                     Interlocked.Increment(ref _packsReadBack);
+                    LargeReads.Add(bytes.Length); // the read-back's array is large-object garbage
                 }
 
                 Interlocked.Add(ref _tWrite, System.Diagnostics.Stopwatch.GetTimestamp() - written);

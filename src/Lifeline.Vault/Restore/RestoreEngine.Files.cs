@@ -32,9 +32,33 @@ internal sealed partial class RestoreEngine
 
     private readonly List<FileTarget> _targets = [];
 
-    private async Task WriteFilesAsync(int workers)
+    // stage timings in Stopwatch ticks: the reader's are its own; workers' are added with Interlocked
+    private long _tPlan, _tRead, _tWaitWorkers, _tDecode, _tWrite, _tComplete;
+    private int _packReads;
+
+    private RestoreStageTimes Stages(TimeSpan finish, TimeSpan cpu)
+    {
+        static TimeSpan T(long ticks) => TimeSpan.FromSeconds(ticks / (double)System.Diagnostics.Stopwatch.Frequency);
+        return new RestoreStageTimes
+        {
+            Plan = T(_tPlan),
+            Read = T(_tRead),
+            WaitForWorkers = T(_tWaitWorkers),
+            Decode = T(Interlocked.Read(ref _tDecode)),
+            Write = T(Interlocked.Read(ref _tWrite)),
+            Complete = T(Interlocked.Read(ref _tComplete)),
+            Finish = finish,
+            Cpu = cpu,
+            Cores = Environment.ProcessorCount,
+            PackReads = _packReads,
+        };
+    }
+
+    private async Task WriteFilesAsync(int workers, long started)
     {
         var reads = PlanReads();
+        _packReads = reads.Count;
+        _tPlan = System.Diagnostics.Stopwatch.GetTimestamp() - started;
         try
         {
             // empty files have no blob: they are complete as soon as they exist
@@ -55,7 +79,10 @@ internal sealed partial class RestoreEngine
                 {
                     foreach (var r in reads)
                     {
+                        var t0 = System.Diagnostics.Stopwatch.GetTimestamp();
                         var data = await _repo.Store.GetAsync(VaultRepository.PackKey(r.Pack), r.Offset, r.Length, cts.Token);
+                        var t1 = System.Diagnostics.Stopwatch.GetTimestamp();
+                        _tRead += t1 - t0;
                         if (data.Length != r.Length)
                         {
                             throw new VaultCorruptException($"pack {r.Pack} is shorter than the index says");
@@ -63,6 +90,7 @@ internal sealed partial class RestoreEngine
 
                         LargeReads.Add(data.Length);
                         await loaded.Writer.WriteAsync((r, data), cts.Token);
+                        _tWaitWorkers += System.Diagnostics.Stopwatch.GetTimestamp() - t1;
                     }
 
                     loaded.Writer.TryComplete();
@@ -194,18 +222,25 @@ internal sealed partial class RestoreEngine
             var raw = VaultBuffers.Pool.Rent((int)e.RawLength);
             try
             {
+                var t0 = System.Diagnostics.Stopwatch.GetTimestamp();
                 BlobDecoder.Decode(data.AsSpan((int)(e.Offset - read.Offset), (int)e.Length), e, _repo.Key.Data, packName, raw, verifyHash: false);
+                var t1 = System.Diagnostics.Stopwatch.GetTimestamp();
+                Interlocked.Add(ref _tDecode, t1 - t0);
                 foreach (var (file, offset) in blob.Targets)
                 {
+                    var w0 = System.Diagnostics.Stopwatch.GetTimestamp();
                     using (var handle = OpenPartial(file))
                     {
                         RandomAccess.Write(handle, raw.AsSpan(0, (int)e.RawLength), offset);
                     }
 
+                    var w1 = System.Diagnostics.Stopwatch.GetTimestamp();
+                    Interlocked.Add(ref _tWrite, w1 - w0);
                     var done = Interlocked.Add(ref _bytesDone, e.RawLength);
                     if (Interlocked.Decrement(ref file.Remaining) == 0)
                     {
                         Complete(file);
+                        Interlocked.Add(ref _tComplete, System.Diagnostics.Stopwatch.GetTimestamp() - w1);
                     }
 
                     _progress?.Report(new VaultProgress { Phase = "restore", FilesDone = Interlocked.Read(ref _filesDone), FilesTotal = _files.Count, BytesDone = done, BytesTotal = _bytesTotal, Current = file.Local });

@@ -108,6 +108,8 @@ internal sealed partial class RestoreEngine
 
     public async Task<RestoreResult> RunAsync()
     {
+        var cpuStart = Environment.CpuUsage.TotalTime;
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         _target = Path.TrimEndingDirectorySeparator(Path.GetFullPath(_request.TargetDirectory));
         if (Directory.Exists(_target) && Directory.EnumerateFileSystemEntries(_target).Any() && !_request.Overwrite)
         {
@@ -130,7 +132,8 @@ internal sealed partial class RestoreEngine
         }
 
         var workers = Math.Max(1, _repo.Options.Workers ?? Environment.ProcessorCount);
-        await WriteFilesAsync(workers);
+        await WriteFilesAsync(workers, started);
+        var finishStarted = System.Diagnostics.Stopwatch.GetTimestamp();
 
         foreach (var (path, node) in _links)
         {
@@ -154,7 +157,8 @@ internal sealed partial class RestoreEngine
 
         _progress?.Report(new VaultProgress { Phase = "restore", FilesDone = _filesDone, FilesTotal = _files.Count, BytesDone = _bytesDone, BytesTotal = _bytesTotal });
         Log.RestoreDone(_repo.Logger, _request.Snapshot.ShortId, _target, _files.Count, _bytesDone);
-        return new RestoreResult { Files = _files.Count, Dirs = _dirs.Count, Bytes = _bytesDone };
+        var finish = System.Diagnostics.Stopwatch.GetElapsedTime(finishStarted);
+        return new RestoreResult { Files = _files.Count, Dirs = _dirs.Count, Bytes = _bytesDone, Stages = Stages(finish, Environment.CpuUsage.TotalTime - cpuStart) };
     }
 
     private string Local(string snapshotPath)

@@ -833,9 +833,8 @@ internal sealed class BackupEngine
                 if (_repo.Options.ReadBackPacks)
                 {
                     // in the upload's own task: the next packs are built and written meanwhile
-                    await PackReadBack.VerifyAsync(_repo.Store, id, bytes.Length, entries, _repo.Key.Data, "after-write", Token);
+                    await PackReadBack.VerifyAsync(_repo.Store, id, bytes.Length, entries, _repo.Key.Data, "after-write", _pool, Token);
                     Interlocked.Increment(ref _packsReadBack);
-                    LargeReads.Add(bytes.Length); // the read-back's array is large-object garbage
                 }
 
                 Interlocked.Add(ref _tWrite, System.Diagnostics.Stopwatch.GetTimestamp() - written);

@@ -72,6 +72,8 @@ internal sealed partial class RestoreEngine
             }
 
             var loaded = Channel.CreateBounded<(PackRead Read, byte[] Data)>(new BoundedChannelOptions(workers) { SingleWriter = true });
+            // reads land in pooled buffers (no large-object garbage per read): those in the channel, one per worker, the reader's
+            var pool = System.Buffers.ArrayPool<byte>.Create(64 * 1024 * 1024, (workers * 2) + 2);
             using var cts = CancellationTokenSource.CreateLinkedTokenSource(_ct);
             var reader = Task.Run(async () =>
             {
@@ -80,15 +82,20 @@ internal sealed partial class RestoreEngine
                     foreach (var r in reads)
                     {
                         var t0 = System.Diagnostics.Stopwatch.GetTimestamp();
-                        var data = await _repo.Store.GetAsync(VaultRepository.PackKey(r.Pack), r.Offset, r.Length, cts.Token);
+                        var data = pool.Rent((int)r.Length);
+                        int n;
+                        await using (var stream = await _repo.Store.OpenReadAsync(VaultRepository.PackKey(r.Pack), r.Offset, r.Length, cts.Token))
+                        {
+                            n = await stream.ReadAtLeastAsync(data.AsMemory(0, (int)r.Length), (int)r.Length, throwOnEndOfStream: false, cts.Token);
+                        }
+
                         var t1 = System.Diagnostics.Stopwatch.GetTimestamp();
                         _tRead += t1 - t0;
-                        if (data.Length != r.Length)
+                        if (n != r.Length)
                         {
                             throw new VaultCorruptException($"pack {r.Pack} is shorter than the index says");
                         }
 
-                        LargeReads.Add(data.Length);
                         await loaded.Writer.WriteAsync((r, data), cts.Token);
                         _tWaitWorkers += System.Diagnostics.Stopwatch.GetTimestamp() - t1;
                     }
@@ -108,7 +115,14 @@ internal sealed partial class RestoreEngine
                 {
                     await foreach (var (read, data) in loaded.Reader.ReadAllAsync(cts.Token))
                     {
-                        WriteBlobs(read, data);
+                        try
+                        {
+                            WriteBlobs(read, data);
+                        }
+                        finally
+                        {
+                            pool.Return(data);
+                        }
                     }
                 }
                 catch

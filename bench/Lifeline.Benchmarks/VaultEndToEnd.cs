@@ -65,7 +65,8 @@ internal static class VaultEndToEnd
         return 0;
     }
 
-    /// <summary>vault-restore REPO TARGET: restore latest and check --read-data in a fresh process (peak memory of each).</summary>
+    /// <summary>vault-restore REPO TARGET [--no-check]: restore latest (and check --read-data) in a fresh process (peak
+    /// memory of each); the password is LIFELINE_PASSWORD, or "bench" (vault-e2e's) when unset.</summary>
     public static async Task<int> RestoreOnlyAsync(string[] args)
     {
         if (Directory.Exists(args[1]))
@@ -73,7 +74,7 @@ internal static class VaultEndToEnd
             Directory.Delete(args[1], true);
         }
 
-        await using var repo = await VaultRepository.OpenAsync(new FileSystemObjectStore(args[0]), "bench");
+        await using var repo = await VaultRepository.OpenAsync(new FileSystemObjectStore(args[0]), Environment.GetEnvironmentVariable("LIFELINE_PASSWORD") ?? "bench");
         var snap = await repo.FindSnapshotAsync("latest");
         var sw = Stopwatch.StartNew();
         var r = await repo.RestoreAsync(new RestoreRequest { Snapshot = snap, TargetDirectory = args[1] });

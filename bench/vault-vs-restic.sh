@@ -47,7 +47,7 @@ fi
 
 WORK=$BENCH_DIR/run-$(date -u +%Y%m%dT%H%M%S)
 mkdir -p "$WORK"
-trap 'rm -rf "$WORK/tree" "$WORK/cp-copy" "$WORK/restic-restore" "$WORK/lifeline-restore" "$WORK/restic-repo" "$WORK/lifeline-repo" "$WORK/inproc-repo"' EXIT
+trap 'rm -rf "$WORK/tree" "$WORK/cp-copy" "$WORK/restic-restore" "$WORK/lifeline-restore" "$WORK/restic-repo" "$WORK/lifeline-repo" "$WORK/inproc-repo" "$WORK/inproc-restore"' EXIT
 TREE=$WORK/tree
 cp -a "$DATA" "$TREE"
 rm -f "$TREE/.complete"
@@ -104,6 +104,8 @@ INPROC="$ROOT/bench/Lifeline.Benchmarks/bin/Release/net10.0/Lifeline.Benchmarks.
 LIFELINE_REPO=$WORK/inproc-repo "$LIFELINE" vault init >/dev/null
 measure inproc-full dotnet "$INPROC" vault-backup "$WORK/inproc-repo" "$TREE"
 measure inproc-unchanged dotnet "$INPROC" vault-backup "$WORK/inproc-repo" "$TREE"
+# the restore's stage times (in-process helper, no check): where its time goes against cp -r + sync
+measure inproc-restore sh -c "dotnet '$INPROC' vault-restore '$WORK/inproc-repo' '$WORK/inproc-restore' --no-check && sync"
 inproc() { sed -n "s/^inproc $2=\([0-9.]*\).*/\1/p; s/^inproc .* $2=\([0-9.]*\).*/\1/p" "$WORK/out-inproc-$1.txt" | head -1; }
 
 # the restores must equal the tree (content); lifeline's also keeps modification times
@@ -145,10 +147,17 @@ verdict() { if [ "$(echo "$1" | bc -l)" = 1 ]; then echo "met"; else echo "misse
       "$k" "$r" "$o" "$b" "$(ratio "$b" "$r")" "$([ "$k" = full ] && echo "— (shows the cost of a command)" || echo "≤ 0.5× restic: $(verdict "$b <= $r * 0.5")")"
   done
   echo
-  echo "Per-stage times of the in-process full backup (reader stages on one thread; workers' and writes summed):"
+  echo "Per-stage times of the in-process full backup (reader stages on one thread; workers' and writes summed), and its"
+  echo "process CPU time against the cores (core_limit = cpu / cores: the shortest wall time the machine allows for that work):"
   echo
   echo '```'
   grep '^inproc-stages' "$WORK/out-inproc-full.txt" | sed 's/^inproc-stages //'
+  grep '^inproc-cpu' "$WORK/out-inproc-full.txt" | sed 's/^inproc-cpu //'
+  echo '```'
+  echo
+  printf 'Stage times of an in-process restore of the same tree (+ sync: %.2f s, %s MB; reader one thread, workers summed):\n\n' "${SECS[inproc-restore]}" "${RSS[inproc-restore]}"
+  echo '```'
+  grep '^restore-stages' "$WORK/out-inproc-restore.txt" | sed 's/^restore-stages //'
   echo '```'
   echo
   echo "Peak memory per phase (MB), restic / lifeline: full ${RSS[restic-full]} / ${RSS[lifeline-full]}, unchanged ${RSS[restic-unchanged]} / ${RSS[lifeline-unchanged]}, changed ${RSS[restic-changed]} / ${RSS[lifeline-changed]}, restore ${RSS[restic-restore]} / ${RSS[lifeline-restore]}, check ${RSS[restic-check]} / ${RSS[lifeline-check]}."

@@ -25,9 +25,10 @@ internal static class VaultEndToEnd
         var r = await repo.BackupAsync(new BackupRequest { Paths = [source] });
         Print("full backup", sw.Elapsed, bytes, $"added {r.DataAdded / 1048576.0:F1} MiB, {r.BlobsAdded} blobs");
         var st = r.Stages;
-        Console.WriteLine($"  stages: prepare (lock, index, parent) {st.Prepare.TotalSeconds:F2} s; after the reader {st.Finish.TotalSeconds:F2} s; reader (one thread) walk {st.Walk.TotalSeconds:F2} s, read {st.Read.TotalSeconds:F2} s, chunk {st.Chunk.TotalSeconds:F2} s, hash {st.Hash.TotalSeconds:F2} s, " +
-            $"waiting for workers {st.WaitForWorkers.TotalSeconds:F2} s; {st.Workers} workers (summed) compress+encrypt {st.CompressEncrypt.TotalSeconds:F2} s, " +
+        Console.WriteLine($"  stages: prepare (lock, index, parent) {st.Prepare.TotalSeconds:F2} s; after the reader {st.Finish.TotalSeconds:F2} s; reader (one thread) walk {st.Walk.TotalSeconds:F2} s, read {st.Read.TotalSeconds:F2} s, chunk {st.Chunk.TotalSeconds:F2} s, copy {st.Copy.TotalSeconds:F2} s, " +
+            $"waiting for workers {st.WaitForWorkers.TotalSeconds:F2} s; {st.Workers} workers (summed) hash {st.Hash.TotalSeconds:F2} s, compress+encrypt {st.CompressEncrypt.TotalSeconds:F2} s, " +
             $"waiting for uploads {st.WaitForUpload.TotalSeconds:F2} s; store writes (summed) {st.Write.TotalSeconds:F2} s");
+        Console.WriteLine($"  cpu {st.Cpu.TotalSeconds:F2} s on {st.Cores} cores: the {st.Cores}-core limit is {st.CoreLimit.TotalSeconds:F2} s, the engine took {r.Duration.TotalSeconds:F2} s ({(st.CoreLimit > TimeSpan.Zero ? r.Duration / st.CoreLimit : 0):F2}× the limit)");
         sw.Restart();
         var r2 = await repo.BackupAsync(new BackupRequest { Paths = [source] });
         Print("unchanged re-backup", sw.Elapsed, bytes, $"added {r2.DataAdded} B");
@@ -64,7 +65,8 @@ internal static class VaultEndToEnd
         return 0;
     }
 
-    /// <summary>vault-restore REPO TARGET: restore latest and check --read-data in a fresh process (peak memory of each).</summary>
+    /// <summary>vault-restore REPO TARGET [--no-check]: restore latest (and check --read-data) in a fresh process (peak
+    /// memory of each); the password is LIFELINE_PASSWORD, or "bench" (vault-e2e's) when unset.</summary>
     public static async Task<int> RestoreOnlyAsync(string[] args)
     {
         if (Directory.Exists(args[1]))
@@ -72,11 +74,19 @@ internal static class VaultEndToEnd
             Directory.Delete(args[1], true);
         }
 
-        await using var repo = await VaultRepository.OpenAsync(new FileSystemObjectStore(args[0]), "bench");
+        await using var repo = await VaultRepository.OpenAsync(new FileSystemObjectStore(args[0]), Environment.GetEnvironmentVariable("LIFELINE_PASSWORD") ?? "bench");
         var snap = await repo.FindSnapshotAsync("latest");
         var sw = Stopwatch.StartNew();
         var r = await repo.RestoreAsync(new RestoreRequest { Snapshot = snap, TargetDirectory = args[1] });
         Print("restore", sw.Elapsed, r.Bytes, "");
+        var s = r.Stages;
+        Console.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"restore-stages plan={s.Plan.TotalSeconds:F3} reader: read={s.Read.TotalSeconds:F3} wait_workers={s.WaitForWorkers.TotalSeconds:F3} pack_reads={s.PackReads} workers(summed): decode={s.Decode.TotalSeconds:F3} write={s.Write.TotalSeconds:F3} complete={s.Complete.TotalSeconds:F3} finish={s.Finish.TotalSeconds:F3} cpu={s.Cpu.TotalSeconds:F3} cores={s.Cores} core_limit={(s.Cores > 0 ? s.Cpu.TotalSeconds / s.Cores : 0):F3} wall={sw.Elapsed.TotalSeconds:F3}"));
+        if (args.Length > 2 && args[2] == "--no-check")
+        {
+            return 0;
+        }
+
         sw.Restart();
         var c = await repo.CheckAsync(new CheckOptions { ReadData = true });
         Print("check --read-data", sw.Elapsed, r.Bytes, c.Ok ? "ok" : string.Join("; ", c.Errors));
@@ -117,7 +127,8 @@ internal static class VaultInProcessBackup
         var inv = System.Globalization.CultureInfo.InvariantCulture;
         Console.WriteLine(string.Create(inv, $"inproc open={open.TotalSeconds:F3} backup={backup.TotalSeconds:F3} files_read={r.FilesNew + r.FilesChanged} added_bytes={r.DataAdded}"));
         Console.WriteLine(string.Create(inv,
-            $"inproc-stages prepare={s.Prepare.TotalSeconds:F3} engine_wall={r.Duration.TotalSeconds:F3} walk={s.Walk.TotalSeconds:F3} read={s.Read.TotalSeconds:F3} chunk={s.Chunk.TotalSeconds:F3} hash={s.Hash.TotalSeconds:F3} wait_workers={s.WaitForWorkers.TotalSeconds:F3} compress_encrypt={s.CompressEncrypt.TotalSeconds:F3} wait_upload={s.WaitForUpload.TotalSeconds:F3} write={s.Write.TotalSeconds:F3} finish={s.Finish.TotalSeconds:F3} workers={s.Workers}"));
+            $"inproc-stages prepare={s.Prepare.TotalSeconds:F3} engine_wall={r.Duration.TotalSeconds:F3} reader: walk={s.Walk.TotalSeconds:F3} read={s.Read.TotalSeconds:F3} chunk={s.Chunk.TotalSeconds:F3} copy={s.Copy.TotalSeconds:F3} wait_workers={s.WaitForWorkers.TotalSeconds:F3} workers(summed): hash={s.Hash.TotalSeconds:F3} compress_encrypt={s.CompressEncrypt.TotalSeconds:F3} wait_upload={s.WaitForUpload.TotalSeconds:F3} uploads(summed): write={s.Write.TotalSeconds:F3} finish={s.Finish.TotalSeconds:F3} workers={s.Workers}"));
+        Console.WriteLine(string.Create(inv, $"inproc-cpu cpu={s.Cpu.TotalSeconds:F3} cores={s.Cores} core_limit={s.CoreLimit.TotalSeconds:F3} engine_wall={r.Duration.TotalSeconds:F3} wall_over_limit={(s.CoreLimit > TimeSpan.Zero ? r.Duration / s.CoreLimit : 0):F2}"));
         return 0;
     }
 }

@@ -152,9 +152,11 @@ public sealed record BackupResult
 }
 
 /// <summary>
-/// Time spent per stage of one backup. The reader's stages (walk, read, chunk, hash, waiting for the workers) are on
-/// one thread and add up to about the wall time; the workers' stages are summed over all workers (compare with
-/// workers × wall time to see how busy they were); write is the store's time, summed over uploads.
+/// Time spent per stage of one backup. The reader's stages (walk, read, chunk, copy, waiting for the workers) are on
+/// one thread and add up to about the wall time; the workers' stages (hash, compress+encrypt, waiting for uploads)
+/// are summed over all workers (compare with workers × wall time to see how busy they were); write is the store's
+/// time, summed over uploads. <see cref="Cpu"/> is the process's CPU time during the run: divided by the cores it is
+/// the shortest wall time the machine allows for that work (<see cref="CoreLimit"/>).
 /// </summary>
 public sealed record BackupStageTimes
 {
@@ -173,7 +175,10 @@ public sealed record BackupStageTimes
     /// <summary>Reader: finding chunk boundaries (FastCDC).</summary>
     public TimeSpan Chunk { get; init; }
 
-    /// <summary>Reader: SHA-256 of every chunk.</summary>
+    /// <summary>Reader: copying each chunk out of the read buffer for the workers.</summary>
+    public TimeSpan Copy { get; init; }
+
+    /// <summary>Workers, summed: SHA-256 of every chunk (the reader only finds the boundaries).</summary>
     public TimeSpan Hash { get; init; }
 
     /// <summary>Reader: blocked handing chunks to the workers (they are behind).</summary>
@@ -190,6 +195,15 @@ public sealed record BackupStageTimes
 
     /// <summary>Number of workers.</summary>
     public int Workers { get; init; }
+
+    /// <summary>CPU time (user + system) of the whole process while the engine ran, all threads.</summary>
+    public TimeSpan Cpu { get; init; }
+
+    /// <summary>Cores the process could use (<see cref="Environment.ProcessorCount"/>).</summary>
+    public int Cores { get; init; }
+
+    /// <summary>The wall time if every core were busy all the time with this run's CPU work: <see cref="Cpu"/> / <see cref="Cores"/>.</summary>
+    public TimeSpan CoreLimit => Cores > 0 ? Cpu / Cores : TimeSpan.Zero;
 }
 
 /// <summary>A source path that could not be backed up, and why.</summary>
@@ -396,6 +410,47 @@ public sealed record RestoreResult
 
     /// <summary>Bytes written.</summary>
     public long Bytes { get; init; }
+
+    /// <summary>Where the restore's time went.</summary>
+    public RestoreStageTimes Stages { get; init; } = new();
+}
+
+/// <summary>
+/// Time spent per stage of one restore. Read is the pack reader's (one thread); decode and write are summed over the
+/// workers; <see cref="Cpu"/> is the process's CPU time during the restore (divide by <see cref="Cores"/> for the
+/// shortest wall time the machine allows).
+/// </summary>
+public sealed record RestoreStageTimes
+{
+    /// <summary>Loading the trees, validating names, planning the reads, creating directories.</summary>
+    public TimeSpan Plan { get; init; }
+
+    /// <summary>Pack reader: the store's ranged reads of the packs.</summary>
+    public TimeSpan Read { get; init; }
+
+    /// <summary>Pack reader: blocked handing packs to the workers (they are behind).</summary>
+    public TimeSpan WaitForWorkers { get; init; }
+
+    /// <summary>Workers, summed: AES-GCM and zstd of every blob.</summary>
+    public TimeSpan Decode { get; init; }
+
+    /// <summary>Workers, summed: opening (and preallocating) files and writing blobs into them.</summary>
+    public TimeSpan Write { get; init; }
+
+    /// <summary>Workers, summed: modes, mtimes and the rename of each completed file.</summary>
+    public TimeSpan Complete { get; init; }
+
+    /// <summary>After the files: symlinks and directory modes and mtimes.</summary>
+    public TimeSpan Finish { get; init; }
+
+    /// <summary>CPU time (user + system) of the whole process during the restore.</summary>
+    public TimeSpan Cpu { get; init; }
+
+    /// <summary>Cores the process could use.</summary>
+    public int Cores { get; init; }
+
+    /// <summary>Number of ranged pack reads.</summary>
+    public int PackReads { get; init; }
 }
 
 /// <summary>What a check verifies.</summary>

@@ -40,7 +40,15 @@ internal sealed class FaultStore(IObjectStore inner) : IObjectStore
         return inner.PutIfAbsentAsync(key, data, cancellationToken);
     }
 
-    public Task<byte[]> GetAsync(string key, long offset = 0, long? length = null, CancellationToken cancellationToken = default) => inner.GetAsync(key, offset, length, cancellationToken);
+    /// <summary>Fail the Nth read of a pack (GetAsync or OpenReadAsync, 1-based) and every later one.</summary>
+    public int? FailPackGetFrom { get; set; }
+
+    private int _packGets;
+
+    public Task<byte[]> GetAsync(string key, long offset = 0, long? length = null, CancellationToken cancellationToken = default)
+        => key.StartsWith("data/", StringComparison.Ordinal) && Interlocked.Increment(ref _packGets) >= FailPackGetFrom
+            ? throw new IOException($"injected fault: read of pack {key}")
+            : inner.GetAsync(key, offset, length, cancellationToken);
 
     public Task PutStreamAsync(string key, Stream content, CancellationToken cancellationToken = default)
         => FailLockRenewals && key.StartsWith("locks/", StringComparison.Ordinal)
@@ -57,7 +65,10 @@ internal sealed class FaultStore(IObjectStore inner) : IObjectStore
         return inner.PutStreamIfAbsentAsync(key, content, cancellationToken);
     }
 
-    public Task<ObjectReadStream> OpenReadAsync(string key, long offset = 0, long? length = null, CancellationToken cancellationToken = default) => inner.OpenReadAsync(key, offset, length, cancellationToken);
+    public Task<ObjectReadStream> OpenReadAsync(string key, long offset = 0, long? length = null, CancellationToken cancellationToken = default)
+        => key.StartsWith("data/", StringComparison.Ordinal) && Interlocked.Increment(ref _packGets) >= FailPackGetFrom
+            ? throw new IOException($"injected fault: read of pack {key}")
+            : inner.OpenReadAsync(key, offset, length, cancellationToken);
 
     public Task<ObjectInfo?> StatAsync(string key, CancellationToken cancellationToken = default) => inner.StatAsync(key, cancellationToken);
 

@@ -6,8 +6,10 @@ using Microsoft.Win32.SafeHandles;
 namespace Lifeline.Vault.Backup;
 
 /// <summary>
-/// One backup run (docs/vault-format.md, "Backup details"): a reader walks, reads, chunks and hashes; workers
-/// compress, encrypt and pack; packs upload in the background; index files follow their packs; the snapshot is last.
+/// One backup run (docs/vault-format.md, "Backup details"): a reader walks, reads and finds chunk boundaries; workers
+/// hash each chunk, claim the new ones (so that no blob is stored twice), compress, encrypt and pack them; a tree
+/// writer stores each directory's tree once its chunks are hashed, in the reader's order; packs upload in the
+/// background; index files follow their packs; the snapshot is last.
 /// </summary>
 internal sealed class BackupEngine
 {
@@ -20,6 +22,7 @@ internal sealed class BackupEngine
     private readonly IProgress<VaultProgress>? _progress;
     private readonly CancellationTokenSource _cts;
     private readonly Channel<BlobJob> _jobs;
+    private readonly Channel<PendingTree> _trees = Channel.CreateUnbounded<PendingTree>(new UnboundedChannelOptions { SingleWriter = true, SingleReader = true });
     private readonly HashSet<BlobId> _inflight = [];
     private readonly List<SourceError> _errors = [];
     private readonly SemaphoreSlim _uploadSlots = new(MaxUploadsInFlight, MaxUploadsInFlight);
@@ -27,7 +30,7 @@ internal sealed class BackupEngine
     private readonly List<(BlobId Pack, IReadOnlyList<PackEntry> Entries)> _pendingIndex = [];
     private readonly int _packCapacity;
     private readonly Locking.VaultLock? _held;
-    private readonly System.Buffers.ArrayPool<byte> _pool = VaultBuffers.Create();
+    private readonly System.Buffers.ArrayPool<byte> _pool;
     private byte[] _readBuffer = [];
     private Task _prefetch = Task.CompletedTask;
     private readonly SemaphoreSlim _readerProgressed = new(0, int.MaxValue);
@@ -44,7 +47,7 @@ internal sealed class BackupEngine
     private long _lastReported;
 
     // stage timings in Stopwatch ticks: the reader's are its own; workers' and uploads' are added with Interlocked
-    private long _tRead, _tChunk, _tHash, _tWaitWorkers, _tCompress, _tWaitUpload, _tWrite, _tReader;
+    private long _tRead, _tChunk, _tCopy, _tHash, _tWaitWorkers, _tCompress, _tWaitUpload, _tWrite, _tReader;
 
     public BackupEngine(VaultRepository repo, BackupRequest request, IProgress<VaultProgress>? progress, Locking.VaultLock? held, CancellationToken ct)
     {
@@ -54,7 +57,12 @@ internal sealed class BackupEngine
         _progress = progress;
         _cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
         Workers = Math.Max(1, repo.Options.Workers ?? Environment.ProcessorCount);
-        _jobs = Channel.CreateBounded<BlobJob>(new BoundedChannelOptions(Workers * 2) { SingleWriter = true, SingleReader = false });
+        // the reader and the tree writer both hand blobs to the workers
+        _jobs = Channel.CreateBounded<BlobJob>(new BoundedChannelOptions(Workers * 4) { SingleWriter = false, SingleReader = false });
+        // A private pool (freed when the run ends) that can keep every chunk buffer in flight at once (the channel's,
+        // one per worker, the reader's next): with fewer per size, chunks beyond it would be fresh large-object
+        // garbage. A pool only keeps what was out at the same time, so this bounds nothing more than the pipeline does.
+        _pool = System.Buffers.ArrayPool<byte>.Create(32 * 1024 * 1024, Math.Max(VaultBuffers.PerBucket, (Workers * 5) + 2));
         _packCapacity = repo.Config.PackSize;
     }
 
@@ -62,7 +70,9 @@ internal sealed class BackupEngine
 
     private CancellationToken Token => _cts.Token;
 
-    private readonly record struct BlobJob(BlobType Type, BlobId Id, byte[] Buffer, int Length);
+    /// <summary>A blob for the workers: a tree (id known and claimed) or a data chunk (<paramref name="Chunk"/> set: the
+    /// worker hashes it, writes the id into it, tells <paramref name="Dir"/>, and stores it if it claims it).</summary>
+    private readonly record struct BlobJob(BlobType Type, BlobId Id, byte[] Buffer, int Length, ChunkRef? Chunk = null, PendingTree? Dir = null);
 
     public async Task<BackupResult> RunAsync(SnapshotInfo? parent)
     {
@@ -87,7 +97,9 @@ internal sealed class BackupEngine
             parentRoot = await TryLoadTreeAsync(parent.TreeId);
         }
 
+        var cpuStart = Environment.CpuUsage.TotalTime;
         var workers = Enumerable.Range(0, Workers).Select(_ => Task.Run(WorkerAsync)).ToArray();
+        var treeWriter = Task.Run(WriteTreesAsync);
         Task walker = Task.CompletedTask;
         var budget = _repo.Options.ReadAheadBytes;
         if (parentRoot is null && budget > 0 && OperatingSystem.IsLinux())
@@ -95,32 +107,45 @@ internal sealed class BackupEngine
             _treeReadAhead = true;
             walker = Task.Factory.StartNew(() => ReadAheadWalk(paths, budget), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         }
-        BlobId rootId = default;
+        PendingTree? root = null;
         Exception? readerError = null;
         try
         {
-            rootId = await Task.Run(async () =>
+            root = await Task.Run(async () =>
             {
                 var readerStarted = System.Diagnostics.Stopwatch.GetTimestamp();
                 using var _ = new ReaderClock(this, readerStarted);
-                var nodes = new List<NodeJson>();
+                var root = new PendingTree(null);
                 for (var i = 0; i < paths.Count; i++)
                 {
                     var parentNode = parentRoot?.Nodes.Find(n => n.Name == names[i]);
-                    var node = await BackupEntryAsync(paths[i], names[i], parentNode);
-                    if (node is not null)
+                    if (await BackupEntryAsync(paths[i], names[i], parentNode, root) is { } node)
                     {
-                        nodes.Add(node);
+                        root.Nodes.Add(node);
                     }
                 }
 
-                nodes.Sort(static (a, b) => string.CompareOrdinal(a.Name, b.Name));
-                return await StoreTreeAsync(nodes);
+                root.Nodes.Sort(static (a, b) => string.CompareOrdinal(a.Node.Name, b.Node.Name));
+                root.Seal();
+                await _trees.Writer.WriteAsync(root, Token);
+                return root;
             });
         }
         catch (Exception e)
         {
             readerError = e;
+            await _cts.CancelAsync();
+        }
+
+        // the trees wait for the workers' last hashes; then nothing more goes to the workers
+        _trees.Writer.TryComplete();
+        try
+        {
+            await treeWriter;
+        }
+        catch (Exception e)
+        {
+            readerError ??= e;
             await _cts.CancelAsync();
         }
 
@@ -208,7 +233,7 @@ internal sealed class BackupEngine
             Paths = paths,
             Tags = [.. _request.Tags],
             Parent = parent?.Id,
-            Tree = rootId.ToString(),
+            Tree = root!.Id.ToString(),
             Summary = summary,
         };
         _held?.ThrowIfExpired();
@@ -245,7 +270,7 @@ internal sealed class BackupEngine
             TotalBytes = _totalBytes,
             Duration = _repo.Time.GetElapsedTime(startTs),
             Errors = [.. _errors],
-            Stages = StageTimes(_repo.Time.GetElapsedTime(startTs)),
+            Stages = StageTimes(_repo.Time.GetElapsedTime(startTs), Environment.CpuUsage.TotalTime - cpuStart),
         };
     }
 
@@ -255,23 +280,26 @@ internal sealed class BackupEngine
         public void Dispose() => engine._tReader = System.Diagnostics.Stopwatch.GetTimestamp() - started;
     }
 
-    private BackupStageTimes StageTimes(TimeSpan wall)
+    private BackupStageTimes StageTimes(TimeSpan wall, TimeSpan cpu)
     {
         static TimeSpan T(long ticks) => TimeSpan.FromSeconds(ticks / (double)System.Diagnostics.Stopwatch.Frequency);
         static TimeSpan NonNegative(TimeSpan t) => t > TimeSpan.Zero ? t : TimeSpan.Zero;
-        var reader = _tRead + _tChunk + _tHash + _tWaitWorkers;
+        var reader = _tRead + _tChunk + _tCopy + _tWaitWorkers;
         return new BackupStageTimes
         {
             Walk = NonNegative(T(_tReader - reader)),
             Finish = NonNegative(wall - T(_tReader)),
             Read = T(_tRead),
             Chunk = T(_tChunk),
-            Hash = T(_tHash),
+            Copy = T(_tCopy),
+            Hash = T(Interlocked.Read(ref _tHash)),
             WaitForWorkers = T(_tWaitWorkers),
             CompressEncrypt = T(Interlocked.Read(ref _tCompress)),
             WaitForUpload = T(Interlocked.Read(ref _tWaitUpload)),
             Write = T(Interlocked.Read(ref _tWrite)),
             Workers = Workers,
+            Cpu = cpu,
+            Cores = Environment.ProcessorCount,
         };
     }
 
@@ -305,7 +333,8 @@ internal sealed class BackupEngine
         Log.SourceError(_repo.Logger, path, message);
     }
 
-    private async Task<NodeJson?> BackupEntryAsync(string path, string name, NodeJson? parentNode)
+    /// <summary>Walks one entry into <paramref name="owner"/>'s tree; null if it is left out (error, special file).</summary>
+    private async Task<PendingNode?> BackupEntryAsync(string path, string name, NodeJson? parentNode, PendingTree owner)
     {
         Token.ThrowIfCancellationRequested();
         FileStat st;
@@ -323,27 +352,14 @@ internal sealed class BackupEngine
         {
             case NodeType.Dir:
             {
-                var parentSubtree = parentNode?.Type == "dir" ? parentNode.Subtree : null;
-                var subtree = await BackupDirAsync(path, parentSubtree);
-                if (parentNode is null)
-                {
-                    _dirsNew++;
-                }
-                else if (parentSubtree == subtree.ToString())
-                {
-                    _dirsUnmodified++;
-                }
-                else
-                {
-                    _dirsChanged++;
-                }
-
-                return new NodeJson { Name = name, Type = "dir", Mode = st.Mode, Mtime = st.MtimeNs, Inode = st.Inode, Ctime = st.CtimeNs, Subtree = subtree.ToString() };
+                var subtree = await BackupDirAsync(path, parentNode);
+                return new PendingNode(new NodeJson { Name = name, Type = "dir", Mode = st.Mode, Mtime = st.MtimeNs, Inode = st.Inode, Ctime = st.CtimeNs }, null, subtree);
             }
 
             case NodeType.File:
             {
                 List<string>? content = null;
+                List<ChunkRef>? chunks = null;
                 var size = st.Size;
                 if (IsUnchanged(parentNode, st))
                 {
@@ -353,8 +369,8 @@ internal sealed class BackupEngine
                 }
                 else
                 {
-                    (content, size) = await ReadFileAsync(path);
-                    if (content is null)
+                    (chunks, size) = await ReadFileAsync(path, owner);
+                    if (chunks is null)
                     {
                         return null;
                     }
@@ -372,7 +388,7 @@ internal sealed class BackupEngine
                 _totalFiles++;
                 _totalBytes += size;
                 Report(path, force: true);
-                return new NodeJson { Name = name, Type = "file", Mode = st.Mode, Size = size, Mtime = st.MtimeNs, Inode = st.Inode, Ctime = st.CtimeNs, Content = content };
+                return new PendingNode(new NodeJson { Name = name, Type = "file", Mode = st.Mode, Size = size, Mtime = st.MtimeNs, Inode = st.Inode, Ctime = st.CtimeNs, Content = content }, chunks, null);
             }
 
             case NodeType.Symlink:
@@ -388,7 +404,7 @@ internal sealed class BackupEngine
                     return null;
                 }
 
-                return new NodeJson { Name = name, Type = "symlink", Mode = st.Mode, Mtime = st.MtimeNs, Inode = st.Inode, Ctime = st.CtimeNs, Target = target ?? "" };
+                return new PendingNode(new NodeJson { Name = name, Type = "symlink", Mode = st.Mode, Mtime = st.MtimeNs, Inode = st.Inode, Ctime = st.CtimeNs, Target = target ?? "" }, null, null);
             }
 
             default:
@@ -397,9 +413,11 @@ internal sealed class BackupEngine
         }
     }
 
-    private async Task<BlobId> BackupDirAsync(string path, string? parentSubtree)
+    /// <summary>Walks a directory; its tree is written by the tree writer once its chunks are hashed.</summary>
+    private async Task<PendingTree> BackupDirAsync(string path, NodeJson? parentNode)
     {
-        var parentTree = await TryLoadTreeAsync(parentSubtree);
+        var dir = new PendingTree(parentNode);
+        var parentTree = await TryLoadTreeAsync(parentNode?.Type == "dir" ? parentNode.Subtree : null);
         List<string> names;
         try
         {
@@ -413,25 +431,26 @@ internal sealed class BackupEngine
 
         names.Sort(StringComparer.Ordinal);
         Dictionary<string, NodeJson>? parentNodes = parentTree?.Nodes.ToDictionary(n => n.Name, StringComparer.Ordinal);
-        var nodes = new List<NodeJson>(names.Count);
         for (var i = 0; i < names.Count; i++)
         {
             var name = names[i];
-            NodeJson? parentNode = null;
-            parentNodes?.TryGetValue(name, out parentNode);
+            NodeJson? parentEntry = null;
+            parentNodes?.TryGetValue(name, out parentEntry);
             if (i + 1 < names.Count && !_treeReadAhead)
             {
                 PrefetchIfRead(Path.Combine(path, names[i + 1]), parentNodes);
             }
 
-            var node = await BackupEntryAsync(Path.Combine(path, name), name, parentNode);
-            if (node is not null)
+            if (await BackupEntryAsync(Path.Combine(path, name), name, parentEntry, dir) is { } node)
             {
-                nodes.Add(node);
+                dir.Nodes.Add(node);
             }
         }
 
-        return await StoreTreeAsync(nodes);
+        // post-order: every subdirectory is already queued, so the tree writer sets its id before it needs it
+        dir.Seal();
+        await _trees.Writer.WriteAsync(dir, Token);
+        return dir;
     }
 
     /// <summary>True if a file can keep its parent snapshot's content without being read.</summary>
@@ -530,6 +549,51 @@ internal sealed class BackupEngine
         }
     }
 
+    /// <summary>
+    /// The tree writer: takes the directories in the reader's post-order, waits until the workers have hashed each
+    /// one's chunks, and stores its tree with the nodes in the reader's order.
+    /// </summary>
+    private async Task WriteTreesAsync()
+    {
+        await foreach (var dir in _trees.Reader.ReadAllAsync(Token))
+        {
+            await dir.Hashed.WaitAsync(Token);
+            var nodes = new List<NodeJson>(dir.Nodes.Count);
+            foreach (var p in dir.Nodes)
+            {
+                if (p.Chunks is { } chunks)
+                {
+                    nodes.Add(p.Node with { Content = chunks.ConvertAll(static c => c.Id.ToString()) });
+                }
+                else if (p.Subtree is { } sub)
+                {
+                    var subtree = sub.Id.ToString();
+                    var parentSubtree = sub.ParentNode?.Type == "dir" ? sub.ParentNode.Subtree : null;
+                    if (sub.ParentNode is null)
+                    {
+                        _dirsNew++;
+                    }
+                    else if (parentSubtree == subtree)
+                    {
+                        _dirsUnmodified++;
+                    }
+                    else
+                    {
+                        _dirsChanged++;
+                    }
+
+                    nodes.Add(p.Node with { Subtree = subtree });
+                }
+                else
+                {
+                    nodes.Add(p.Node);
+                }
+            }
+
+            dir.Id = await StoreTreeAsync(nodes);
+        }
+    }
+
     private async Task<BlobId> StoreTreeAsync(List<NodeJson> nodes)
     {
         var bytes = WireJson.Serialize(new TreeJson { Nodes = nodes }, WireJson.Default.TreeJson);
@@ -544,18 +608,17 @@ internal sealed class BackupEngine
         return id;
     }
 
+    /// <summary>Claims a blob for storing: true for exactly one caller per id that is not in the index already
+    /// (workers and the tree writer call it at the same time).</summary>
     private bool IsNew(BlobId id)
     {
-        if (_inflight.Contains(id) || _repo.Index.Contains(id))
+        lock (_inflight)
         {
-            return false;
+            return !_repo.Index.Contains(id) && _inflight.Add(id);
         }
-
-        _inflight.Add(id);
-        return true;
     }
 
-    private async Task<(List<string>? Content, long Size)> ReadFileAsync(string path)
+    private async Task<(List<ChunkRef>? Chunks, long Size)> ReadFileAsync(string path, PendingTree owner)
     {
         SafeFileHandle handle;
         try
@@ -582,7 +645,7 @@ internal sealed class BackupEngine
 
             var buf = _readBuffer;
             var max = _repo.Chunker.MaxSize;
-            var content = new List<string>();
+            var content = new List<ChunkRef>();
             long fileOffset = 0;
             int start = 0, end = 0;
             var eof = false;
@@ -631,19 +694,17 @@ internal sealed class BackupEngine
                 var t1 = System.Diagnostics.Stopwatch.GetTimestamp();
                 var cut = _repo.Chunker.FindCut(buf.AsSpan(start, end - start));
                 var t2 = System.Diagnostics.Stopwatch.GetTimestamp();
-                var id = BlobId.Hash(buf.AsSpan(start, cut));
+                // every chunk goes to the workers: they hash it and keep it only if they claim its id
+                var chunk = _pool.Rent(cut);
+                Buffer.BlockCopy(buf, start, chunk, 0, cut);
+                var chunkRef = new ChunkRef();
+                content.Add(chunkRef);
+                owner.ChunkSent();
                 var t3 = System.Diagnostics.Stopwatch.GetTimestamp();
                 _tChunk += t2 - t1;
-                _tHash += t3 - t2;
-                content.Add(id.ToString());
-                if (IsNew(id))
-                {
-                    var chunk = _pool.Rent(cut);
-                    Buffer.BlockCopy(buf, start, chunk, 0, cut);
-                    var t4 = System.Diagnostics.Stopwatch.GetTimestamp();
-                    await _jobs.Writer.WriteAsync(new BlobJob(BlobType.Data, id, chunk, cut), Token);
-                    _tWaitWorkers += System.Diagnostics.Stopwatch.GetTimestamp() - t4;
-                }
+                _tCopy += t3 - t2;
+                await _jobs.Writer.WriteAsync(new BlobJob(BlobType.Data, default, chunk, cut, chunkRef, owner), Token);
+                _tWaitWorkers += System.Diagnostics.Stopwatch.GetTimestamp() - t3;
 
                 start += cut;
                 _bytesDone += cut;
@@ -678,10 +739,26 @@ internal sealed class BackupEngine
             PackBuilder? pack = null;
             try
             {
-                await foreach (var job in _jobs.Reader.ReadAllAsync(Token))
+                await foreach (var received in _jobs.Reader.ReadAllAsync(Token))
                 {
+                    var job = received;
                     try
                     {
+                        if (job.Chunk is { } chunk)
+                        {
+                            var h0 = System.Diagnostics.Stopwatch.GetTimestamp();
+                            var id = BlobId.Hash(job.Buffer.AsSpan(0, job.Length));
+                            Interlocked.Add(ref _tHash, System.Diagnostics.Stopwatch.GetTimestamp() - h0);
+                            chunk.Id = id;
+                            job.Dir!.ChunkHashed();
+                            if (!IsNew(id))
+                            {
+                                continue; // stored before or claimed by another worker: the buffer goes back in finally
+                            }
+
+                            job = job with { Id = id };
+                        }
+
                         // Room for the blob and the grown header, so that a pack never outgrows its pooled buffer.
                         var reserve = job.Length + (2 * Crypto.Sealer.Overhead) + ((pack?.Count ?? 0) + 1) * PackEntry.Size + 4;
                         if (pack is not null && pack.Length + reserve > _packCapacity)
@@ -756,7 +833,7 @@ internal sealed class BackupEngine
                 if (_repo.Options.ReadBackPacks)
                 {
                     // in the upload's own task: the next packs are built and written meanwhile
-                    await PackReadBack.VerifyAsync(_repo.Store, id, bytes.Length, entries, _repo.Key.Data, "after-write", Token);
+                    await PackReadBack.VerifyAsync(_repo.Store, id, bytes.Length, entries, _repo.Key.Data, "after-write", _pool, Token);
                     Interlocked.Increment(ref _packsReadBack);
                 }
 

@@ -24,9 +24,46 @@ internal static class PackReadBack
             throw new PackReadBackException(id.ToString(), store.Location, phase, "it is not there (the write was lost)");
         }
 
-        if (stored.Length != expectedLength)
+        Verify(store, id, expectedLength, stored.Length, lengthExact: true, stored, entries, sealer, phase);
+    }
+
+    /// <summary>
+    /// As <see cref="VerifyAsync(IObjectStore, BlobId, int, IReadOnlyList{PackEntry}, Sealer, string, CancellationToken)"/>,
+    /// reading the pack into a buffer of <paramref name="pool"/> instead of a fresh array (no large-object garbage
+    /// per pack).
+    /// </summary>
+    public static async Task VerifyAsync(IObjectStore store, BlobId id, int expectedLength, IReadOnlyList<PackEntry> entries, Sealer sealer, string phase, System.Buffers.ArrayPool<byte> pool, CancellationToken ct)
+    {
+        // one byte more than expected, so that a longer pack is seen
+        var buffer = pool.Rent(expectedLength + 1);
+        try
         {
-            throw new PackReadBackException(id.ToString(), store.Location, phase, $"it reads back as {stored.Length} bytes, {expectedLength} were written");
+            int n;
+            try
+            {
+                await using var stream = await store.OpenReadAsync(VaultRepository.PackKey(id), cancellationToken: ct);
+                n = await stream.ReadAtLeastAsync(buffer.AsMemory(0, expectedLength + 1), expectedLength + 1, throwOnEndOfStream: false, ct);
+            }
+            catch (ObjectNotFoundException)
+            {
+                throw new PackReadBackException(id.ToString(), store.Location, phase, "it is not there (the write was lost)");
+            }
+
+            Verify(store, id, expectedLength, n, lengthExact: n <= expectedLength, buffer.AsSpan(0, Math.Min(n, expectedLength)), entries, sealer, phase);
+        }
+        finally
+        {
+            pool.Return(buffer);
+        }
+    }
+
+    private static void Verify(IObjectStore store, BlobId id, int expectedLength, long storedLength, bool lengthExact, ReadOnlySpan<byte> stored, IReadOnlyList<PackEntry> entries, Sealer sealer, string phase)
+    {
+        if (storedLength != expectedLength)
+        {
+            throw new PackReadBackException(id.ToString(), store.Location, phase, lengthExact
+                ? $"it reads back as {storedLength} bytes, {expectedLength} were written"
+                : $"it reads back longer than the {expectedLength} bytes written");
         }
 
         if (BlobId.Hash(stored) != id)

@@ -7,10 +7,17 @@ using Lifeline.Vault.Index;
 
 namespace Lifeline.Vault.Restore;
 
-/// <summary>Restores a snapshot into a directory (docs/vault-format.md, "Restore details").</summary>
-internal sealed class RestoreEngine
+/// <summary>
+/// Restores a snapshot into a directory (docs/vault-format.md, "Restore details"): plans every file and validates
+/// every name first; then one reader reads the packs that hold the files' blobs, each once and in the order the files
+/// first need them, while workers decrypt and decompress the blobs and write each to every place it belongs.
+/// A file is written under a partial name in its directory (preallocated), and gets its mode, mtime and real name
+/// only when its last blob is in; a failed restore deletes its partial files.
+/// </summary>
+internal sealed partial class RestoreEngine
 {
-    private const long MaxRangeRead = 16L * 1024 * 1024;
+    private const long MaxRangeRead = 32L * 1024 * 1024;
+    private const long MaxGapRead = 256L * 1024;
     private readonly VaultRepository _repo;
     private readonly RestoreRequest _request;
     private readonly IProgress<VaultProgress>? _progress;
@@ -101,6 +108,8 @@ internal sealed class RestoreEngine
 
     public async Task<RestoreResult> RunAsync()
     {
+        var cpuStart = Environment.CpuUsage.TotalTime;
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         _target = Path.TrimEndingDirectorySeparator(Path.GetFullPath(_request.TargetDirectory));
         if (Directory.Exists(_target) && Directory.EnumerateFileSystemEntries(_target).Any() && !_request.Overwrite)
         {
@@ -123,7 +132,8 @@ internal sealed class RestoreEngine
         }
 
         var workers = Math.Max(1, _repo.Options.Workers ?? Environment.ProcessorCount);
-        await Parallel.ForEachAsync(_files, new ParallelOptions { MaxDegreeOfParallelism = workers, CancellationToken = _ct }, async (f, c) => await RestoreFileAsync(f.Path, f.Node, c));
+        await WriteFilesAsync(workers, started);
+        var finishStarted = System.Diagnostics.Stopwatch.GetTimestamp();
 
         foreach (var (path, node) in _links)
         {
@@ -147,7 +157,8 @@ internal sealed class RestoreEngine
 
         _progress?.Report(new VaultProgress { Phase = "restore", FilesDone = _filesDone, FilesTotal = _files.Count, BytesDone = _bytesDone, BytesTotal = _bytesTotal });
         Log.RestoreDone(_repo.Logger, _request.Snapshot.ShortId, _target, _files.Count, _bytesDone);
-        return new RestoreResult { Files = _files.Count, Dirs = _dirs.Count, Bytes = _bytesDone };
+        var finish = System.Diagnostics.Stopwatch.GetElapsedTime(finishStarted);
+        return new RestoreResult { Files = _files.Count, Dirs = _dirs.Count, Bytes = _bytesDone, Stages = Stages(finish, Environment.CpuUsage.TotalTime - cpuStart) };
     }
 
     private string Local(string snapshotPath)
@@ -212,83 +223,7 @@ internal sealed class RestoreEngine
         return any;
     }
 
-    private async Task RestoreFileAsync(string path, NodeJson node, CancellationToken ct)
-    {
-        var local = Local(path);
-        var content = node.Content ?? [];
-        var locations = new BlobLocation[content.Count];
-        for (var i = 0; i < content.Count; i++)
-        {
-            if (!BlobId.TryParse(content[i], out var id) || !_repo.Index.TryGet(id, out locations[i]))
-            {
-                throw new VaultCorruptException($"blob {content[i]} of {path} is not in the index");
-            }
-        }
-
-        if (File.Exists(local) && new FileInfo(local).LinkTarget is not null)
-        {
-            File.Delete(local);
-        }
-
-        using (var handle = File.OpenHandle(local, FileMode.Create, FileAccess.Write, FileShare.None, FileOptions.None))
-        {
-            long fileOffset = 0;
-            var i = 0;
-            while (i < locations.Length)
-            {
-                // Adjacent blobs of one pack are read with one ranged get.
-                var first = locations[i];
-                var j = i + 1;
-                long end = first.Entry.Offset + first.Entry.Length;
-                while (j < locations.Length && locations[j].Pack == first.Pack && locations[j].Entry.Offset == end && end - first.Entry.Offset < MaxRangeRead)
-                {
-                    end += locations[j].Entry.Length;
-                    j++;
-                }
-
-                var packName = first.Pack.ToString();
-                var data = await _repo.Store.GetAsync(VaultRepository.PackKey(first.Pack), first.Entry.Offset, end - first.Entry.Offset, ct);
-                if (data.Length != end - first.Entry.Offset)
-                {
-                    throw new VaultCorruptException($"pack {packName} is shorter than the index says");
-                }
-
-                LargeReads.Add(data.Length);
-
-                for (var k = i; k < j; k++)
-                {
-                    var e = locations[k].Entry;
-                    var raw = VaultBuffers.Pool.Rent((int)e.RawLength);
-                    try
-                    {
-                        BlobDecoder.Decode(data.AsSpan((int)(e.Offset - first.Entry.Offset), (int)e.Length), e, _repo.Key.Data, packName, raw, verifyHash: false);
-                        RandomAccess.Write(handle, raw.AsSpan(0, (int)e.RawLength), fileOffset);
-                        fileOffset += e.RawLength;
-                    }
-                    finally
-                    {
-                        VaultBuffers.Pool.Return(raw);
-                    }
-                }
-
-                var rawBytes = 0L;
-                for (var k = i; k < j; k++)
-                {
-                    rawBytes += locations[k].Entry.RawLength;
-                }
-
-                i = j;
-                var done = Interlocked.Add(ref _bytesDone, rawBytes);
-                _progress?.Report(new VaultProgress { Phase = "restore", FilesDone = Interlocked.Read(ref _filesDone), FilesTotal = _files.Count, BytesDone = done, BytesTotal = _bytesTotal, Current = path });
-            }
-        }
-
-        SetMode(local, node.Mode);
-        FileStats.SetMtime(local, node.Mtime, isSymlink: false);
-        Interlocked.Increment(ref _filesDone);
-    }
-
-    private static void SetMode(string path, int mode)
+    internal static void SetMode(string path, int mode)
     {
         if (!OperatingSystem.IsWindows() && mode != 0)
         {

@@ -266,7 +266,7 @@ public sealed class MaintenanceTests
 
         var first = await src.CopyToAsync(dest);
 
-        Assert.True(first.PacksRead > 1);
+        Assert.True(first.PacksRead > 0);
         Assert.Equal(first.PacksRead, first.PacksCopiedWhole); // a fresh destination needs every blob of every pack
         File.WriteAllBytes(Path.Combine(dir, "added.bin"), Vaults.RandomBytes(300_000, 21));
         File.WriteAllBytes(Path.Combine(dir, "a", "more.bin"), Vaults.RandomBytes(300_000, 22));

@@ -51,10 +51,7 @@ internal sealed class CopyEngine(VaultRepository src, VaultRepository dest, Snap
         var present = (await _dest.LoadSnapshotsAsync(null, ct)).Select(s => s.OriginalId ?? s.Id).ToHashSet(StringComparer.Ordinal);
         var todo = sources.Where(s => !present.Contains(s.OriginalId ?? s.Id)).ToList();
         var skipped = sources.Count - todo.Count;
-        foreach (var s in todo)
-        {
-            await PlanTreeAsync(BlobId.Parse(s.TreeId));
-        }
+        await PlanAsync(todo.Select(s => BlobId.Parse(s.TreeId)));
 
         var plan = wall.Elapsed;
         var workers = Math.Max(1, _dest.Options.Workers ?? Environment.ProcessorCount);
@@ -105,29 +102,40 @@ internal sealed class CopyEngine(VaultRepository src, VaultRepository dest, Snap
 
     // ---- plan ---------------------------------------------------------------------------------------------------
 
-    private async Task PlanTreeAsync(BlobId treeId)
+    /// <summary>
+    /// Walks the trees level by level, loading each level's trees in parallel (a few round trips in flight, for object
+    /// stores), and records every blob the destination lacks.
+    /// </summary>
+    private async Task PlanAsync(IEnumerable<BlobId> roots)
     {
         // Every tree is walked even when the destination has it: a tree there does not prove that all its content
         // is (an interrupted copy or backup may have stored the tree's pack before a content pack). Trees are small,
         // and each is loaded verified (authenticated and hashed) before it is trusted for the walk.
-        if (!_visited.Add(treeId))
+        var level = roots.Where(_visited.Add).ToList();
+        while (level.Count > 0)
         {
-            return;
-        }
-
-        Need(treeId);
-        var tree = await _src.LoadTreeAsync(treeId, ct);
-        foreach (var n in tree.Nodes)
-        {
-            foreach (var c in n.Content ?? [])
+            var trees = new TreeJson[level.Count];
+            await Parallel.ForEachAsync(Enumerable.Range(0, level.Count), new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = ct },
+                async (i, c) => trees[i] = await _src.LoadTreeAsync(level[i], c));
+            var next = new List<BlobId>();
+            for (var i = 0; i < level.Count; i++)
             {
-                Need(BlobId.Parse(c));
+                Need(level[i]);
+                foreach (var n in trees[i].Nodes)
+                {
+                    foreach (var c in n.Content ?? [])
+                    {
+                        Need(BlobId.Parse(c));
+                    }
+
+                    if (n.Subtree is not null && _visited.Add(BlobId.Parse(n.Subtree)))
+                    {
+                        next.Add(BlobId.Parse(n.Subtree));
+                    }
+                }
             }
 
-            if (n.Subtree is not null)
-            {
-                await PlanTreeAsync(BlobId.Parse(n.Subtree));
-            }
+            level = next;
         }
     }
 

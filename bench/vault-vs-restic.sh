@@ -3,7 +3,9 @@
 # lifeline runs as its apphost, published Release with ReadyToRun (what a deployment would ship);
 # restic is Debian's package, run with --no-cache.
 # Phases: full backup, unchanged re-backup, changed re-backup (after --mutate 5 of the same tree), restore (+ sync),
-# check --read-data, repository size, peak memory (max RSS from /usr/bin/time -v); plus `cp -r` + `sync` of the tree.
+# check --read-data, repository size, peak memory (max RSS from /usr/bin/time -v); plus `cp -r` + `sync` of the tree;
+# copy to another location (a fresh repository with the source's chunker parameters: lifeline vault copy vs restic
+# copy vs `cp -r` + `sync` of the lifeline repository, and in-process with its stage times).
 # Usage: bench/vault-vs-restic.sh [--mib N]     (default 1024; results: markdown table on stdout and in $WORK/results.md)
 # Environment: BENCH_DIR (default /var/tmp/lifeline-bench: the data set is cached there), MAKE_DATASET (path of
 # make-dataset.py; default ../shared/bench/make-dataset.py next to the repository, then /work/shared/bench/...).
@@ -96,6 +98,17 @@ measure lifeline-open "$LIFELINE" vault snapshots
 measure restic-check restic check --no-cache --read-data
 measure lifeline-check "$LIFELINE" vault check --read-data
 
+# Copy to another location (what keeps the second region current), each into a fresh repository that has the
+# source's chunker parameters, cold cache: restic copy, lifeline vault copy (every blob decrypted, authenticated and
+# hashed against its id before it is written), and the floor, `cp -r` + `sync` of the lifeline repository.
+RESTIC_FROM_PASSWORD=$RESTIC_PASSWORD restic init --repo "$WORK/restic-copy" --from-repo "$WORK/restic-repo" --copy-chunker-params >/dev/null
+LIFELINE_FROM_PASSWORD=$LIFELINE_PASSWORD LIFELINE_REPO=$WORK/lifeline-copy "$LIFELINE" vault init --from "$WORK/lifeline-repo" >/dev/null
+measure cp-repo-sync sh -c "cp -r '$WORK/lifeline-repo' '$WORK/cp-repo' && sync"
+measure restic-copy env RESTIC_FROM_PASSWORD="$RESTIC_PASSWORD" restic --repo "$WORK/restic-copy" copy --no-cache -q --from-repo "$WORK/restic-repo"
+measure lifeline-copy env LIFELINE_TO_PASSWORD="$LIFELINE_PASSWORD" "$LIFELINE" vault copy --to "$WORK/lifeline-copy"
+LIFELINE_REPO=$WORK/lifeline-copy "$LIFELINE" vault check --read-data >/dev/null || { echo "the lifeline copy does not check" >&2; exit 1; }
+rm -rf "$WORK/cp-repo" "$WORK/restic-copy" "$WORK/lifeline-copy"
+
 # In-process (as `lifeline up` runs a backup: no process start; the key derivation timed apart, never weakened):
 # a full backup into a fresh repository and then an unchanged re-backup, each after dropping the page cache, with the
 # per-stage times of the backup engine.
@@ -106,6 +119,12 @@ measure inproc-full dotnet "$INPROC" vault-backup "$WORK/inproc-repo" "$TREE"
 measure inproc-unchanged dotnet "$INPROC" vault-backup "$WORK/inproc-repo" "$TREE"
 # the restore's stage times (in-process helper, no check): where its time goes against cp -r + sync
 measure inproc-restore sh -c "dotnet '$INPROC' vault-restore '$WORK/inproc-repo' '$WORK/inproc-restore' --no-check && sync"
+# In-process copy (as `lifeline up` keeps its second location current): into a fresh vault with the source's chunker
+# parameters (re-encrypting every verified blob), then into one that also shares the master key (whole verified packs
+# written as they are); each prints its copy time, CPU seconds and stage times.
+measure inproc-copy dotnet "$INPROC" vault-copy "$WORK/lifeline-repo" "$WORK/inproc-copy"
+measure inproc-copy-samekey env VAULT_COPY_SAME_KEY=1 dotnet "$INPROC" vault-copy "$WORK/lifeline-repo" "$WORK/inproc-copy"
+rm -rf "$WORK/inproc-copy"
 inproc() { sed -n "s/^inproc $2=\([0-9.]*\).*/\1/p; s/^inproc .* $2=\([0-9.]*\).*/\1/p" "$WORK/out-inproc-$1.txt" | head -1; }
 
 # the restores must equal the tree (content); lifeline's also keeps modification times
@@ -141,6 +160,13 @@ verdict() { if [ "$(echo "$1" | bc -l)" = 1 ]; then echo "met"; else echo "misse
   printf '| repository size | %s MB | %s MB | %s | ≤ restic | %s |\n' "$((RESTIC_SIZE / 1000000))" "$((LIFELINE_SIZE / 1000000))" "$(ratio "$LIFELINE_SIZE" "$RESTIC_SIZE")" "$(verdict "$LIFELINE_SIZE <= $RESTIC_SIZE")"
   printf '| peak memory (max RSS of all phases) | %s MB | %s MB | %s | < 300 MB | %s |\n' "$RESTIC_PEAK" "$LIFELINE_PEAK" "$(ratio "$LIFELINE_PEAK" "$RESTIC_PEAK")" "$(verdict "$LIFELINE_PEAK < 300")"
   printf '| `cp -r` + `sync` of the tree | %.2f s | | | | |\n' "${SECS[cp-sync]}"
+  r=${SECS[restic-copy]}; l=${SECS[lifeline-copy]}; c=${SECS[cp-repo-sync]}
+  printf '| copy to a fresh location (command) | %.2f s | %.2f s | %s | ≤ 2× cp -r + sync of the repository (%.2f s): lifeline %s× | %s |\n' "$r" "$l" "$(ratio "$l" "$r")" "$c" "$(ratio "$l" "$c")" "$(verdict "$l <= $c * 2")"
+  for k in copy copy-samekey; do
+    cw=$(inproc "$k" copy); cc=$(inproc "$k" cpu)
+    printf '| in-process copy, %s (copy work / its CPU) | | %s s / %s s CPU | | ≤ 2× cp -r + sync: %s | |\n' \
+      "$([ "$k" = copy ] && echo "re-encrypting" || echo "shared master key")" "$cw" "$cc" "$(verdict "$cw <= $c * 2")"
+  done
   for k in full unchanged; do
     o=$(inproc "$k" open); b=$(inproc "$k" backup); r=${SECS[restic-$k]}
     printf '| in-process %s backup (open incl. Argon2id / backup work; restic: its command) | %.2f s | %s s / %s s | %s (backup work) | %s | |\n' \
@@ -158,6 +184,12 @@ verdict() { if [ "$(echo "$1" | bc -l)" = 1 ]; then echo "met"; else echo "misse
   printf 'Stage times of an in-process restore of the same tree (+ sync: %.2f s, %s MB; reader one thread, workers summed):\n\n' "${SECS[inproc-restore]}" "${RSS[inproc-restore]}"
   echo '```'
   grep '^restore-stages' "$WORK/out-inproc-restore.txt" | sed 's/^restore-stages //'
+  echo '```'
+  echo
+  echo "Per-stage times of the in-process copies (plan and snapshots wall; reader, workers and uploads summed):"
+  echo
+  echo '```'
+  for k in copy copy-samekey; do grep '^inproc-copy-stages' "$WORK/out-inproc-$k.txt" | sed "s/^inproc-copy-stages /$k: /"; done
   echo '```'
   echo
   echo "Peak memory per phase (MB), restic / lifeline: full ${RSS[restic-full]} / ${RSS[lifeline-full]}, unchanged ${RSS[restic-unchanged]} / ${RSS[lifeline-unchanged]}, changed ${RSS[restic-changed]} / ${RSS[lifeline-changed]}, restore ${RSS[restic-restore]} / ${RSS[lifeline-restore]}, check ${RSS[restic-check]} / ${RSS[lifeline-check]}."

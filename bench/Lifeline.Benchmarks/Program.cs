@@ -11,6 +11,11 @@ if (args.Length > 0 && args[0] == "vault-backup")
     return await VaultInProcessBackup.RunAsync(args[1..]);
 }
 
+if (args.Length > 0 && args[0] == "vault-copy")
+{
+    return await VaultCopy.RunAsync(args[1..]);
+}
+
 if (args.Length > 0 && args[0] == "kdf")
 {
     return KdfTiming.Run();

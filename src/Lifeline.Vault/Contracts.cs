@@ -34,6 +34,15 @@ public sealed record VaultInitOptions
     /// </summary>
     public VaultRepository? CopyChunkerParamsFrom { get; init; }
 
+    /// <summary>
+    /// Also take the master key from this open repository (a second location of the same data; new key files wrap it
+    /// with this repository's own password). A copy between two repositories that share the master key and the chunker
+    /// parameters writes a fully needed, verified source pack as its own bytes instead of re-encrypting it blob by blob
+    /// (docs/vault.md, "Copy"). Default null: a fresh random master key. Who holds a password of either repository can
+    /// read both.
+    /// </summary>
+    public VaultRepository? CopyMasterKeyFrom { get; init; }
+
     /// <summary>Small KDF parameters (8 MiB, 1 iteration, 1 lane) for tests; never use for real data.</summary>
     public static VaultInitOptions ForTests { get; } = new() { KdfMemoryKiB = 8 * 1024, KdfIterations = 1, KdfParallelism = 1 };
 }
@@ -584,6 +593,61 @@ public sealed record CopyResult
 
     /// <summary>Packs written to the destination and read back verified (<see cref="VaultOpenOptions.ReadBackPacks"/>).</summary>
     public int PacksReadBack { get; init; }
+
+    /// <summary>Source packs read (each once, as one sequential range).</summary>
+    public int PacksRead { get; init; }
+
+    /// <summary>
+    /// Destination packs written as the source pack's own bytes (same master key, every blob of the pack needed and
+    /// verified): no re-encryption. The rest are built from the verified blobs.
+    /// </summary>
+    public int PacksCopiedWhole { get; init; }
+
+    /// <summary>Where the copy's time went (docs/vault.md, "Running it well").</summary>
+    public CopyStageTimes Stages { get; init; } = new();
+}
+
+/// <summary>
+/// Per-stage times of one copy. Plan, snapshots and the whole run are wall time; the others are summed over the
+/// threads doing them (the reader, the verify workers, the uploads), so on N cores they can add up to N times the wall.
+/// </summary>
+public sealed record CopyStageTimes
+{
+    /// <summary>Listing snapshots on both sides and walking the trees to find the blobs the destination lacks (wall).</summary>
+    public TimeSpan Plan { get; init; }
+
+    /// <summary>Reader: reading source pack ranges.</summary>
+    public TimeSpan Read { get; init; }
+
+    /// <summary>Reader: blocked handing packs to the workers (they are behind).</summary>
+    public TimeSpan WaitForWorkers { get; init; }
+
+    /// <summary>Workers, summed: decrypting, decompressing and hashing every blob against its id.</summary>
+    public TimeSpan Verify { get; init; }
+
+    /// <summary>Workers, summed: re-encrypting (or copying) blobs into destination packs and sealing the headers, pack hash.</summary>
+    public TimeSpan Pack { get; init; }
+
+    /// <summary>Workers, summed: blocked waiting for an upload slot.</summary>
+    public TimeSpan WaitForUpload { get; init; }
+
+    /// <summary>Uploads, summed: writing packs to the destination (the file system store fsyncs each).</summary>
+    public TimeSpan Write { get; init; }
+
+    /// <summary>Uploads, summed: reading each written pack back and comparing it with what was written.</summary>
+    public TimeSpan ReadBack { get; init; }
+
+    /// <summary>Writing index files (summed) once their packs are durable.</summary>
+    public TimeSpan IndexWrite { get; init; }
+
+    /// <summary>Writing the snapshots after every index file (wall).</summary>
+    public TimeSpan Snapshots { get; init; }
+
+    /// <summary>Verify workers used.</summary>
+    public int Workers { get; init; }
+
+    /// <summary>Most uploads allowed at once.</summary>
+    public int Uploads { get; init; }
 }
 
 /// <summary>A key (password) that opens the repository.</summary>

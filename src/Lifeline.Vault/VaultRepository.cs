@@ -88,7 +88,7 @@ public sealed partial class VaultRepository : IAsyncDisposable
         }
 
         var host = openOptions.Host ?? Environment.MachineName;
-        var master = MasterKey.Create();
+        var master = options.CopyMasterKeyFrom is { } keySource ? new MasterKey((byte[])keySource.Key.Material.Clone()) : MasterKey.Create();
         var keyFile = KeyFiles.Create(master.Material, password, options, host, time.GetUtcNow());
         var keyBytes = WireJson.Serialize(keyFile, WireJson.Default.KeyFileJson);
         var keyId = Convert.ToHexStringLower(SHA256.HashData(keyBytes));

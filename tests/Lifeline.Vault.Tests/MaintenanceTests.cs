@@ -1,4 +1,5 @@
 using Lifeline.Storage.FileSystem;
+using Lifeline.Vault.Format;
 
 namespace Lifeline.Vault.Tests;
 
@@ -221,5 +222,65 @@ public sealed class MaintenanceTests
         Assert.Equal(1, copy.SnapshotsCopied);
         Assert.Equal(0, copy.BlobsCopied); // same chunk boundaries, same trees: everything was already there
         Assert.True(direct.DataAdded > 0);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Copy_SourceBlobWithAFlippedByte_RefusesItNamingItAndCopiesNothingUnverified(bool sharedMasterKey)
+    {
+        using var tmp = new TempDir();
+        var srcStore = Vaults.Store(tmp, "primary");
+        await using var src = await Vaults.CreateAsync(srcStore);
+        await using var dest = await Vaults.CreateAsync(Vaults.Store(tmp, "secondary"), Vaults.Small with { CopyChunkerParamsFrom = src, CopyMasterKeyFrom = sharedMasterKey ? src : null });
+        var dir = tmp.Sub("src");
+        Vaults.MakeTree(dir);
+        await src.BackupAsync(new BackupRequest { Paths = [dir] });
+        // flip one byte in the middle of one data blob's ciphertext (the pack file replaced whole, as a disk error leaves it)
+        var pack = Directory.GetFiles(Path.Combine(srcStore.Root, "data"), "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal).First();
+        var bytes = File.ReadAllBytes(pack);
+        var victim = PackBuilder.ReadHeader(bytes, src.Key.Data, Path.GetFileName(pack)).First(e => e.Type == BlobType.Data);
+        bytes[victim.Offset + (victim.Length / 2)] ^= 0x08;
+        await srcStore.PutAsync(Path.GetRelativePath(srcStore.Root, pack).Replace(Path.DirectorySeparatorChar, '/'), bytes);
+
+        var e = await Assert.ThrowsAsync<VaultCorruptException>(() => src.CopyToAsync(dest));
+
+        Assert.Contains($"blob {victim.Id}", e.Message, StringComparison.Ordinal);
+        Assert.Contains("fails authentication", e.Message, StringComparison.Ordinal);
+        await using var reopened = await VaultRepository.OpenAsync(new FileSystemObjectStore(Path.Combine(tmp.Path, "secondary")), Vaults.Password);
+        Assert.Empty(await reopened.ListSnapshotsAsync().ToListAsync());
+        Assert.False(reopened.Index.Contains(victim.Id));
+        var check = await reopened.CheckAsync(new CheckOptions { ReadData = true });
+        Assert.True(check.Ok, string.Join("\n", check.Errors)); // every pack the copy wrote holds verified blobs only
+    }
+
+    [Fact]
+    public async Task Copy_ToAVaultSharingTheMasterKey_WritesWholePacksAsTheyAreAndRestores()
+    {
+        using var tmp = new TempDir();
+        await using var src = await Vaults.CreateAsync(Vaults.Store(tmp, "primary"));
+        await using var dest = await Vaults.CreateAsync(Vaults.Store(tmp, "secondary"), Vaults.Small with { CopyChunkerParamsFrom = src, CopyMasterKeyFrom = src });
+        var dir = tmp.Sub("src");
+        Vaults.MakeTree(dir);
+        await src.BackupAsync(new BackupRequest { Paths = [dir] });
+
+        var first = await src.CopyToAsync(dest);
+
+        Assert.True(first.PacksRead > 0);
+        Assert.Equal(first.PacksRead, first.PacksCopiedWhole); // a fresh destination needs every blob of every pack
+        File.WriteAllBytes(Path.Combine(dir, "added.bin"), Vaults.RandomBytes(300_000, 21));
+        File.WriteAllBytes(Path.Combine(dir, "a", "more.bin"), Vaults.RandomBytes(300_000, 22));
+        await dest.BackupAsync(new BackupRequest { Paths = [Path.Combine(dir, "a")] }); // the destination already has some of the new blobs
+        var s2 = (await src.BackupAsync(new BackupRequest { Paths = [dir] })).Snapshot;
+        var second = await src.CopyToAsync(dest);
+
+        Assert.Equal(1, second.SnapshotsCopied);
+        Assert.True(second.BlobsCopied > 0);
+        var check = await dest.CheckAsync(new CheckOptions { ReadData = true });
+        Assert.True(check.Ok, string.Join("\n", check.Errors));
+        var copied = (await dest.ListSnapshotsAsync().ToListAsync()).Single(c => c.OriginalId == s2.Id);
+        var target = Path.Combine(tmp.Path, "out");
+        await dest.RestoreAsync(new RestoreRequest { Snapshot = copied, TargetDirectory = target });
+        Vaults.AssertSameTree(dir, Path.Combine(target, "src"));
     }
 }

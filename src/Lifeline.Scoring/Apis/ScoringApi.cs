@@ -68,9 +68,21 @@ public static class ScoringApi
             return PredictionFailed(model, failure);
         }
 
-        if (await scorer.RecordAsync(context, "score-lead", response, lead) is { } notRecorded)
+        if (scorer.TryRecord(context, "score-lead", response, lead, out var durable) is { } notRecorded)
         {
             return notRecorded;
+        }
+
+        if (durable is not null)
+        {
+            try
+            {
+                await durable;
+            }
+            catch (IOException ex)
+            {
+                return scorer.WriteFailed(context, "score-lead", ex);
+            }
         }
 
         metrics.ScoreLeadOk.Inc();
@@ -133,9 +145,21 @@ public static class ScoringApi
             predictions[i] = response;
         }
 
-        if (await scorer.RecordAsync(context, "score-leads", null, null, predictions, leads) is { } notRecorded)
+        if (scorer.TryRecord(context, "score-leads", null, null, out var durable, predictions, leads) is { } notRecorded)
         {
             return notRecorded;
+        }
+
+        if (durable is not null)
+        {
+            try
+            {
+                await durable;
+            }
+            catch (IOException ex)
+            {
+                return scorer.WriteFailed(context, "score-leads", ex);
+            }
         }
 
         var latencyMs = timeProvider.GetElapsedTime(started).TotalMilliseconds;

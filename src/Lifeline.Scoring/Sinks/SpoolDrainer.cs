@@ -53,7 +53,7 @@ internal sealed class SpoolDrainer<T> : IDisposable
     // that grows with each flush's backlog and shrinks after it is a large-object allocation per flush, and those are
     // what made a gen2 collection about every second at saturation (docs/benchmarks.md). Only a single record larger
     // than the buffer gets a bigger one, given back when the drainer has caught up.
-    private const int ReadBytes = 1 << 20;
+    private const int ReadBytes = 4 << 20; // the most one batch reads (as before: a Delta commit per batch stays as large)
     private const int ListCapacity = 4096;
     private readonly List<ReadOnlyMemory<byte>> _rawBatch = new(ListCapacity);
     private readonly TimeSpan _flushInterval;

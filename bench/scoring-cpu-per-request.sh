@@ -7,7 +7,8 @@
 #
 # Usage: bench/scoring-cpu-per-request.sh [DURATION=10s] [CONNECTIONS=16] [ROUNDS=2]
 # Environment: BUILDS="base:/tmp/base new:src/Lifeline.Cli/bin/Release/net10.0" (name:directory holding `lifeline`;
-#   default: this tree's Release build only), MODES="sinks nosinks".
+#   default: this tree's Release build only), MODES="sinks nosinks", SERVE_FLAGS (more flags for `scoring serve`, e.g.
+#   "--sink-flush-ms 2000": a slow machine's batches as large as a quiet one's at its rate).
 # Prints one markdown row per run: CPU seconds per 100k requests, gen0/gen1/gen2 collections per 100k, bytes allocated
 # per request ("–" for a build without the allocation gauge).
 set -euo pipefail
@@ -42,7 +43,7 @@ for r in $(seq "$rounds"); do
       name=${b%%:*}; dir=${b#*:}
       flags="--no-sinks"; [ "$mode" = sinks ] && { rm -rf "$work/sinks"; flags="--sink-dir $work/sinks"; }
       # shellcheck disable=SC2086
-      (cd "$work" && exec "$dir/lifeline" scoring serve --model-dir models --urls "http://127.0.0.1:$port" $flags >"$work/serve.log" 2>&1) &
+      (cd "$work" && exec "$dir/lifeline" scoring serve --model-dir models --urls "http://127.0.0.1:$port" $flags ${SERVE_FLAGS:-} >"$work/serve.log" 2>&1) &
       server=$!
       wait_ready "127.0.0.1:$port/health/ready"
       url="http://127.0.0.1:$port/score-lead"

@@ -37,7 +37,8 @@ public static class ScoringApi
         return app;
     }
 
-    internal static async Task<IResult> ScoreLeadAsync(HttpContext context, LeadScorer scorer)
+    // ValueTask: a lead answered without waiting (no sinks) allocates no Task for its result
+    internal static async ValueTask<IResult> ScoreLeadAsync(HttpContext context, LeadScorer scorer)
     {
         var metrics = scorer.Metrics;
         var started = scorer.TimeProvider.GetTimestamp();

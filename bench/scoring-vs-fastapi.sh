@@ -89,10 +89,11 @@ stop_service() { # $1 = kind, $2 = tag: keeps /metrics of ours, then a graceful 
   [ "$1" = peer ] || curl -sf "127.0.0.1:$port/metrics" >"$work/metrics-$2.txt" || true
   kill -TERM "$server"; wait "$server" 2>/dev/null || true; server=""
 }
-gc_note() { # $1 = metrics file -> "pause X ms in N0/N1/N2 collections"
+gc_note() { # $1 = metrics file -> "pause X ms in N0/N1/N2 collections, M MiB allocated" (allocated: builds with the gauge)
   awk '/^lifeline_scoring_gc_pause_seconds_total/ {p=$NF} /^lifeline_scoring_gc_collections_total\{generation="0"\}/ {g0=$NF}
        /^lifeline_scoring_gc_collections_total\{generation="1"\}/ {g1=$NF} /^lifeline_scoring_gc_collections_total\{generation="2"\}/ {g2=$NF}
-       END { printf "%.0f ms in %d/%d/%d", p*1000, g0, g1, g2 }' "$1"
+       /^lifeline_scoring_gc_allocated_bytes_total/ {a=$NF; has=1}
+       END { printf "%.0f ms in %d/%d/%d", p*1000, g0, g1, g2; if (has) printf ", %.0f MiB allocated", a/1048576 }' "$1"
 }
 
 name() { case "$1" in peer) echo "FastAPI + scikit-learn (peer)";; nosinks) echo "Lifeline scoring, no sinks";; sinks) echo "Lifeline scoring, durable spool + JSON-lines sinks";; esac; }

@@ -42,6 +42,7 @@ internal sealed class ScoringMetrics
             new GaugeConfiguration { LabelNames = ["generation"] });
         GcLastPauseSeconds = factory.CreateGauge("lifeline_scoring_gc_last_pause_seconds", "The pause of the last collection of each kind",
             new GaugeConfiguration { LabelNames = ["kind"] });
+        GcAllocatedBytes = factory.CreateGauge("lifeline_scoring_gc_allocated_bytes_total", "Bytes allocated on the managed heap since start (all threads)");
         Registry.AddBeforeCollectCallback(CollectGc);
         ScoreLeadOk = Requests.WithLabels("score-lead", "200");
         ScoreLeadLatency = Latency.WithLabels("score-lead");
@@ -85,9 +86,12 @@ internal sealed class ScoringMetrics
 
     public Gauge GcLastPauseSeconds { get; }
 
+    public Gauge GcAllocatedBytes { get; }
+
     private void CollectGc()
     {
         GcPauseSeconds.Set(GC.GetTotalPauseDuration().TotalSeconds);
+        GcAllocatedBytes.Set(GC.GetTotalAllocatedBytes(precise: false));
         for (var generation = 0; generation <= GC.MaxGeneration; generation++)
         {
             GcCollections.WithLabels(generation.ToString(CultureInfo.InvariantCulture)).Set(GC.CollectionCount(generation));

@@ -30,7 +30,8 @@ internal static class FastJson
         response.ContentType = "application/json; charset=utf-8";
         response.ContentLength = buffer.WrittenCount;
         response.BodyWriter.Write(buffer.WrittenSpan);
-        return response.BodyWriter.FlushAsync().AsTask();
+        var flush = response.BodyWriter.FlushAsync();
+        return flush.IsCompletedSuccessfully ? Task.CompletedTask : flush.AsTask(); // AsTask of a done flush is a Task per request
     }
 }
 

@@ -18,7 +18,7 @@ internal static class JsonBody
     public static async ValueTask<(T? Value, ProblemHttpResult? Problem)> ReadAsync<T>(HttpRequest request, JsonTypeInfo<T> typeInfo, int limit)
         where T : class
     {
-        if (!request.HasJsonContentType())
+        if (!IsJson(request))
         {
             return (null, Problems.Create(StatusCodes.Status415UnsupportedMediaType, "Unsupported content type",
                 $"the body must be JSON (Content-Type: application/json), got '{request.ContentType ?? "none"}'", "content-type"));
@@ -64,6 +64,14 @@ internal static class JsonBody
             reader.AdvanceTo(buffer.Start, buffer.End);
         }
     }
+
+    // The common spellings are compared as strings; anything else is parsed (HasJsonContentType allocates a parsed
+    // media type per request).
+    private static bool IsJson(HttpRequest request) =>
+        request.ContentType is { } type
+        && (type.Equals("application/json", StringComparison.OrdinalIgnoreCase)
+            || type.Equals("application/json; charset=utf-8", StringComparison.OrdinalIgnoreCase)
+            || request.HasJsonContentType());
 
     private static (T? Value, ProblemHttpResult? Problem) Parse<T>(ReadOnlySequence<byte> buffer, JsonTypeInfo<T> typeInfo)
         where T : class

@@ -19,7 +19,7 @@ internal enum ScoreFailure
 
 /// <summary>
 /// Validates and scores leads on the current model, records each outcome for failover and metrics, and queues each
-/// prediction in the durable spool before it is answered (<see cref="RecordAsync"/>). A slow prediction (over the failover timeout) is still answered but counts as a failure.
+/// prediction in the durable spool before it is answered (<see cref="TryRecord"/>). A slow prediction (over the failover timeout) is still answered but counts as a failure.
 /// </summary>
 internal sealed class LeadScorer(
     ModelManager models,
@@ -56,19 +56,20 @@ internal sealed class LeadScorer(
         };
 
     /// <summary>
-    /// Records the predictions in the spool and waits until they are in the spool file; null when recorded (or
-    /// recording is off), else the 503 to answer instead (the spool is full: back-pressure; or it cannot be written).
-    /// Nothing is answered 200 that is not recorded.
+    /// Records the predictions in the spool; null when recorded (or recording is off), else the 503 to answer instead
+    /// (the spool is full: back-pressure; or it cannot be written). <paramref name="durable"/> is the write to await
+    /// before answering (an IOException from it: <see cref="WriteFailed"/>): nothing is answered 200 that is not recorded. Not an
+    /// async method itself, so a request that waits for its write round allocates one state machine (its handler's), not two.
     /// </summary>
-    public async ValueTask<ProblemHttpResult?> RecordAsync(HttpContext context, string endpoint, ScoreLeadResponse? one, ScoreLeadRequest? lead,
-        IReadOnlyList<ScoreLeadResponse>? many = null, IReadOnlyList<ScoreLeadRequest?>? leads = null)
+    public ProblemHttpResult? TryRecord(HttpContext context, string endpoint, ScoreLeadResponse? one, ScoreLeadRequest? lead,
+        out Task? durable, IReadOnlyList<ScoreLeadResponse>? many = null, IReadOnlyList<ScoreLeadRequest?>? leads = null)
     {
+        durable = null;
         if (!predictions.Enabled)
         {
             return null;
         }
 
-        Task? durable;
         try
         {
             if (one is not null)
@@ -88,7 +89,7 @@ internal sealed class LeadScorer(
         }
         catch (Exception ex) when (ex is System.Text.Json.JsonException or InvalidOperationException or ArgumentException or NotSupportedException)
         {
-            return RecordFailed(endpoint, "the record cannot be serialised", ex);
+            return RecordFailed(context, endpoint, "the record cannot be serialised", ex);
         }
 
         if (durable is null)
@@ -100,25 +101,21 @@ internal sealed class LeadScorer(
                 detail: "the prediction spool is at its disk budget (the sink is behind); nothing was recorded: retry after 1 s");
         }
 
-        try
-        {
-            await durable;
-            return null;
-        }
-        catch (IOException ex)
-        {
-            return RecordFailed(endpoint, "the spool cannot be written", ex);
-        }
+        return null;
+    }
 
-        ProblemHttpResult RecordFailed(string endpoint, string reason, Exception ex)
-        {
-            Log.RecordFailed(logger, reason, ex);
-            metrics.RecordFailures.Inc();
-            metrics.Request(endpoint, StatusCodes.Status503ServiceUnavailable);
-            context.Response.Headers.RetryAfter = "1";
-            return TypedResults.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Prediction not recorded",
-                detail: $"the prediction was not answered because it could not be recorded: {reason}; retry");
-        }
+    /// <summary>The 503 for a spool write that failed (<paramref name="ex"/>, from awaiting the task of <see cref="TryRecord"/>).</summary>
+    public ProblemHttpResult WriteFailed(HttpContext context, string endpoint, IOException ex) =>
+        RecordFailed(context, endpoint, "the spool cannot be written", ex);
+
+    private ProblemHttpResult RecordFailed(HttpContext context, string endpoint, string reason, Exception ex)
+    {
+        Log.RecordFailed(logger, reason, ex);
+        metrics.RecordFailures.Inc();
+        metrics.Request(endpoint, StatusCodes.Status503ServiceUnavailable);
+        context.Response.Headers.RetryAfter = "1";
+        return TypedResults.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Prediction not recorded",
+            detail: $"the prediction was not answered because it could not be recorded: {reason}; retry");
     }
 
     /// <summary>Checks one lead; returns null when valid, else the errors keyed by field (prefixed for batch items).</summary>

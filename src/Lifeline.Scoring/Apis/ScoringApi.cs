@@ -37,7 +37,8 @@ public static class ScoringApi
         return app;
     }
 
-    internal static async Task<IResult> ScoreLeadAsync(HttpContext context, LeadScorer scorer)
+    // ValueTask: a lead answered without waiting (no sinks) allocates no Task for its result
+    internal static async ValueTask<IResult> ScoreLeadAsync(HttpContext context, LeadScorer scorer)
     {
         var metrics = scorer.Metrics;
         var started = scorer.TimeProvider.GetTimestamp();
@@ -68,9 +69,21 @@ public static class ScoringApi
             return PredictionFailed(model, failure);
         }
 
-        if (await scorer.RecordAsync(context, "score-lead", response, lead) is { } notRecorded)
+        if (scorer.TryRecord(context, "score-lead", response, lead, out var durable) is { } notRecorded)
         {
             return notRecorded;
+        }
+
+        if (durable is not null)
+        {
+            try
+            {
+                await durable;
+            }
+            catch (IOException ex)
+            {
+                return scorer.WriteFailed(context, "score-lead", ex);
+            }
         }
 
         metrics.ScoreLeadOk.Inc();
@@ -133,9 +146,21 @@ public static class ScoringApi
             predictions[i] = response;
         }
 
-        if (await scorer.RecordAsync(context, "score-leads", null, null, predictions, leads) is { } notRecorded)
+        if (scorer.TryRecord(context, "score-leads", null, null, out var durable, predictions, leads) is { } notRecorded)
         {
             return notRecorded;
+        }
+
+        if (durable is not null)
+        {
+            try
+            {
+                await durable;
+            }
+            catch (IOException ex)
+            {
+                return scorer.WriteFailed(context, "score-leads", ex);
+            }
         }
 
         var latencyMs = timeProvider.GetElapsedTime(started).TotalMilliseconds;

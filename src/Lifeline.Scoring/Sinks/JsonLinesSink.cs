@@ -15,6 +15,7 @@ namespace Lifeline.Scoring.Sinks;
 internal sealed class JsonLinesSink<T>(string path, JsonTypeInfo<T> typeInfo) : IPositionedSink<T>, IRawJsonLinesSink
 {
     private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly byte[] _chunk = new byte[256 << 10];
     private ArrayBufferWriter<byte> _buffer = new(1 << 16);
 
     public string Path { get; } = path;
@@ -67,14 +68,41 @@ internal sealed class JsonLinesSink<T>(string path, JsonTypeInfo<T> typeInfo) : 
         await _gate.WaitAsync(cancellationToken);
         try
         {
-            _buffer.ResetWrittenCount();
-            foreach (var payload in payloads)
+            // Lines go out through one fixed chunk (made once, reused by every batch): a batch of any size costs no
+            // allocation, where a buffer holding the whole batch was a large-object allocation per flush. A crash
+            // between two chunks leaves a partial batch past the recorded length, cut off on start like a torn one.
+            Directory.CreateDirectory(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(Path))!);
+            long length;
+            using (var file = new FileStream(Path, FileMode.Append, FileAccess.Write, FileShare.Read, 0))
             {
-                _buffer.Write(payload.Span);
-                _buffer.Write("\n"u8);
+                var chunk = _chunk;
+                var used = 0;
+                foreach (var payload in payloads)
+                {
+                    if (used + payload.Length + 1 > chunk.Length && used > 0)
+                    {
+                        file.Write(chunk, 0, used);
+                        used = 0;
+                    }
+
+                    if (payload.Length + 1 > chunk.Length)
+                    {
+                        file.Write(payload.Span); // a record larger than the chunk: written as it is
+                        file.Write("\n"u8);
+                        continue;
+                    }
+
+                    payload.Span.CopyTo(chunk.AsSpan(used));
+                    used += payload.Length;
+                    chunk[used++] = (byte)'\n';
+                }
+
+                file.Write(chunk, 0, used);
+                file.Flush(flushToDisk: true);
+                length = file.Length;
             }
 
-            Persist(spoolId, endPosition);
+            RecordPosition(spoolId, endPosition, length);
         }
         finally
         {
@@ -94,6 +122,16 @@ internal sealed class JsonLinesSink<T>(string path, JsonTypeInfo<T> typeInfo) : 
             length = file.Length;
         }
 
+        RecordPosition(spoolId, endPosition, length);
+        if (_buffer.Capacity > 1 << 20)
+        {
+            _buffer = new ArrayBufferWriter<byte>(1 << 16); // a rare huge batch does not keep its buffer for the life of the service
+        }
+    }
+
+    // Records the spool position the file holds up to `length` (temp file, fsync, rename). Under _gate.
+    private void RecordPosition(string? spoolId, long endPosition, long length)
+    {
         if (spoolId is not null)
         {
             var tmp = PositionPath + ".tmp";
@@ -104,11 +142,6 @@ internal sealed class JsonLinesSink<T>(string path, JsonTypeInfo<T> typeInfo) : 
             }
 
             File.Move(tmp, PositionPath, overwrite: true);
-        }
-
-        if (_buffer.Capacity > 1 << 20)
-        {
-            _buffer = new ArrayBufferWriter<byte>(1 << 16); // a rare huge batch does not keep its buffer for the life of the service
         }
     }
 

@@ -27,17 +27,17 @@ internal readonly record struct SpoolRecord(ReadOnlyMemory<byte> Payload, long S
 
 /// <summary>
 /// A durable local append-only log of records (docs/scoring.md, "The spool"). Appends from many concurrent requests
-/// are group-committed: the first caller to find no write in progress writes everything pending with one
-/// <c>pwrite</c>, later callers share the next write; <see cref="TryAppend"/>'s task completes when the record is in
+/// are group-committed: callers copy their frames into a pending buffer and the spool's writer thread writes
+/// everything pending with one <c>pwrite</c> per round; <see cref="TryAppend"/>'s task completes when the record is in
 /// the file (handed to the OS: it survives SIGKILL and SIGTERM). Written data is fsynced at most
 /// <see cref="SpoolOptions.FsyncInterval"/> after it was written, which bounds what a power loss can take: the first write
 /// after a sync arms a one-shot timer for the interval and the sync thread fsyncs when it fires. An idle spool arms
 /// nothing and its threads sleep until a write (no periodic wake-ups: docs/up.md, "Idle").
 /// <para>
-/// No fsync runs on a request thread or a thread-pool thread: the periodic fsync, and the fsync of a segment closed
-/// by a roll-over, run on the spool's own sync thread; write rounds that pile up behind the first caller's go to the
-/// spool's own writer thread, not the thread pool (whose queue is full of requests under load, so a write round
-/// queued there waited behind them and held every record of its round; docs/benchmarks.md).
+/// No fsync and no file write runs on a request thread or a thread-pool thread: the periodic fsync, and the fsync of a
+/// segment closed by a roll-over, run on the spool's own sync thread; every write round runs on the spool's own writer
+/// thread, not the thread pool (whose queue is full of requests under load, so a write round queued there waited
+/// behind them and held every record of its round; docs/benchmarks.md) and not the caller's thread.
 /// </para>
 /// <para>
 /// On disk: segments <c>{base:D20}.seg</c>, each an 16-byte header (<c>LLSPOOL1</c>, base position) then frames
@@ -74,7 +74,7 @@ internal sealed class Spool : IDisposable
     private long _reserved; // bytes written or pending, as a global position (guarded by _gate)
     private byte[] _spare = new byte[1 << 16];
 
-    // the writer's state (only the current leader touches these)
+    // the writer's state (only the writer thread touches these)
     private FileStream _active;
     private long _activeBase;
     private long _activeLength;
@@ -202,6 +202,15 @@ internal sealed class Spool : IDisposable
     public Task? TryAppend(ReadOnlySpan<byte> payloads, ReadOnlySpan<int> lengths, bool ignoreBudget = false)
     {
         var size = (long)payloads.Length + (FrameHeaderSize * (long)lengths.Length);
+        // CRCs before the lock: requests contend for it, so only copying happens inside
+        Span<uint> crcs = lengths.Length <= 64 ? stackalloc uint[lengths.Length] : new uint[lengths.Length];
+        var at = 0;
+        for (var i = 0; i < lengths.Length; i++)
+        {
+            crcs[i] = Crc32.HashToUInt32(payloads.Slice(at, lengths[i]));
+            at += lengths[i];
+        }
+
         TaskCompletionSource batch;
         lock (_gate)
         {
@@ -223,12 +232,13 @@ internal sealed class Spool : IDisposable
             }
 
             var offset = 0;
-            foreach (var length in lengths)
+            for (var i = 0; i < lengths.Length; i++)
             {
+                var length = lengths[i];
                 var payload = payloads.Slice(offset, length);
                 var frame = _pending.AsSpan(_pendingLength, FrameHeaderSize + length);
                 BinaryPrimitives.WriteUInt32LittleEndian(frame, (uint)length);
-                BinaryPrimitives.WriteUInt32LittleEndian(frame[4..], Crc32.HashToUInt32(payload));
+                BinaryPrimitives.WriteUInt32LittleEndian(frame[4..], crcs[i]);
                 payload.CopyTo(frame[FrameHeaderSize..]);
                 _pendingLength += frame.Length;
                 offset += length;
@@ -244,24 +254,16 @@ internal sealed class Spool : IDisposable
             _writing = true;
         }
 
-        // This caller leads: it writes what is pending now (its own record and any that came meanwhile) inline, and
-        // hands the next round, if any, to the spool's writer thread so its own answer is not held up by others' writes.
-        WriteRound();
-        lock (_gate)
-        {
-            if (_pendingLength == 0)
-            {
-                _writing = false;
-                return batch.Task;
-            }
-        }
-
+        // The first record after an idle spell wakes the writer thread, which writes rounds until nothing is pending:
+        // no pwrite on a request's thread (with inline scheduling that is a socket thread serving other connections).
         _writeSignal.Release();
         return batch.Task;
     }
 
-    // The writer thread: woken when a leader leaves rounds behind; writes until nothing is pending, then lets the next
-    // caller lead again. Blocking here holds no thread-pool thread.
+    // The writer thread: woken by the first append after an idle spell; writes round after round (each round is
+    // everything appended while the previous one was being written: group commit) until nothing is pending, then
+    // sleeps until the next append wakes it. One TrySetResult per round wakes all of its requests at once. Blocking
+    // here holds no thread-pool thread and no request.
     private void WriterLoop()
     {
         try

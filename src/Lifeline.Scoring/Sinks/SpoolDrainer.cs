@@ -49,7 +49,13 @@ internal sealed class SpoolDrainer<T> : IDisposable
     private readonly Func<IReadOnlyList<T>, CancellationToken, Task> _append;
     private readonly IPositionedSink<T>? _positioned;
     private readonly IRawJsonLinesSink? _raw;
-    private readonly List<ReadOnlyMemory<byte>> _rawBatch = [];
+    // Read buffer, record list and raw batch are made once at their working size and reused for every batch: a buffer
+    // that grows with each flush's backlog and shrinks after it is a large-object allocation per flush, and those are
+    // what made a gen2 collection about every second at saturation (docs/benchmarks.md). Only a single record larger
+    // than the buffer gets a bigger one, given back when the drainer has caught up.
+    private const int ReadBytes = 4 << 20; // the most one batch reads (as before: a Delta commit per batch stays as large)
+    private const int ListCapacity = 4096;
+    private readonly List<ReadOnlyMemory<byte>> _rawBatch = new(ListCapacity);
     private readonly TimeSpan _flushInterval;
     private readonly int _maxBatch;
     private readonly TimeProvider _timeProvider;
@@ -57,8 +63,8 @@ internal sealed class SpoolDrainer<T> : IDisposable
     private readonly IAlertSink _alerts;
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stopping = new();
-    private readonly List<SpoolRecord> _records = [];
-    private byte[] _buffer = new byte[1 << 16];
+    private readonly List<SpoolRecord> _records = new(ListCapacity);
+    private byte[] _buffer = new byte[ReadBytes];
     private long _position;
     private long _written;
     private long _deadLetters;
@@ -187,7 +193,7 @@ internal sealed class SpoolDrainer<T> : IDisposable
         var items = new List<(T Record, SpoolRecord Raw)>();
         while (Position < _spool.Written)
         {
-            var next = _spool.Read(Position, _maxBatch, 4 << 20, ref _buffer, _records, out var corrupt);
+            var next = _spool.Read(Position, _maxBatch, ReadBytes, ref _buffer, _records, out var corrupt);
             if (corrupt is not null)
             {
                 Log.SpoolCorrupt(_logger, _name, corrupt);
@@ -241,16 +247,22 @@ internal sealed class SpoolDrainer<T> : IDisposable
             _metrics.SpoolBacklog.WithLabels(_name).Set(_spool.Written - next);
         }
 
-        // Caught up: a burst's big read buffer and record list are not kept for the life of the service.
-        if (_buffer.Length > 1 << 20)
+        // Caught up: a huge record's read buffer, or lists grown past their working size, are not kept for the life of the service.
+        if (_buffer.Length > ReadBytes)
         {
-            _buffer = new byte[1 << 16];
+            _buffer = new byte[ReadBytes];
         }
 
-        if (_records.Capacity > 4096)
+        if (_records.Capacity > 4 * ListCapacity)
         {
             _records.Clear();
-            _records.TrimExcess();
+            _records.Capacity = ListCapacity;
+        }
+
+        if (_rawBatch.Capacity > 4 * ListCapacity)
+        {
+            _rawBatch.Clear();
+            _rawBatch.Capacity = ListCapacity;
         }
     }
 

@@ -91,6 +91,56 @@ public class SpoolDrainerTests
         Assert.Equal(written.Order(StringComparer.Ordinal), read.Order(StringComparer.Ordinal));
     }
 
+    [Fact]
+    public async Task AppendRawAsync_BatchLargerThanItsWriteChunk_EveryLineInOrderAndPositionRecorded()
+    {
+        using var dir = new TempDir();
+        var sink = new JsonLinesPredictionSink(dir.Sub("predictions.jsonl"));
+        // ~1 MB of lines through the sink's 256 KiB chunk, with one record larger than the chunk in the middle
+        var lines = Enumerable.Range(0, 4000).Select(i => $"{{\"lead_id\":\"lead-{i:D5}\",\"pad\":\"{new string('x', i % 300)}\"}}").ToList();
+        lines[2000] = $"{{\"lead_id\":\"big\",\"pad\":\"{new string('y', 300 << 10)}\"}}";
+        var payloads = lines.Select(l => (ReadOnlyMemory<byte>)Encoding.UTF8.GetBytes(l)).ToList();
+
+        await sink.AppendRawAsync(payloads, "spool-1", 12345, CancellationToken.None);
+
+        Assert.Equal(lines, await File.ReadAllLinesAsync(dir.Sub("predictions.jsonl")));
+        Assert.Equal(12345, await sink.GetCommittedPositionAsync("spool-1", CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task DrainAsync_BacklogOfManyBatches_EveryRecordInTheSinkInOrder()
+    {
+        using var dir = new TempDir();
+        var time = new FakeTimeProvider();
+        using var spool = Spool.Open(new SpoolOptions { Directory = dir.Sub("spool") }, time);
+        var sink = new JsonLinesPredictionSink(dir.Sub("predictions.jsonl"));
+        using var drainer = new SpoolDrainer<PredictionRecord>("predictions", spool, ScoringJsonContext.Default.PredictionRecord, sink.AppendAsync, sink,
+            TimeSpan.FromMilliseconds(200), 1000, time, new ScoringMetrics(), new QueueAlertSink(new ConcurrentQueue<Alert>()), NullLogger.Instance);
+        var expected = new List<string>();
+        for (var call = 0; call < 100; call++)
+        {
+            // 100 records per append, ~3 MB in all: ten batches of 1000 through the one reused read buffer
+            var payloads = new List<byte>();
+            var lengths = new int[100];
+            for (var i = 0; i < 100; i++)
+            {
+                var record = Record((call * 100) + i) with { Industry = new string('z', 200) };
+                var json = JsonSerializer.SerializeToUtf8Bytes(record, ScoringJsonContext.Default.PredictionRecord);
+                payloads.AddRange(json);
+                lengths[i] = json.Length;
+                expected.Add(Encoding.UTF8.GetString(json));
+            }
+
+            await (spool.TryAppend(payloads.ToArray(), lengths) ?? throw new InvalidOperationException("spool full"));
+        }
+
+        await drainer.DrainAsync(CancellationToken.None);
+
+        Assert.Equal(expected, await File.ReadAllLinesAsync(dir.Sub("predictions.jsonl")));
+        Assert.Equal(10_000, drainer.Written);
+        Assert.Equal(spool.Written, spool.Checkpoint);
+    }
+
     private sealed class QueueAlertSink(ConcurrentQueue<Alert> alerts) : IAlertSink
     {
         public Task RaiseAsync(Alert alert, CancellationToken cancellationToken)

@@ -4,9 +4,12 @@
 #   - scoring runs at RATE requests/s, open loop (bench/Lifeline.OpenLoop: sends on schedule whatever the answers do),
 #   - a registry writer creates a run and logs a metric every second through the MLflow REST API (with a write token),
 #   - the plan's backups, copies and heartbeats run by themselves (up's protection and scheduler),
-# for DURATION seconds, sampling the up process every SAMPLE seconds: RSS (/proc/PID/status), the managed heap after
-# the last GC (up's /metrics gauge lifeline_gc_heap_after_last_gc_bytes), open file descriptors (/proc/PID/fd) and
-# threads. bench/Lifeline.SoakPlot fits a line to each series after a 20 % warm-up and says whether it is flat (the
+# for DURATION seconds, sampling the up process every SAMPLE seconds: RSS (/proc/PID/status), the managed heap's live
+# bytes after the last full GC (up's /metrics gauge lifeline_gc_live_bytes_after_last_full_gc: what a leak grows; the
+# heap after the last GC of any kind, lifeline_gc_heap_after_last_gc_bytes, is kept in the CSV too, but it counts the
+# dead gen2 and large objects that only a full GC frees, so it rises between full GCs without a leak), open file
+# descriptors (/proc/PID/fd), threads, and up's CPU time (utime+stime of /proc/PID/stat, in clock ticks: per-process
+# CPU time is little affected by other load). bench/Lifeline.SoakPlot fits a line to each series after a 20 % warm-up and says whether it is flat (the
 # bound is in its header: memory rises < 5 % of its mean over the window, fds and threads < 2), and draws docs/soak.png.
 # Prints the table for docs/benchmarks.md, the load generator's summary and the registry writer's counts.
 # Usage: bench/soak.sh [DURATION=600] [RATE=4000] [SAMPLE=5] [PNG=docs/soak.png]   (one hour: bench/soak.sh 3600)
@@ -54,19 +57,26 @@ writer=$!
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 dotnet "$openloop" "$scoring/score-lead" "$rate" "$duration" 16 "$work/body.json" >"$work/openloop.out" 2>"$work/openloop.err" &
 load=$!
-echo "seconds,rss_bytes,heap_after_gc_bytes,fds,threads" >"$work/samples.csv"
+echo "seconds,rss_bytes,live_after_full_gc_bytes,fds,threads,cpu_ticks,heap_after_any_gc_bytes" >"$work/samples.csv"
 while kill -0 "$load" 2>/dev/null; do
-  rss=$(awk '/^VmRSS:/ {print $2 * 1024}' "/proc/$pid/status")
-  threads=$(awk '/^Threads:/ {print $2}' "/proc/$pid/status")
-  fds=$(ls "/proc/$pid/fd" | wc -l)
-  heap=$(curl -s -m 5 "$status/metrics" | awk '/^lifeline_gc_heap_after_last_gc_bytes / {printf "%.0f", $2}')
-  echo "$(date +%s),$rss,${heap:-NaN},$fds,$threads" >>"$work/samples.csv"
+  # an up that died ends the sampling (the summary below says so); a sample that fails to read is skipped
+  kill -0 "$pid" 2>/dev/null || { echo "up (pid $pid) ended during the soak; last lines of its log:" >&2; tail -20 "$work/up.log" >&2; break; }
+  rss=$(awk '/^VmRSS:/ {print $2 * 1024}' "/proc/$pid/status" 2>/dev/null || true)
+  threads=$(awk '/^Threads:/ {print $2}' "/proc/$pid/status" 2>/dev/null || true)
+  fds=$(ls "/proc/$pid/fd" 2>/dev/null | wc -l || true)
+  ticks=$(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null || true)
+  metrics=$(curl -s -m 5 "$status/metrics" || true)
+  live=$(awk '/^lifeline_gc_live_bytes_after_last_full_gc / {printf "%.0f", $2}' <<<"$metrics")
+  heap=$(awk '/^lifeline_gc_heap_after_last_gc_bytes / {printf "%.0f", $2}' <<<"$metrics")
+  # 0 before up's first full GC: not a sample of the live heap yet
+  [ "${live:-0}" = 0 ] && live=NaN
+  [ -n "$rss" ] && [ -n "$ticks" ] && echo "$(date +%s),$rss,${live:-NaN},$fds,$threads,$ticks,${heap:-NaN}" >>"$work/samples.csv"
   sleep "$sample"
 done
-wait "$load" || true
+kill "$load" 2>/dev/null || true; wait "$load" || true
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 kill "$writer" 2>/dev/null; wait "$writer" 2>/dev/null || true; writer=""
-kill -TERM "$pid"; code=0; wait "$pid" || code=$?; pid=""
+code=0; kill -TERM "$pid" 2>/dev/null || true; wait "$pid" || code=$?; pid=""
 
 echo "soak $(date -u '+%Y-%m-%d %H:%M') UTC, ${duration}s at $rate requests/s, sampled every ${sample}s; load before $load_before, after $load_after; up's SIGTERM exit $code"
 dotnet "$plot" "$work/samples.csv" "$png" || true

@@ -1,6 +1,8 @@
-// Reads the samples bench/soak.sh wrote (CSV: seconds,rss_bytes,heap_after_gc_bytes,fds,threads), fits a least-squares
+// Reads the samples bench/soak.sh wrote (CSV: seconds,rss_bytes,live_after_full_gc_bytes,fds,threads[,cpu_ticks,...]), fits a least-squares
 // line to each series after the warm-up, prints a markdown table (start, end, fitted slope per hour, the rise the fitted
-// line makes over the measured window, the bound, flat or not) and draws the four series into one PNG.
+// line makes over the measured window, the bound, flat or not) and draws the four series into one PNG. With the CPU
+// column (utime+stime of up in clock ticks of 1/100 s), it also prints up's CPU as % of one core over the window after
+// the warm-up and over its first and last fifth: a per-commit cost that grows with the table shows there.
 //
 // "Flat" is stated as a bound on the fitted line's rise over the measured window: memory (RSS, heap after GC) rises
 // less than 5 % of its mean; file descriptors and threads rise less than 2 (a leak of one per minute over ten minutes
@@ -18,7 +20,7 @@ if (args.Length < 2)
 var warmupFraction = args.Length > 2 ? double.Parse(args[2], CultureInfo.InvariantCulture) : 0.2;
 var rows = File.ReadLines(args[0]).Skip(1).Where(l => l.Length > 0)
     .Select(l => l.Split(',').Select(v => double.Parse(v, CultureInfo.InvariantCulture)).ToArray())
-    .Where(r => r.Length >= 5 && r.All(v => !double.IsNaN(v)))
+    .Where(r => r.Length >= 5 && r.Take(5).All(v => !double.IsNaN(v)))
     .ToList();
 if (rows.Count < 10)
 {
@@ -29,7 +31,7 @@ if (rows.Count < 10)
 var series = new (string Name, string Unit, int Column, double Scale, bool Relative, double Bound)[]
 {
     ("RSS", "MiB", 1, 1.0 / (1024 * 1024), true, 0.05),
-    ("managed heap after GC", "MiB", 2, 1.0 / (1024 * 1024), true, 0.05),
+    ("managed heap live after full GC", "MiB", 2, 1.0 / (1024 * 1024), true, 0.05),
     ("open file descriptors", "", 3, 1, false, 2),
     ("threads", "", 4, 1, false, 2),
 };
@@ -78,6 +80,16 @@ using (var file = File.Create(args[1]))
 }
 
 Console.WriteLine();
+if (rows.Count - from >= 10 && rows.Skip(from).All(r => r.Length > 5 && !double.IsNaN(r[5])))
+{
+    const double TicksPerSecond = 100; // USER_HZ, what /proc/PID/stat counts in
+    var after = rows.Skip(from).ToArray();
+    var fifth = Math.Max(2, after.Length / 5);
+    string Cpu(IReadOnlyList<double[]> part) => (100 * (part[^1][5] - part[0][5]) / TicksPerSecond / Math.Max(1, part[^1][0] - part[0][0]))
+        .ToString("0.0", CultureInfo.InvariantCulture);
+    Console.WriteLine($"up's CPU (utime+stime, % of one core): {Cpu(after)} after the warm-up; {Cpu(after[..fifth])} in its first fifth, {Cpu(after[^fifth..])} in its last");
+}
+
 Console.WriteLine($"{rows.Count} samples over {minutes[^1]:0.#} min, the first {warmupFraction:P0} as warm-up; {(flatAll ? "every series flat" : "NOT every series flat")}; plot: {args[1]}");
 return flatAll ? 0 : 1;
 

@@ -74,7 +74,8 @@ public sealed partial class DeltaTable
         rows.AddRange(snapshot.Txns.Values.Select(t => Row("txn", t.ToJson())));
         rows.AddRange(snapshot.Files.Select(f => Row("add", (f.Add with { DataChange = false }).ToJson())));
         var cutoff = (Options.TimeProvider.GetUtcNow() - DeletedFileRetention(snapshot)).ToUnixTimeMilliseconds();
-        rows.AddRange(snapshot.Tombstones.Values.Where(t => (t.DeletionTimestamp ?? 0) > cutoff).Select(t => Row("remove", (t with { DataChange = false }).ToJson())));
+        var kept = snapshot.Tombstones.Where(t => (t.Value.DeletionTimestamp ?? 0) > cutoff).ToList();
+        rows.AddRange(kept.Select(t => Row("remove", (t.Value with { DataChange = false }).ToJson())));
         var (data, _) = await ParquetFileWriter.WriteAsync(CheckpointSchema, rows, cancellationToken);
         await Store.PutAsync(_log.LogPrefix + LogFiles.CheckpointName(snapshot.Version), data, cancellationToken);
         var last = new JsonObject
@@ -86,6 +87,7 @@ public sealed partial class DeltaTable
         };
         await Store.PutAsync(_log.LogPrefix + LogFiles.LastCheckpoint, System.Text.Encoding.UTF8.GetBytes(last.ToJsonString()), cancellationToken);
         Log.CheckpointWritten(Options.Logger, Location, snapshot.Version);
+        _log.CheckpointWritten(snapshot, kept);
     }
 
     private static Dictionary<string, object?> Row(string column, JsonObject action)

@@ -242,8 +242,142 @@ internal sealed class LogReader(IObjectStore store, string root, ILogger logger)
         return entries;
     }
 
-    /// <summary>Reconstructs the snapshot at <paramref name="version"/> (latest when null).</summary>
+    /// <summary>
+    /// How many commits a cached snapshot is advanced by (<see cref="LoadAsync"/>) before the next load lists the log and
+    /// replays from its newest checkpoint again: that re-bases the cache on the checkpoints written meanwhile (every 10
+    /// commits by default), drops expired tombstones, and notices a log changed in a way one stat cannot see.
+    /// </summary>
+    internal const int MaxCachedAdvances = 100;
+
+    private sealed record CachedSnapshot(Snapshot Snapshot, ObjectInfo Commit, int Advances);
+
+    private CachedSnapshot? _cached;
+
+    /// <summary>How many loads listed the log and replayed it from a checkpoint (or from version 0); for tests.</summary>
+    internal int FullLoads;
+
+    /// <summary>
+    /// Reconstructs the snapshot at <paramref name="version"/> (latest when null). The newest snapshot loaded is kept
+    /// (one per table: its size is the table's active files, not its history) and later loads at or after its version
+    /// advance it instead of replaying the log: one stat of its commit (still there, same size and time), one stat per
+    /// newer commit and one read of each new commit; no listing, no checkpoint read. After
+    /// <see cref="MaxCachedAdvances"/> commits, or when the cached commit changed or is gone (a restore trimmed the log,
+    /// the table was recreated), the load is a full one again.
+    /// </summary>
     public async Task<Snapshot> LoadAsync(long? version, CancellationToken ct)
+    {
+        if (Volatile.Read(ref _cached) is { } cached && (version is null || version >= cached.Snapshot.Version)
+            && await TryAdvanceAsync(cached, version, ct) is { } advanced)
+        {
+            return advanced;
+        }
+
+        var (snapshot, commit) = await LoadFullAsync(version, ct);
+        Interlocked.Increment(ref FullLoads);
+        if (commit is not null && (Volatile.Read(ref _cached) is not { } current || current.Snapshot.Version <= snapshot.Version))
+        {
+            Volatile.Write(ref _cached, new CachedSnapshot(snapshot, commit, 0));
+        }
+
+        return snapshot;
+    }
+
+    /// <summary>
+    /// A checkpoint of <paramref name="snapshot"/> was written: when it is the cached snapshot, the cache becomes what a
+    /// full load would now return (the same state from that checkpoint, with the tombstones the checkpoint kept), so the
+    /// writer's own loads go on advancing from it without listing the log again.
+    /// </summary>
+    internal void CheckpointWritten(Snapshot snapshot, IReadOnlyList<KeyValuePair<string, RemoveAction>> keptTombstones)
+    {
+        if (Volatile.Read(ref _cached) is not { } cached || cached.Snapshot.Version != snapshot.Version)
+        {
+            return;
+        }
+
+        var rebased = new Snapshot(Location, snapshot.Version, snapshot.Protocol, snapshot.Metadata, snapshot.Schema,
+            new Dictionary<string, DataFile>(snapshot.FilesByKey, StringComparer.Ordinal), new Dictionary<string, RemoveAction>(keptTombstones, StringComparer.Ordinal),
+            new Dictionary<string, TxnAction>(snapshot.Txns, StringComparer.Ordinal), snapshot.Timestamp, [], snapshot.Version);
+        Interlocked.CompareExchange(ref _cached, cached with { Snapshot = rebased, Advances = 0 }, cached);
+    }
+
+    private async Task<Snapshot?> TryAdvanceAsync(CachedSnapshot cached, long? version, CancellationToken ct)
+    {
+        var from = cached.Snapshot;
+        var still = await store.StatAsync(LogPrefix + LogFiles.CommitName(from.Version), ct);
+        if (still is null || still.Size != cached.Commit.Size || still.LastModified != cached.Commit.LastModified)
+        {
+            Interlocked.CompareExchange(ref _cached, null, cached);
+            return null;
+        }
+
+        var added = new List<(long Version, ObjectInfo Info, List<LogAction> Actions)>();
+        for (var v = from.Version + 1; version is null || v <= version; v++)
+        {
+            if (await store.StatAsync(LogPrefix + LogFiles.CommitName(v), ct) is not { } info)
+            {
+                break;
+            }
+
+            if (cached.Advances + added.Count >= MaxCachedAdvances)
+            {
+                return null;
+            }
+
+            added.Add((v, info, await ReadCommitAsync(v, ct)));
+        }
+
+        var target = added.Count == 0 ? from.Version : added[^1].Version;
+        if (version is { } wanted && wanted != target)
+        {
+            return null; // not there (the full load says why) or only as a checkpoint
+        }
+
+        if (added.Count == 0)
+        {
+            return from;
+        }
+
+        var state = ReplayState.From(from);
+        var entries = new List<CommitEntry>(from.Commits);
+        var previous = from.Timestamp;
+        foreach (var (v, info, actions) in added)
+        {
+            foreach (var a in actions)
+            {
+                state.Apply(a, Location);
+            }
+
+            // as CommitEntriesAsync does for a full load: the file's time, or the in-commit timestamp when enabled
+            var ts = info.LastModified;
+            var ictOn = state.Metadata!.Configuration.TryGetValue("delta.enableInCommitTimestamps", out var ictValue) && ictValue == "true";
+            var commitInfo = ictOn ? actions.FirstOrDefault(a => a.CommitInfo is not null)?.CommitInfo : null;
+            if (commitInfo is not null && ActionJson.Long(commitInfo, "inCommitTimestamp") is { } ict)
+            {
+                ts = DateTimeOffset.FromUnixTimeMilliseconds(ict);
+            }
+
+            if (ts <= previous)
+            {
+                ts = previous.AddMilliseconds(1);
+            }
+
+            previous = ts;
+            entries.Add(new CommitEntry(v, ts, commitInfo is null ? null : ActionJson.Str(commitInfo, "operation"), commitInfo, LogFiles.CommitName(v)));
+        }
+
+        CheckReadable(state.Protocol!, Location, target);
+        var schema = ReferenceEquals(state.Metadata, from.Metadata) ? from.Schema : StructType.ParseSchemaString(state.Metadata!.SchemaString);
+        var snapshot = new Snapshot(Location, target, state.Protocol!, state.Metadata!, schema, state.Files, state.Tombstones, state.Txns, previous, entries, from.CheckpointVersion);
+        var next = new CachedSnapshot(snapshot, added[^1].Info, cached.Advances + added.Count);
+        if (Volatile.Read(ref _cached) is not { } current || current.Snapshot.Version <= target)
+        {
+            Volatile.Write(ref _cached, next);
+        }
+
+        return snapshot;
+    }
+
+    private async Task<(Snapshot Snapshot, ObjectInfo? Commit)> LoadFullAsync(long? version, CancellationToken ct)
     {
         var listing = await ListAsync(ct);
         var commits = listing.Where(f => f.Kind == LogFileKind.Commit).ToDictionary(f => f.Version);
@@ -336,7 +470,8 @@ internal sealed class LogReader(IObjectStore store, string root, ILogger logger)
         var entries = await CommitEntriesAsync(replayed, ict, false, ct);
         var timestamp = entries.Count > 0 ? entries[^1].Timestamp
             : checkpoints.TryGetValue(target, out var parts) ? parts[0].Info.LastModified : DateTimeOffset.MinValue;
-        return new Snapshot(Location, target, state.Protocol, state.Metadata, schema, state.Files, state.Tombstones, state.Txns, timestamp, entries, checkpointVersion);
+        return (new Snapshot(Location, target, state.Protocol, state.Metadata, schema, state.Files, state.Tombstones, state.Txns, timestamp, entries, checkpointVersion),
+            commits.TryGetValue(target, out var commit) ? commit.Info : null);
     }
 
     public static void CheckReadable(ProtocolAction protocol, string location, long version)
@@ -430,9 +565,29 @@ internal sealed class LogReader(IObjectStore store, string root, ILogger logger)
     {
         public ProtocolAction? Protocol;
         public MetadataAction? Metadata;
-        public readonly Dictionary<string, DataFile> Files = new(StringComparer.Ordinal);
-        public readonly Dictionary<string, RemoveAction> Tombstones = new(StringComparer.Ordinal);
-        public readonly Dictionary<string, TxnAction> Txns = new(StringComparer.Ordinal);
+        public readonly Dictionary<string, DataFile> Files;
+        public readonly Dictionary<string, RemoveAction> Tombstones;
+        public readonly Dictionary<string, TxnAction> Txns;
+
+        public ReplayState()
+        {
+            Files = new(StringComparer.Ordinal);
+            Tombstones = new(StringComparer.Ordinal);
+            Txns = new(StringComparer.Ordinal);
+        }
+
+        private ReplayState(Snapshot snapshot)
+        {
+            Protocol = snapshot.Protocol;
+            Metadata = snapshot.Metadata;
+            Files = new(snapshot.FilesByKey, StringComparer.Ordinal);
+            Tombstones = new(snapshot.Tombstones, StringComparer.Ordinal);
+            Txns = new(snapshot.Txns, StringComparer.Ordinal);
+        }
+
+        /// <summary>A state to advance <paramref name="snapshot"/> with: copies of its maps (a snapshot never changes).</summary>
+        public static ReplayState From(Snapshot snapshot) => new(snapshot);
+
         public void Apply(LogAction a, string location)
         {
             if (a.Protocol is { } p)

@@ -19,6 +19,7 @@ public sealed class DeploymentMetrics
     private readonly Gauge _nextRun;
     private readonly Gauge _lastRun;
     private readonly Gauge _heapAfterGc;
+    private readonly Gauge _liveAfterFullGc;
     private readonly MetricFactory _factory;
 
     /// <summary>Creates the metrics; <paramref name="services"/> is read at every scrape for the service gauges.</summary>
@@ -31,8 +32,13 @@ public sealed class DeploymentMetrics
         _heartbeat = _factory.CreateGauge("lifeline_heartbeat_timestamp_seconds", "Time of the newest heartbeat record found in the component's latest recovery point (Unix seconds)", "component");
         _nextRun = _factory.CreateGauge("lifeline_job_next_run_timestamp_seconds", "When the job runs next (Unix seconds)", "job");
         _lastRun = _factory.CreateGauge("lifeline_job_last_run_timestamp_seconds", "When the job last finished (Unix seconds)", "job", "outcome");
-        _heapAfterGc = _factory.CreateGauge("lifeline_gc_heap_after_last_gc_bytes", "What the managed heap held after the last garbage collection (the sum of every generation's size after it, from GC.GetGCMemoryInfo()): what a leak grows, unlike the allocation-driven total");
-        Registry.AddBeforeCollectCallback(() => _heapAfterGc.Set(HeapAfterLastGc()));
+        _heapAfterGc = _factory.CreateGauge("lifeline_gc_heap_after_last_gc_bytes", "The managed heap's size after the last garbage collection of any kind (the sum of every generation's size after it, from GC.GetGCMemoryInfo()); after a gen0 or gen1 collection this counts the dead objects of gen2 and the large object heap that only a full collection frees: it rises between full collections without a leak");
+        _liveAfterFullGc = _factory.CreateGauge("lifeline_gc_live_bytes_after_last_full_gc", "The bytes the objects still alive after the last full (gen2) garbage collection hold: every generation's size after it minus its fragmentation (GC.GetGCMemoryInfo(GCKind.FullBlocking or Background)); what a leak grows; 0 before the first full collection");
+        Registry.AddBeforeCollectCallback(() =>
+        {
+            _heapAfterGc.Set(HeapAfterLastGc());
+            _liveAfterFullGc.Set(LiveAfterLastFullGc());
+        });
         if (services is not null)
         {
             Registry.AddBeforeCollectCallback(() => Observe(services()));
@@ -89,6 +95,26 @@ public sealed class DeploymentMetrics
         foreach (var generation in info.GenerationInfo)
         {
             total += generation.SizeAfterBytes;
+        }
+
+        return total;
+    }
+
+    /// <summary>The live bytes after the newest full collection (blocking or background), or 0 before the first.</summary>
+    internal static long LiveAfterLastFullGc()
+    {
+        var blocking = GC.GetGCMemoryInfo(GCKind.FullBlocking);
+        var background = GC.GetGCMemoryInfo(GCKind.Background);
+        var info = background.Index > blocking.Index ? background : blocking;
+        if (info.Index == 0)
+        {
+            return 0;
+        }
+
+        long total = 0;
+        foreach (var generation in info.GenerationInfo)
+        {
+            total += generation.SizeAfterBytes - generation.FragmentationAfterBytes;
         }
 
         return total;

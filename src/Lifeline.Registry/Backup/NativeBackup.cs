@@ -121,7 +121,7 @@ internal static class NativeBackup
 
         // Artifacts are written before the version that points at them, so copying after the database snapshot
         // captures every artifact the snapshot references.
-        var artifacts = await CopyArtifactsAsync(new FileSystemObjectStore(Path.Combine(dataDirectory, "artifacts")), Path.Combine(stagingDirectory, "artifacts"), ct);
+        var artifacts = await CopyArtifactsAsync(new FileSystemObjectStore(Path.Combine(dataDirectory, "artifacts")), Path.Combine(stagingDirectory, "artifacts"), ct, Path.Combine(dataDirectory, "artifacts"));
         counts["artifacts"] = artifacts.Count;
         var manifest = new RegistryBackupManifest
         {
@@ -141,8 +141,14 @@ internal static class NativeBackup
     public static Task<RegistryBackupManifest> RestoreAsync(string stagingDirectory, string dataDirectory, TimeProvider time, CancellationToken ct) =>
         RestoreAsync(stagingDirectory, new RegistryOptions { DataDirectory = dataDirectory }, time, ct);
 
-    /// <summary>Restores a native backup directory into the registry configured by <paramref name="target"/>, which must be empty.</summary>
-    public static async Task<RegistryBackupManifest> RestoreAsync(string stagingDirectory, RegistryOptions target, TimeProvider time, CancellationToken ct)
+    /// <summary>
+    /// Restores a native backup directory into the registry configured by <paramref name="target"/>, which must be empty.
+    /// With <paramref name="consumeStaging"/> (a staging directory that is the caller's own temporary copy, e.g. just
+    /// restored from the vault) the verified artifact files are moved into place instead of copied, so the restore
+    /// needs no second copy of the artifacts on disk. A SQLite restore ends by writing its restore record
+    /// (<see cref="RestoreRecord"/>), which a later incremental restore into the same directory builds on.
+    /// </summary>
+    public static async Task<RegistryBackupManifest> RestoreAsync(string stagingDirectory, RegistryOptions target, TimeProvider time, CancellationToken ct, bool consumeStaging = false, string? pointName = null)
     {
         var manifest = await ReadManifestAsync(stagingDirectory, "native", ct);
         var dataDirectory = target.DataDirectory;
@@ -155,7 +161,7 @@ internal static class NativeBackup
                 throw new InvalidOperationException($"{postgres.Description} already holds a registry; restore goes into an empty one");
             }
 
-            await RestoreArtifactsAsync(stagingDirectory, dataDirectory, manifest, ct);
+            await RestoreArtifactsAsync(stagingDirectory, dataDirectory, manifest, consumeStaging, ct);
             await using var staged = new SqliteRegistryStore(Path.Combine(stagingDirectory, DatabaseFile), time);
             await staged.InitializeAsync(ct);
             await staged.CopyToAsync(postgres, ct);
@@ -169,18 +175,35 @@ internal static class NativeBackup
             throw new InvalidOperationException($"{dataDirectory} already holds a registry; restore goes into an empty data directory (move the old one aside first)");
         }
 
-        await RestoreArtifactsAsync(stagingDirectory, dataDirectory, manifest, ct);
-
-        // The database goes in last and through a temporary name, so a half-done restore never looks like a registry.
-        var temp = databasePath + ".restoring";
-        File.Copy(Path.Combine(stagingDirectory, DatabaseFile), temp, overwrite: true);
-        File.Move(temp, databasePath);
-        await using var store = new SqliteRegistryStore(databasePath, time);
-        await store.InitializeAsync(ct);
+        await RestoreArtifactsAsync(stagingDirectory, dataDirectory, manifest, consumeStaging, ct);
+        await InstallDatabaseAsync(stagingDirectory, databasePath, time, consumeStaging, ct);
+        await RestoreRecord.WriteAsync(dataDirectory, pointName ?? manifest.CreatedAt.ToString("O", System.Globalization.CultureInfo.InvariantCulture), manifest, ct);
         return manifest;
     }
 
-    private static async Task RestoreArtifactsAsync(string stagingDirectory, string dataDirectory, RegistryBackupManifest manifest, CancellationToken ct)
+    /// <summary>Puts the staged database in as the registry's, last and through a temporary name, so a half-done restore never looks like a registry.</summary>
+    internal static async Task InstallDatabaseAsync(string stagingDirectory, string databasePath, TimeProvider time, bool consumeStaging, CancellationToken ct)
+    {
+        var temp = databasePath + ".restoring";
+        if (consumeStaging)
+        {
+            File.Move(Path.Combine(stagingDirectory, DatabaseFile), temp, overwrite: true);
+        }
+        else
+        {
+            File.Copy(Path.Combine(stagingDirectory, DatabaseFile), temp, overwrite: true);
+        }
+
+        File.Move(temp, databasePath);
+        await using (var store = new SqliteRegistryStore(databasePath, time))
+        {
+            await store.InitializeAsync(ct);
+        }
+
+        SqliteConnection.ClearAllPools();
+    }
+
+    private static async Task RestoreArtifactsAsync(string stagingDirectory, string dataDirectory, RegistryBackupManifest manifest, bool consumeStaging, CancellationToken ct)
     {
         var artifactDirectory = Path.Combine(dataDirectory, "artifacts");
         if (Directory.Exists(artifactDirectory) && Directory.EnumerateFileSystemEntries(artifactDirectory).Any())
@@ -189,21 +212,89 @@ internal static class NativeBackup
         }
 
         Directory.CreateDirectory(dataDirectory);
+        foreach (var entry in manifest.Artifacts)
+        {
+            ArtifactPath(artifactDirectory, entry.Path); // every path checked before anything is written
+        }
+
         var artifactStore = new FileSystemObjectStore(artifactDirectory);
         foreach (var entry in manifest.Artifacts)
         {
-            var bytes = await File.ReadAllBytesAsync(Path.Combine(stagingDirectory, "artifacts", entry.Path), ct);
+            var staged = Path.Combine(stagingDirectory, "artifacts", entry.Path.Replace('/', Path.DirectorySeparatorChar));
+            if (consumeStaging)
+            {
+                await MoveVerifiedAsync(entry, staged, ArtifactPath(artifactDirectory, entry.Path), ct);
+                continue;
+            }
+
+            var bytes = await File.ReadAllBytesAsync(staged, ct);
             VerifySha(entry, bytes);
             await artifactStore.PutAsync(entry.Path, bytes, ct);
         }
     }
 
-    internal static async Task<List<ArtifactEntry>> CopyArtifactsAsync(IObjectStore source, string targetDirectory, CancellationToken ct)
+    /// <summary>Checks a staged file against its manifest entry (streamed), then moves it to <paramref name="destination"/>, replacing what is there.</summary>
+    internal static async Task MoveVerifiedAsync(ArtifactEntry entry, string staged, string destination, CancellationToken ct)
+    {
+        var (size, sha) = await HashFileAsync(staged, ct);
+        if (size != entry.Size || sha != entry.Sha256)
+        {
+            throw new InvalidDataException($"artifact {entry.Path} in the backup does not match its manifest checksum: the backup is damaged");
+        }
+
+        Directory.CreateDirectory(Path.GetDirectoryName(destination)!);
+        // Through a reserved temporary name beside the destination, then rename(2): the destination is never half-written.
+        var temp = Path.Combine(Path.GetDirectoryName(destination)!, ".tmp-" + Guid.NewGuid().ToString("N"));
+        File.Move(staged, temp);
+        File.Move(temp, destination, overwrite: true);
+    }
+
+    /// <summary>Size and lower-case hex SHA-256 of a file, read in one pass.</summary>
+    internal static async Task<(long Size, string Sha256)> HashFileAsync(string path, CancellationToken ct)
+    {
+        await using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.Asynchronous | FileOptions.SequentialScan);
+        var sha = await SHA256.HashDataAsync(file, ct);
+        return (file.Length, Convert.ToHexStringLower(sha));
+    }
+
+    /// <summary>The file of artifact <paramref name="path"/> under <paramref name="artifactDirectory"/>; a path that is not a plain relative key, or would land outside, is refused.</summary>
+    internal static string ArtifactPath(string artifactDirectory, string path)
+    {
+        try
+        {
+            ObjectKeys.Validate(path);
+        }
+        catch (ArgumentException e)
+        {
+            throw new InvalidDataException($"the backup names artifact '{path}', which is not a safe relative path ({e.Message}): refused, nothing outside the target is written");
+        }
+
+        var root = Path.TrimEndingDirectorySeparator(Path.GetFullPath(artifactDirectory)) + Path.DirectorySeparatorChar;
+        var full = Path.GetFullPath(Path.Combine(root, path.Replace('/', Path.DirectorySeparatorChar)));
+        if (!full.StartsWith(root, StringComparison.Ordinal) || path.Split('/').Any(s => s.StartsWith(".tmp-", StringComparison.Ordinal)))
+        {
+            throw new InvalidDataException($"the backup names artifact '{path}', which would land outside {root} or on a reserved name: refused");
+        }
+
+        return full;
+    }
+
+    internal static async Task<List<ArtifactEntry>> CopyArtifactsAsync(IObjectStore source, string targetDirectory, CancellationToken ct, string? sourceRoot = null)
     {
         var entries = new List<ArtifactEntry>();
         var buffer = new byte[81920];
         await foreach (var info in source.ListAsync("", ct))
         {
+            var staged = Path.Combine(targetDirectory, info.Key.Replace('/', Path.DirectorySeparatorChar));
+            if (sourceRoot is not null && HardLink.TryCreate(Path.Combine(sourceRoot, info.Key.Replace('/', Path.DirectorySeparatorChar)), staged))
+            {
+                // A hard link costs no space: the file-system store never writes a file in place (a new version is a
+                // new file renamed over the name), so the linked inode keeps the bytes it had when linked.
+                var (size, sha) = await HashFileAsync(staged, ct);
+                entries.Add(new ArtifactEntry(info.Key, size, sha));
+                continue;
+            }
+
             // Streamed and hashed on the way: memory stays at one buffer whatever the artifact's size.
             await using var read = await source.OpenReadAsync(info.Key, cancellationToken: ct);
             var path = Path.Combine(targetDirectory, info.Key.Replace('/', Path.DirectorySeparatorChar));

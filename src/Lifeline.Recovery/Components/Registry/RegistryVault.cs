@@ -12,7 +12,7 @@ namespace Lifeline.Recovery.Components.Registry;
 public sealed record RegistryBackupResult(SnapshotInfo Snapshot, RegistryBackupManifest Manifest, TimeSpan Duration);
 
 /// <summary>The outcome of a registry restore from the vault.</summary>
-public sealed record RegistryRestoreResult(SnapshotInfo Snapshot, RegistryBackupManifest Manifest, ImportResult? Import, TimeSpan Duration);
+public sealed record RegistryRestoreResult(SnapshotInfo Snapshot, RegistryBackupManifest Manifest, ImportResult? Import, TimeSpan Duration, IncrementalRestoreStats? Incremental = null);
 
 /// <summary>
 /// The vault step of registry backup and restore (the registry adapter's, and <c>lifeline registry backup|restore</c>'s):
@@ -94,7 +94,7 @@ public static class RegistryVault
         {
             await vault.RestoreAsync(new RestoreRequest { Snapshot = snapshot, TargetDirectory = restored }, ct: ct);
             var directory = FindBackupDirectory(restored);
-            var (manifest, import) = await ReinstateAsync(directory, target, targetApi, snapshot.ShortId, time, ct);
+            var (manifest, import) = await ReinstateAsync(directory, target, targetApi, snapshot.ShortId, time, ct, consumeStaging: true);
             return new RegistryRestoreResult(snapshot, manifest, import, time.GetElapsedTime(start));
         }
         finally
@@ -103,9 +103,65 @@ public static class RegistryVault
         }
     }
 
+    /// <summary>
+    /// Incremental restore of a native registry point into <paramref name="dataDirectory"/>, a SQLite registry directory
+    /// an earlier restore made (its <c>.lifeline-restore.json</c> record): only the point's manifest and database and
+    /// the artifacts that are missing or differ (by size and SHA-256) are read from the vault; artifacts the point does
+    /// not hold are removed; the database is replaced last. A target whose database changed since that restore (a
+    /// registry that has served since) is refused unless <paramref name="replaceChanged"/>; <paramref name="rehashAll"/>
+    /// reads every existing artifact instead of trusting the record's size, time and hash. Artifact paths that would
+    /// escape the target are refused before anything is written.
+    /// </summary>
+    public static async Task<RegistryRestoreResult> RestoreIncrementalAsync(
+        VaultRepository vault, RestorePointSpec point, string dataDirectory, string workDirectory, TimeProvider time, CancellationToken ct, bool replaceChanged = false, bool rehashAll = false)
+    {
+        ArgumentNullException.ThrowIfNull(vault);
+        ArgumentNullException.ThrowIfNull(point);
+        var start = time.GetTimestamp();
+        var (points, listing) = await VaultPoints.ListAsync(vault, RecoveryPointTags.FilterFor(SourceName), t => t.Component == SourceName, ct);
+        var snapshot = VaultPoints.Choose(points, listing, point, $"a registry backup (source {SourceName})").Snapshot;
+        string? manifestPath = null;
+        await foreach (var node in vault.ListNodesAsync(snapshot, null, ct))
+        {
+            if (node.Type == NodeType.File && node.Path.EndsWith("/" + NativeBackup.ManifestFile, StringComparison.Ordinal) && (manifestPath is null || node.Path.Length < manifestPath.Length))
+            {
+                manifestPath = node.Path;
+            }
+        }
+
+        var root = manifestPath?[..manifestPath.LastIndexOf('/')] ?? throw new InvalidDataException($"snapshot {snapshot.ShortId} holds no registry backup (no {NativeBackup.ManifestFile})");
+        var restored = Staging(workDirectory);
+        try
+        {
+            await vault.RestoreAsync(new RestoreRequest { Snapshot = snapshot, TargetDirectory = restored, Include = [Glob(root + "/" + NativeBackup.ManifestFile), Glob(root + "/" + NativeBackup.DatabaseFile)] }, ct: ct);
+            var directory = FindBackupDirectory(restored);
+            if (ModeOf(directory) != "native")
+            {
+                throw new InvalidOperationException($"snapshot {snapshot.ShortId} is an API registry backup: an incremental restore takes native points; restore it into an empty directory");
+            }
+
+            var manifest = await NativeBackup.ReadManifestAsync(directory, "native", ct);
+            var plan = await IncrementalRestore.PlanAsync(manifest, dataDirectory, replaceChanged, rehashAll, ct);
+            if (plan.Fetch.Count > 0)
+            {
+                await vault.RestoreAsync(new RestoreRequest { Snapshot = snapshot, TargetDirectory = restored, Overwrite = true, Include = plan.Fetch.Select(e => Glob(root + "/artifacts/" + e.Path)).ToList() }, ct: ct);
+            }
+
+            var stats = await IncrementalRestore.ApplyAsync(plan, directory, dataDirectory, snapshot.ShortId, time, ct);
+            return new RegistryRestoreResult(snapshot, manifest, null, time.GetElapsedTime(start), stats);
+        }
+        finally
+        {
+            TryDelete(restored);
+        }
+    }
+
+    /// <summary>An exact snapshot path as an include pattern (the vault's globs give '*' and '?' a meaning: they match themselves and more, never less).</summary>
+    private static string Glob(string path) => path;
+
     /// <summary>Reinstates a restored backup directory (holding <c>manifest.json</c>) into <paramref name="target"/> or through <paramref name="targetApi"/>.</summary>
     internal static async Task<(RegistryBackupManifest Manifest, ImportResult? Import)> ReinstateAsync(
-        string directory, RegistryOptions? target, MlflowClient? targetApi, string pointName, TimeProvider time, CancellationToken ct)
+        string directory, RegistryOptions? target, MlflowClient? targetApi, string pointName, TimeProvider time, CancellationToken ct, bool consumeStaging = false)
     {
         var manifest = await NativeBackup.ReadManifestAsync(directory, ModeOf(directory), ct);
         ImportResult? import = null;
@@ -124,7 +180,7 @@ public static class RegistryVault
         }
         else if (manifest.Mode == "native")
         {
-            await NativeBackup.RestoreAsync(directory, target, time, ct);
+            await NativeBackup.RestoreAsync(directory, target, time, ct, consumeStaging, pointName);
         }
         else
         {

@@ -88,6 +88,15 @@ static async Task<int> PrimaryAsync(string dir)
     }
 
     Note(TimelineEntry.Milestone("process", Process.GetCurrentProcess().StartTime.ToUniversalTime()));
+    if (Environment.GetEnvironmentVariable("RPO_PREOPEN") == "1")
+    {
+        foreach (var l in new[] { "a", "b", "c" })
+        {
+            await locations.OpenAsync(l, create: true);
+        }
+
+        Note(TimelineEntry.Milestone("vaults opened", DateTimeOffset.UtcNow));
+    }
     await using var protector = new ChangeProtector(plan, locations, recovery, new ChangeProtectorOptions
     {
         Lake = lake,

@@ -68,6 +68,12 @@ public sealed record ChangeProtectorOptions
     /// <summary>The host name written in heartbeats; default <see cref="Environment.MachineName"/>.</summary>
     public string? Host { get; init; }
 
+    /// <summary>The least number of thread-pool worker threads the process keeps ready once the protector starts
+    /// (raised, never lowered; <c>0</c> leaves the pool alone); default 16. The replication shares the process's pool
+    /// with the vault snapshots and the writers: on 2 cores the pool keeps about 3 threads, and a round's file I/O
+    /// queued behind their work waited 1-2.5 s (docs/protection.md, "What stalled a round").</summary>
+    public int MinThreadPoolThreads { get; init; } = 16;
+
     /// <summary>Told each stage of every replication round (<see cref="ReplicationRound"/>: started, polled, copied,
     /// ended), on the round's own thread: it must be quick and must not throw. For diagnosing the loss window
     /// (bench/rpo writes them to a file); default none.</summary>
@@ -155,6 +161,9 @@ public sealed class ChangeProtector : IDeploymentService, IAsyncDisposable
     private long _replicationRounds, _snapshotRounds, _registryBackups, _configurationBackups, _cuts, _heartbeats;
     private string? _lastRegistryPoint;
     private long _roundSequence;
+    private long _signalledAt;
+    private readonly AutoResetEvent _commitSeen = new(false);
+    private readonly List<FileSystemWatcher> _logWatchers = [];
     private string? _vaultWork;
     private long _vaultWorkSince;
     private DateTimeOffset _lastMaintenance;
@@ -314,7 +323,9 @@ public sealed class ChangeProtector : IDeploymentService, IAsyncDisposable
         Log.ProtectionStarted(_logger, _tables.Count, _watched.Any(w => w.Kind == ComponentKind.Registry), _watched.Count(w => w.Kind == ComponentKind.Configuration),
             string.Join(", ", _targets.Keys));
         var stop = _stop.Token;
-        _loops.Add(Task.Run(() => ReplicationLoopAsync(stop), CancellationToken.None));
+        EnsureThreadPool(_options.MinThreadPoolThreads);
+        StartLogWatchers();
+        _loops.Add(StartReplicationThread(stop));
         _loops.Add(Task.Run(() => LoopAsync(BackupRoundAsync, _options.PollInterval, stop), CancellationToken.None));
         if (_heartbeat is not null)
         {
@@ -337,6 +348,13 @@ public sealed class ChangeProtector : IDeploymentService, IAsyncDisposable
         {
             w.Dispose();
         }
+
+        foreach (var w in _logWatchers)
+        {
+            w.Dispose();
+        }
+
+        _logWatchers.Clear();
 
         try
         {
@@ -364,17 +382,47 @@ public sealed class ChangeProtector : IDeploymentService, IAsyncDisposable
     }
 
     /// <inheritdoc/>
-    public async ValueTask DisposeAsync() => await StopAsync(CancellationToken.None);
-
-    /// <summary>The replication loop: a round, then the poll interval; each round is told how late it woke.</summary>
-    private async Task ReplicationLoopAsync(CancellationToken stop)
+    public async ValueTask DisposeAsync()
     {
+        await StopAsync(CancellationToken.None);
+        _commitSeen.Dispose();
+    }
+
+    /// <summary>The replication loop runs on a thread of its own, not the pool: it wakes on a commit a log watcher saw
+    /// or after the poll interval without waiting for a pool thread (the vault worker and the writers keep the pool
+    /// busy on a small machine), then runs its round.</summary>
+    private Task StartReplicationThread(CancellationToken stop)
+    {
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                ReplicationLoop(stop);
+                done.TrySetResult();
+            }
+            catch (Exception e)
+            {
+                done.TrySetException(e);
+            }
+        })
+        {
+            IsBackground = true,
+            Name = "lifeline replication",
+        };
+        thread.Start();
+        return done.Task;
+    }
+
+    private void ReplicationLoop(CancellationToken stop)
+    {
+        var trigger = "poll";
         var late = TimeSpan.Zero;
         while (!stop.IsCancellationRequested)
         {
             try
             {
-                await ReplicateRoundAsync("poll", late, stop);
+                ReplicateRoundAsync(trigger, late, stop).GetAwaiter().GetResult();
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested)
             {
@@ -387,16 +435,94 @@ public sealed class ChangeProtector : IDeploymentService, IAsyncDisposable
 
             UpdateState();
             var asleep = _time.GetTimestamp();
-            try
-            {
-                await Task.Delay(_options.PollInterval, _time, stop);
-            }
-            catch (OperationCanceledException)
+            var woke = WaitForRound(stop);
+            if (woke is null)
             {
                 return;
             }
 
-            late = _time.GetElapsedTime(asleep) - _options.PollInterval;
+            trigger = woke;
+            late = trigger == "watch"
+                ? _time.GetElapsedTime(Volatile.Read(ref _signalledAt))
+                : _time.GetElapsedTime(asleep) - _options.PollInterval;
+            if (late < TimeSpan.Zero)
+            {
+                late = TimeSpan.Zero;
+            }
+        }
+    }
+
+    /// <summary>Waits for a log watcher's signal or the poll interval; returns the trigger, or null when stopping.</summary>
+    private string? WaitForRound(CancellationToken stop)
+    {
+        if (_time == TimeProvider.System)
+        {
+            return WaitHandle.WaitAny([_commitSeen, stop.WaitHandle], _options.PollInterval) switch
+            {
+                0 => "watch",
+                1 => null,
+                _ => "poll",
+            };
+        }
+
+        // another clock (tests): its timer sets the tick
+        using var tick = new ManualResetEventSlim();
+        using var timer = _time.CreateTimer(_ => tick.Set(), null, _options.PollInterval, Timeout.InfiniteTimeSpan);
+        return WaitHandle.WaitAny([_commitSeen, stop.WaitHandle, tick.WaitHandle]) switch
+        {
+            0 => "watch",
+            1 => null,
+            _ => "poll",
+        };
+    }
+
+    /// <summary>A watcher on each local table's <c>_delta_log</c>: a new commit file starts a round at once (the poll
+    /// stays, for the stores without one, for a table created later, and for the events a watcher misses).</summary>
+    private void StartLogWatchers()
+    {
+        foreach (var t in _tables)
+        {
+            if (LakeTableVault.IsUrl(t.Location) && !t.Location.StartsWith("file://", StringComparison.OrdinalIgnoreCase))
+            {
+                continue;
+            }
+
+            var full = LakeTableVault.IsUrl(t.Location) ? new Uri(t.Location).LocalPath : Path.GetFullPath(t.Location);
+            var log = Path.Combine(full, "_delta_log");
+            if (!Directory.Exists(log))
+            {
+                continue;
+            }
+
+            try
+            {
+                var w = new FileSystemWatcher(log, "*.json") { NotifyFilter = NotifyFilters.FileName | NotifyFilters.LastWrite };
+                w.Created += (_, _) => SignalCommit();
+                w.Renamed += (_, _) => SignalCommit();
+                w.Changed += (_, _) => SignalCommit();
+                w.EnableRaisingEvents = true;
+                _logWatchers.Add(w);
+            }
+            catch (Exception e) when (e is IOException or ArgumentException or PlatformNotSupportedException)
+            {
+                // out of inotify watches, or none on this system: the poll alone
+            }
+        }
+    }
+
+    private void SignalCommit()
+    {
+        Volatile.Write(ref _signalledAt, _time.GetTimestamp());
+        _commitSeen.Set();
+    }
+
+    /// <summary>Raises the pool's minimum worker threads to <paramref name="least"/> (see <see cref="ChangeProtectorOptions.MinThreadPoolThreads"/>).</summary>
+    private static void EnsureThreadPool(int least)
+    {
+        ThreadPool.GetMinThreads(out var workers, out var io);
+        if (least > workers)
+        {
+            ThreadPool.SetMinThreads(least, io);
         }
     }
 

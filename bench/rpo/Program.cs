@@ -1,7 +1,9 @@
 // RPO benchmark. `driver` (the logger and killer) starts `primary` (a writer appending one row per commit to the
 // Delta table `events`, and the ChangeProtector replicating it to the secondary), records every acknowledged write
 // (id + time) to acks.log as the primary prints it, kills the primary with SIGKILL at a random moment, counts the
-// acknowledged writes missing from the secondary's replica, restarts it, and so on. See docs/protection.md.
+// acknowledged writes missing from the secondary's replica, restarts it, and so on. The primary writes every stage of
+// every replication round to rounds.jsonl (ChangeProtectorOptions.RoundObserver); the driver says which round each
+// slow kill fell in and sums the rounds up. See docs/protection.md.
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
@@ -90,6 +92,7 @@ static async Task<int> PrimaryAsync(string dir)
     Note(TimelineEntry.Milestone("process", Process.GetCurrentProcess().StartTime.ToUniversalTime()));
     if (Environment.GetEnvironmentVariable("RPO_PREOPEN") == "1")
     {
+        // diagnosis (docs/protection.md, "What stalled a round"): open the vaults (Argon2id) before anything is written
         foreach (var l in new[] { "a", "b", "c" })
         {
             await locations.OpenAsync(l, create: true);
@@ -331,7 +334,7 @@ static async Task<int> DriverAsync(string dir, int kills, double rate, int seed,
     {
         var durations = ended.Select(e => e.ElapsedMs).Order().ToList();
         var lates = ended.Select(e => e.LateMs).Order().ToList();
-        Console.WriteLine($"rounds (poll, ended): {ended.Count}; duration p50 {durations[durations.Count / 2]:0} ms, p99 {Pct(durations, 0.99):0} ms, max {durations[^1]:0} ms; "
+        Console.WriteLine($"rounds after the start (poll and watch): {ended.Count}; duration p50 {durations[durations.Count / 2]:0} ms, p99 {Pct(durations, 0.99):0} ms, max {durations[^1]:0} ms; "
             + $"late wake-up p50 {lates[lates.Count / 2]:0} ms, p99 {Pct(lates, 0.99):0} ms, max {lates[^1]:0} ms");
         var withVault = ended.Where(e => e.VaultWork is not null).Select(e => e.ElapsedMs).Order().ToList();
         var without = ended.Where(e => e.VaultWork is null).Select(e => e.ElapsedMs).Order().ToList();

@@ -416,13 +416,22 @@ public sealed class ChangeProtector : IDeploymentService, IAsyncDisposable
 
     private void ReplicationLoop(CancellationToken stop)
     {
-        var trigger = "poll";
-        var late = TimeSpan.Zero;
         while (!stop.IsCancellationRequested)
         {
+            // StartAsync has just run a round: wait first
+            var asleep = _time.GetTimestamp();
+            var trigger = WaitForRound(stop);
+            if (trigger is null)
+            {
+                return;
+            }
+
+            var late = trigger == "watch"
+                ? _time.GetElapsedTime(Volatile.Read(ref _signalledAt))
+                : _time.GetElapsedTime(asleep) - _options.PollInterval;
             try
             {
-                ReplicateRoundAsync(trigger, late, stop).GetAwaiter().GetResult();
+                ReplicateRoundAsync(trigger, late < TimeSpan.Zero ? TimeSpan.Zero : late, stop).GetAwaiter().GetResult();
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested)
             {
@@ -434,21 +443,6 @@ public sealed class ChangeProtector : IDeploymentService, IAsyncDisposable
             }
 
             UpdateState();
-            var asleep = _time.GetTimestamp();
-            var woke = WaitForRound(stop);
-            if (woke is null)
-            {
-                return;
-            }
-
-            trigger = woke;
-            late = trigger == "watch"
-                ? _time.GetElapsedTime(Volatile.Read(ref _signalledAt))
-                : _time.GetElapsedTime(asleep) - _options.PollInterval;
-            if (late < TimeSpan.Zero)
-            {
-                late = TimeSpan.Zero;
-            }
         }
     }
 

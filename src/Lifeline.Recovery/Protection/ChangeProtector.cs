@@ -74,6 +74,10 @@ public sealed record ChangeProtectorOptions
     /// queued behind their work waited 1-2.5 s (docs/protection.md, "What stalled a round").</summary>
     public int MinThreadPoolThreads { get; init; } = 16;
 
+    /// <summary>Whether a watcher on each local table's <c>_delta_log</c> starts a round as soon as a commit lands
+    /// (the poll catches what it misses); default true. False: the poll alone, one round per interval at most.</summary>
+    public bool WatchTableLogs { get; init; } = true;
+
     /// <summary>Told each stage of every replication round (<see cref="ReplicationRound"/>: started, polled, copied,
     /// ended), on the round's own thread: it must be quick and must not throw. For diagnosing the loss window
     /// (bench/rpo writes them to a file); default none.</summary>
@@ -474,7 +478,7 @@ public sealed class ChangeProtector : IDeploymentService, IAsyncDisposable
     /// stays, for the stores without one, for a table created later, and for the events a watcher misses).</summary>
     private void StartLogWatchers()
     {
-        foreach (var t in _tables)
+        foreach (var t in _options.WatchTableLogs ? _tables : [])
         {
             if (LakeTableVault.IsUrl(t.Location) && !t.Location.StartsWith("file://", StringComparison.OrdinalIgnoreCase))
             {

@@ -67,7 +67,53 @@ public sealed record ChangeProtectorOptions
 
     /// <summary>The host name written in heartbeats; default <see cref="Environment.MachineName"/>.</summary>
     public string? Host { get; init; }
+
+    /// <summary>The least number of thread-pool worker threads the process keeps ready once the protector starts
+    /// (raised, never lowered; <c>0</c> leaves the pool alone); default 16. The replication shares the process's pool
+    /// with the vault snapshots and the writers: on 2 cores the pool keeps about 3 threads, and a round's file I/O
+    /// queued behind their work waited 1-2.5 s (docs/protection.md, "What stalled a round").</summary>
+    public int MinThreadPoolThreads { get; init; } = 16;
+
+    /// <summary>Whether a watcher on each local table's <c>_delta_log</c> starts a round as soon as a commit lands
+    /// (the poll catches what it misses); default true. False: the poll alone, one round per interval at most.</summary>
+    public bool WatchTableLogs { get; init; } = true;
+
+    /// <summary>Told each stage of every replication round (<see cref="ReplicationRound"/>: started, polled, copied,
+    /// ended), on the round's own thread: it must be quick and must not throw. For diagnosing the loss window
+    /// (bench/rpo writes them to a file); default none.</summary>
+    public Action<ReplicationRound>? RoundObserver { get; init; }
 }
+
+/// <summary>
+/// One stage of one replication round, as <see cref="ChangeProtectorOptions.RoundObserver"/> is told it: what the round
+/// did so far and what it may have waited on. A round reports <c>started</c>, <c>polled</c> (the tables' and the
+/// heartbeat's new commits found), <c>copied</c> (the tables replicated) and <c>ended</c>; a round that a kill cut
+/// short has only its first stages.
+/// </summary>
+/// <param name="Sequence">The round's number in this process, from 1.</param>
+/// <param name="Trigger">What started it: <c>start</c> (in StartAsync), <c>poll</c> (the interval), <c>watch</c> (a
+/// log watcher saw a commit), <c>stop</c> (StopAsync's last round).</param>
+/// <param name="Stage"><c>started</c>, <c>polled</c>, <c>copied</c> or <c>ended</c>.</param>
+/// <param name="Started">When the round started.</param>
+/// <param name="Elapsed">Time since it started.</param>
+/// <param name="Late">How much later than due it started: after the poll interval (or the watcher's signal), the
+/// time the loop's wake-up took beyond it (a starved thread pool, a sleeping timer).</param>
+/// <param name="VersionsCopied">Commits copied so far (tables and heartbeat).</param>
+/// <param name="FilesCopied">Data and checkpoint files copied so far.</param>
+/// <param name="BytesCopied">Bytes copied so far.</param>
+/// <param name="Polling">Time spent finding new commits (a stat per table, per new commit).</param>
+/// <param name="Copying">Time spent replicating the tables.</param>
+/// <param name="HeartbeatCopying">Time spent replicating the heartbeat.</param>
+/// <param name="VaultWork">What the vault worker was doing when the round started (a snapshot, a backup, the
+/// maintenance, and for how long), or null when idle.</param>
+/// <param name="PoolThreads">Thread-pool threads when the round started.</param>
+/// <param name="PoolPending">Work items queued in the thread pool when the round started.</param>
+/// <param name="GcPause">Time the process spent paused for garbage collection during the round so far.</param>
+/// <param name="JitTime">Time the process spent compiling methods (JIT) during the round so far.</param>
+/// <param name="Error">The first failure of the round, one line, or null.</param>
+public sealed record ReplicationRound(long Sequence, string Trigger, string Stage, DateTimeOffset Started, TimeSpan Elapsed, TimeSpan Late,
+    int VersionsCopied, int FilesCopied, long BytesCopied, TimeSpan Polling, TimeSpan Copying, TimeSpan HeartbeatCopying,
+    string? VaultWork, int PoolThreads, long PoolPending, TimeSpan GcPause, TimeSpan JitTime, string? Error);
 
 /// <summary>Where one on-change component's protection stands, live.</summary>
 /// <param name="Component">The component.</param>
@@ -118,6 +164,12 @@ public sealed class ChangeProtector : IDeploymentService, IAsyncDisposable
     private DeploymentServiceState _state = new(DeploymentServiceStatus.Pending);
     private long _replicationRounds, _snapshotRounds, _registryBackups, _configurationBackups, _cuts, _heartbeats;
     private string? _lastRegistryPoint;
+    private long _roundSequence;
+    private long _signalledAt;
+    private readonly AutoResetEvent _commitSeen = new(false);
+    private readonly List<FileSystemWatcher> _logWatchers = [];
+    private string? _vaultWork;
+    private long _vaultWorkSince;
     private DateTimeOffset _lastMaintenance;
 
     /// <summary>Creates the protector of <paramref name="plan"/>'s on-change components; <paramref name="recovery"/>
@@ -264,7 +316,7 @@ public sealed class ChangeProtector : IDeploymentService, IAsyncDisposable
                 w.MarkChanged(_time.GetUtcNow()); // a start backs up what changed while nothing watched
             }
 
-            await ReplicateRoundAsync(cancellationToken); // the first round: resumes what a crash interrupted
+            await ReplicateRoundAsync("start", TimeSpan.Zero, cancellationToken); // the first round: resumes what a crash interrupted
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -275,7 +327,9 @@ public sealed class ChangeProtector : IDeploymentService, IAsyncDisposable
         Log.ProtectionStarted(_logger, _tables.Count, _watched.Any(w => w.Kind == ComponentKind.Registry), _watched.Count(w => w.Kind == ComponentKind.Configuration),
             string.Join(", ", _targets.Keys));
         var stop = _stop.Token;
-        _loops.Add(Task.Run(() => LoopAsync(ReplicateRoundAsync, _options.PollInterval, stop), CancellationToken.None));
+        EnsureThreadPool(_options.MinThreadPoolThreads);
+        StartLogWatchers();
+        _loops.Add(StartReplicationThread(stop));
         _loops.Add(Task.Run(() => LoopAsync(BackupRoundAsync, _options.PollInterval, stop), CancellationToken.None));
         if (_heartbeat is not null)
         {
@@ -299,6 +353,13 @@ public sealed class ChangeProtector : IDeploymentService, IAsyncDisposable
             w.Dispose();
         }
 
+        foreach (var w in _logWatchers)
+        {
+            w.Dispose();
+        }
+
+        _logWatchers.Clear();
+
         try
         {
             await Task.WhenAll(_loops).WaitAsync(cancellationToken);
@@ -311,7 +372,7 @@ public sealed class ChangeProtector : IDeploymentService, IAsyncDisposable
         // what was acknowledged before the stop reaches the secondary: one last round, with the caller's deadline
         try
         {
-            await ReplicateRoundAsync(cancellationToken);
+            await ReplicateRoundAsync("stop", TimeSpan.Zero, cancellationToken);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -325,7 +386,143 @@ public sealed class ChangeProtector : IDeploymentService, IAsyncDisposable
     }
 
     /// <inheritdoc/>
-    public async ValueTask DisposeAsync() => await StopAsync(CancellationToken.None);
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync(CancellationToken.None);
+        _commitSeen.Dispose();
+    }
+
+    /// <summary>The replication loop runs on a thread of its own, not the pool: it wakes on a commit a log watcher saw
+    /// or after the poll interval without waiting for a pool thread (the vault worker and the writers keep the pool
+    /// busy on a small machine), then runs its round.</summary>
+    private Task StartReplicationThread(CancellationToken stop)
+    {
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                ReplicationLoop(stop);
+                done.TrySetResult();
+            }
+            catch (Exception e)
+            {
+                done.TrySetException(e);
+            }
+        })
+        {
+            IsBackground = true,
+            Name = "lifeline replication",
+        };
+        thread.Start();
+        return done.Task;
+    }
+
+    private void ReplicationLoop(CancellationToken stop)
+    {
+        while (!stop.IsCancellationRequested)
+        {
+            // StartAsync has just run a round: wait first
+            var asleep = _time.GetTimestamp();
+            var trigger = WaitForRound(stop);
+            if (trigger is null)
+            {
+                return;
+            }
+
+            var late = trigger == "watch"
+                ? _time.GetElapsedTime(Volatile.Read(ref _signalledAt))
+                : _time.GetElapsedTime(asleep) - _options.PollInterval;
+            try
+            {
+                ReplicateRoundAsync(trigger, late < TimeSpan.Zero ? TimeSpan.Zero : late, stop).GetAwaiter().GetResult();
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e)
+            {
+                Log.ProtectionFailed(_logger, "protection", OneLine(e));
+            }
+
+            UpdateState();
+        }
+    }
+
+    /// <summary>Waits for a log watcher's signal or the poll interval; returns the trigger, or null when stopping.</summary>
+    private string? WaitForRound(CancellationToken stop)
+    {
+        if (_time == TimeProvider.System)
+        {
+            return WaitHandle.WaitAny([_commitSeen, stop.WaitHandle], _options.PollInterval) switch
+            {
+                0 => "watch",
+                1 => null,
+                _ => "poll",
+            };
+        }
+
+        // another clock (tests): its timer sets the tick
+        using var tick = new ManualResetEventSlim();
+        using var timer = _time.CreateTimer(_ => tick.Set(), null, _options.PollInterval, Timeout.InfiniteTimeSpan);
+        return WaitHandle.WaitAny([_commitSeen, stop.WaitHandle, tick.WaitHandle]) switch
+        {
+            0 => "watch",
+            1 => null,
+            _ => "poll",
+        };
+    }
+
+    /// <summary>A watcher on each local table's <c>_delta_log</c>: a new commit file starts a round at once (the poll
+    /// stays, for the stores without one, for a table created later, and for the events a watcher misses).</summary>
+    private void StartLogWatchers()
+    {
+        foreach (var t in _options.WatchTableLogs ? _tables : [])
+        {
+            if (LakeTableVault.IsUrl(t.Location) && !t.Location.StartsWith("file://", StringComparison.OrdinalIgnoreCase))
+            {
+                continue;
+            }
+
+            var full = LakeTableVault.IsUrl(t.Location) ? new Uri(t.Location).LocalPath : Path.GetFullPath(t.Location);
+            var log = Path.Combine(full, "_delta_log");
+            if (!Directory.Exists(log))
+            {
+                continue;
+            }
+
+            try
+            {
+                var w = new FileSystemWatcher(log, "*.json") { NotifyFilter = NotifyFilters.FileName | NotifyFilters.LastWrite };
+                w.Created += (_, _) => SignalCommit();
+                w.Renamed += (_, _) => SignalCommit();
+                w.Changed += (_, _) => SignalCommit();
+                w.EnableRaisingEvents = true;
+                _logWatchers.Add(w);
+            }
+            catch (Exception e) when (e is IOException or ArgumentException or PlatformNotSupportedException)
+            {
+                // out of inotify watches, or none on this system: the poll alone
+            }
+        }
+    }
+
+    private void SignalCommit()
+    {
+        Volatile.Write(ref _signalledAt, _time.GetTimestamp());
+        _commitSeen.Set();
+    }
+
+    /// <summary>Raises the pool's minimum worker threads to <paramref name="least"/> (see <see cref="ChangeProtectorOptions.MinThreadPoolThreads"/>).</summary>
+    private static void EnsureThreadPool(int least)
+    {
+        ThreadPool.GetMinThreads(out var workers, out var io);
+        if (least > workers)
+        {
+            ThreadPool.SetMinThreads(least, io);
+        }
+    }
 
     private async Task LoopAsync(Func<CancellationToken, Task> round, TimeSpan every, CancellationToken stop)
     {
@@ -361,15 +558,19 @@ public sealed class ChangeProtector : IDeploymentService, IAsyncDisposable
     /// where every table succeeded: a heartbeat in the secondary vouches for every commit made before it. After the
     /// first successful round of a table no log is listed: the replication starts from the version it left the replica at
     /// (<see cref="TableReplicator.ReplicateFromAsync"/>).</summary>
-    private async Task ReplicateRoundAsync(CancellationToken ct)
+    private async Task ReplicateRoundAsync(string trigger, TimeSpan late, CancellationToken ct)
     {
+        var probe = new RoundProbe(this, Interlocked.Increment(ref _roundSequence), trigger, late);
+        probe.Report("started");
         var beat = _heartbeat is null ? -1 : _heartbeatKnown = await ProtectionLayout.AdvanceAsync(_heartbeat.Store, _heartbeat.Root, _heartbeatKnown, ct);
         var failed = new HashSet<string>(StringComparer.Ordinal);
         var copied = false;
+        var polled = false;
         foreach (var t in _tables)
         {
             try
             {
+                var mark = _time.GetTimestamp();
                 t.Source ??= OpenTable(t.Location, create: false);
                 if (t.Source is not { } source)
                 {
@@ -377,10 +578,20 @@ public sealed class ChangeProtector : IDeploymentService, IAsyncDisposable
                 }
 
                 t.Known = await ProtectionLayout.AdvanceAsync(source.Store, source.Root, t.Known, ct);
+                probe.Polling += _time.GetElapsedTime(mark);
                 if (t.Known > t.Replicated)
                 {
+                    if (!polled)
+                    {
+                        polled = true;
+                        probe.Report("polled");
+                    }
+
+                    mark = _time.GetTimestamp();
                     var replica = ReplicaOf(t.Secondary, t.Name);
                     var result = await TableReplicator.ReplicateFromAsync(source, replica, t.Replicated, t.Known, ct); // incremental once a round has succeeded
+                    probe.Copying += _time.GetElapsedTime(mark);
+                    probe.Add(result);
                     copied |= result.VersionsCopied > 0;
                     lock (_gate)
                     {
@@ -397,6 +608,7 @@ public sealed class ChangeProtector : IDeploymentService, IAsyncDisposable
                     t.Error = OneLine(e);
                 }
 
+                probe.Error ??= t.Error;
                 Log.ReplicationFailed(_logger, t.Name, t.Secondary, t.Error);
             }
         }
@@ -404,37 +616,43 @@ public sealed class ChangeProtector : IDeploymentService, IAsyncDisposable
         if (copied)
         {
             Interlocked.Increment(ref _replicationRounds);
+            probe.Report("copied");
         }
 
-        if (_heartbeat is null || beat < 0)
+        if (_heartbeat is not null && beat >= 0)
         {
-            return;
+            foreach (var target in _targets.Values.Where(x => !failed.Contains(x.Location) && x.HeartbeatVersion < beat))
+            {
+                var mark = _time.GetTimestamp();
+                try
+                {
+                    var replica = ReplicaOf(target.Location, ProtectionLayout.HeartbeatTable);
+                    var result = await TableReplicator.ReplicateFromAsync(_heartbeat, replica, target.HeartbeatVersion, beat, ct);
+                    var time = await Heartbeat.ReadBeatAsync(replica.Store, replica.Root, result.TargetVersion, ct);
+                    probe.Add(result);
+                    lock (_gate)
+                    {
+                        target.HeartbeatVersion = result.TargetVersion;
+                        target.Heartbeat = time ?? target.Heartbeat;
+                        target.Error = null;
+                    }
+                }
+                catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
+                {
+                    lock (_gate)
+                    {
+                        target.Error = OneLine(e);
+                    }
+
+                    probe.Error ??= target.Error;
+                    Log.ReplicationFailed(_logger, ProtectionLayout.HeartbeatTable, target.Location, target.Error);
+                }
+
+                probe.HeartbeatCopying += _time.GetElapsedTime(mark);
+            }
         }
 
-        foreach (var target in _targets.Values.Where(x => !failed.Contains(x.Location) && x.HeartbeatVersion < beat))
-        {
-            try
-            {
-                var replica = ReplicaOf(target.Location, ProtectionLayout.HeartbeatTable);
-                var result = await TableReplicator.ReplicateFromAsync(_heartbeat, replica, target.HeartbeatVersion, beat, ct);
-                var time = await Heartbeat.ReadBeatAsync(replica.Store, replica.Root, result.TargetVersion, ct);
-                lock (_gate)
-                {
-                    target.HeartbeatVersion = result.TargetVersion;
-                    target.Heartbeat = time ?? target.Heartbeat;
-                    target.Error = null;
-                }
-            }
-            catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
-            {
-                lock (_gate)
-                {
-                    target.Error = OneLine(e);
-                }
-
-                Log.ReplicationFailed(_logger, ProtectionLayout.HeartbeatTable, target.Location, target.Error);
-            }
-        }
+        probe.Report("ended");
     }
 
     private async Task BeatAsync(CancellationToken ct)
@@ -481,6 +699,7 @@ public sealed class ChangeProtector : IDeploymentService, IAsyncDisposable
             var versions = _tables.ToDictionary(t => t.Name, t => t.Known); // read before the registry is captured
             try
             {
+                using var busy = BusyWith("backup " + w.Name);
                 var result = await _recovery.BackupComponentAsync(w.Name, cancellationToken: ct);
                 lock (_gate)
                 {
@@ -519,6 +738,7 @@ public sealed class ChangeProtector : IDeploymentService, IAsyncDisposable
         {
             try
             {
+                using var busy = BusyWith("snapshot " + t.Name);
                 var result = await _recovery.BackupComponentAsync(t.Name, cancellationToken: ct);
                 t.Snapshotted = result.Point?.Tags.Version ?? t.Known;
                 t.SnapshotPoint = result.Point?.Id;
@@ -541,6 +761,7 @@ public sealed class ChangeProtector : IDeploymentService, IAsyncDisposable
         if (now - _lastMaintenance >= _options.MaintenanceInterval)
         {
             _lastMaintenance = now;
+            using var busy = BusyWith("maintenance");
             await MaintainAsync(now, ct);
         }
     }
@@ -724,6 +945,85 @@ public sealed class ChangeProtector : IDeploymentService, IAsyncDisposable
     private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
 
     private static string OneLine(Exception e) => LocationSet.FirstLine(Secrets.RedactText(e.Message));
+
+    /// <summary>Marks the vault worker busy with <paramref name="what"/> until disposed (reported by each round).</summary>
+    private VaultWorkScope BusyWith(string what)
+    {
+        Volatile.Write(ref _vaultWorkSince, _time.GetTimestamp());
+        Volatile.Write(ref _vaultWork, what);
+        return new VaultWorkScope(this);
+    }
+
+    private readonly struct VaultWorkScope(ChangeProtector owner) : IDisposable
+    {
+        public void Dispose() => Volatile.Write(ref owner._vaultWork, null);
+    }
+
+    /// <summary>What one replication round did and waited on, reported stage by stage to the observer.</summary>
+    private sealed class RoundProbe
+    {
+        private readonly ChangeProtector _owner;
+        private readonly long _sequence;
+        private readonly string _trigger;
+        private readonly TimeSpan _late;
+        private readonly DateTimeOffset _started;
+        private readonly long _mark;
+        private readonly string? _vaultWork;
+        private readonly int _poolThreads;
+        private readonly long _poolPending;
+        private readonly TimeSpan _gc;
+        private readonly TimeSpan _jit;
+        private int _versions, _files;
+        private long _bytes;
+
+        public RoundProbe(ChangeProtector owner, long sequence, string trigger, TimeSpan late)
+        {
+            _owner = owner;
+            _sequence = sequence;
+            _trigger = trigger;
+            _late = late;
+            _started = owner._time.GetUtcNow();
+            _mark = owner._time.GetTimestamp();
+            if (owner._options.RoundObserver is null)
+            {
+                return;
+            }
+
+            var work = Volatile.Read(ref owner._vaultWork);
+            _vaultWork = work is null ? null : $"{work} for {owner._time.GetElapsedTime(Volatile.Read(ref owner._vaultWorkSince)).TotalSeconds:0.000} s";
+            _poolThreads = ThreadPool.ThreadCount;
+            _poolPending = ThreadPool.PendingWorkItemCount;
+            _gc = GC.GetTotalPauseDuration();
+            _jit = System.Runtime.JitInfo.GetCompilationTime();
+        }
+
+        public TimeSpan Polling { get; set; }
+
+        public TimeSpan Copying { get; set; }
+
+        public TimeSpan HeartbeatCopying { get; set; }
+
+        public string? Error { get; set; }
+
+        public void Add(ReplicationResult result)
+        {
+            _versions += result.VersionsCopied;
+            _files += result.FilesCopied;
+            _bytes += result.BytesCopied;
+        }
+
+        public void Report(string stage)
+        {
+            if (_owner._options.RoundObserver is not { } observer)
+            {
+                return;
+            }
+
+            observer(new ReplicationRound(_sequence, _trigger, stage, _started, _owner._time.GetElapsedTime(_mark), _late, _versions, _files, _bytes,
+                Polling, Copying, HeartbeatCopying, _vaultWork, _poolThreads, _poolPending, GC.GetTotalPauseDuration() - _gc,
+                System.Runtime.JitInfo.GetCompilationTime() - _jit, Error));
+        }
+    }
 
     private sealed class TableState(string name, string location, string secondary, TimeSpan snapshotInterval)
     {

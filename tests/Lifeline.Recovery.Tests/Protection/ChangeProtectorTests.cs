@@ -49,7 +49,8 @@ public sealed class ChangeProtectorTests
     {
         await using var f = await ProtectionFixture.CreateAsync();
         var lake = await f.SeedLakeAsync();
-        await using var sut = f.CreateSut(new ChangeProtectorOptions { PollInterval = TimeSpan.FromMilliseconds(250), SnapshotInterval = TimeSpan.FromMinutes(1) });
+        // the poll alone (a log watcher starts a round per commit when the rounds keep up: the next test)
+        await using var sut = f.CreateSut(new ChangeProtectorOptions { PollInterval = TimeSpan.FromMilliseconds(250), SnapshotInterval = TimeSpan.FromMinutes(1), WatchTableLogs = false });
         await sut.StartAsync(CancellationToken.None);
         var before = sut.Counters;
         var clock = System.Diagnostics.Stopwatch.StartNew();
@@ -234,5 +235,61 @@ public sealed class ChangeProtectorTests
         f.StoreOf("b").Clear();
         await ProtectionFixture.WaitForAsync(() => sut.RecoveryPointAge < TimeSpan.FromSeconds(2), "a fresh heartbeat once b is back");
         Assert.Equal(await f.Leads.GetLatestVersionAsync(), await ReplicatedAsync(f));
+    }
+
+    [Fact]
+    public async Task Commit_WhileAVaultSnapshotHoldsItsThreads_ReachesTheSecondary()
+    {
+        await using var f = await ProtectionFixture.CreateAsync();
+        var lake = await f.SeedLakeAsync();
+        using var release = new ManualResetEventSlim();
+        var entered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        // every write of a vault snapshot into the primary holds its thread (synchronously, as CPU-bound work does)
+        // until the test releases it: the snapshot cannot finish, and its threads are taken from the pool
+        f.StoreOf("a").Add(new FaultRule
+        {
+            KeyPrefix = "data/",
+            Exception = _ =>
+            {
+                entered.TrySetResult();
+                release.Wait(TimeSpan.FromMinutes(1));
+                return new IOException("released by the test");
+            },
+        });
+        await using var sut = f.CreateSut(new ChangeProtectorOptions { SnapshotInterval = TimeSpan.FromMilliseconds(1) });
+        try
+        {
+            await sut.StartAsync(CancellationToken.None);
+            await AppendAsync(lake, new LeadGenerator(9, DateTimeOffset.UnixEpoch, 1000), 1);
+            await entered.Task.WaitAsync(TimeSpan.FromSeconds(60)); // a snapshot of leads is stuck in its write
+
+            await AppendAsync(lake, new LeadGenerator(10, DateTimeOffset.UnixEpoch, 1000), 2);
+            var version = await f.Leads.GetLatestVersionAsync();
+
+            await ProtectionFixture.WaitForAsync(async () => await ReplicatedAsync(f) == version, $"leads version {version} in b while the snapshot hangs", seconds: 10);
+            Assert.Equal(0, sut.Counters.SnapshotRounds); // still hanging: replication did not wait for it
+        }
+        finally
+        {
+            release.Set();
+        }
+    }
+
+    [Fact]
+    public async Task Commit_ToALocalTable_StartsARoundWithoutWaitingForThePoll()
+    {
+        await using var f = await ProtectionFixture.CreateAsync();
+        var lake = await f.SeedLakeAsync();
+        var rounds = new System.Collections.Concurrent.ConcurrentQueue<ReplicationRound>();
+        await using var sut = f.CreateSut(new ChangeProtectorOptions { PollInterval = TimeSpan.FromMinutes(10), RoundObserver = rounds.Enqueue });
+        await sut.StartAsync(CancellationToken.None);
+
+        await AppendAsync(lake, new LeadGenerator(9, DateTimeOffset.UnixEpoch, 1000), 1);
+        var version = await f.Leads.GetLatestVersionAsync();
+
+        // the poll is ten minutes away: only the log watcher can have started the round that copied it
+        await ProtectionFixture.WaitForAsync(async () => await ReplicatedAsync(f) == version, $"leads version {version} in b", seconds: 20);
+        Assert.Contains(rounds, r => r is { Trigger: "watch", Stage: "ended", VersionsCopied: > 0 });
+        Assert.All(rounds, r => Assert.Contains(r.Trigger, new[] { "start", "watch" }));
     }
 }

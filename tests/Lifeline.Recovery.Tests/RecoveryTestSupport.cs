@@ -114,7 +114,7 @@ internal sealed class RecoveryFixture : IAsyncDisposable
     public FaultInjectingObjectStore StoreOf(string location) => Stores[Locations.Get(location).Url];
 
     /// <summary>Builds the fixture; <paramref name="tertiary"/> is <c>azure</c> (Azurite) or <c>local</c>.</summary>
-    public static async Task<RecoveryFixture> CreateAsync(string tertiary = "local", string? hooks = null, string schedule = "\"0 * * * *\"", string retention = "{ keep-last: 2 }")
+    public static async Task<RecoveryFixture> CreateAsync(string tertiary = "local", string? hooks = null, string schedule = "\"0 * * * *\"", string retention = "{ keep-last: 2 }", Func<IObjectStore, IObjectStore>? wrapStore = null)
     {
         if (tertiary == "azure")
         {
@@ -167,7 +167,7 @@ internal sealed class RecoveryFixture : IAsyncDisposable
             InitOptions = VaultInitOptions.ForTests,
             OpenOptions = new VaultOpenOptions { Logger = logger, Host = "test-host" },
             Environment = env,
-            OpenStore = (url, e) => stores.GetOrAdd(url, u => new FaultInjectingObjectStore(ObjectStores.Open(u, e))),
+            OpenStore = (url, e) => stores.GetOrAdd(url, u => new FaultInjectingObjectStore(wrapStore is null ? ObjectStores.Open(u, e) : wrapStore(ObjectStores.Open(u, e)))),
         };
         var locations = LocationSet.FromPlan(plan, locationOptions, time);
         var processEnv = new Dictionary<string, string?>

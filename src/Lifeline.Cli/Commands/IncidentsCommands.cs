@@ -169,24 +169,12 @@ internal static class IncidentsCommands
 
     private static Option<string?> NoteOption() => new("--note") { Description = "A note for the timeline (never put a secret here)" };
 
-    private static IncidentStore StoreOf(string planPath, string? data) =>
-        IncidentStore.ForData(data is { Length: > 0 } d ? Path.GetFullPath(d) : DeploymentLayout.DefaultDataDirectory(planPath));
+    private static IncidentStore StoreOf(string planPath, string? data) => IncidentStore.ForData(PlanAndData.DataDirectory(planPath, data));
 
     private static async Task<IncidentManager> ManagerAsync(CommandContext context, string planPath, string? data, string id, CancellationToken ct)
     {
-        var path = Path.GetFullPath(planPath);
-        if (!File.Exists(path))
-        {
-            throw new CliException(ExitCodes.PlanHasErrors, $"no plan file at {path}: run 'lifeline plan init' to write one, or name it with --plan FILE");
-        }
-
-        var parsed = await PlanFile.LoadAsync(path, ct);
-        if (!parsed.Succeeded)
-        {
-            throw new CliException(ExitCodes.PlanHasErrors, $"the plan cannot be read: {parsed.Errors[0]}");
-        }
-
-        var store = StoreOf(planPath, data);
+        var (plan, _, directory) = await PlanAndData.OpenAsync(planPath, data, ct);
+        var store = IncidentStore.ForData(directory);
         if (!File.Exists(store.Path))
         {
             // nothing was ever recorded here: every id is unknown (and no empty store is left behind)
@@ -194,6 +182,6 @@ internal static class IncidentsCommands
         }
 
         await store.MigrateAsync(ct);
-        return new IncidentManager(store, parsed.Plan!, context.Time);
+        return new IncidentManager(store, plan, context.Time);
     }
 }

@@ -209,20 +209,8 @@ internal static class NotifyCommands
 
     private static async Task<(LifelinePlan Plan, NotificationOutbox Outbox, string BaseDirectory)> OpenAsync(string planPath, string? data, TimeProvider time, CancellationToken ct)
     {
-        var path = Path.GetFullPath(planPath);
-        if (!File.Exists(path))
-        {
-            throw new CliException(ExitCodes.PlanHasErrors, $"no plan file at {path}: run 'lifeline plan init' to write one, or name it with --plan FILE");
-        }
-
-        var parsed = await PlanFile.LoadAsync(path, ct);
-        if (!parsed.Succeeded)
-        {
-            throw new CliException(ExitCodes.PlanHasErrors, $"the plan cannot be read: {parsed.Errors[0]}");
-        }
-
-        var directory = Path.GetFullPath(data is { Length: > 0 } d ? d : DeploymentLayout.DefaultDataDirectory(path));
-        return (parsed.Plan!, NotificationOutbox.InDataDirectory(parsed.Plan!, directory, time), Path.GetDirectoryName(path)!);
+        var (plan, path, directory) = await PlanAndData.OpenAsync(planPath, data, ct);
+        return (plan, NotificationOutbox.InDataDirectory(plan, directory, time), Path.GetDirectoryName(path)!);
     }
 
     private static string N(int n) => n.ToString(CultureInfo.InvariantCulture);

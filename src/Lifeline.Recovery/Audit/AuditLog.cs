@@ -1,6 +1,4 @@
-using System.Globalization;
 using System.Runtime.CompilerServices;
-using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Lifeline.Recovery.Configuration;
@@ -141,7 +139,7 @@ public sealed class ObjectStoreAuditLog : IAuditLog
     /// <summary>The key prefix of audit records.</summary>
     public const string Prefix = "lifeline/audit/";
 
-    private readonly Func<CancellationToken, Task<IReadOnlyList<IObjectStore>>> _stores;
+    private readonly ObjectStoreRecordLog<AuditRecord> _log;
     private readonly TimeProvider _time;
 
     /// <summary>A log over the stores given (first = where appends go).</summary>
@@ -153,7 +151,7 @@ public sealed class ObjectStoreAuditLog : IAuditLog
     /// <summary>A log over stores resolved when first needed (the locations that can be opened, primary first).</summary>
     public ObjectStoreAuditLog(Func<CancellationToken, Task<IReadOnlyList<IObjectStore>>> stores, TimeProvider? time = null)
     {
-        _stores = stores;
+        _log = new ObjectStoreRecordLog<AuditRecord>(Prefix, AuditJson.Default.AuditRecord, (r, id) => r with { Id = id }, stores);
         _time = time ?? TimeProvider.System;
     }
 
@@ -163,72 +161,29 @@ public sealed class ObjectStoreAuditLog : IAuditLog
         ArgumentNullException.ThrowIfNull(record);
         var stored = record with
         {
-            Id = record.Id.Length > 0 ? record.Id
-                : record.Time.ToUniversalTime().ToString("yyyyMMdd'T'HHmmss.fff'Z'", CultureInfo.InvariantCulture) + "-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6)),
+            Id = record.Id.Length > 0 ? record.Id : ObjectStoreRecordLog<AuditRecord>.NewId(record.Time),
             Arguments = Secrets.RedactArguments(record.Arguments),
             Message = record.Message is null ? null : Secrets.RedactText(record.Message),
         };
-        var bytes = JsonSerializer.SerializeToUtf8Bytes(stored, AuditJson.Default.AuditRecord);
-        Exception? last = null;
-        foreach (var store in await _stores(cancellationToken))
-        {
-            try
-            {
-                if (await store.PutIfAbsentAsync(Prefix + stored.Id + ".json", bytes, cancellationToken))
-                {
-                    return stored;
-                }
-            }
-            catch (Exception e) when (e is not OperationCanceledException)
-            {
-                last = e;
-            }
-        }
-
-        throw new RecoveryException($"the audit record of {stored.Action} could not be written to any location ({LocationsFirstLine(last)}): check the locations", last);
+        var (written, last) = await _log.PutAsync(stored.Id, stored, everywhere: false, cancellationToken);
+        return written > 0 ? stored
+            : throw new RecoveryException($"the audit record of {stored.Action} could not be written to any location ({LocationsFirstLine(last)}): check the locations", last);
     }
 
     /// <inheritdoc/>
     public async IAsyncEnumerable<AuditRecord> ReadAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        var records = new SortedDictionary<string, AuditRecord>(StringComparer.Ordinal);
-        foreach (var store in await _stores(cancellationToken))
-        {
-            try
-            {
-                await foreach (var o in store.ListAsync(Prefix, cancellationToken))
-                {
-                    var id = o.Key[Prefix.Length..];
-                    id = id.EndsWith(".json", StringComparison.Ordinal) ? id[..^5] : id;
-                    if (records.ContainsKey(id))
-                    {
-                        continue;
-                    }
-
-                    try
-                    {
-                        if (JsonSerializer.Deserialize(await store.GetAsync(o.Key, cancellationToken: cancellationToken), AuditJson.Default.AuditRecord) is { } r)
-                        {
-                            records[id] = r with { Id = id };
-                        }
-                    }
-                    catch (JsonException)
-                    {
-                        // a foreign or damaged object under the prefix is not a record; the others still are
-                    }
-                }
-            }
-            catch (Exception e) when (e is not OperationCanceledException and not RecoveryException)
-            {
-                // an unreachable location: the records it alone holds are missing from this read
-            }
-        }
-
-        foreach (var r in Pair(records.Values))
+        foreach (var r in await ReadAsync(null, cancellationToken))
         {
             yield return r;
         }
     }
+
+    /// <summary>Every record, oldest first, as <see cref="ReadAsync(CancellationToken)"/>; with a
+    /// <paramref name="cache"/> kept between calls only the records written since the last call are fetched (the
+    /// incidents service reads the audit every round this way).</summary>
+    public async Task<IReadOnlyList<AuditRecord>> ReadAsync(RecordLogCache<AuditRecord>? cache, CancellationToken cancellationToken = default) =>
+        [.. Pair(await _log.ReadAsync(cache, cancellationToken))];
 
     /// <summary>A started record is dropped when its operation's end record is there, and otherwise read as
     /// <see cref="AuditOutcomes.Interrupted"/>: a SIGKILL leaves the start, never the end.</summary>

@@ -13,7 +13,8 @@ namespace Lifeline.Recovery.Hosting;
 /// <c>DATA/incidents/incidents.db</c>, the manager (also the <see cref="IIncidentSignals"/> other services and drills
 /// raise signals through) and the plan's timeline. Every <see cref="DeploymentOptions.IncidentPollInterval"/> one
 /// round reads the sources (<see cref="IncidentSources"/>: the scheduler's jobs, the scoring counters, and at most every
-/// <see cref="DeploymentOptions.IncidentStatusInterval"/> the status and the audit, which read every location) and
+/// <see cref="DeploymentOptions.IncidentStatusInterval"/> the status, the audit and the read-back evidence, which list every
+/// location and fetch only the records written since the last round) and
 /// sends the due notices; nothing runs between rounds. Without the plan's locations (no plan file or password) the status
 /// and audit sources are skipped and the state says so.
 /// </summary>
@@ -21,6 +22,10 @@ internal sealed class IncidentsDeploymentService(DeploymentContext context) : ID
 {
     private readonly ILogger _logger = context.LoggerFactory.CreateLogger("Lifeline.Incidents");
     private readonly CancellationTokenSource _stopping = new();
+    private readonly SemaphoreSlim _round = new(1, 1);
+    // what the rounds have read of the audit and the evidence: each round fetches only the records written since
+    private readonly RecordLogCache<AuditRecord> _audit = new();
+    private readonly RecordLogCache<Verification.EvidenceRecord> _evidence = new();
     private IncidentManager? _manager;
     private IncidentTimeline? _timeline;
     private Task? _loop;
@@ -79,6 +84,7 @@ internal sealed class IncidentsDeploymentService(DeploymentContext context) : ID
         }
 
         _stopping.Dispose();
+        _round.Dispose();
         _http?.Dispose();
     }
 
@@ -102,6 +108,19 @@ internal sealed class IncidentsDeploymentService(DeploymentContext context) : ID
     /// <summary>One round: every source, then the due notices. A failing source is logged and retried next round.</summary>
     internal async Task RoundAsync(CancellationToken ct)
     {
+        await _round.WaitAsync(ct);
+        try
+        {
+            await RoundOnceAsync(ct);
+        }
+        finally
+        {
+            _round.Release();
+        }
+    }
+
+    private async Task RoundOnceAsync(CancellationToken ct)
+    {
         var manager = _manager!;
         var now = context.Time.GetUtcNow();
         string? degraded = null;
@@ -111,15 +130,11 @@ internal sealed class IncidentsDeploymentService(DeploymentContext context) : ID
             await SourceAsync("status and audit", async () =>
             {
                 var runtime = await recovery(ct);
-                var records = new List<AuditRecord>();
-                await foreach (var r in runtime.Service.Audit.ReadAsync(ct))
-                {
-                    records.Add(r);
-                }
-
+                var records = await ReadAuditAsync(runtime.Service.Audit, ct);
                 var report = await new StatusCalculator(context.Plan, runtime.Locations, new AuditBackupHistory(new ListedAuditLog(records)), context.Time).ComputeAsync(ct);
                 await RaiseAllAsync(manager, IncidentSources.Rpo(report), ct);
                 await RaiseAllAsync(manager, IncidentSources.Locations(context.Plan, records, now), ct);
+                await RaiseAllAsync(manager, IncidentSources.ReadBack(await ReadEvidenceAsync(runtime.Service.Evidence, ct), records, now), ct);
             });
         }
         else if (context.Options.Recovery is null)
@@ -146,6 +161,40 @@ internal sealed class IncidentsDeploymentService(DeploymentContext context) : ID
         await SourceAsync("timeline", () => _timeline!.RunDueAsync(ct));
         _open = (await manager.Store.ListAsync(openOnly: true, ct)).Count;
         _degraded = degraded;
+    }
+
+    /// <summary>The audit, fetching only the records the earlier rounds did not read (a log other than the object
+    /// store's is read whole).</summary>
+    private async Task<IReadOnlyList<AuditRecord>> ReadAuditAsync(IAuditLog audit, CancellationToken ct)
+    {
+        if (audit is ObjectStoreAuditLog log)
+        {
+            return await log.ReadAsync(_audit, ct);
+        }
+
+        var records = new List<AuditRecord>();
+        await foreach (var r in audit.ReadAsync(ct))
+        {
+            records.Add(r);
+        }
+
+        return records;
+    }
+
+    private async Task<IReadOnlyList<Verification.EvidenceRecord>> ReadEvidenceAsync(Verification.IEvidenceLog evidence, CancellationToken ct)
+    {
+        if (evidence is Verification.ObjectStoreEvidenceLog log)
+        {
+            return await log.ReadAsync(_evidence, ct);
+        }
+
+        var records = new List<Verification.EvidenceRecord>();
+        await foreach (var r in evidence.ReadAsync(ct))
+        {
+            records.Add(r);
+        }
+
+        return records;
     }
 
     private async Task ScoringAsync(IncidentManager manager, Uri scoring, DateTimeOffset now, CancellationToken ct)

@@ -2,13 +2,14 @@ using System.Globalization;
 using Lifeline.Recovery.Audit;
 using Lifeline.Recovery.Plan;
 using Lifeline.Recovery.Status;
+using Lifeline.Recovery.Verification;
 
 namespace Lifeline.Recovery.Incidents;
 
 /// <summary>
 /// What the incidents service of <c>lifeline up</c> turns into signals each round (docs/incidents.md "Sources"): the
 /// status (a component past its RPO maximum), the audit records (a location that every component's newest backup
-/// failed to reach: one location-down cause), the scheduler's jobs (a red job: failed or missed) and the scoring
+/// failed to reach: one location-down cause), the scheduler's jobs (a red job: failed or missed), a pack damaged on read-back (after-write, after-copy) and the scoring
 /// service's rollback and failover counters. Each source states every cause it watches, bad or healthy, every round;
 /// the manager records only what changed, so repeating a state costs no write. Summaries are stable while the state
 /// is (no ages that grow each round), so a repeated observation adds nothing to the timeline.
@@ -49,7 +50,10 @@ internal static class IncidentSources
     {
         var newest = records
             // an interrupted backup (its process was killed) says nothing about the locations: the next run completes it
-            .Where(r => r.Action == AuditActions.Backup && r.Component is not null && r.Outcome is not (AuditOutcomes.Started or AuditOutcomes.Interrupted))
+            .Where(r => r.Action == AuditActions.Backup && r.Component is not null && r.Outcome is not (AuditOutcomes.Started or AuditOutcomes.Interrupted)
+                // a backup stopped by a pack damaged on read-back reached no location, yet says nothing of the others:
+                // its cause is the read-back's (ReadBack below), one incident, not one per location
+                && !IsReadBackFailure(r))
             .GroupBy(r => r.Component!, StringComparer.Ordinal)
             .ToDictionary(g => g.Key, g => g.MaxBy(r => r.Time)!, StringComparer.Ordinal);
         foreach (var location in plan.Locations)
@@ -90,6 +94,51 @@ internal static class IncidentSources
             }
         }
     }
+
+    /// <summary>check:after-write:COMPONENT and check:after-copy:COMPONENT (the causes the verification runner gives
+    /// these records): bad while the component's newest pack damaged on read-back (its evidence record) has no ok
+    /// backup of the component at or after it; healthy once one has (the next backup wrote and read back new packs:
+    /// the same rule as the status's checks). Only records written on a failure exist, so a component never damaged
+    /// states nothing.</summary>
+    public static IEnumerable<IncidentSignal> ReadBack(IReadOnlyList<EvidenceRecord> evidence, IReadOnlyList<AuditRecord> records, DateTimeOffset now)
+    {
+        var okSince = new Dictionary<string, DateTimeOffset>(StringComparer.Ordinal);
+        foreach (var r in records)
+        {
+            if (r.Action == AuditActions.Backup && r.Outcome == AuditOutcomes.Ok && r.Component is { } c && (!okSince.TryGetValue(c, out var t) || r.Time > t))
+            {
+                okSince[c] = r.Time;
+            }
+        }
+
+        var newest = evidence
+            .Where(r => r.Check is "after-write" or "after-copy" && !r.Passed && r.Component is not null)
+            .GroupBy(VerificationRunner.CauseOf, StringComparer.Ordinal)
+            .Select(g => g.MaxBy(r => r.Time)!);
+        foreach (var r in newest)
+        {
+            var healthy = okSince.TryGetValue(r.Component!, out var ok) && ok >= r.Time;
+            yield return new IncidentSignal
+            {
+                Cause = VerificationRunner.CauseOf(r),
+                Kind = SignalKinds.CheckFailed,
+                Component = r.Component,
+                Location = r.Location,
+                Healthy = healthy,
+                Severity = Severities.Error,
+                Summary = healthy
+                    ? $"{r.Check} passes again for {r.Component}: a backup of {IncidentReport.Time(ok)} wrote and read back its packs"
+                    : $"a pack of {r.Component} written to {r.Location ?? "its location"} is damaged on read-back ({r.Check}): {r.Summary}; the next backup writes it again",
+                EvidenceId = r.Id.Length > 0 ? r.Id : null,
+                Time = now,
+            };
+        }
+    }
+
+    /// <summary>A backup that failed because a pack it wrote was damaged on read-back (the vault's
+    /// <c>PackReadBackException</c>, whose message the audit keeps).</summary>
+    internal static bool IsReadBackFailure(AuditRecord r) =>
+        r.Outcome == AuditOutcomes.Failed && r.Message is { } m && m.Contains(" is damaged on read-back (", StringComparison.Ordinal);
 
     /// <summary>job:NAME: bad while the job is red (its last run failed, or it missed its slot), healthy otherwise.</summary>
     public static IEnumerable<IncidentSignal> Jobs(IReadOnlyList<JobStatus> jobs, DateTimeOffset now) =>

@@ -1,8 +1,7 @@
-using System.Globalization;
 using System.Runtime.CompilerServices;
-using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Lifeline.Recovery.Audit;
 using Lifeline.Recovery.Configuration;
 using Lifeline.Storage;
 
@@ -70,7 +69,7 @@ public sealed class ObjectStoreEvidenceLog : IEvidenceLog
     /// <summary>The key prefix of evidence records.</summary>
     public const string Prefix = "lifeline/evidence/";
 
-    private readonly Func<CancellationToken, Task<IReadOnlyList<IObjectStore>>> _stores;
+    private readonly ObjectStoreRecordLog<EvidenceRecord> _log;
 
     /// <summary>A log over the stores given.</summary>
     public ObjectStoreEvidenceLog(IReadOnlyList<IObjectStore> stores)
@@ -79,7 +78,8 @@ public sealed class ObjectStoreEvidenceLog : IEvidenceLog
     }
 
     /// <summary>A log over stores resolved when first needed (the locations that can be opened).</summary>
-    public ObjectStoreEvidenceLog(Func<CancellationToken, Task<IReadOnlyList<IObjectStore>>> stores) => _stores = stores;
+    public ObjectStoreEvidenceLog(Func<CancellationToken, Task<IReadOnlyList<IObjectStore>>> stores) =>
+        _log = new ObjectStoreRecordLog<EvidenceRecord>(Prefix, EvidenceJson.Default.EvidenceRecord, (r, id) => r with { Id = id }, stores);
 
     /// <inheritdoc/>
     public async Task<EvidenceRecord> AppendAsync(EvidenceRecord record, CancellationToken cancellationToken = default)
@@ -87,27 +87,11 @@ public sealed class ObjectStoreEvidenceLog : IEvidenceLog
         ArgumentNullException.ThrowIfNull(record);
         var stored = record with
         {
-            Id = record.Id.Length > 0 ? record.Id
-                : record.Time.ToUniversalTime().ToString("yyyyMMdd'T'HHmmss.fff'Z'", CultureInfo.InvariantCulture) + "-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6)),
+            Id = record.Id.Length > 0 ? record.Id : ObjectStoreRecordLog<EvidenceRecord>.NewId(record.Time),
             Summary = Secrets.RedactText(record.Summary),
             Against = record.Against is null ? null : Secrets.RedactText(record.Against),
         };
-        var bytes = JsonSerializer.SerializeToUtf8Bytes(stored, EvidenceJson.Default.EvidenceRecord);
-        var written = 0;
-        Exception? last = null;
-        foreach (var store in await _stores(cancellationToken))
-        {
-            try
-            {
-                await store.PutIfAbsentAsync(Prefix + stored.Id + ".json", bytes, cancellationToken);
-                written++;
-            }
-            catch (Exception e) when (e is not OperationCanceledException)
-            {
-                last = e;
-            }
-        }
-
+        var (written, last) = await _log.PutAsync(stored.Id, stored, everywhere: true, cancellationToken);
         return written > 0 ? stored
             : throw new RecoveryException($"the evidence of {stored.Check} could not be written to any location ({(last is null ? "no location" : Locations.LocationSet.FirstLine(last.Message))}): check the locations", last);
     }
@@ -115,44 +99,16 @@ public sealed class ObjectStoreEvidenceLog : IEvidenceLog
     /// <inheritdoc/>
     public async IAsyncEnumerable<EvidenceRecord> ReadAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        var records = new SortedDictionary<string, EvidenceRecord>(StringComparer.Ordinal);
-        foreach (var store in await _stores(cancellationToken))
-        {
-            try
-            {
-                await foreach (var o in store.ListAsync(Prefix, cancellationToken))
-                {
-                    var id = o.Key[Prefix.Length..];
-                    id = id.EndsWith(".json", StringComparison.Ordinal) ? id[..^5] : id;
-                    if (records.ContainsKey(id))
-                    {
-                        continue;
-                    }
-
-                    try
-                    {
-                        if (JsonSerializer.Deserialize(await store.GetAsync(o.Key, cancellationToken: cancellationToken), EvidenceJson.Default.EvidenceRecord) is { } r)
-                        {
-                            records[id] = r with { Id = id };
-                        }
-                    }
-                    catch (JsonException)
-                    {
-                        // a damaged object under the prefix is not evidence; the others still are
-                    }
-                }
-            }
-            catch (Exception e) when (e is not OperationCanceledException and not RecoveryException)
-            {
-                // an unreachable location: the records only it holds are missing from this read
-            }
-        }
-
-        foreach (var r in records.Values)
+        foreach (var r in await ReadAsync(null, cancellationToken))
         {
             yield return r;
         }
     }
+
+    /// <summary>Every record, oldest first; with a <paramref name="cache"/> kept between calls only the records
+    /// written since the last call are fetched.</summary>
+    public Task<IReadOnlyList<EvidenceRecord>> ReadAsync(RecordLogCache<EvidenceRecord>? cache, CancellationToken cancellationToken = default) =>
+        _log.ReadAsync(cache, cancellationToken);
 }
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]

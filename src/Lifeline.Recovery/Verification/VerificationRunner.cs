@@ -108,6 +108,9 @@ public sealed class VerificationRunner
         var evidence = context.Service.Evidence;
         var before = await ReadStateAsync(evidence, cancellationToken);
         var results = new List<CheckRunResult>();
+        // the restoring checks of one run share one restore per subject (restored once, judged by each)
+        var restoring = names.Distinct(StringComparer.Ordinal).Select(n => _checks.GetValueOrDefault(n)).OfType<RestoreTests.IRestoringCheck>().ToList();
+        Task<IReadOnlyDictionary<string, IReadOnlyList<EvidenceRecord>>>? shared = null;
         foreach (var name in names.Distinct(StringComparer.Ordinal))
         {
             if (!_checks.TryGetValue(name, out var check))
@@ -120,7 +123,9 @@ public sealed class VerificationRunner
             var clock = Stopwatch.StartNew();
             try
             {
-                found = await check.RunAsync(context, cancellationToken);
+                found = check is RestoreTests.IRestoringCheck && restoring.Count > 1
+                    ? (await (shared ??= RestoreTests.ScratchRestore.EachAsync(context, restoring.Select(r => r.Evaluator(context, cancellationToken)).ToList(), cancellationToken)))[name]
+                    : await check.RunAsync(context, cancellationToken);
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {

@@ -7,7 +7,7 @@ using Lifeline.Fuzzing.Mutation;
 
 namespace Lifeline.Fuzzing.Surfaces;
 
-/// <summary>A command line: words, where {REPO}, {LAKE}, {NEWDIR}, {FILE}, {NONEMPTY} and {MISSING} are put in at run time.</summary>
+/// <summary>A command line: words, where {REPO}, {LAKE}, {NEWDIR}, {FILE}, {NONEMPTY}, {MISSING}, {PLAN} and {DATA} are put in at run time.</summary>
 public sealed record CliTemplate(string Name, string[] Args, int Weight = 1);
 
 /// <summary>A mutation of a command line.</summary>
@@ -126,6 +126,14 @@ public sealed partial class CliSurface : IFuzzSurface
         new("registry ls", ["registry", "ls", "--data-dir", "{NEWDIR}"]),
         new("registry ls --via-api", ["registry", "ls", "--via-api", "http://127.0.0.1:1"]),
         new("storage probe", ["storage", "probe", "{NEWDIR}"]),
+        // appended (issue 11's commands): the draws of the templates above changed only through the larger total weight
+        new("verify run", ["verify", "run", "integrity", "--plan", "{PLAN}"], 2),
+        new("verify history", ["verify", "history", "--plan", "{PLAN}", "--check", "integrity", "--last", "5"]),
+        new("report", ["report", "--plan", "{PLAN}", "--out", "{NEWDIR}", "--format", "md"]),
+        new("notify ls", ["notify", "ls", "--plan", "{PLAN}", "--data", "{DATA}"]),
+        new("incidents ls", ["incidents", "ls", "--all", "--plan", "{PLAN}", "--data", "{DATA}"]),
+        new("incidents show", ["incidents", "show", "inc-00000000", "--plan", "{PLAN}", "--data", "{DATA}"]),
+        new("restore --all", ["restore", "--all", "--dry-run", "--plan", "{PLAN}", "--at", "latest"], 2),
     ];
 
     private static readonly string[] Locations =
@@ -179,7 +187,24 @@ public sealed partial class CliSurface : IFuzzSurface
         await MustAsync(["vault", "backup", files, "--repo", Repo, "--source", "files", "--tag", "daily"], cancellationToken);
         await MustAsync(["lake", "seed", Lake, "--leads", "200", "--batches", "2"], cancellationToken);
         await MustAsync(["lake", "backup", Path.Combine(Lake, "leads"), "--repo", Repo], cancellationToken);
+        // a plan over the surface's own vault (one local location), for verify, report, notify, incidents and restore --all
+        await File.WriteAllTextAsync(PlanFile, $$"""
+            version: 1
+            objectives: { rto: { target: 4h, max: 8h }, rpo: { target: 1h, max: 4h } }
+            sources: { data: {{Data}} }
+            components:
+              configuration: { policy: config, files: [files/*.txt] }
+            policies:
+              config: { schedule: "0 * * * *", retention: { keep-last: 2 }, locations: { primary: a } }
+            locations:
+              a: { url: {{Repo}} }
+            """, cancellationToken);
+        await MustAsync(["backup", "configuration", "--plan", PlanFile], cancellationToken);
     }
+
+    public string PlanFile => _dir.Combine("lifeline.yaml");
+
+    public string Data => _dir.Combine("data");
 
     private async Task MustAsync(string[] args, CancellationToken cancellationToken)
     {
@@ -227,8 +252,8 @@ public sealed partial class CliSurface : IFuzzSurface
             {
                 "--at" or "--since" or "--until" => new ReplaceWord("time", i, r.Pick(Values.TimeExpressions)),
                 "--keep-within" => new ReplaceWord("duration", i, r.Pick(Values.Durations)),
-                "--keep-last" or "--keep-daily" or "--version" or "--retention-hours" or "--leads" or "--batches" => new ReplaceWord("count", i, r.Pick(Values.Counts)),
-                "--repo" or "--target" or "--from" or "--data-dir" or "--via-api" => new ReplaceWord("location", i, r.Pick(Locations)),
+                "--keep-last" or "--keep-daily" or "--version" or "--retention-hours" or "--leads" or "--batches" or "--last" => new ReplaceWord("count", i, r.Pick(Values.Counts)),
+                "--repo" or "--target" or "--from" or "--data-dir" or "--via-api" or "--plan" or "--data" or "--out" => new ReplaceWord("location", i, r.Pick(Locations)),
                 "--read-data-subset" => new ReplaceWord("subset", i, r.Pick(new[] { "1/2", "0/2", "3/2", "1/0", "x", "-1/2", "1/", "50%", "101%", "1/99999999999" })),
                 _ => new ReplaceWord("string", i, r.Pick(new[] { "", " ", "x", "😀", "../..", "latest", "-1", new string('a', 5000) })),
             };
@@ -277,7 +302,8 @@ public sealed partial class CliSurface : IFuzzSurface
         var fresh = _dir.Combine("fresh", Interlocked.Increment(ref _fresh).ToString(CultureInfo.InvariantCulture));
         return word.Replace("{REPO}", Repo, StringComparison.Ordinal).Replace("{LAKE}", Lake, StringComparison.Ordinal)
             .Replace("{NEWDIR}", fresh, StringComparison.Ordinal).Replace("{FILE}", _dir.Combine("file.txt"), StringComparison.Ordinal)
-            .Replace("{NONEMPTY}", _dir.Combine("nonempty"), StringComparison.Ordinal).Replace("{MISSING}", _dir.Combine("missing", "x"), StringComparison.Ordinal);
+            .Replace("{NONEMPTY}", _dir.Combine("nonempty"), StringComparison.Ordinal).Replace("{MISSING}", _dir.Combine("missing", "x"), StringComparison.Ordinal)
+            .Replace("{PLAN}", PlanFile, StringComparison.Ordinal).Replace("{DATA}", Data, StringComparison.Ordinal);
     }
 
     /// <summary>Runs lifeline's entry point with these arguments, stdout and stderr captured (one run at a time: the console is process-wide).</summary>

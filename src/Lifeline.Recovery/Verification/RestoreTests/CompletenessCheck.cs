@@ -19,7 +19,7 @@ namespace Lifeline.Recovery.Verification.RestoreTests;
 /// artifacts, and every artifact's size), and for a lake table the live table itself at the point's version (version,
 /// data files, rows). Every difference is named.
 /// </summary>
-internal sealed class CompletenessCheck : IVerificationCheck
+internal sealed class CompletenessCheck : IRestoringCheck
 {
     private const string ManifestFile = "manifest.json";
 
@@ -28,7 +28,11 @@ internal sealed class CompletenessCheck : IVerificationCheck
 
     /// <inheritdoc/>
     public Task<IReadOnlyList<EvidenceRecord>> RunAsync(VerificationContext context, CancellationToken cancellationToken) =>
-        ScratchRestore.EachAsync(context, Name, async (subject, restore, dir, numbers) =>
+        ScratchRestore.EachAsync(context, Evaluator(context, cancellationToken), cancellationToken);
+
+    /// <inheritdoc/>
+    public ScratchEvaluator Evaluator(VerificationContext context, CancellationToken cancellationToken) =>
+        new(Name, BootsTheRestore: false, async (subject, restore, dir, numbers) =>
         {
             var against = subject.Kind == ComponentKind.LakeTable ? "the live table at the point's version" : "the source's manifest at the recovery point";
             if (restore.Run is not { } run)
@@ -59,7 +63,7 @@ internal sealed class CompletenessCheck : IVerificationCheck
             var passed = differences.Count == 0;
             var head = $"point {run.Point.ShortId} of {subject.Component.Name} from {subject.Location}";
             return (passed, passed ? $"{head} is complete: {said}" : $"{head} is not complete: {ScratchRestore.First(differences)}", against);
-        }, cancellationToken);
+        });
 
     /// <summary>A lake table: the restored table against the live one at the point's version (the version, the data
     /// files by name and size, the rows); the point's own version tag when the live table no longer reaches back.</summary>

@@ -14,14 +14,18 @@ namespace Lifeline.Recovery.Verification.RestoreTests;
 /// <c>restore-budget</c>, else its RTO target, else the plan's; the plan's RTO target when no scenario names it).
 /// Fails when the projection is over the budget, with the numbers.
 /// </summary>
-internal sealed class RestoreSpeedCheck : IVerificationCheck
+internal sealed class RestoreSpeedCheck : IRestoringCheck
 {
     /// <inheritdoc/>
     public string Name => "restore-speed";
 
     /// <inheritdoc/>
     public Task<IReadOnlyList<EvidenceRecord>> RunAsync(VerificationContext context, CancellationToken cancellationToken) =>
-        ScratchRestore.EachAsync(context, Name, async (subject, restore, _, numbers) =>
+        ScratchRestore.EachAsync(context, Evaluator(context, cancellationToken), cancellationToken);
+
+    /// <inheritdoc/>
+    public ScratchEvaluator Evaluator(VerificationContext context, CancellationToken cancellationToken) =>
+        new(Name, BootsTheRestore: false, async (subject, restore, _, numbers) =>
         {
             var (budget, basis) = Budget(context.Plan, subject.Component.Name);
             numbers["seconds"] = restore.Elapsed.TotalSeconds;
@@ -57,7 +61,7 @@ internal sealed class RestoreSpeedCheck : IVerificationCheck
             return (passed, passed
                 ? $"{measured}, within {basis} {Secs(limit.TotalSeconds)}"
                 : $"{measured}, over {basis} {Secs(limit.TotalSeconds)}: restore faster (a closer location, a faster store), or raise the budget", basis);
-        }, cancellationToken);
+        });
 
     /// <summary>The strictest budget for restoring <paramref name="component"/>, and where it comes from in words.</summary>
     internal static (TimeSpan? Budget, string Basis) Budget(LifelinePlan plan, string component)

@@ -17,7 +17,7 @@ namespace Lifeline.Recovery.Verification.RestoreTests;
 /// golden leads as the live one does; a lake table's snapshot is read and every row scanned; configuration and job
 /// files are present and parse (JSON, YAML, the restored variables); a SQLite store passes <c>integrity_check</c>.
 /// </summary>
-internal sealed class RestoreTestCheck : IVerificationCheck
+internal sealed class RestoreTestCheck : IRestoringCheck
 {
     /// <summary>The registered models that must load and score as lead models (others are scored when their signature
     /// says they are lead models); default the deployment's <c>lead-scoring</c>.</summary>
@@ -28,7 +28,11 @@ internal sealed class RestoreTestCheck : IVerificationCheck
 
     /// <inheritdoc/>
     public Task<IReadOnlyList<EvidenceRecord>> RunAsync(VerificationContext context, CancellationToken cancellationToken) =>
-        ScratchRestore.EachAsync(context, Name, async (subject, restore, dir, numbers) =>
+        ScratchRestore.EachAsync(context, Evaluator(context, cancellationToken), cancellationToken);
+
+    /// <inheritdoc/>
+    public ScratchEvaluator Evaluator(VerificationContext context, CancellationToken cancellationToken) =>
+        new(Name, BootsTheRestore: true, async (subject, restore, dir, numbers) =>
         {
             var against = "the restored point booted in a scratch area" + (subject.Kind == ComponentKind.Registry ? "; scores against the live model" : "");
             numbers["seconds"] = restore.Elapsed.TotalSeconds;
@@ -54,7 +58,7 @@ internal sealed class RestoreTestCheck : IVerificationCheck
             var passed = problems.Count == 0;
             var head = $"point {run.Point.ShortId} of {subject.Component.Name} from {subject.Location}";
             return (passed, passed ? $"{head} restored and booted: {said}" : $"{head} restored but does not boot: {ScratchRestore.First(problems)}", against);
-        }, cancellationToken);
+        });
 
     private async Task<(List<string> Problems, string Said)> BootAsync(RestoreSubject subject, string target, string work, Dictionary<string, double> numbers, CancellationToken ct)
     {

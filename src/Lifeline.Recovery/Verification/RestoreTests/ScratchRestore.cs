@@ -54,6 +54,23 @@ internal sealed record ScratchRestoreResult(RestoreRunResult? Run, string? Error
     public string Point => Run?.Point.ShortId ?? "?";
 }
 
+/// <summary>How one restoring check judges a restore of one subject.</summary>
+/// <param name="Check">The check's name.</param>
+/// <param name="BootsTheRestore">True when the evaluation runs what was restored (a server on its files): it goes
+/// after the checks that only read the restore.</param>
+/// <param name="Evaluate">The subject, the restore, the subject's scratch folder (for the check's own sub-folder) and
+/// the numbers to fill; returns the verdict, its one-line summary and what it was checked against.</param>
+internal sealed record ScratchEvaluator(string Check, bool BootsTheRestore,
+    Func<RestoreSubject, ScratchRestoreResult, string, Dictionary<string, double>, Task<(bool Passed, string Summary, string Against)>> Evaluate);
+
+/// <summary>A check that restores each subject into the scratch area and judges the restore: the runner gives the
+/// restoring checks of one run one restore per subject (<see cref="ScratchRestore.EachAsync(VerificationContext, IReadOnlyList{ScratchEvaluator}, CancellationToken)"/>).</summary>
+internal interface IRestoringCheck : IVerificationCheck
+{
+    /// <summary>The check's evaluation of a restore in <paramref name="context"/>.</summary>
+    ScratchEvaluator Evaluator(VerificationContext context, CancellationToken cancellationToken);
+}
+
 /// <summary>
 /// The restores the weekly checks make: each subject's newest point in that location alone (no fallback: it is the
 /// location that is tested) restored by <see cref="RecoveryService.RestoreAsync"/> into a directory of the scratch
@@ -69,32 +86,42 @@ internal static class ScratchRestore
         return area;
     }
 
+    /// <summary>The loop of one restoring check (<see cref="EachAsync(VerificationContext, IReadOnlyList{ScratchEvaluator}, CancellationToken)"/> with it alone).</summary>
+    public static async Task<IReadOnlyList<EvidenceRecord>> EachAsync(VerificationContext context, ScratchEvaluator check, CancellationToken ct) =>
+        (await EachAsync(context, [check], ct))[check.Check];
+
     /// <summary>
-    /// The loop of every restoring check: restores each subject of the plan (component × location) in turn into its own
-    /// folder of a new scratch area, hands the result to <paramref name="evaluate"/> (which fills the numbers and gives
-    /// the verdict), logs and records it, empties the folder before the next restore and the area at the end, also when
-    /// something throws.
+    /// The loop of the restoring checks of a run: restores each subject of the plan (component × location) once, into
+    /// its own folder of a new scratch area, hands the result to every check's evaluation in turn (those that only read
+    /// the restore first, the one that boots it last, so each sees the restore as it came out of the vault), logs and
+    /// records each verdict, empties the folder before the next restore and the area at the end, also when something
+    /// throws. A record's duration is the restore's plus its own evaluation's.
     /// </summary>
-    public static async Task<IReadOnlyList<EvidenceRecord>> EachAsync(VerificationContext context, string check,
-        Func<RestoreSubject, ScratchRestoreResult, string, Dictionary<string, double>, Task<(bool Passed, string Summary, string Against)>> evaluate,
-        CancellationToken ct)
+    public static async Task<IReadOnlyDictionary<string, IReadOnlyList<EvidenceRecord>>> EachAsync(VerificationContext context, IReadOnlyList<ScratchEvaluator> checks, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(context);
-        var records = new List<EvidenceRecord>();
-        var area = NewArea(context, check);
+        ArgumentNullException.ThrowIfNull(checks);
+        var records = checks.ToDictionary(c => c.Check, _ => new List<EvidenceRecord>(), StringComparer.Ordinal);
+        var area = NewArea(context, checks.Count == 1 ? checks[0].Check : "restore-tests");
         try
         {
             var n = 0;
             foreach (var subject in RestoreSubject.Of(context))
             {
                 var started = context.Time.GetUtcNow();
-                var clock = System.Diagnostics.Stopwatch.StartNew();
+                var clock = Stopwatch.StartNew();
                 var dir = Path.Combine(area, (n++).ToString(CultureInfo.InvariantCulture));
                 var restore = await RunAsync(context, subject, dir, ct);
-                var numbers = new Dictionary<string, double>();
-                var (passed, summary, against) = await evaluate(subject, restore, dir, numbers);
-                Log.RestoreTestRan(context.Logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, check, subject.Component.Name, subject.Location, passed, summary);
-                records.Add(Record(context, check, subject, started, clock.Elapsed, passed, summary, against, numbers));
+                var restoring = clock.Elapsed;
+                foreach (var check in checks.OrderBy(c => c.BootsTheRestore))
+                {
+                    var evaluating = Stopwatch.StartNew();
+                    var numbers = new Dictionary<string, double>();
+                    var (passed, summary, against) = await check.Evaluate(subject, restore, dir, numbers);
+                    Log.RestoreTestRan(context.Logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, check.Check, subject.Component.Name, subject.Location, passed, summary);
+                    records[check.Check].Add(Record(context, check.Check, subject, started, restoring + evaluating.Elapsed, passed, summary, against, numbers));
+                }
+
                 Remove(dir); // one restore at a time in the scratch area
             }
         }
@@ -103,7 +130,7 @@ internal static class ScratchRestore
             Remove(area);
         }
 
-        return records;
+        return records.ToDictionary(r => r.Key, r => (IReadOnlyList<EvidenceRecord>)r.Value, StringComparer.Ordinal);
     }
 
     /// <summary>Restores <paramref name="subject"/>'s newest point in its location into <paramref name="directory"/>/restored.</summary>

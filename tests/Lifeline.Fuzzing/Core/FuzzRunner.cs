@@ -26,6 +26,9 @@ public sealed record FuzzRunOptions
     /// <summary>The managed heap after a full GC may exceed the baseline by this share at the end of the run.</summary>
     public double HeapTolerance { get; init; } = 0.10;
 
+    /// <summary>Growth below this many bytes is never a finding: 10 % of a heap of a tenth of a MiB is allocator noise.</summary>
+    public long HeapSlackBytes { get; init; } = 256 * 1024;
+
     /// <summary>Where progress lines go (null: nowhere).</summary>
     public TextWriter? Progress { get; init; }
 }
@@ -65,10 +68,10 @@ public static class FuzzRunner
             // the report keeps one example per finding group alive: that is the harness's memory, not the surface's
             var baseline = report.Memory[at].HeapBytes - report.Memory[at].ReportBytes;
             var last = report.Memory[^1].HeapBytes - report.Memory[^1].ReportBytes;
-            if (last > baseline * (1 + options.HeapTolerance))
+            if (last > baseline * (1 + options.HeapTolerance) && last - baseline > options.HeapSlackBytes)
             {
                 var pools = MemorySample.SharedPoolsTrimmed ? "" : "; the shared ArrayPool was not trimmed at the samples (run with System.GC.HighMemoryPercent=1, see docs/testing-fuzz.md), so pooled buffers count too";
-                report.AddRunFinding(new Finding("memory-bounded", $"managed heap after a full GC, less the report's examples, grew from {MemorySample.Mib(baseline)} (after pass {at + 1}) to {MemorySample.Mib(last)} (after pass {report.Memory.Count}), over the {options.HeapTolerance:P0} allowed (RSS {MemorySample.Mib(report.Memory[at].RssBytes)} to {MemorySample.Mib(report.Memory[^1].RssBytes)}){pools}"));
+                report.AddRunFinding(new Finding("memory-bounded", $"managed heap after a full GC, less the report's examples, grew from {MemorySample.Mib(baseline)} (after pass {at + 1}) to {MemorySample.Mib(last)} (after pass {report.Memory.Count}), over the {options.HeapTolerance:P0} and {MemorySample.Mib(options.HeapSlackBytes)} allowed (RSS {MemorySample.Mib(report.Memory[at].RssBytes)} to {MemorySample.Mib(report.Memory[^1].RssBytes)}){pools}"));
             }
         }
 

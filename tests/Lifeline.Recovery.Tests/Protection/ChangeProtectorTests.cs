@@ -283,6 +283,8 @@ public sealed class ChangeProtectorTests
         var rounds = new System.Collections.Concurrent.ConcurrentQueue<ReplicationRound>();
         await using var sut = f.CreateSut(new ChangeProtectorOptions { PollInterval = TimeSpan.FromMinutes(10), RoundObserver = rounds.Enqueue });
         await sut.StartAsync(CancellationToken.None);
+        // the start round copies whatever is there when it runs: commit only after it, so only a watch round can copy it
+        await ProtectionFixture.WaitForAsync(() => Task.FromResult(rounds.Any(r => r is { Trigger: "start", Stage: "ended" })), "the start round's end", seconds: 20);
 
         await AppendAsync(lake, new LeadGenerator(9, DateTimeOffset.UnixEpoch, 1000), 1);
         var version = await f.Leads.GetLatestVersionAsync();

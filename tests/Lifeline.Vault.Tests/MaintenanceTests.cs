@@ -237,9 +237,13 @@ public sealed class MaintenanceTests
         Vaults.MakeTree(dir);
         await src.BackupAsync(new BackupRequest { Paths = [dir] });
         // flip one byte in the middle of one data blob's ciphertext (the pack file replaced whole, as a disk error leaves it)
-        var pack = Directory.GetFiles(Path.Combine(srcStore.Root, "data"), "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal).First();
-        var bytes = File.ReadAllBytes(pack);
-        var victim = PackBuilder.ReadHeader(bytes, src.Key.Data, Path.GetFileName(pack)).First(e => e.Type == BlobType.Data);
+        // the first pack holding a data blob (tree blobs have packs of their own, and pack ids are random)
+        var (pack, bytes, victim) = Directory.GetFiles(Path.Combine(srcStore.Root, "data"), "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal)
+            .Select(p => (Path: p, Bytes: File.ReadAllBytes(p)))
+            .Select(p => (p.Path, p.Bytes, Entries: PackBuilder.ReadHeader(p.Bytes, src.Key.Data, Path.GetFileName(p.Path))))
+            .Where(p => p.Entries.Any(e => e.Type == BlobType.Data))
+            .Select(p => (p.Path, p.Bytes, p.Entries.First(e => e.Type == BlobType.Data)))
+            .First();
         bytes[victim.Offset + (victim.Length / 2)] ^= 0x08;
         await srcStore.PutAsync(Path.GetRelativePath(srcStore.Root, pack).Replace(Path.DirectorySeparatorChar, '/'), bytes);
 

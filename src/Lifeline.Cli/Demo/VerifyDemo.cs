@@ -1,3 +1,4 @@
+using Lifeline.Cli.Infrastructure;
 using Lifeline.Recovery;
 using Lifeline.Recovery.Audit;
 using Lifeline.Recovery.Incidents;

@@ -226,11 +226,11 @@ public sealed class EndToEndTests
         Assert.True(up.GetProperty("protectionRunning").GetBoolean(), up.GetProperty("protection").GetString());
 
         // verify: the checks pass, catch the pack cut short in b (an incident and its notice), pass again after the repair
-        var verify = json.GetProperty("verify");
-        Assert.True(verify.GetProperty("ok").GetBoolean(), verify.ToString());
-        Assert.True(verify.GetProperty("checksPassed").GetBoolean() && verify.GetProperty("damageFound").GetBoolean() && verify.GetProperty("resolved").GetBoolean(), verify.ToString());
-        var incident = verify.GetProperty("incidentId").GetString()!;
-        var notices = verify.GetProperty("notices").EnumerateArray().Select(n => n.GetString()!).ToList();
+        var checks = json.GetProperty("verify");
+        Assert.True(checks.GetProperty("ok").GetBoolean(), checks.ToString());
+        Assert.True(checks.GetProperty("checksPassed").GetBoolean() && checks.GetProperty("damageFound").GetBoolean() && checks.GetProperty("resolved").GetBoolean(), checks.ToString());
+        var incident = checks.GetProperty("incidentId").GetString()!;
+        var notices = checks.GetProperty("notices").EnumerateArray().Select(n => n.GetString()!).ToList();
         Assert.Contains($"{incident}:trigger → on-call (manual)", notices);
         Assert.Contains($"{incident}:resolve → on-call (manual)", notices);
         Assert.Contains("verify: the checks find it", steps);

@@ -553,6 +553,7 @@ public sealed partial class RecoveryService
             DataAdded = written?.DataAdded,
             RawDataAdded = written?.RawDataAdded,
             IncompressibleAdded = written?.IncompressibleAdded,
+            FailureKind = error is PackReadBackException ? AuditFailureKinds.ReadBack : null,
         }, ct);
         return result;
     }

@@ -62,7 +62,7 @@ internal static class DemoCommand
     }
 
     /// <summary>
-    /// The story, part after part (plan, vault, lake, registry and scoring), stopping after a part that fails; then the
+    /// The story, part after part (plan, vault, lake, registry and scoring, up, verification), stopping after a part that fails; then the
     /// summary: the JSON document, or the table and one closing line per part, and the directory's fate last.
     /// </summary>
     private static async Task<int> RunAsync(DemoSteps steps, string directory, bool keepsDirectory, CancellationToken ct)
@@ -110,8 +110,17 @@ internal static class DemoCommand
             code = up.ExitCode;
         }
 
+        // the daily checks on a small plan of their own: pass, find a pack cut short, open an incident and its notice,
+        // pass again after the repair and resolve it
+        VerifyDemoResult? verify = null;
+        if (code == ExitCodes.Ok)
+        {
+            verify = await VerifyDemo.RunAsync(directory, password, steps, ct);
+            code = verify.ExitCode;
+        }
+
         console.Document(new DemoJson(directory, code == ExitCodes.Ok, vault?.Verified ?? false, vault?.Files ?? 0, vault?.Bytes ?? 0, vault?.FullBackupAdded ?? 0,
-            vault?.SecondBackupAdded ?? 0, lake, registry, scoring, steps.Steps, Math.Round(steps.TotalSeconds, 3), plan, up));
+            vault?.SecondBackupAdded ?? 0, lake, registry, scoring, steps.Steps, Math.Round(steps.TotalSeconds, 3), plan, up, verify));
         if (!console.Json)
         {
             steps.PrintTable();
@@ -148,6 +157,13 @@ internal static class DemoCommand
                 console.Line(up.ProtectionRunning
                     ? $"up: protection on change running ({up.Protection})"
                     : $"up: protection NOT running: {up.Protection}");
+            }
+
+            if (verify is not null)
+            {
+                console.Line(verify.Ok
+                    ? $"verify: the daily checks passed, then found a pack cut short in b: incident {verify.IncidentId} opened and its notice recorded for on-call; b repaired from a, the checks passed and the incident resolved itself ({verify.Notices.Count} notices in the outbox)"
+                    : $"verify: NOT as expected: checks passed {verify.ChecksPassed}, damage found {verify.DamageFound}, incident {verify.IncidentId ?? "none"}, resolved {verify.Resolved}");
             }
 
             console.Line(string.Create(CultureInfo.InvariantCulture,

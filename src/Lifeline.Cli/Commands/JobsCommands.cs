@@ -259,19 +259,8 @@ internal static class JobsCommands
     private static async Task<SchedulerJobs> OpenAsync(CommandContext context, string planPath, string? storeOption, CancellationToken ct,
         Func<LifelinePlan, CancellationToken, ValueTask<Lifeline.Recovery.RecoveryService>>? recovery = null)
     {
-        var path = Path.GetFullPath(planPath);
-        if (!File.Exists(path))
-        {
-            throw new CliException(ExitCodes.PlanHasErrors, $"no plan file at {path}: run 'lifeline plan init' to write one, or name it with --plan FILE");
-        }
-
-        var parsed = await PlanFile.LoadAsync(path, ct);
-        if (!parsed.Succeeded)
-        {
-            throw new CliException(ExitCodes.PlanHasErrors, $"the plan cannot be read: {parsed.Errors[0]}");
-        }
-
-        var jobs = new SchedulerJobs(parsed.Plan!, new PlanSchedulerOptions
+        var (plan, path) = await PlanAndData.LoadAsync(planPath, ct);
+        var jobs = new SchedulerJobs(plan, new PlanSchedulerOptions
         {
             Store = StoreOptions(planPath, storeOption),
             Time = context.Time,

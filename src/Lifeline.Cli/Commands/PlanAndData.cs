@@ -12,6 +12,14 @@ internal static class PlanAndData
     /// <exception cref="CliException">No plan file there, or it cannot be read (exit 50).</exception>
     public static async Task<(LifelinePlan Plan, string PlanPath, string DataDirectory)> OpenAsync(string planPath, string? data, CancellationToken ct)
     {
+        var (plan, path) = await LoadAsync(planPath, ct);
+        return (plan, path, DataDirectory(path, data));
+    }
+
+    /// <summary>The plan at <paramref name="planPath"/>, read and valid, and its full path.</summary>
+    /// <exception cref="CliException">No plan file there, or it cannot be read (exit 50).</exception>
+    public static async Task<(LifelinePlan Plan, string PlanPath)> LoadAsync(string planPath, CancellationToken ct)
+    {
         var path = Path.GetFullPath(planPath);
         if (!File.Exists(path))
         {
@@ -24,7 +32,7 @@ internal static class PlanAndData
             throw new CliException(ExitCodes.PlanHasErrors, $"the plan cannot be read: {parsed.Errors[0]}");
         }
 
-        return (parsed.Plan!, path, DataDirectory(path, data));
+        return (parsed.Plan!, path);
     }
 
     /// <summary>The data directory: <paramref name="data"/> when given, else the plan's default (<c>lifeline-data</c> beside the plan file).</summary>

@@ -12,7 +12,7 @@ namespace Lifeline.Cli.Demo;
 internal sealed record DemoJson(
     string Directory, bool Ok, bool Verified, int Files, long Bytes, long FullBackupAdded, long SecondBackupAdded,
     LakeDemoResult? Lake, RegistryDemoResult? Registry, ScoringDemoSummary? Scoring, IReadOnlyList<DemoStep> Steps, double TotalSeconds,
-    PlanDemoResult? Plan, UpDemoResult? Up = null);
+    PlanDemoResult? Plan, UpDemoResult? Up = null, VerifyDemoResult? Verify = null);
 
 /// <summary>What the vault part of the demo proved (the top-level fields of the demo's JSON document).</summary>
 internal sealed record VaultDemoResult(bool Verified, int Files, long Bytes, long FullBackupAdded, long SecondBackupAdded, int ExitCode);

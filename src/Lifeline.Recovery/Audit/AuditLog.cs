@@ -46,6 +46,14 @@ public static class AuditOutcomes
     public const string Interrupted = "interrupted";
 }
 
+/// <summary>Why a backup failed, when the reason matters to a reader (<see cref="AuditRecord.FailureKind"/>).</summary>
+public static class AuditFailureKinds
+{
+    /// <summary>A pack the backup wrote or copied was damaged on read-back (the vault's <c>PackReadBackException</c>):
+    /// the snapshot was not committed; the next backup writes the pack again.</summary>
+    public const string ReadBack = "read-back";
+}
+
 /// <summary>One audited action. Never holds a secret: arguments and messages are redacted before they get here.</summary>
 public sealed record AuditRecord
 {
@@ -115,6 +123,10 @@ public sealed record AuditRecord
     /// <summary>Backups: of <see cref="RawDataAdded"/>, the bytes that did not compress (the ransomware-like alarm
     /// of the size-in-range check compares it with the component's history: docs/verification.md).</summary>
     public long? IncompressibleAdded { get; init; }
+
+    /// <summary>Failed backups: one of <see cref="AuditFailureKinds"/> when the cause is one a reader tells apart
+    /// (<c>failureKind</c> in the JSON); null for other failures and in records written before the field.</summary>
+    public string? FailureKind { get; init; }
 }
 
 /// <summary>An append-only list of <see cref="AuditRecord"/>s.</summary>

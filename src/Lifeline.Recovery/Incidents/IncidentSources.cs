@@ -136,9 +136,10 @@ internal static class IncidentSources
     }
 
     /// <summary>A backup that failed because a pack it wrote was damaged on read-back (the vault's
-    /// <c>PackReadBackException</c>, whose message the audit keeps).</summary>
+    /// <c>PackReadBackException</c>): its audit record's <see cref="AuditRecord.FailureKind"/>. A record written
+    /// before that field has none and counts as any failure (against the locations) until the next backup.</summary>
     internal static bool IsReadBackFailure(AuditRecord r) =>
-        r.Outcome == AuditOutcomes.Failed && r.Message is { } m && m.Contains(" is damaged on read-back (", StringComparison.Ordinal);
+        r.Outcome == AuditOutcomes.Failed && r.FailureKind == AuditFailureKinds.ReadBack;
 
     /// <summary>job:NAME: bad while the job is red (its last run failed, or it missed its slot), healthy otherwise.</summary>
     public static IEnumerable<IncidentSignal> Jobs(IReadOnlyList<JobStatus> jobs, DateTimeOffset now) =>

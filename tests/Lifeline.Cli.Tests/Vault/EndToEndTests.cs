@@ -225,6 +225,18 @@ public sealed class EndToEndTests
         Assert.True(up.GetProperty("nothingLost").GetBoolean(), result.ToString());
         Assert.True(up.GetProperty("protectionRunning").GetBoolean(), up.GetProperty("protection").GetString());
 
+        // verify: the checks pass, catch the pack cut short in b (an incident and its notice), pass again after the repair
+        var checks = json.GetProperty("verify");
+        Assert.True(checks.GetProperty("ok").GetBoolean(), checks.ToString());
+        Assert.True(checks.GetProperty("checksPassed").GetBoolean() && checks.GetProperty("damageFound").GetBoolean() && checks.GetProperty("resolved").GetBoolean(), checks.ToString());
+        var incident = checks.GetProperty("incidentId").GetString()!;
+        var notices = checks.GetProperty("notices").EnumerateArray().Select(n => n.GetString()!).ToList();
+        Assert.Contains($"{incident}:trigger → on-call (manual)", notices);
+        Assert.Contains($"{incident}:resolve → on-call (manual)", notices);
+        Assert.Contains("verify: the checks find it", steps);
+        Assert.True(File.Exists(dir.Combine("work", "verify-demo", "data", "incidents", "incidents.db")));
+        Assert.True(Directory.Exists(dir.Combine("work", "verify-demo", "vaults", "b.damaged")));
+
         Assert.True(Directory.Exists(dir.Combine("work", "restored")), "--dir keeps the directory");
 
         // Independently of the demo's own "verified" flags and of TreeComparer: hash the trees here, check both vaults
@@ -285,6 +297,8 @@ public sealed class EndToEndTests
         Assert.Contains("removed now", lines[^1], StringComparison.Ordinal);
         Assert.Contains(lines, l => l.StartsWith("registry: Production v1 restored from the vault with a byte-identical artifact", StringComparison.Ordinal));
         Assert.Contains(lines, l => l.StartsWith("scoring: 50 of 50 leads scored over HTTP", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.StartsWith("verify: the daily checks passed, then found a pack cut short in b: incident inc-", StringComparison.Ordinal)
+            && l.Contains("the incident resolved itself", StringComparison.Ordinal));
         var demoDir = System.Text.RegularExpressions.Regex.Match(lines[^1], @" in (\S+) \(removed now").Groups[1].Value;
         Assert.StartsWith(dir.Combine("tmp"), demoDir, StringComparison.Ordinal);
         Assert.False(Directory.Exists(demoDir), result.ToString());

@@ -49,6 +49,26 @@ public sealed class IncidentSourcesTests
         Assert.Equal(IncidentStates.Resolved, (await f.Store.GetAsync(incident.Id))!.State);
     }
 
+    [Theory]
+    [InlineData(AuditFailureKinds.ReadBack, 0)] // the read-back's cause (ReadBack), whatever the message says
+    [InlineData(null, 3)] // any other failure (or a record written before the field): every location is down
+    public void Locations_EveryNewestBackupFailed_OnlyAReadBackFailureKindSparesTheLocations(string? kind, int down)
+    {
+        using var f = new IncidentFixture();
+        var t = IncidentFixture.Start;
+        var records = f.Plan.Components.Select(c => Backup(c.Name, t) with
+        {
+            Outcome = AuditOutcomes.Failed,
+            Message = "pack 0123abcd written to ./vault-a failed",
+            FailureKind = kind,
+        }).ToList();
+
+        var signals = IncidentSources.Locations(f.Plan, records, t).ToList();
+
+        Assert.Equal(down, signals.Select(s => s.Cause).Distinct().Count());
+        Assert.All(signals, s => Assert.False(s.Healthy));
+    }
+
     [Fact]
     public void Counter_PrometheusText_ReadsTheUnlabelledValue()
     {

@@ -32,27 +32,9 @@ public sealed class PlanStatusTests
         // a lake point's data time is its Delta version's timestamp, the commit file's modification time on disk (the
         // real clock): the fake clock starts at the real now so that ageing is then driven by the test alone
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
-        var lake = await LeadScoringLake.OpenOrCreateAsync(new FileSystemObjectStore(dir.Combine("lifeline-data", "lake")), "", new Lifeline.Lake.DeltaTableOptions { TimeProvider = time });
-        await lake.SeedAsync(new LeadGenerator(7, new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero), 1), 20, 1, CancellationToken.None);
-        Directory.CreateDirectory(dir.Combine("lifeline-data", "scheduler"));
-        using (var store = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = dir.Combine("lifeline-data", "scheduler", "jobs.db"), Pooling = false }.ToString()))
-        {
-            store.Open();
-            using var command = store.CreateCommand();
-            command.CommandText = "CREATE TABLE triggers (name TEXT PRIMARY KEY, cron TEXT); INSERT INTO triggers VALUES ('backup-registry', '0 1 * * *')";
-            command.ExecuteNonQuery();
-        }
-
-        var parsed = await PlanFile.LoadAsync(dir.Combine("lifeline.yaml"));
-        Assert.True(parsed.Succeeded, string.Join("\n", parsed.Errors));
-        var plan = parsed.Plan!;
-        var locations = LocationSet.FromPlan(plan, new LocationSetOptions
-        {
-            Password = Password,
-            BaseDirectory = dir.Path,
-            InitializeMissing = true,
-            InitOptions = VaultInitOptions.ForTests,
-        }, time);
+        await PlanDataSetup.SeedLakeAndJobStoreAsync(dir, time, leads: 20, batches: 1);
+        var plan = await PlanDataSetup.LoadPlanAsync(dir);
+        var locations = PlanDataSetup.Locations(plan, dir, Password, time);
         var adapters = RecoveryService.BuiltInAdapters(plan, new PlanAdapterOptions { RestoreRoot = dir.Combine("restored"), Time = time });
         var service = new RecoveryService(plan, locations, adapters, new RecoveryServiceOptions
         {

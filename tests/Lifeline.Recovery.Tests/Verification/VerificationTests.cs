@@ -54,9 +54,12 @@ public sealed class VerificationTests
         var evidence = Assert.Single(await EvidenceAsync(f.Service));
         Assert.Equal(("after-write", "configuration", "a", false), (evidence.Check, evidence.Component, evidence.Location, evidence.Passed));
         Assert.Contains("pack ", evidence.Summary, StringComparison.Ordinal);
+        var failed = Assert.Single(await f.Service.Audit.ReadAsync().ToListAsync(), r => r.Action == AuditActions.Backup); // as stored and read back
+        Assert.Equal((AuditOutcomes.Failed, AuditFailureKinds.ReadBack), (failed.Outcome, failed.FailureKind));
 
         var again = await f.Service.BackupComponentAsync("configuration"); // the fault is gone: the next backup succeeds
         Assert.Equal(AuditOutcomes.Ok, again.Outcome);
+        Assert.Null(Assert.Single(await f.Service.Audit.ReadAsync().ToListAsync(), r => r.Outcome == AuditOutcomes.Ok).FailureKind);
         Assert.DoesNotContain((await f.Service.StatusAsync()).Checks, c => !c.Passed); // the ok backup supersedes the damaged write
     }
 

@@ -91,28 +91,10 @@ internal sealed class RestoreTestFixture : IAsyncDisposable
 
         // a lake point's data time is its Delta commit's time on disk: the fake clock starts at the real now
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
-        var lake = await LeadScoringLake.OpenOrCreateAsync(new FileSystemObjectStore(dir.Combine("lifeline-data", "lake")), "", new Lifeline.Lake.DeltaTableOptions { TimeProvider = time });
-        await lake.SeedAsync(new LeadGenerator(7, new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero), 1), 40, 2, CancellationToken.None);
-        Directory.CreateDirectory(dir.Combine("lifeline-data", "scheduler"));
-        using (var store = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = dir.Combine("lifeline-data", "scheduler", "jobs.db"), Pooling = false }.ToString()))
-        {
-            store.Open();
-            using var command = store.CreateCommand();
-            command.CommandText = "CREATE TABLE triggers (name TEXT PRIMARY KEY, cron TEXT); INSERT INTO triggers VALUES ('backup-registry', '0 1 * * *')";
-            command.ExecuteNonQuery();
-        }
-
-        var parsed = await PlanFile.LoadAsync(dir.Combine("lifeline.yaml"));
-        Assert.True(parsed.Succeeded, string.Join("\n", parsed.Errors));
-        var plan = parsed.Plan!;
+        await PlanDataSetup.SeedLakeAndJobStoreAsync(dir, time, leads: 40, batches: 2);
+        var plan = await PlanDataSetup.LoadPlanAsync(dir);
         var logger = new CapturingLogger();
-        var locations = LocationSet.FromPlan(plan, new LocationSetOptions
-        {
-            Password = Password,
-            BaseDirectory = dir.Path,
-            InitializeMissing = true,
-            InitOptions = VaultInitOptions.ForTests,
-        }, time);
+        var locations = PlanDataSetup.Locations(plan, dir, Password, time);
         var env = new Dictionary<string, string?> { ["APP_MODE"] = "production", ["APP_API_TOKEN"] = SecretValue, ["UNRELATED"] = "x" };
         var adapters = RecoveryService.BuiltInAdapters(plan, new PlanAdapterOptions { Environment = env, RestoreRoot = dir.Combine("restored"), Time = time });
         var service = new RecoveryService(plan, locations, adapters, new RecoveryServiceOptions

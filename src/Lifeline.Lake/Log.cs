@@ -28,4 +28,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 3007, Level = LogLevel.Information, Message = "{Table}: replicated version {Version} to {Target}")]
     public static partial void Replicated(ILogger logger, string table, long version, string target);
+
+    [LoggerMessage(EventId = 3008, Level = LogLevel.Information, Message = "{Table}: OPTIMIZE committed version {Version}: {Removed} files compacted into {Added}")]
+    public static partial void Optimized(ILogger logger, string table, long version, int removed, int added);
 }

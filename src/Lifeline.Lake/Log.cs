@@ -28,4 +28,13 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 3007, Level = LogLevel.Information, Message = "{Table}: replicated version {Version} to {Target}")]
     public static partial void Replicated(ILogger logger, string table, long version, string target);
+
+    [LoggerMessage(EventId = 3008, Level = LogLevel.Information, Message = "{Table}: OPTIMIZE committed version {Version}: {Removed} files compacted into {Added}")]
+    public static partial void Optimized(ILogger logger, string table, long version, int removed, int added);
+
+    [LoggerMessage(EventId = 3009, Level = LogLevel.Information, Message = "{Table}: compacted {Removed} small files into {Added} (version {Version}) and checkpointed")]
+    public static partial void Compacted(ILogger logger, string table, int removed, int added, long version);
+
+    [LoggerMessage(EventId = 3010, Level = LogLevel.Warning, Message = "{Table}: compaction skipped this round ({Reason}); it runs again next round")]
+    public static partial void CompactionFailed(ILogger logger, string table, string reason);
 }

@@ -16,13 +16,14 @@ internal static class LakeCommands
 {
     public static Command Create()
     {
-        var lake = new Command("lake", "Delta Lake tables: seed, list, history, show, verify, vacuum, replicate, backup, restore");
+        var lake = new Command("lake", "Delta Lake tables: seed, list, history, show, verify, vacuum, optimize, replicate, backup, restore");
         lake.Subcommands.Add(Seed());
         lake.Subcommands.Add(Ls());
         lake.Subcommands.Add(History());
         lake.Subcommands.Add(Show());
         lake.Subcommands.Add(Verify());
         lake.Subcommands.Add(Vacuum());
+        lake.Subcommands.Add(Optimize());
         lake.Subcommands.Add(Replicate());
         lake.Subcommands.Add(Backup());
         lake.Subcommands.Add(Restore());
@@ -319,6 +320,62 @@ internal static class LakeCommands
             return ExitCodes.Ok;
         });
         return command;
+    }
+
+    private static Command Optimize()
+    {
+        var table = TableArgument();
+        var target = new Option<string?>("--target-size") { Description = "Size the compacted files aim for: bytes or with a unit (KiB, MiB, GiB; default 128MiB)" };
+        target.Validators.Add(result =>
+        {
+            if (result.Tokens.Count > 0 && ParseSize(result.Tokens[0].Value) is null)
+            {
+                result.AddError($"--target-size '{result.Tokens[0].Value}' is not a size: give a positive number of bytes or e.g. 64MiB, 1GiB");
+            }
+        });
+        var command = new Command("optimize", "Compact each partition's small files into files of about the target size (Delta OPTIMIZE; the old files stay until vacuum's retention)");
+        command.Arguments.Add(table);
+        command.Options.Add(target);
+        command.Run(async (context, ct) =>
+        {
+            var parse = context.Parse;
+            var console = context.Console;
+            var location = parse.GetValue(table)!;
+            var delta = OpenTable(location);
+            var options = parse.GetValue(target) is { } t ? new OptimizeOptions { TargetFileSize = ParseSize(t)!.Value } : new OptimizeOptions();
+            var result = await delta.OptimizeAsync(options, ct);
+            if (console.Json)
+            {
+                console.Document(result);
+            }
+            else
+            {
+                console.Line(result.Describe(location));
+            }
+
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+
+    /// <summary>A size in bytes: <c>1048576</c>, <c>64KiB</c>, <c>128MiB</c>, <c>1GiB</c> (also KB/MB/GB as powers of 1024); null when not a positive size.</summary>
+    internal static long? ParseSize(string text)
+    {
+        var s = text.Trim();
+        var units = new (string Suffix, long Factor)[] { ("KiB", 1L << 10), ("MiB", 1L << 20), ("GiB", 1L << 30), ("KB", 1L << 10), ("MB", 1L << 20), ("GB", 1L << 30), ("B", 1) };
+        long factor = 1;
+        foreach (var (suffix, f) in units)
+        {
+            if (s.EndsWith(suffix, StringComparison.OrdinalIgnoreCase))
+            {
+                s = s[..^suffix.Length].Trim();
+                factor = f;
+                break;
+            }
+        }
+
+        return double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var n) && n > 0 && n * factor < long.MaxValue && n * factor >= 1
+            ? (long)(n * factor) : null;
     }
 
     /// <summary><c>--init</c>: opens the vault named by <c>--repo</c>, creating it first when the location is empty.</summary>

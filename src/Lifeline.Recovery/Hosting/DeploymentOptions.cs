@@ -73,6 +73,11 @@ public sealed record DeploymentOptions
     /// a started deployment service that is an <see cref="Notifications.INoticeSink"/>, else they are only logged. Default null.</summary>
     public Notifications.INoticeSink? Notices { get; init; }
 
+    /// <summary>Compaction of the lake's tables (Delta OPTIMIZE, then a checkpoint): every interval (10 min), each
+    /// table with at least the threshold of small files (50 under 32 MiB) is compacted towards 128 MiB files (the
+    /// predictions get a file per second otherwise; docs/lake.md, "OPTIMIZE"). Null: off. Default: on.</summary>
+    public Lifeline.Lake.TableCompactionOptions? LakeCompaction { get; init; } = new();
+
     /// <summary>Throws <see cref="ArgumentException"/> when a value is out of range.</summary>
     public void Validate()
     {

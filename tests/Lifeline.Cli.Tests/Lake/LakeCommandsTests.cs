@@ -127,6 +127,33 @@ public sealed class LakeCommandsTests() : LakeTestDirectory("lifeline-lake-cli-t
     }
 
     [Fact]
+    public async Task Optimize_SeededConversions_CompactsInOneLineAndVerifies()
+    {
+        var lake = Path.Combine(Dir, "lake");
+        Assert.Equal(0, (await RunAsync("lake", "seed", lake, "--leads", "100", "--batches", "2")).Code);
+        var table = Path.Combine(lake, "conversions");
+
+        var bad = await RunAsync("lake", "optimize", table, "--target-size", "lots");
+        Assert.Equal(2, bad.Code);
+        Assert.Contains("--target-size 'lots' is not a size", bad.Err, StringComparison.Ordinal);
+
+        var run = await RunAsync("lake", "optimize", table, "--target-size", "64MiB");
+        Assert.Equal(0, run.Code);
+        Assert.Single(run.Out.Trim().Split('\n'));
+        Assert.Contains("OPTIMIZE committed version 3: 2 files", run.Out, StringComparison.Ordinal);
+
+        var again = await RunAsync("lake", "optimize", table, "--json");
+        Assert.Equal(0, again.Code);
+        using (var doc = JsonDocument.Parse(again.Out))
+        {
+            Assert.Equal(JsonValueKind.Null, doc.RootElement.GetProperty("version").ValueKind);
+            Assert.Equal(1, doc.RootElement.GetProperty("candidateFiles").GetInt64());
+        }
+
+        Assert.Equal(0, (await RunAsync("lake", "verify", table, "--full")).Code);
+    }
+
+    [Fact]
     public async Task Show_GoldenTableByVersion_PrintsFilesAndRows()
     {
         var result = await RunAsync("lake", "show", Path.Combine(GoldenDir(), "snapshot-data3"), "--version", "2", "--json");

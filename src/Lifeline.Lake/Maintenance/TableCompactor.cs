@@ -1,0 +1,154 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Lifeline.Lake;
+
+/// <summary>When and how <see cref="TableCompactor"/> compacts.</summary>
+public sealed record TableCompactionOptions
+{
+    /// <summary>How often the tables are looked at. Default: 10 minutes.</summary>
+    public TimeSpan Interval { get; init; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>A table is compacted when it has at least this many files smaller than <see cref="MinFileSize"/>. Default: 50 (Delta's auto-compaction minimum).</summary>
+    public int SmallFileThreshold { get; init; } = 50;
+
+    /// <summary>The size compacted files aim for. Default: 128 MiB.</summary>
+    public long TargetFileSize { get; init; } = OptimizeOptions.DefaultTargetFileSize;
+
+    /// <summary>Files at or above this size are left alone, so that a file is rewritten only until it reaches it. Default: 32 MiB.</summary>
+    public long MinFileSize { get; init; } = 32L * 1024 * 1024;
+}
+
+/// <summary>What one round of <see cref="TableCompactor"/> did for one table.</summary>
+public sealed record CompactionOutcome(string Table, int SmallFiles, OptimizeResult? Result, string? Error);
+
+/// <summary>
+/// Unattended compaction of tables that are appended to often (the scoring service's predictions, one commit a
+/// second): every <see cref="TableCompactionOptions.Interval"/>, each table with at least
+/// <see cref="TableCompactionOptions.SmallFileThreshold"/> small files is optimized (<see cref="DeltaTable.OptimizeAsync"/>)
+/// and a checkpoint of the new version is written at once, so the next reader and the next checkpoint hold the few
+/// compacted files instead of the many small ones. VACUUM is not run here: the removed files stay for the table's
+/// retention. A round that fails for one table (a conflicting concurrent commit, a store error) is logged and retried
+/// the next round; the other tables go on.
+/// </summary>
+public sealed class TableCompactor : IAsyncDisposable
+{
+    private readonly IReadOnlyList<KeyValuePair<string, DeltaTable>> _tables;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private CancellationTokenSource? _stop;
+    private Task? _loop;
+    private int _rounds;
+
+    /// <summary>Creates the compactor (nothing runs until <see cref="Start"/>).</summary>
+    public TableCompactor(IEnumerable<KeyValuePair<string, DeltaTable>> tables, TableCompactionOptions? options = null, TimeProvider? time = null, ILogger? logger = null)
+    {
+        _tables = [.. tables];
+        Options = options ?? new TableCompactionOptions();
+        if (Options.Interval <= TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), Options.Interval, "the compaction interval must be positive");
+        }
+
+        _time = time ?? TimeProvider.System;
+        _logger = logger ?? NullLogger.Instance;
+    }
+
+    /// <summary>The options.</summary>
+    public TableCompactionOptions Options { get; }
+
+    /// <summary>Rounds completed.</summary>
+    public int Rounds => Volatile.Read(ref _rounds);
+
+    /// <summary>The last round's outcomes, one per table.</summary>
+    public IReadOnlyList<CompactionOutcome> LastRound { get; private set; } = [];
+
+    /// <summary>Raised after each round (from the compactor's task).</summary>
+    public event Action<IReadOnlyList<CompactionOutcome>>? RoundCompleted;
+
+    /// <summary>Starts the timer: the first round runs one interval from now.</summary>
+    public void Start()
+    {
+        if (_loop is not null)
+        {
+            return;
+        }
+
+        _stop = new CancellationTokenSource();
+        var timer = new PeriodicTimer(Options.Interval, _time); // created here: the interval counts from Start
+        _loop = Task.Run(() => LoopAsync(timer, _stop.Token));
+    }
+
+    private async Task LoopAsync(PeriodicTimer timer, CancellationToken ct)
+    {
+        using var _ = timer;
+        try
+        {
+            while (await timer.WaitForNextTickAsync(ct))
+            {
+                await RunOnceAsync(ct);
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            // stopping
+        }
+    }
+
+    /// <summary>One round: compacts (and checkpoints) every table over the threshold.</summary>
+    public async Task<IReadOnlyList<CompactionOutcome>> RunOnceAsync(CancellationToken cancellationToken = default)
+    {
+        var outcomes = new List<CompactionOutcome>();
+        foreach (var (name, table) in _tables)
+        {
+            var small = 0;
+            try
+            {
+                small = await table.CountSmallFilesAsync(Options.MinFileSize, cancellationToken);
+                if (small < Options.SmallFileThreshold)
+                {
+                    outcomes.Add(new CompactionOutcome(name, small, null, null));
+                    continue;
+                }
+
+                var result = await table.OptimizeAsync(new OptimizeOptions { TargetFileSize = Options.TargetFileSize, MinFileSize = Options.MinFileSize }, cancellationToken);
+                if (result.Version is not null)
+                {
+                    await table.WriteCheckpointAsync(await table.GetSnapshotAsync(null, cancellationToken), cancellationToken);
+                    Log.Compacted(_logger, table.Location, result.FilesRemoved, result.FilesAdded, result.Version.Value);
+                }
+
+                outcomes.Add(new CompactionOutcome(name, small, result, null));
+            }
+            catch (Exception e) when (e is DeltaProtocolException or IOException or TimeoutException or UnauthorizedAccessException)
+            {
+                // DeltaConcurrentModificationException is a DeltaProtocolException: rerun next round
+                Log.CompactionFailed(_logger, table.Location, e.Message);
+                outcomes.Add(new CompactionOutcome(name, small, null, e.Message));
+            }
+        }
+
+        LastRound = outcomes;
+        Interlocked.Increment(ref _rounds);
+        RoundCompleted?.Invoke(outcomes);
+        return outcomes;
+    }
+
+    /// <summary>Stops the timer and waits for a round in progress to end (cancelled).</summary>
+    public async Task StopAsync()
+    {
+        if (_stop is null || _loop is null)
+        {
+            return;
+        }
+
+        await _stop.CancelAsync();
+        await _loop;
+        _stop.Dispose();
+        _stop = null;
+        _loop = null;
+    }
+
+    /// <inheritdoc/>
+    public async ValueTask DisposeAsync() => await StopAsync();
+}

@@ -546,7 +546,7 @@ internal static class VaultCommands
             await using var targetScope = target;
             var options = new CopyOptions { Filter = Filter(parse), VerifyPlaintext = parse.GetValue(verifyPlaintext) };
             var result = await session.WithProgressAsync("copy", progress => repo.CopyAsync(target, options, progress, ct));
-            session.Console.Document(new CopyJson(target.Store.Location, result.SnapshotsCopied, result.SnapshotsSkipped, result.BlobsCopied, result.BytesCopied));
+            session.Console.Document(new CopyJson(target.Store.Location, result.SnapshotsCopied, result.SnapshotsSkipped, result.BlobsCopied, result.BytesCopied, result.PacksCopiedWhole, result.SharedMasterKey, result.PlaintextVerified));
             session.Console.Line($"copied {result.SnapshotsCopied} snapshot(s) to {target.Store.Location} ({result.SnapshotsSkipped} already there)");
             session.Console.Line($"sent {result.BlobsCopied} blobs, {CliConsole.Bytes(result.BytesCopied)}");
             if ((await repo.ScanSnapshotsAsync(null, ct)).Corrupt is { Count: > 0 } corrupt)

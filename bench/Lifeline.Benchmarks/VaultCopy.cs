@@ -38,11 +38,13 @@ internal static class VaultCopy
         self.Refresh();
         var cpu0 = self.TotalProcessorTime;
         var sw = Stopwatch.StartNew();
-        var r = await src.CopyToAsync(dest);
+        // VAULT_COPY_VERIFY_PLAINTEXT=1: also decompress and hash every blob's plaintext (`vault copy --verify-plaintext`)
+        var plaintext = Environment.GetEnvironmentVariable("VAULT_COPY_VERIFY_PLAINTEXT") == "1";
+        var r = await src.CopyAsync(dest, new CopyOptions { VerifyPlaintext = plaintext });
         var wall = sw.Elapsed;
         self.Refresh();
         var cpu = self.TotalProcessorTime - cpu0;
-        Console.WriteLine(string.Create(inv, $"inproc copy={wall.TotalSeconds:F3} cpu={cpu.TotalSeconds:F3} snapshots={r.SnapshotsCopied} blobs={r.BlobsCopied} bytes={r.BytesCopied} packs_read={r.PacksRead} packs_whole={r.PacksCopiedWhole} packs_read_back={r.PacksReadBack} same_key={(sameKey ? 1 : 0)} gc0={GC.CollectionCount(0)} gc2={GC.CollectionCount(2)}"));
+        Console.WriteLine(string.Create(inv, $"inproc copy={wall.TotalSeconds:F3} cpu={cpu.TotalSeconds:F3} snapshots={r.SnapshotsCopied} blobs={r.BlobsCopied} bytes={r.BytesCopied} packs_read={r.PacksRead} packs_whole={r.PacksCopiedWhole} packs_read_back={r.PacksReadBack} same_key={(sameKey ? 1 : 0)} verify_plaintext={(plaintext ? 1 : 0)} gc0={GC.CollectionCount(0)} gc2={GC.CollectionCount(2)}"));
         var st = r.Stages;
         Console.WriteLine(string.Create(inv,
             $"inproc-copy-stages plan={st.Plan.TotalSeconds:F3} read={st.Read.TotalSeconds:F3} wait_workers={st.WaitForWorkers.TotalSeconds:F3} verify={st.Verify.TotalSeconds:F3} pack={st.Pack.TotalSeconds:F3} wait_upload={st.WaitForUpload.TotalSeconds:F3} write={st.Write.TotalSeconds:F3} read_back={st.ReadBack.TotalSeconds:F3} index_write={st.IndexWrite.TotalSeconds:F3} snapshots={st.Snapshots.TotalSeconds:F3} workers={st.Workers} uploads={st.Uploads}"));

@@ -576,6 +576,22 @@ public sealed record PruneResult
     public bool DryRun { get; init; }
 }
 
+/// <summary>How a copy verifies what it sends (docs/vault.md, "Copy: what is verified").</summary>
+public sealed record CopyOptions
+{
+    /// <summary>Which snapshots to copy; null copies every snapshot.</summary>
+    public SnapshotFilter? Filter { get; init; }
+
+    /// <summary>
+    /// Also decompress every blob and check the SHA-256 of its plaintext against its id (what
+    /// <c>check --read-data</c> does). Default false: each blob is authenticated (its AES-GCM tag, whose associated
+    /// data is the blob's id, so a blob that opens is the blob of that id as a holder of the key sealed it, the same
+    /// proof a restore relies on), and a source pack copied whole must also hash to its id. No blob that fails is
+    /// ever copied.
+    /// </summary>
+    public bool VerifyPlaintext { get; init; }
+}
+
 /// <summary>The outcome of copying snapshots to another repository.</summary>
 public sealed record CopyResult
 {
@@ -603,6 +619,12 @@ public sealed record CopyResult
     /// </summary>
     public int PacksCopiedWhole { get; init; }
 
+    /// <summary>True when every blob's plaintext was also hashed against its id (<see cref="CopyOptions.VerifyPlaintext"/>).</summary>
+    public bool PlaintextVerified { get; init; }
+
+    /// <summary>True when the destination shares the source's master key (blobs are copied as stored, not re-encrypted).</summary>
+    public bool SharedMasterKey { get; init; }
+
     /// <summary>Where the copy's time went (docs/vault.md, "Running it well").</summary>
     public CopyStageTimes Stages { get; init; } = new();
 }
@@ -622,7 +644,7 @@ public sealed record CopyStageTimes
     /// <summary>Reader: blocked handing packs to the workers (they are behind).</summary>
     public TimeSpan WaitForWorkers { get; init; }
 
-    /// <summary>Workers, summed: decrypting, decompressing and hashing every blob against its id.</summary>
+    /// <summary>Workers, summed: authenticating (decrypting) every blob, and with <see cref="CopyOptions.VerifyPlaintext"/> decompressing and hashing it against its id.</summary>
     public TimeSpan Verify { get; init; }
 
     /// <summary>Workers, summed: re-encrypting (or copying) blobs into destination packs and sealing the headers, pack hash.</summary>

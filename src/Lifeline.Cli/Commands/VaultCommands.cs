@@ -38,11 +38,13 @@ internal static class VaultCommands
         var kdfMemory = CountOption("--kdf-memory-mib", "Argon2id memory per key derivation in MiB (default 64)");
         var kdfIterations = CountOption("--kdf-iterations", "Argon2id iterations (default 1)");
         var packSize = CountOption("--pack-size-mib", "Target pack file size in MiB (default 16)");
-        var from = new Option<string?>("--from") { Description = "Copy the chunker parameters of this repository, so that a copy target also deduplicates direct backups" };
+        var from = new Option<string?>("--from", "--from-repo") { Description = "Copy the chunker parameters of this repository, so that a copy target also deduplicates direct backups" };
+        var copyMasterKey = new Option<bool>("--copy-master-key") { Description = "Also share the --from repository's master key (a second location of the same data: copies send its packs as they are; each repository keeps its own password)" };
         var fromPasswordFile = new Option<string?>("--from-password-file") { Description = "Read the --from repository's password from this file (default: $LIFELINE_FROM_PASSWORD)" };
         var command = new Command("init", "Create a new repository at --repo with one key for the password");
         command.Options.Add(from);
         command.Options.Add(fromPasswordFile);
+        command.Options.Add(copyMasterKey);
         command.Options.Add(kdfMemory);
         command.Options.Add(kdfIterations);
         command.Options.Add(packSize);
@@ -73,11 +75,17 @@ internal static class VaultCommands
             }
 
             VaultRepository? template = null;
+            var shareKey = parse.GetValue(copyMasterKey);
+            if (shareKey && parse.GetValue(from) is not { Length: > 0 })
+            {
+                throw new UsageException("--copy-master-key needs --from-repo LOCATION: the repository whose master key the new one shares");
+            }
+
             if (parse.GetValue(from) is { Length: > 0 } fromLocation)
             {
                 template = await session.OpenOtherAsync(
                     fromLocation, parse.GetValue(fromPasswordFile), "--from", "--from-password-file", RepositorySettings.FromPasswordVariable, ct);
-                options = options with { CopyChunkerParamsFrom = template };
+                options = options with { CopyChunkerParamsFrom = template, CopyMasterKeyFrom = shareKey ? template : null };
             }
 
             await using var templateScope = template;
@@ -95,7 +103,7 @@ internal static class VaultCommands
 
             await using var _ = repo;
             session.Console.Document(new InitJson(repo.Id, store.Location));
-            session.Console.Line($"created vault {Short(repo.Id)} at {store.Location}{(template is null ? "" : $" (chunker parameters of {template.Store.Location})")}");
+            session.Console.Line($"created vault {Short(repo.Id)} at {store.Location}{(template is null ? "" : $" ({(shareKey ? "master key and chunker parameters" : "chunker parameters")} of {template.Store.Location})")}");
             session.Console.Line("keep the password safe: the data cannot be read without it");
             return ExitCodes.Ok;
         });
@@ -484,23 +492,61 @@ internal static class VaultCommands
         return command;
     }
 
+    /// <summary>
+    /// Opens two repositories at once (their key derivations in parallel); a failure of the first is reported before
+    /// one of the second, and a repository opened when the other failed is closed.
+    /// </summary>
+    private static async Task<(VaultRepository First, VaultRepository Second)> OpenBothAsync(Func<Task<VaultRepository>> first, Func<Task<VaultRepository>> second)
+    {
+        var a = Task.Run(first);
+        var b = Task.Run(second);
+        try
+        {
+            await Task.WhenAll(a, b);
+        }
+        catch (Exception)
+        {
+            if (a.IsCompletedSuccessfully)
+            {
+                await a.Result.DisposeAsync();
+            }
+
+            if (b.IsCompletedSuccessfully)
+            {
+                await b.Result.DisposeAsync();
+            }
+
+            // the first repository's error first, as when they were opened one after the other
+            await (a.IsFaulted || a.IsCanceled ? a : b);
+            throw;
+        }
+
+        return (a.Result, b.Result);
+    }
+
     private static Command Copy()
     {
         var to = new Option<string>("--to") { Description = "The destination repository (it must exist: 'lifeline vault init' it first)", Required = true };
         var toPasswordFile = new Option<string?>("--to-password-file") { Description = "Read the destination's password from this file (default: $LIFELINE_TO_PASSWORD)" };
+        var verifyPlaintext = new Option<bool>("--verify-plaintext") { Description = "Also decompress every blob and hash its plaintext against its id (default: every blob is authenticated, and whole packs hashed)" };
         var command = new Command("copy", "Copy snapshots to another repository, sending only the data it lacks");
         command.Options.Add(to);
         command.Options.Add(toPasswordFile);
+        command.Options.Add(verifyPlaintext);
         AddFilters(command);
         command.Run(async (session, ct) =>
         {
             var parse = session.Parse;
             var destination = parse.GetValue(to)!;
-            await using var repo = await session.OpenAsync(ct);
-            await using var target = await session.OpenOtherAsync(
-                destination, parse.GetValue(toPasswordFile), "--to", "--to-password-file", RepositorySettings.ToPasswordVariable, ct);
-            var result = await session.WithProgressAsync("copy", progress => repo.CopyToAsync(target, Filter(parse), progress, ct));
-            session.Console.Document(new CopyJson(target.Store.Location, result.SnapshotsCopied, result.SnapshotsSkipped, result.BlobsCopied, result.BytesCopied));
+            // the two key derivations (one per repository, each at full strength) run at once, one per core
+            var (repo, target) = await OpenBothAsync(
+                () => session.OpenAsync(ct),
+                () => session.OpenOtherAsync(destination, parse.GetValue(toPasswordFile), "--to", "--to-password-file", RepositorySettings.ToPasswordVariable, ct));
+            await using var repoScope = repo;
+            await using var targetScope = target;
+            var options = new CopyOptions { Filter = Filter(parse), VerifyPlaintext = parse.GetValue(verifyPlaintext) };
+            var result = await session.WithProgressAsync("copy", progress => repo.CopyAsync(target, options, progress, ct));
+            session.Console.Document(new CopyJson(target.Store.Location, result.SnapshotsCopied, result.SnapshotsSkipped, result.BlobsCopied, result.BytesCopied, result.PacksCopiedWhole, result.SharedMasterKey, result.PlaintextVerified));
             session.Console.Line($"copied {result.SnapshotsCopied} snapshot(s) to {target.Store.Location} ({result.SnapshotsSkipped} already there)");
             session.Console.Line($"sent {result.BlobsCopied} blobs, {CliConsole.Bytes(result.BytesCopied)}");
             if ((await repo.ScanSnapshotsAsync(null, ct)).Corrupt is { Count: > 0 } corrupt)

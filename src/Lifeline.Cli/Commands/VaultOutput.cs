@@ -77,7 +77,7 @@ internal sealed record PruneJson(
 
 internal sealed record ForgetJson(bool DryRun, IReadOnlyList<KeptJson> Keep, IReadOnlyList<SnapshotJson> Remove, PruneJson? Prune);
 
-internal sealed record CopyJson(string Destination, int SnapshotsCopied, int SnapshotsSkipped, long BlobsCopied, long BytesCopied);
+internal sealed record CopyJson(string Destination, int SnapshotsCopied, int SnapshotsSkipped, long BlobsCopied, long BytesCopied, int PacksCopiedWhole = 0, bool SharedMasterKey = false, bool PlaintextVerified = false);
 
 internal sealed record KeyJson(string Id, string ShortId, DateTimeOffset Created, string Host, bool Current)
 {

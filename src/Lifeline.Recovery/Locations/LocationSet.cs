@@ -29,6 +29,14 @@ public sealed record LocationSetOptions
     /// A secondary or tertiary gets the primary's chunker parameters so that copies deduplicate.</summary>
     public VaultInitOptions? InitOptions { get; init; }
 
+    /// <summary>
+    /// A secondary or tertiary created by <see cref="InitializeMissing"/> also shares the primary's master key (its own
+    /// key file wraps it with its own derivation), so that copies send verified packs as they are instead of
+    /// re-encrypting them (docs/vault.md, "Copy"). Only when one password serves every location
+    /// (<see cref="PasswordFor"/> unset): then whoever can open one location can open them all anyway. Default true.
+    /// </summary>
+    public bool ShareMasterKey { get; init; } = true;
+
     /// <summary>Options of every opened vault (host, lock TTL, logger); default <see cref="VaultOpenOptions"/>'s.</summary>
     public VaultOpenOptions? OpenOptions { get; init; }
 
@@ -86,7 +94,7 @@ public sealed class LocationSet : IAsyncDisposable
 
     /// <summary>Opens (once) the vault at <paramref name="name"/>. With <paramref name="create"/> and
     /// <see cref="LocationSetOptions.InitializeMissing"/>, a location without a vault gets one, with the chunker
-    /// parameters of <paramref name="chunkerFrom"/> when given.</summary>
+    /// parameters of <paramref name="chunkerFrom"/> when given (and its master key, see <see cref="LocationSetOptions.ShareMasterKey"/>).</summary>
     public async Task<VaultRepository> OpenAsync(string name, bool create = false, VaultRepository? chunkerFrom = null, CancellationToken cancellationToken = default)
     {
         var info = Get(name);
@@ -162,7 +170,8 @@ public sealed class LocationSet : IAsyncDisposable
         catch (RepositoryNotFoundException e) when (create && _options.InitializeMissing)
         {
             _ = e;
-            var init = (_options.InitOptions ?? new VaultInitOptions()) with { CopyChunkerParamsFrom = chunkerFrom };
+            var shareKey = chunkerFrom is not null && _options.ShareMasterKey && _options.PasswordFor is null;
+            var init = (_options.InitOptions ?? new VaultInitOptions()) with { CopyChunkerParamsFrom = chunkerFrom, CopyMasterKeyFrom = shareKey ? chunkerFrom : null };
             try
             {
                 return await VaultRepository.InitAsync(store, password, init, openOptions, _time, ct);

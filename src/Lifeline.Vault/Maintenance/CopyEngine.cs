@@ -14,12 +14,12 @@ namespace Lifeline.Vault.Maintenance;
 /// Copies snapshots to another repository (docs/vault-format.md, ordering 5; docs/vault.md, "Copy"): only blobs the
 /// destination lacks. A plan walks the snapshots' trees and groups the missing blobs by source pack; one reader then
 /// reads each source pack once, as one sequential range, ahead of the workers; the workers verify every blob
-/// (decrypt, decompress, SHA-256 against its id) in parallel and pack the verified blobs for the destination
+/// (authenticated decryption; with CopyOptions.VerifyPlaintext also decompression and SHA-256 against its id) in parallel and pack the verified blobs for the destination
 /// (re-encrypted with its key, or, when both share the master key, as stored; a source pack whose every blob is needed
 /// and verified, and whose bytes hash to its id, is written as it is); a bounded number of uploads write, read back
 /// and index the packs. Ordering: packs → index → snapshots, so a copy stopped anywhere leaves a checkable destination.
 /// </summary>
-internal sealed class CopyEngine(VaultRepository src, VaultRepository dest, SnapshotFilter? filter, IProgress<VaultProgress>? progress, Locking.VaultLock destLock, CancellationToken ct)
+internal sealed class CopyEngine(VaultRepository src, VaultRepository dest, CopyOptions options, IProgress<VaultProgress>? progress, Locking.VaultLock destLock, CancellationToken ct)
 {
     private const int PacksPerIndexFile = 8;
     private readonly VaultRepository _src = src;
@@ -33,6 +33,7 @@ internal sealed class CopyEngine(VaultRepository src, VaultRepository dest, Snap
     private readonly List<Task> _uploads = [];
     private readonly SemaphoreSlim _indexWrites = new(1, 1);
     private readonly bool _sameKey = CryptographicOperations.FixedTimeEquals(src.Key.Material, dest.Key.Material);
+    private readonly bool _verifyPlaintext = options.VerifyPlaintext;
     private SemaphoreSlim _uploadSlots = null!;
     private CancellationTokenSource _cts = null!;
     private Exception? _failure;
@@ -47,7 +48,7 @@ internal sealed class CopyEngine(VaultRepository src, VaultRepository dest, Snap
     public async Task<CopyResult> RunAsync()
     {
         var wall = Stopwatch.StartNew();
-        var sources = await _src.LoadSnapshotsAsync(filter, ct);
+        var sources = await _src.LoadSnapshotsAsync(options.Filter, ct);
         var present = (await _dest.LoadSnapshotsAsync(null, ct)).Select(s => s.OriginalId ?? s.Id).ToHashSet(StringComparer.Ordinal);
         var todo = sources.Where(s => !present.Contains(s.OriginalId ?? s.Id)).ToList();
         var skipped = sources.Count - todo.Count;
@@ -80,6 +81,8 @@ internal sealed class CopyEngine(VaultRepository src, VaultRepository dest, Snap
             PacksReadBack = _readBack,
             PacksRead = _packsRead,
             PacksCopiedWhole = _packsWhole,
+            PlaintextVerified = _verifyPlaintext,
+            SharedMasterKey = _sameKey,
             Stages = new CopyStageTimes
             {
                 Plan = plan,
@@ -559,7 +562,11 @@ internal sealed class CopyEngine(VaultRepository src, VaultRepository dest, Snap
             return sorted.SequenceEqual(read.Pack.Needed) ? header : null;
         }
 
-        /// <summary>Decrypts, decompresses and hashes one stored blob; returns the payload length (in <see cref="_payload"/>).</summary>
+        /// <summary>
+        /// Authenticates one stored blob (AES-GCM under the source's data key, the blob's id as associated data) into
+        /// <see cref="_payload"/> and returns the payload length; with <see cref="CopyOptions.VerifyPlaintext"/> also
+        /// decompresses it and hashes the plaintext against its id. Throws on any failure: such a blob is never copied.
+        /// </summary>
         private int Verify(ReadOnlySpan<byte> stored, PackEntry e, string pack)
         {
             var payloadLen = stored.Length - Sealer.Overhead;
@@ -574,6 +581,16 @@ internal sealed class CopyEngine(VaultRepository src, VaultRepository dest, Snap
             if (!engine._src.Key.Data.TryOpen(stored, ad, _payload))
             {
                 throw new VaultCorruptException($"blob {e.Id} in pack {pack} fails authentication");
+            }
+
+            if (!e.Compressed && payloadLen != e.RawLength)
+            {
+                throw new VaultCorruptException($"blob {e.Id} in pack {pack} fails authentication");
+            }
+
+            if (!engine._verifyPlaintext)
+            {
+                return payloadLen;
             }
 
             ReadOnlySpan<byte> raw;
@@ -595,11 +612,6 @@ internal sealed class CopyEngine(VaultRepository src, VaultRepository dest, Snap
             }
             else
             {
-                if (payloadLen != e.RawLength)
-                {
-                    throw new VaultCorruptException($"blob {e.Id} in pack {pack} fails authentication");
-                }
-
                 raw = _payload.AsSpan(0, payloadLen);
             }
 

@@ -161,6 +161,37 @@ public sealed class EndToEndTests
     }
 
     [Fact]
+    public async Task InitFromRepoCopyMasterKey_SecondaryWithItsOwnPassword_CopySendsWholePacksAndChecks()
+    {
+        using var ctx = new VaultTestContext("init-shared-key");
+        var source = ctx.Dir.Combine("source");
+        TestData.WriteSmallTree(source);
+        await ctx.InitAsync();
+        await ctx.JsonAsync("backup", source);
+        var secondary = ctx.Dir.Combine("secondary");
+        var own = new Dictionary<string, string?> { ["LIFELINE_PASSWORD"] = "secondary-password", ["LIFELINE_FROM_PASSWORD"] = VaultTestContext.Password };
+
+        (await ctx.Runner.RunAsync(["vault", "init", "--repo", ctx.Dir.Combine("third"), "--copy-master-key", .. VaultTestContext.FastInit], own))
+            .ShouldFailWith(ExitCodes.Usage);
+        var init = (await ctx.Runner.RunAsync(["vault", "init", "--repo", secondary, "--from-repo", ctx.Repo, "--copy-master-key", .. VaultTestContext.FastInit], own)).ShouldSucceed();
+        var copy = (await ctx.Runner.RunAsync(["--json", "vault", "copy", "--to", secondary], new Dictionary<string, string?> { ["LIFELINE_TO_PASSWORD"] = "secondary-password" }))
+            .ShouldSucceed().Json;
+        var full = (await ctx.Runner.RunAsync(["--json", "vault", "copy", "--to", secondary, "--verify-plaintext"], new Dictionary<string, string?> { ["LIFELINE_TO_PASSWORD"] = "secondary-password" }))
+            .ShouldSucceed().Json;
+
+        Assert.Contains("master key and chunker parameters of", init.Stdout);
+        Assert.False(Directory.Exists(ctx.Dir.Combine("third")));
+        Assert.True(copy.GetProperty("sharedMasterKey").GetBoolean());
+        Assert.True(copy.GetProperty("packsCopiedWhole").GetInt32() > 0, copy.ToString());
+        Assert.False(copy.GetProperty("plaintextVerified").GetBoolean());
+        Assert.True(full.GetProperty("plaintextVerified").GetBoolean());
+        Assert.Equal(1, full.GetProperty("snapshotsSkipped").GetInt32());
+        // each repository keeps its own key files: the primary's password does not open the secondary
+        (await ctx.Runner.RunAsync(["vault", "check", "--repo", secondary, "--read-data"], own)).ShouldSucceed();
+        (await ctx.Runner.RunAsync(["vault", "snapshots", "--repo", secondary])).ShouldFailWith(ExitCodes.WrongPassword);
+    }
+
+    [Fact]
     public async Task Demo_InFreshDirectory_ProvesRestoreIdentical()
     {
         using var dir = new TestDirectory("demo");

@@ -50,6 +50,23 @@ public sealed class BackupRestoreTests
     }
 
     [Fact]
+    public async Task Backup_SecondariesCreatedWithOnePassword_ShareThePrimaryMasterKey()
+    {
+        await using var f = await RecoveryFixture.CreateAsync();
+
+        await f.Service.BackupComponentAsync("configuration");
+
+        var primary = await f.Locations.OpenAsync("a");
+        foreach (var location in new[] { "b", "c" })
+        {
+            // nothing left to send, but the copy says whether the two share the master key (whole packs are sent as they are)
+            var copy = await primary.CopyAsync(await f.Locations.OpenAsync(location), new Lifeline.Vault.CopyOptions());
+            Assert.True(copy.SharedMasterKey, location);
+            Assert.Equal(0, copy.BlobsCopied);
+        }
+    }
+
+    [Fact]
     public async Task Restore_PrimaryDataUnreadable_FallsBackToTheSecondaryAndSaysSo()
     {
         await using var f = await RecoveryFixture.CreateAsync();

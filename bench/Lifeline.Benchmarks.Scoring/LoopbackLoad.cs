@@ -70,8 +70,10 @@ internal static class LoopbackLoad
                 await DriveAsync(clients, Math.Max(20_000, requests / 10)); // warm-up: JIT, pools, tiered compilation
                 Console.WriteLine($"| build | sinks | requests | connections | CPU µs/request | bytes/request | gen0/gen1/gen2 per 100k | requests/s (noise on a busy machine) |");
                 Console.WriteLine("|---|---|---:|---:|---:|---:|---|---:|");
+                using var sampler = Environment.GetEnvironmentVariable("LIFELINE_ALLOC_TYPES") == "1" ? new AllocationSampler() : null;
                 for (var round = 0; round < rounds; round++)
                 {
+                    sampler?.Start();
                     GC.Collect();
                     GC.WaitForPendingFinalizers();
                     var process = Process.GetCurrentProcess();
@@ -92,6 +94,7 @@ internal static class LoopbackLoad
                     var per100k = 100_000.0 / requests;
                     Console.WriteLine(FormattableString.Invariant(
                         $"| {Path.GetFileName(Path.GetDirectoryName(typeof(ScoringOptions).Assembly.Location))} | {(sinks ? "spool + JSON lines" : "none")} | {requests} | {connections} | {cpu / requests:F1} | {(double)allocated / requests:F0} | {(GC.CollectionCount(0) - gc0[0]) * per100k:F1}/{(GC.CollectionCount(1) - gc0[1]) * per100k:F1}/{(GC.CollectionCount(2) - gc0[2]) * per100k:F1} | {requests / elapsed.TotalSeconds:F0} |"));
+                    sampler?.PrintTop(25);
                 }
 
                 foreach (var client in clients)
@@ -145,6 +148,8 @@ internal static class LoopbackLoad
         }
 
         // Sends the request and reads one whole response (headers + Content-Length body); returns its status.
+        // Pooled: the client's own waits allocate nothing per request, so the count is the server's.
+        [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
         public async ValueTask<int> SendAsync()
         {
             var sent = 0;

@@ -1,11 +1,14 @@
+using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 using System.Text;
 using Lifeline.Scoring.Models;
 using Lifeline.Scoring.Sinks;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Prometheus;
 
@@ -37,8 +40,98 @@ public static class ScoringApi
         return app;
     }
 
-    // ValueTask: a lead answered without waiting (no sinks) allocates no Task for its result
-    internal static async ValueTask<IResult> ScoreLeadAsync(HttpContext context, LeadScorer scorer)
+    // The mapped endpoint (reached for spellings the direct path does not take, e.g. a trailing slash): the same work.
+    internal static ValueTask<IResult> ScoreLeadAsync(HttpContext context, LeadScorer scorer) => ScoreLeadCoreAsync(context, scorer, write: false);
+
+    /// <summary>
+    /// <c>POST /score-lead</c> served straight from the pipeline's first middleware (<see cref="UseScoreLeadDirect"/>):
+    /// no routing, no minimal-API request delegate, no request service scope, no exception and status-page middlewares
+    /// around it (each allocated per request, about 700 bytes in all). The answers are the endpoint's own: every 4xx/503
+    /// ProblemDetails as before, and an exception gets the service's exception handler, as the middleware would give it.
+    /// </summary>
+    internal static Task ServeScoreLeadAsync(HttpContext context, LeadScorer scorer)
+    {
+        ValueTask<IResult> pending;
+        try
+        {
+            pending = ScoreLeadCoreAsync(context, scorer, write: true);
+        }
+        catch (Exception ex)
+        {
+            return HandleExceptionAsync(context, ex);
+        }
+
+        if (pending.IsCompletedSuccessfully)
+        {
+            var result = pending.Result;
+            return ReferenceEquals(result, Written.Instance) ? Task.CompletedTask : ExecuteAsync(context, result);
+        }
+
+        return AwaitAsync(context, pending);
+    }
+
+    /// <summary>Serves <c>POST /score-lead</c> (exactly that path) before the rest of the pipeline; any other request goes on.</summary>
+    public static IApplicationBuilder UseScoreLeadDirect(this IApplicationBuilder app)
+    {
+        var scorer = app.ApplicationServices.GetRequiredService<LeadScorer>();
+        return app.Use(next => context =>
+            HttpMethods.IsPost(context.Request.Method) && context.Request.Path.Value is "/score-lead"
+                ? ServeScoreLeadAsync(context, scorer)
+                : next(context));
+    }
+
+    private static async Task AwaitAsync(HttpContext context, ValueTask<IResult> pending)
+    {
+        try
+        {
+            var result = await pending;
+            if (!ReferenceEquals(result, Written.Instance))
+            {
+                await result.ExecuteAsync(context);
+            }
+        }
+        catch (Exception ex)
+        {
+            await HandleExceptionAsync(context, ex);
+        }
+    }
+
+    private static async Task ExecuteAsync(HttpContext context, IResult result)
+    {
+        try
+        {
+            await result.ExecuteAsync(context);
+        }
+        catch (Exception ex)
+        {
+            await HandleExceptionAsync(context, ex);
+        }
+    }
+
+    // What UseExceptionHandler does for the mapped endpoints: a cleared response and the registered handlers' answer.
+    private static async Task HandleExceptionAsync(HttpContext context, Exception exception)
+    {
+        if (context.Response.HasStarted)
+        {
+            context.Abort();
+            return;
+        }
+
+        context.Response.Clear();
+        foreach (var handler in context.RequestServices.GetServices<IExceptionHandler>())
+        {
+            if (await handler.TryHandleAsync(context, exception, context.RequestAborted))
+            {
+                return;
+            }
+        }
+
+        context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+    }
+
+    // The one state machine of a request that waits for its spool round; pooled, so waiting allocates no box per request.
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private static async ValueTask<IResult> ScoreLeadCoreAsync(HttpContext context, LeadScorer scorer, bool write)
     {
         var metrics = scorer.Metrics;
         var started = scorer.TimeProvider.GetTimestamp();
@@ -88,7 +181,21 @@ public static class ScoringApi
 
         metrics.ScoreLeadOk.Inc();
         metrics.ScoreLeadLatency.Observe(response.LatencyMs / 1000);
-        return new FastJsonResult<ScoreLeadResponse>(response, ScoringJsonContext.Default.ScoreLeadResponse);
+        if (!write)
+        {
+            return new FastJsonResult<ScoreLeadResponse>(response, ScoringJsonContext.Default.ScoreLeadResponse);
+        }
+
+        await FastJson.WriteAsync(context.Response, response, ScoringJsonContext.Default.ScoreLeadResponse);
+        return Written.Instance;
+    }
+
+    // The core wrote the answer itself.
+    private sealed class Written : IResult
+    {
+        public static readonly Written Instance = new();
+
+        public Task ExecuteAsync(HttpContext httpContext) => Task.CompletedTask;
     }
 
     internal static async Task<Results<Ok<ScoreLeadsResponse>, ProblemHttpResult>> ScoreLeadsAsync(

@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 using System.Text;
 using Lifeline.Scoring.Models;
@@ -40,35 +39,17 @@ public static class ScoringApi
         return app;
     }
 
-    // The mapped endpoint (reached for spellings the direct path does not take, e.g. a trailing slash): the same work.
-    internal static ValueTask<IResult> ScoreLeadAsync(HttpContext context, LeadScorer scorer) => ScoreLeadCoreAsync(context, scorer, write: false);
+    // The mapped endpoint (reached for spellings the direct path does not take, e.g. /Score-Lead): the same work.
+    internal static Task<IResult> ScoreLeadAsync(HttpContext context, LeadScorer scorer) => ScoreLeadCoreAsync(context, scorer, write: false)!;
 
     /// <summary>
     /// <c>POST /score-lead</c> served straight from the pipeline's first middleware (<see cref="UseScoreLeadDirect"/>):
     /// no routing, no minimal-API request delegate, no request service scope, no exception and status-page middlewares
-    /// around it (each allocated per request, about 700 bytes in all). The answers are the endpoint's own: every 4xx/503
-    /// ProblemDetails as before, and an exception gets the service's exception handler, as the middleware would give it.
+    /// around it (each allocated per request, about 700 bytes in all), and one state machine (the returned task) for a
+    /// request that waits for its spool round, none for one answered at once. The answers are the endpoint's own: every
+    /// 4xx/503 ProblemDetails as before, and an exception gets the service's exception handler, as the middleware gave it.
     /// </summary>
-    internal static Task ServeScoreLeadAsync(HttpContext context, LeadScorer scorer)
-    {
-        ValueTask<IResult> pending;
-        try
-        {
-            pending = ScoreLeadCoreAsync(context, scorer, write: true);
-        }
-        catch (Exception ex)
-        {
-            return HandleExceptionAsync(context, ex);
-        }
-
-        if (pending.IsCompletedSuccessfully)
-        {
-            var result = pending.Result;
-            return ReferenceEquals(result, Written.Instance) ? Task.CompletedTask : ExecuteAsync(context, result);
-        }
-
-        return AwaitAsync(context, pending);
-    }
+    internal static Task ServeScoreLeadAsync(HttpContext context, LeadScorer scorer) => ScoreLeadCoreAsync(context, scorer, write: true);
 
     /// <summary>Serves <c>POST /score-lead</c> (exactly that path) before the rest of the pipeline; any other request goes on.</summary>
     public static IApplicationBuilder UseScoreLeadDirect(this IApplicationBuilder app)
@@ -78,34 +59,6 @@ public static class ScoringApi
             HttpMethods.IsPost(context.Request.Method) && context.Request.Path.Value is "/score-lead"
                 ? ServeScoreLeadAsync(context, scorer)
                 : next(context));
-    }
-
-    private static async Task AwaitAsync(HttpContext context, ValueTask<IResult> pending)
-    {
-        try
-        {
-            var result = await pending;
-            if (!ReferenceEquals(result, Written.Instance))
-            {
-                await result.ExecuteAsync(context);
-            }
-        }
-        catch (Exception ex)
-        {
-            await HandleExceptionAsync(context, ex);
-        }
-    }
-
-    private static async Task ExecuteAsync(HttpContext context, IResult result)
-    {
-        try
-        {
-            await result.ExecuteAsync(context);
-        }
-        catch (Exception ex)
-        {
-            await HandleExceptionAsync(context, ex);
-        }
     }
 
     // What UseExceptionHandler does for the mapped endpoints: a cleared response and the registered handlers' answer.
@@ -129,73 +82,87 @@ public static class ScoringApi
         context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
     }
 
-    // The one state machine of a request that waits for its spool round; pooled, so waiting allocates no box per request.
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private static async ValueTask<IResult> ScoreLeadCoreAsync(HttpContext context, LeadScorer scorer, bool write)
+    /// <summary>
+    /// The work of <c>POST /score-lead</c>. With <paramref name="write"/> (the direct path) it writes the answer itself,
+    /// problems and exceptions included, and its task's result is null: a lead answered without waiting completes
+    /// synchronously with the cached null task (no allocation). Without, it returns the result for the endpoint to write.
+    /// </summary>
+    private static async Task<IResult?> ScoreLeadCoreAsync(HttpContext context, LeadScorer scorer, bool write)
     {
-        var metrics = scorer.Metrics;
-        var started = scorer.TimeProvider.GetTimestamp();
-        var (lead, problem) = await JsonBody.ReadAsync(context.Request, ScoringJsonContext.Default.ScoreLeadRequest, scorer.Options.MaxLeadBodyBytes);
-        if (problem is not null)
+        try
         {
-            metrics.Request("score-lead", problem.StatusCode);
-            return problem;
-        }
-
-        if (LeadScorer.Validate(lead, "") is { } errors)
-        {
-            metrics.Request("score-lead", StatusCodes.Status422UnprocessableEntity);
-            return Problems.Validation(errors);
-        }
-
-        var model = scorer.Current;
-        if (model is null)
-        {
-            metrics.Request("score-lead", StatusCodes.Status503ServiceUnavailable);
-            return NoModel();
-        }
-
-        var (response, failure) = scorer.Score(model, lead!, started);
-        if (response is null)
-        {
-            metrics.Request("score-lead", StatusCodes.Status503ServiceUnavailable);
-            return PredictionFailed(model, failure);
-        }
-
-        if (scorer.TryRecord(context, "score-lead", response, lead, out var durable) is { } notRecorded)
-        {
-            return notRecorded;
-        }
-
-        if (durable is not null)
-        {
-            try
+            var metrics = scorer.Metrics;
+            var started = scorer.TimeProvider.GetTimestamp();
+            var (lead, problem) = await JsonBody.ReadAsync(context.Request, ScoringJsonContext.Default.ScoreLeadRequest, scorer.Options.MaxLeadBodyBytes);
+            if (problem is not null)
             {
-                await durable;
+                metrics.Request("score-lead", problem.StatusCode);
+                return await AnswerAsync(context, problem, write);
             }
-            catch (IOException ex)
+
+            if (LeadScorer.Validate(lead, "") is { } errors)
             {
-                return scorer.WriteFailed(context, "score-lead", ex);
+                metrics.Request("score-lead", StatusCodes.Status422UnprocessableEntity);
+                return await AnswerAsync(context, Problems.Validation(errors), write);
             }
-        }
 
-        metrics.ScoreLeadOk.Inc();
-        metrics.ScoreLeadLatency.Observe(response.LatencyMs / 1000);
-        if (!write)
+            var model = scorer.Current;
+            if (model is null)
+            {
+                metrics.Request("score-lead", StatusCodes.Status503ServiceUnavailable);
+                return await AnswerAsync(context, NoModel(), write);
+            }
+
+            var (response, failure) = scorer.Score(model, lead!, started);
+            if (response is null)
+            {
+                metrics.Request("score-lead", StatusCodes.Status503ServiceUnavailable);
+                return await AnswerAsync(context, PredictionFailed(model, failure), write);
+            }
+
+            if (scorer.TryRecord(context, "score-lead", response, lead, out var durable) is { } notRecorded)
+            {
+                return await AnswerAsync(context, notRecorded, write);
+            }
+
+            if (durable is not null)
+            {
+                try
+                {
+                    await durable;
+                }
+                catch (IOException ex)
+                {
+                    return await AnswerAsync(context, scorer.WriteFailed(context, "score-lead", ex), write);
+                }
+            }
+
+            metrics.ScoreLeadOk.Inc();
+            metrics.ScoreLeadLatency.Observe(response.LatencyMs / 1000);
+            if (!write)
+            {
+                return new FastJsonResult<ScoreLeadResponse>(response, ScoringJsonContext.Default.ScoreLeadResponse);
+            }
+
+            await FastJson.WriteAsync(context.Response, response, ScoringJsonContext.Default.ScoreLeadResponse);
+            return null;
+        }
+        catch (Exception ex) when (write)
         {
-            return new FastJsonResult<ScoreLeadResponse>(response, ScoringJsonContext.Default.ScoreLeadResponse);
+            await HandleExceptionAsync(context, ex);
+            return null;
         }
-
-        await FastJson.WriteAsync(context.Response, response, ScoringJsonContext.Default.ScoreLeadResponse);
-        return Written.Instance;
     }
 
-    // The core wrote the answer itself.
-    private sealed class Written : IResult
+    private static async ValueTask<IResult?> AnswerAsync(HttpContext context, IResult result, bool write)
     {
-        public static readonly Written Instance = new();
+        if (!write)
+        {
+            return result;
+        }
 
-        public Task ExecuteAsync(HttpContext httpContext) => Task.CompletedTask;
+        await result.ExecuteAsync(context);
+        return null;
     }
 
     internal static async Task<Results<Ok<ScoreLeadsResponse>, ProblemHttpResult>> ScoreLeadsAsync(

@@ -13,6 +13,14 @@ if (args is ["spool", ..])
     return;
 }
 
+if (args is ["loopback", ..])
+{
+    // `-- loopback [REQUESTS=200000] [CONNECTIONS=16] [sinks|nosinks] [ROUNDS=3]`: CPU and allocations per request of the real service
+    int Arg(int i, int fallback) => args.Length > i ? int.Parse(args[i], System.Globalization.CultureInfo.InvariantCulture) : fallback;
+    await LoopbackLoad.RunAsync(Arg(1, 200_000), Arg(2, 16), args.Length <= 3 || args[3] != "nosinks", Arg(4, 3));
+    return;
+}
+
 BenchmarkSwitcher.FromAssembly(typeof(ScorerBenchmarks).Assembly).Run(args);
 
 /// <summary>One lead scored by the compiled trees vs ML.NET's pooled PredictionEngine (same 100-tree model).</summary>

@@ -124,3 +124,46 @@ internal sealed class ContractDoubleConverter : JsonConverter<double?>
         }
     }
 }
+
+/// <summary>
+/// Reads a categorical string field (<c>company_size</c>, <c>industry</c>, <c>referral_source</c>): a value the model
+/// knows (<see cref="Features.LeadFeatures"/>), written without escapes, is returned as the shared string instead of a
+/// new one per request; anything else is read as the built-in string converter reads it (same value, same errors).
+/// </summary>
+internal sealed class CategoricalStringConverter : JsonConverter<string?>
+{
+    private static readonly (byte[] Utf8, string Value)[] Known =
+        [.. Features.LeadFeatures.CompanySizes.Concat(Features.LeadFeatures.Industries).Concat(Features.LeadFeatures.ReferralSources)
+            .Distinct(StringComparer.Ordinal).Select(v => (System.Text.Encoding.UTF8.GetBytes(v), v))];
+
+    public override bool HandleNull => true;
+
+    public override string? Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+    {
+        if (reader.TokenType == JsonTokenType.String && !reader.ValueIsEscaped && !reader.HasValueSequence)
+        {
+            var span = reader.ValueSpan;
+            foreach (var (utf8, value) in Known)
+            {
+                if (span.SequenceEqual(utf8))
+                {
+                    return value;
+                }
+            }
+        }
+
+        return reader.TokenType == JsonTokenType.Null ? null : reader.GetString();
+    }
+
+    public override void Write(Utf8JsonWriter writer, string? value, JsonSerializerOptions options)
+    {
+        if (value is null)
+        {
+            writer.WriteNullValue();
+        }
+        else
+        {
+            writer.WriteStringValue(value);
+        }
+    }
+}

@@ -74,7 +74,7 @@ internal sealed class LeadScorer(
         {
             if (one is not null)
             {
-                durable = predictions.TryRecord(ToRecord(one, lead!));
+                durable = predictions.TryRecord(one, lead!); // no record object: serialised from the response and the lead
             }
             else
             {

@@ -3,9 +3,11 @@ using System.Text;
 using Lifeline.Scoring.Models;
 using Lifeline.Scoring.Sinks;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Prometheus;
 
@@ -37,58 +39,130 @@ public static class ScoringApi
         return app;
     }
 
-    // ValueTask: a lead answered without waiting (no sinks) allocates no Task for its result
-    internal static async ValueTask<IResult> ScoreLeadAsync(HttpContext context, LeadScorer scorer)
+    // The mapped endpoint (reached for spellings the direct path does not take, e.g. /Score-Lead): the same work.
+    internal static Task<IResult> ScoreLeadAsync(HttpContext context, LeadScorer scorer) => ScoreLeadCoreAsync(context, scorer, write: false)!;
+
+    /// <summary>
+    /// <c>POST /score-lead</c> served straight from the pipeline's first middleware (<see cref="UseScoreLeadDirect"/>):
+    /// no routing, no minimal-API request delegate, no request service scope, no exception and status-page middlewares
+    /// around it (each allocated per request, about 700 bytes in all), and one state machine (the returned task) for a
+    /// request that waits for its spool round, none for one answered at once. The answers are the endpoint's own: every
+    /// 4xx/503 ProblemDetails as before, and an exception gets the service's exception handler, as the middleware gave it.
+    /// </summary>
+    internal static Task ServeScoreLeadAsync(HttpContext context, LeadScorer scorer) => ScoreLeadCoreAsync(context, scorer, write: true);
+
+    /// <summary>Serves <c>POST /score-lead</c> (exactly that path) before the rest of the pipeline; any other request goes on.</summary>
+    public static IApplicationBuilder UseScoreLeadDirect(this IApplicationBuilder app)
     {
-        var metrics = scorer.Metrics;
-        var started = scorer.TimeProvider.GetTimestamp();
-        var (lead, problem) = await JsonBody.ReadAsync(context.Request, ScoringJsonContext.Default.ScoreLeadRequest, scorer.Options.MaxLeadBodyBytes);
-        if (problem is not null)
+        var scorer = app.ApplicationServices.GetRequiredService<LeadScorer>();
+        return app.Use(next => context =>
+            HttpMethods.IsPost(context.Request.Method) && context.Request.Path.Value is "/score-lead"
+                ? ServeScoreLeadAsync(context, scorer)
+                : next(context));
+    }
+
+    // What UseExceptionHandler does for the mapped endpoints: a cleared response and the registered handlers' answer.
+    private static async Task HandleExceptionAsync(HttpContext context, Exception exception)
+    {
+        if (context.Response.HasStarted)
         {
-            metrics.Request("score-lead", problem.StatusCode);
-            return problem;
+            context.Abort();
+            return;
         }
 
-        if (LeadScorer.Validate(lead, "") is { } errors)
+        context.Response.Clear();
+        foreach (var handler in context.RequestServices.GetServices<IExceptionHandler>())
         {
-            metrics.Request("score-lead", StatusCodes.Status422UnprocessableEntity);
-            return Problems.Validation(errors);
-        }
-
-        var model = scorer.Current;
-        if (model is null)
-        {
-            metrics.Request("score-lead", StatusCodes.Status503ServiceUnavailable);
-            return NoModel();
-        }
-
-        var (response, failure) = scorer.Score(model, lead!, started);
-        if (response is null)
-        {
-            metrics.Request("score-lead", StatusCodes.Status503ServiceUnavailable);
-            return PredictionFailed(model, failure);
-        }
-
-        if (scorer.TryRecord(context, "score-lead", response, lead, out var durable) is { } notRecorded)
-        {
-            return notRecorded;
-        }
-
-        if (durable is not null)
-        {
-            try
+            if (await handler.TryHandleAsync(context, exception, context.RequestAborted))
             {
-                await durable;
-            }
-            catch (IOException ex)
-            {
-                return scorer.WriteFailed(context, "score-lead", ex);
+                return;
             }
         }
 
-        metrics.ScoreLeadOk.Inc();
-        metrics.ScoreLeadLatency.Observe(response.LatencyMs / 1000);
-        return new FastJsonResult<ScoreLeadResponse>(response, ScoringJsonContext.Default.ScoreLeadResponse);
+        context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+    }
+
+    /// <summary>
+    /// The work of <c>POST /score-lead</c>. With <paramref name="write"/> (the direct path) it writes the answer itself,
+    /// problems and exceptions included, and its task's result is null: a lead answered without waiting completes
+    /// synchronously with the cached null task (no allocation). Without, it returns the result for the endpoint to write.
+    /// </summary>
+    private static async Task<IResult?> ScoreLeadCoreAsync(HttpContext context, LeadScorer scorer, bool write)
+    {
+        try
+        {
+            var metrics = scorer.Metrics;
+            var started = scorer.TimeProvider.GetTimestamp();
+            var (lead, problem) = await JsonBody.ReadAsync(context.Request, ScoringJsonContext.Default.ScoreLeadRequest, scorer.Options.MaxLeadBodyBytes);
+            if (problem is not null)
+            {
+                metrics.Request("score-lead", problem.StatusCode);
+                return await AnswerAsync(context, problem, write);
+            }
+
+            if (LeadScorer.Validate(lead, "") is { } errors)
+            {
+                metrics.Request("score-lead", StatusCodes.Status422UnprocessableEntity);
+                return await AnswerAsync(context, Problems.Validation(errors), write);
+            }
+
+            var model = scorer.Current;
+            if (model is null)
+            {
+                metrics.Request("score-lead", StatusCodes.Status503ServiceUnavailable);
+                return await AnswerAsync(context, NoModel(), write);
+            }
+
+            var (response, failure) = scorer.Score(model, lead!, started);
+            if (response is null)
+            {
+                metrics.Request("score-lead", StatusCodes.Status503ServiceUnavailable);
+                return await AnswerAsync(context, PredictionFailed(model, failure), write);
+            }
+
+            if (scorer.TryRecord(context, "score-lead", response, lead, out var durable) is { } notRecorded)
+            {
+                return await AnswerAsync(context, notRecorded, write);
+            }
+
+            if (durable is not null)
+            {
+                try
+                {
+                    await durable;
+                }
+                catch (IOException ex)
+                {
+                    return await AnswerAsync(context, scorer.WriteFailed(context, "score-lead", ex), write);
+                }
+            }
+
+            metrics.ScoreLeadOk.Inc();
+            metrics.ScoreLeadLatency.Observe(response.LatencyMs / 1000);
+            if (!write)
+            {
+                return new FastJsonResult<ScoreLeadResponse>(response, ScoringJsonContext.Default.ScoreLeadResponse);
+            }
+
+            await FastJson.WriteAsync(context.Response, response, ScoringJsonContext.Default.ScoreLeadResponse);
+            return null;
+        }
+        catch (Exception ex) when (write)
+        {
+            await HandleExceptionAsync(context, ex);
+            return null;
+        }
+    }
+
+    private static async ValueTask<IResult?> AnswerAsync(HttpContext context, IResult result, bool write)
+    {
+        if (!write)
+        {
+            return result;
+        }
+
+        await result.ExecuteAsync(context);
+        return null;
     }
 
     internal static async Task<Results<Ok<ScoreLeadsResponse>, ProblemHttpResult>> ScoreLeadsAsync(

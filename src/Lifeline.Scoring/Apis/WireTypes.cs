@@ -5,23 +5,29 @@ namespace Lifeline.Scoring.Apis;
 /// <summary>
 /// The request of <c>POST /score-lead</c>: the original service's fields; only <c>lead_id</c> is required. The
 /// numbers are read by the contract's converters (out of range or not finite is 422); docs/scoring.md has the contract.
+/// Settable properties, not init-only: the serializer fills init-only properties through its parameterised-constructor
+/// path, which boxes every number and allocates argument state per request (about 200 bytes a lead). The categorical
+/// fields are read by <see cref="CategoricalStringConverter"/>, which returns the shared string for a known value.
 /// </summary>
 public sealed record ScoreLeadRequest
 {
-    public string? LeadId { get; init; }
-    public string? CompanySize { get; init; }
-    public string? Industry { get; init; }
+    public string? LeadId { get; set; }
+    [JsonConverter(typeof(CategoricalStringConverter))]
+    public string? CompanySize { get; set; }
+    [JsonConverter(typeof(CategoricalStringConverter))]
+    public string? Industry { get; set; }
 
     [JsonConverter(typeof(ContractInt32Converter))]
-    public int? PageViews { get; init; }
+    public int? PageViews { get; set; }
 
     [JsonConverter(typeof(ContractDoubleConverter))]
-    public double? TimeOnSite { get; init; }
+    public double? TimeOnSite { get; set; }
 
     [JsonConverter(typeof(ContractDoubleConverter))]
-    public double? FormCompletionTime { get; init; }
-    public string? ReferralSource { get; init; }
-    public string? CreatedAt { get; init; }
+    public double? FormCompletionTime { get; set; }
+    [JsonConverter(typeof(CategoricalStringConverter))]
+    public string? ReferralSource { get; set; }
+    public string? CreatedAt { get; set; }
 }
 
 /// <summary>The response of <c>POST /score-lead</c>, field for field the original service's.</summary>

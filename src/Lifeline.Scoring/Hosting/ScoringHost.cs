@@ -45,6 +45,7 @@ public static class ScoringHost
             kestrel.Limits.MaxRequestBodySize = probe.MaxBatchBodyBytes + 1L;
         });
         var app = builder.Build();
+        app.UseScoreLeadDirect(); // POST /score-lead before the middlewares and routing below (ScoringApi.ServeScoreLeadAsync)
         app.UseExceptionHandler();
         app.UseStatusCodePages(WriteStatusProblemAsync);
         app.MapOpenApi("/openapi/v1.json"); // a fixed path: any other name is an ordinary 404 (ProblemDetails), not the OpenAPI middleware's text

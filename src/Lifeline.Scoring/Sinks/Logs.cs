@@ -60,6 +60,21 @@ internal sealed class PredictionLog : IHostedService, IDisposable
         return appended;
     }
 
+    /// <summary>
+    /// The same for one answered lead, written straight from the response and the lead into the per-thread buffer
+    /// (<see cref="PredictionRecordJson"/>: the bytes of the serialised <see cref="PredictionRecord"/>, no record object made).
+    /// </summary>
+    public Task? TryRecord(Apis.ScoreLeadResponse response, Apis.ScoreLeadRequest lead)
+    {
+        var (buffer, writer) = Writer();
+        PredictionRecordJson.Write(writer, response, lead);
+        writer.Flush();
+        Span<int> lengths = [buffer.WrittenCount];
+        var appended = _spool!.TryAppend(buffer.WrittenSpan, lengths);
+        ReleaseIfBig(buffer);
+        return appended;
+    }
+
     /// <summary>The same for a batch, all or none.</summary>
     public Task? TryRecord(IReadOnlyList<PredictionRecord> records)
     {
@@ -231,5 +246,79 @@ internal sealed class MemoryAuditSink : IAuditSink
         }
 
         return Task.CompletedTask;
+    }
+}
+
+/// <summary>
+/// Writes a prediction record's JSON from the response and the lead it answered, byte for byte what
+/// <c>JsonSerializer.Serialize(record, ScoringJsonContext.Default.PredictionRecord)</c> writes for the record
+/// <see cref="Apis.LeadScorer.ToRecord"/> makes (the same property order, names and writer calls; a test holds them equal),
+/// without allocating the record.
+/// </summary>
+internal static class PredictionRecordJson
+{
+    private static readonly JsonEncodedText LeadId = JsonEncodedText.Encode("lead_id");
+    private static readonly JsonEncodedText LeadScore = JsonEncodedText.Encode("lead_score");
+    private static readonly JsonEncodedText ScoreCategory = JsonEncodedText.Encode("score_category");
+    private static readonly JsonEncodedText ModelVersion = JsonEncodedText.Encode("model_version");
+    private static readonly JsonEncodedText PredictionTimestamp = JsonEncodedText.Encode("prediction_timestamp");
+    private static readonly JsonEncodedText LatencyMs = JsonEncodedText.Encode("latency_ms");
+    private static readonly JsonEncodedText CompanySize = JsonEncodedText.Encode("company_size");
+    private static readonly JsonEncodedText Industry = JsonEncodedText.Encode("industry");
+    private static readonly JsonEncodedText PageViews = JsonEncodedText.Encode("page_views");
+    private static readonly JsonEncodedText TimeOnSite = JsonEncodedText.Encode("time_on_site");
+    private static readonly JsonEncodedText FormCompletionTime = JsonEncodedText.Encode("form_completion_time");
+    private static readonly JsonEncodedText ReferralSource = JsonEncodedText.Encode("referral_source");
+    private static readonly JsonEncodedText CreatedAt = JsonEncodedText.Encode("created_at");
+
+    public static void Write(Utf8JsonWriter writer, Apis.ScoreLeadResponse response, Apis.ScoreLeadRequest lead)
+    {
+        writer.WriteStartObject();
+        writer.WriteString(LeadId, response.LeadId);
+        writer.WriteNumber(LeadScore, response.LeadScore);
+        writer.WriteString(ScoreCategory, response.ScoreCategory);
+        writer.WriteString(ModelVersion, response.ModelVersion);
+        writer.WriteString(PredictionTimestamp, response.PredictionTimestamp);
+        writer.WriteNumber(LatencyMs, response.LatencyMs);
+        WriteStringOrNull(writer, CompanySize, lead.CompanySize);
+        WriteStringOrNull(writer, Industry, lead.Industry);
+        if (lead.PageViews is { } views)
+        {
+            writer.WriteNumber(PageViews, views);
+        }
+        else
+        {
+            writer.WriteNull(PageViews);
+        }
+
+        WriteNumberOrNull(writer, TimeOnSite, lead.TimeOnSite);
+        WriteNumberOrNull(writer, FormCompletionTime, lead.FormCompletionTime);
+        WriteStringOrNull(writer, ReferralSource, lead.ReferralSource);
+        WriteStringOrNull(writer, CreatedAt, lead.CreatedAt);
+        writer.WriteEndObject();
+    }
+
+    private static void WriteStringOrNull(Utf8JsonWriter writer, JsonEncodedText name, string? value)
+    {
+        if (value is null)
+        {
+            writer.WriteNull(name);
+        }
+        else
+        {
+            writer.WriteString(name, value);
+        }
+    }
+
+    private static void WriteNumberOrNull(Utf8JsonWriter writer, JsonEncodedText name, double? value)
+    {
+        if (value is { } v)
+        {
+            writer.WriteNumber(name, v);
+        }
+        else
+        {
+            writer.WriteNull(name);
+        }
     }
 }

@@ -823,6 +823,8 @@ internal sealed class BackupEngine
         await _uploadSlots.WaitAsync(Token);
         Interlocked.Add(ref _tWaitUpload, System.Diagnostics.Stopwatch.GetTimestamp() - waited);
         var (id, bytes) = pack.Finish(_repo.Key.Data);
+        // taken now, over the bytes just hashed into the id: the read-back checks it instead of a second SHA-256
+        var digest = _repo.Options.ReadBackPacks ? PackReadBack.Digest(bytes.Span) : default;
         var entries = pack.Entries.ToArray();
         var task = Task.Run(async () =>
         {
@@ -833,7 +835,7 @@ internal sealed class BackupEngine
                 if (_repo.Options.ReadBackPacks)
                 {
                     // in the upload's own task: the next packs are built and written meanwhile
-                    await PackReadBack.VerifyAsync(_repo.Store, id, bytes.Length, entries, _repo.Key.Data, "after-write", _pool, Token);
+                    await PackReadBack.VerifyDigestAsync(_repo.Store, id, bytes.Length, digest, entries, _repo.Key.Data, "after-write", _pool, Token);
                     Interlocked.Increment(ref _packsReadBack);
                 }
 

@@ -271,4 +271,22 @@ public sealed class BackupRestoreTests
         var nodes = await repo.ListNodesAsync(snap).ToListAsync();
         Assert.Equal(NodeType.Symlink, nodes.Single(n => n.Path == "/src/link").Type);
     }
+
+    [Fact]
+    public async Task Backup_PackReadsBackWithAFlippedByte_FailsTheReadBackAndCommitsNothing()
+    {
+        using var tmp = new TempDir();
+        var src = tmp.Sub("src");
+        Vaults.MakeTree(src);
+        var faults = new Lifeline.Storage.Faults.FaultInjectingObjectStore(Vaults.Store(tmp));
+        await using var repo = await Vaults.CreateAsync(faults);
+        // the write is whole and of the right length; only the read-back sees one byte changed
+        faults.Add(new Lifeline.Storage.Faults.FaultRule { Kind = Lifeline.Storage.Faults.FaultKind.CorruptRead, KeyPrefix = "data/", MaxHits = 1 });
+
+        var e = await Assert.ThrowsAsync<PackReadBackException>(() => repo.BackupAsync(new BackupRequest { Paths = [src] }));
+
+        Assert.Equal("after-write", e.Phase);
+        Assert.Contains("do not hash to its id", e.Message, StringComparison.Ordinal);
+        Assert.Empty(await repo.ListSnapshotsAsync().ToListAsync());
+    }
 }

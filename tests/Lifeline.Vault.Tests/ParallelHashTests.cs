@@ -42,6 +42,50 @@ public sealed class ParallelHashTests
         Assert.True(result.Stages.Hash > TimeSpan.Zero);
         Assert.True(result.Stages.Cpu > TimeSpan.Zero);
     }
+
+    [Fact]
+    public async Task BackupAsync_FilesSpanningSeveralReadBuffers_CutsEveryFileAsTheWholeFileWould()
+    {
+        using var tmp = new TempDir();
+        var src = tmp.Sub("src");
+        // 40 MiB over files of odd sizes (text and random, an empty one): the reader's 16 MiB buffers end inside files
+        // and inside chunks, so chunks are cut from buffer tails and carried over to fresh buffers
+        var files = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+        for (var i = 0; i < 7; i++)
+        {
+            var n = (5 * 1024 * 1024) + (i * 333_333);
+            files[$"f{i}.bin"] = i % 2 == 0 ? Vaults.TextBytes(n, 40 + i) : Vaults.RandomBytes(n, 40 + i);
+        }
+
+        files["empty"] = [];
+        files["small"] = Vaults.RandomBytes(1000, 9);
+        foreach (var (name, bytes) in files)
+        {
+            File.WriteAllBytes(Path.Combine(src, name), bytes);
+        }
+
+        await using var repo = await Vaults.CreateAsync(Vaults.Store(tmp), workers: 2);
+
+        var result = await repo.BackupAsync(new BackupRequest { Paths = [src] });
+
+        var root = await repo.LoadTreeAsync(Format.BlobId.Parse(result.Snapshot.TreeId), CancellationToken.None);
+        var dir = await repo.LoadTreeAsync(Format.BlobId.Parse(Assert.Single(root.Nodes).Subtree!), CancellationToken.None);
+        foreach (var node in dir.Nodes)
+        {
+            var data = files[node.Name];
+            var expected = new List<string>();
+            for (var pos = 0; pos < data.Length;)
+            {
+                var cut = repo.Chunker.FindCut(data.AsSpan(pos));
+                expected.Add(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(data.AsSpan(pos, cut))));
+                pos += cut;
+            }
+
+            Assert.Equal(expected, node.Content ?? []);
+        }
+
+        Assert.Equal(files.Count, dir.Nodes.Count);
+    }
 }
 
 /// <summary>Issue 12: restore reads packs in order and writes files on workers; a failed restore leaves no file looking whole.</summary>

@@ -13,7 +13,8 @@ namespace Lifeline.Vault.Backup;
 /// </summary>
 internal sealed class BackupEngine
 {
-    private const int ReadBufferSize = 32 * 1024 * 1024;
+    // the reader's buffers: chunks are slices of them, so a few are in flight at once (bounded by the job channel)
+    private const int ReadBufferSize = 16 * 1024 * 1024;
     private const int PacksPerIndexFile = 8;
     private const int MaxUploadsInFlight = 2;
 
@@ -31,7 +32,8 @@ internal sealed class BackupEngine
     private readonly int _packCapacity;
     private readonly Locking.VaultLock? _held;
     private readonly System.Buffers.ArrayPool<byte> _pool;
-    private byte[] _readBuffer = [];
+    private ReadSegment? _segment;
+    private int _segmentUsed;
     private Task _prefetch = Task.CompletedTask;
     private readonly SemaphoreSlim _readerProgressed = new(0, int.MaxValue);
     private int _walkerWaiting;
@@ -70,9 +72,26 @@ internal sealed class BackupEngine
 
     private CancellationToken Token => _cts.Token;
 
-    /// <summary>A blob for the workers: a tree (id known and claimed) or a data chunk (<paramref name="Chunk"/> set: the
+    /// <summary>A blob for the workers: a tree (id known and claimed; its own pooled <paramref name="Buffer"/>) or a data
+    /// chunk (<paramref name="Chunk"/> set; bytes at <paramref name="Offset"/> of <paramref name="Segment"/>'s buffer: the
     /// worker hashes it, writes the id into it, tells <paramref name="Dir"/>, and stores it if it claims it).</summary>
-    private readonly record struct BlobJob(BlobType Type, BlobId Id, byte[] Buffer, int Length, ChunkRef? Chunk = null, PendingTree? Dir = null);
+    private readonly record struct BlobJob(BlobType Type, BlobId Id, byte[] Buffer, int Length, ChunkRef? Chunk = null, PendingTree? Dir = null, ReadSegment? Segment = null, int Offset = 0)
+    {
+        public ReadOnlySpan<byte> Data => Buffer.AsSpan(Offset, Length);
+
+        /// <summary>Gives the bytes back: the chunk's hold on its segment, or the tree's buffer to the pool.</summary>
+        public void Done(System.Buffers.ArrayPool<byte> pool)
+        {
+            if (Segment is not null)
+            {
+                Segment.Release();
+            }
+            else
+            {
+                pool.Return(Buffer);
+            }
+        }
+    }
 
     public async Task<BackupResult> RunAsync(SnapshotInfo? parent)
     {
@@ -184,11 +203,9 @@ internal sealed class BackupEngine
             }
         }
 
-        if (_readBuffer.Length > 0)
-        {
-            _pool.Return(_readBuffer);
-            _readBuffer = [];
-        }
+        // the reader's hold on its last segment (every worker has finished: nothing else holds it)
+        _segment?.Release();
+        _segment = null;
 
         var real = failures.Find(e => e is not OperationCanceledException);
         if (real is not null)
@@ -638,82 +655,115 @@ internal sealed class BackupEngine
 
         using (handle)
         {
-            if (_readBuffer.Length == 0)
+            var max = _repo.Chunker.MaxSize;
+            var min = _repo.Chunker.MinSize;
+            if (_segment is null)
             {
-                _readBuffer = _pool.Rent(Math.Max(ReadBufferSize, _repo.Chunker.MaxSize * 3));
+                _segment = new ReadSegment(_pool.Rent(Math.Max(ReadBufferSize, max * 2)), _pool);
+                _segmentUsed = 0;
             }
 
-            var buf = _readBuffer;
-            var max = _repo.Chunker.MaxSize;
+            var buf = _segment.Buffer;
             var content = new List<ChunkRef>();
             long fileOffset = 0;
-            int start = 0, end = 0;
+            // the file's bytes in the segment are [start, end); the bytes before start may be chunks still in flight
+            int start = _segmentUsed, end = _segmentUsed;
             var eof = false;
-            while (true)
+            try
             {
-                if (!eof && end - start < max)
+                while (true)
                 {
-                    if (start > 0)
+                    var avail = end - start;
+                    var cut = 0;
+                    var t1 = System.Diagnostics.Stopwatch.GetTimestamp();
+                    if (!eof && avail < max)
                     {
-                        Buffer.BlockCopy(buf, start, buf, 0, end - start);
-                        end -= start;
-                        start = 0;
+                        // A cut found before the end of what is here is the cut the whole file would give (the
+                        // chunker looks only forward from the chunk's start), so cut on until none is found, and
+                        // only then carry the rest (less than a chunk, not up to a maximum chunk) to more data.
+                        if (avail > min && (cut = _repo.Chunker.FindCut(buf.AsSpan(start, avail))) < avail)
+                        {
+                            _tChunk += System.Diagnostics.Stopwatch.GetTimestamp() - t1;
+                        }
+                        else
+                        {
+                            _tChunk += System.Diagnostics.Stopwatch.GetTimestamp() - t1;
+                            if (end == buf.Length)
+                            {
+                                // no room left: the rest moves to the start of a fresh segment; chunks already
+                                // handed out keep the old one until they are done
+                                var t2 = System.Diagnostics.Stopwatch.GetTimestamp();
+                                var next = new ReadSegment(_pool.Rent(buf.Length), _pool);
+                                Buffer.BlockCopy(buf, start, next.Buffer, 0, avail);
+                                _segment.Release();
+                                _segment = next;
+                                buf = next.Buffer;
+                                start = 0;
+                                end = avail;
+                                _tCopy += System.Diagnostics.Stopwatch.GetTimestamp() - t2;
+                            }
+
+                            while (end < buf.Length)
+                            {
+                                int n;
+                                var t0 = System.Diagnostics.Stopwatch.GetTimestamp();
+                                try
+                                {
+                                    n = RandomAccess.Read(handle, buf.AsSpan(end), fileOffset);
+                                }
+                                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                                {
+                                    AddError(path, e);
+                                    return (null, 0);
+                                }
+
+                                _tRead += System.Diagnostics.Stopwatch.GetTimestamp() - t0;
+                                if (n == 0)
+                                {
+                                    eof = true;
+                                    break;
+                                }
+
+                                end += n;
+                                fileOffset += n;
+                            }
+
+                            continue;
+                        }
+                    }
+                    else if (avail == 0)
+                    {
+                        break;
+                    }
+                    else
+                    {
+                        cut = _repo.Chunker.FindCut(buf.AsSpan(start, avail));
+                        _tChunk += System.Diagnostics.Stopwatch.GetTimestamp() - t1;
                     }
 
-                    while (end < buf.Length)
+                    // every chunk goes to the workers: they hash it and keep it only if they claim its id
+                    var chunkRef = new ChunkRef();
+                    content.Add(chunkRef);
+                    owner.ChunkSent();
+                    _segment.Retain();
+                    var t3 = System.Diagnostics.Stopwatch.GetTimestamp();
+                    await _jobs.Writer.WriteAsync(new BlobJob(BlobType.Data, default, buf, cut, chunkRef, owner, _segment, start), Token);
+                    _tWaitWorkers += System.Diagnostics.Stopwatch.GetTimestamp() - t3;
+
+                    start += cut;
+                    _bytesDone += cut;
+                    if (_treeReadAhead && Volatile.Read(ref _walkerWaiting) == 1 && Interlocked.Exchange(ref _walkerWaiting, 0) == 1)
                     {
-                        int n;
-                        var t0 = System.Diagnostics.Stopwatch.GetTimestamp();
-                        try
-                        {
-                            n = RandomAccess.Read(handle, buf.AsSpan(end), fileOffset);
-                        }
-                        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-                        {
-                            AddError(path, e);
-                            return (null, 0);
-                        }
-
-                        _tRead += System.Diagnostics.Stopwatch.GetTimestamp() - t0;
-                        if (n == 0)
-                        {
-                            eof = true;
-                            break;
-                        }
-
-                        end += n;
-                        fileOffset += n;
+                        _readerProgressed.Release();
                     }
+
+                    Report(path, force: false);
                 }
-
-                if (end == start)
-                {
-                    break;
-                }
-
-                var t1 = System.Diagnostics.Stopwatch.GetTimestamp();
-                var cut = _repo.Chunker.FindCut(buf.AsSpan(start, end - start));
-                var t2 = System.Diagnostics.Stopwatch.GetTimestamp();
-                // every chunk goes to the workers: they hash it and keep it only if they claim its id
-                var chunk = _pool.Rent(cut);
-                Buffer.BlockCopy(buf, start, chunk, 0, cut);
-                var chunkRef = new ChunkRef();
-                content.Add(chunkRef);
-                owner.ChunkSent();
-                var t3 = System.Diagnostics.Stopwatch.GetTimestamp();
-                _tChunk += t2 - t1;
-                _tCopy += t3 - t2;
-                await _jobs.Writer.WriteAsync(new BlobJob(BlobType.Data, default, chunk, cut, chunkRef, owner), Token);
-                _tWaitWorkers += System.Diagnostics.Stopwatch.GetTimestamp() - t3;
-
-                start += cut;
-                _bytesDone += cut;
-                if (_treeReadAhead && Volatile.Read(ref _walkerWaiting) == 1 && Interlocked.Exchange(ref _walkerWaiting, 0) == 1)
-                {
-                    _readerProgressed.Release();
-                }
-
-                Report(path, force: false);
+            }
+            finally
+            {
+                // the next file starts after the bytes handed out (a failed file's unread rest is not needed)
+                _segmentUsed = start;
             }
 
             return (content, fileOffset);
@@ -747,7 +797,7 @@ internal sealed class BackupEngine
                         if (job.Chunk is { } chunk)
                         {
                             var h0 = System.Diagnostics.Stopwatch.GetTimestamp();
-                            var id = BlobId.Hash(job.Buffer.AsSpan(0, job.Length));
+                            var id = BlobId.Hash(job.Data);
                             Interlocked.Add(ref _tHash, System.Diagnostics.Stopwatch.GetTimestamp() - h0);
                             chunk.Id = id;
                             job.Dir!.ChunkHashed();
@@ -774,7 +824,7 @@ internal sealed class BackupEngine
                     }
                     finally
                     {
-                        _pool.Return(job.Buffer);
+                        job.Done(_pool);
                     }
 
                     if (pack.Length >= _packCapacity - (64 * 1024))
@@ -804,7 +854,7 @@ internal sealed class BackupEngine
 
     private void AddToPack(BlobEncoder encoder, PackBuilder pack, BlobJob job)
     {
-        var plain = job.Buffer.AsSpan(0, job.Length);
+        var plain = job.Data;
         var payload = encoder.Encode(plain, out var compressed);
         pack.Add(job.Type, job.Id, payload, compressed, job.Length, _repo.Key.Data);
         if (job.Type == BlobType.Data)
@@ -823,6 +873,8 @@ internal sealed class BackupEngine
         await _uploadSlots.WaitAsync(Token);
         Interlocked.Add(ref _tWaitUpload, System.Diagnostics.Stopwatch.GetTimestamp() - waited);
         var (id, bytes) = pack.Finish(_repo.Key.Data);
+        // taken now, over the bytes just hashed into the id: the read-back checks it instead of a second SHA-256
+        var digest = _repo.Options.ReadBackPacks ? PackReadBack.Digest(bytes.Span) : default;
         var entries = pack.Entries.ToArray();
         var task = Task.Run(async () =>
         {
@@ -833,7 +885,7 @@ internal sealed class BackupEngine
                 if (_repo.Options.ReadBackPacks)
                 {
                     // in the upload's own task: the next packs are built and written meanwhile
-                    await PackReadBack.VerifyAsync(_repo.Store, id, bytes.Length, entries, _repo.Key.Data, "after-write", _pool, Token);
+                    await PackReadBack.VerifyDigestAsync(_repo.Store, id, bytes.Length, digest, entries, _repo.Key.Data, "after-write", _pool, Token);
                     Interlocked.Increment(ref _packsReadBack);
                 }
 

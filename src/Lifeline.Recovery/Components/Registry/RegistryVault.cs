@@ -198,7 +198,7 @@ public static class RegistryVault
             var directory = FindBackupDirectory(restored);
             if (ModeOf(directory) != "native")
             {
-                throw new InvalidOperationException($"snapshot {snapshot.ShortId} is an API registry backup: an incremental restore takes native points; restore it into an empty directory");
+                throw new IncrementalRestoreRefusedException(IncrementalRefusal.NotNative, $"snapshot {snapshot.ShortId} is an API registry backup: an incremental restore takes native points; restore it into an empty directory");
             }
 
             var manifest = await NativeBackup.ReadManifestAsync(directory, "native", ct);

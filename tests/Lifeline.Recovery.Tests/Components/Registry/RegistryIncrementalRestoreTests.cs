@@ -99,7 +99,7 @@ public sealed class RegistryIncrementalRestoreTests
         var live = dir.Combine("source");
         var before = Directory.EnumerateFiles(live, "*", SearchOption.AllDirectories).Order().ToList();
 
-        var e = await Assert.ThrowsAsync<InvalidOperationException>(() => RegistryVault.RestoreIncrementalAsync(points.Vault, RestorePointSpec.ById(points.First), live, dir.Combine("work"), Time, Ct));
+        var e = await Assert.ThrowsAsync<IncrementalRestoreRefusedException>(() => RegistryVault.RestoreIncrementalAsync(points.Vault, RestorePointSpec.ById(points.First), live, dir.Combine("work"), Time, Ct));
 
         Assert.Contains("not the target of an earlier restore", e.Message, StringComparison.Ordinal);
         Assert.Equal(before, Directory.EnumerateFiles(live, "*", SearchOption.AllDirectories).Order().ToList());
@@ -118,7 +118,7 @@ public sealed class RegistryIncrementalRestoreTests
             await server.Client().CreateRegisteredModelAsync("written-after-the-restore");
         }
 
-        var e = await Assert.ThrowsAsync<InvalidOperationException>(() => RegistryVault.RestoreIncrementalAsync(points.Vault, RestorePointSpec.ById(points.Second), target, dir.Combine("work"), Time, Ct));
+        var e = await Assert.ThrowsAsync<IncrementalRestoreRefusedException>(() => RegistryVault.RestoreIncrementalAsync(points.Vault, RestorePointSpec.ById(points.Second), target, dir.Combine("work"), Time, Ct));
         Assert.Contains("may be a live registry", e.Message, StringComparison.Ordinal);
         Assert.Equal("2", (await ProductionAsync(target, "model-0")).Version);
 

@@ -55,6 +55,15 @@ internal static class ExitCodes
     /// <summary>The registry database is corrupt; the message names the restore command to run.</summary>
     public const int RegistryCorrupt = 30;
 
+    /// <summary><c>registry restore --incremental</c>: the target was not made by a registry restore (no <c>.lifeline-restore.json</c>).</summary>
+    public const int RegistryNotRestoreTarget = 31;
+
+    /// <summary><c>registry restore --incremental</c>: the target's registry changed since its restore (it may be live); <c>--replace-changed</c> replaces it.</summary>
+    public const int RegistryChangedSinceRestore = 32;
+
+    /// <summary><c>registry restore --incremental</c>: the point is an API export, which restores only into an empty registry.</summary>
+    public const int RegistryNotNativePoint = 33;
+
     // lake (20-29)
 
     /// <summary>The path holds no Delta table (no commit or checkpoint in <c>_delta_log/</c>).</summary>

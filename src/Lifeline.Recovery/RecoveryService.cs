@@ -417,7 +417,7 @@ public sealed partial class RecoveryService
                 ResetDirectory(workDir);
                 Report(progress, opId, name, "capture", null);
                 var phase = Stopwatch.StartNew();
-                await using (var captured = await source.CaptureAsync(new CaptureContext { WorkDirectory = workDir, OperationId = opId, Full = options.Full }, progress, ct))
+                await using (var captured = await source.CaptureAsync(new CaptureContext { WorkDirectory = workDir, OperationId = opId, Full = options.Full, KeepDirectory = Path.Combine(_work, "keep", name) }, progress, ct))
                 {
                     if (captured.Tags.Component != name)
                     {

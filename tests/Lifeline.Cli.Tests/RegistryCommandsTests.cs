@@ -67,6 +67,43 @@ public sealed class RegistryCommandsTests : IDisposable
     }
 
     [Fact]
+    public async Task RestoreIncremental_IntoEarlierRestoreAndRefusals_DocumentedExitCodes()
+    {
+        await SeedAsync(P("data"));
+        await File.WriteAllTextAsync(P("pw"), "secret\n");
+        await using (await VaultRepository.InitAsync(new FileSystemObjectStore(P("vault")), "secret", VaultInitOptions.ForTests))
+        {
+        }
+
+        string[] vault = ["--repo", P("vault"), "--password-file", P("pw"), "--work-dir", P("work")];
+        Assert.Equal(0, (await RunAsync(["registry", "backup", "--data-dir", P("data"), .. vault])).Code);
+        Assert.Equal(0, (await RunAsync(["registry", "restore", "--data-dir", P("restored"), .. vault])).Code);
+
+        var again = await RunAsync(["registry", "restore", "--incremental", "--data-dir", P("restored"), "--json", .. vault]);
+        Assert.True(again.Code == 0, again.Stderr);
+        using (var doc = JsonDocument.Parse(again.Stdout))
+        {
+            var stats = doc.RootElement.GetProperty("incremental");
+            Assert.Equal((0, 1), (stats.GetProperty("fetchedFiles").GetInt32(), stats.GetProperty("reusedFiles").GetInt32()));
+        }
+
+        var notRestored = await RunAsync(["registry", "restore", "--incremental", "--data-dir", P("data"), .. vault]);
+        Assert.Equal(31, notRestored.Code);
+        Assert.Single(notRestored.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains("not the target of an earlier restore", notRestored.Stderr, StringComparison.Ordinal);
+
+        File.SetLastWriteTimeUtc(Path.Combine(P("restored"), "registry.db"), DateTime.UtcNow.AddMinutes(-5)); // as if it had served since
+        var changed = await RunAsync(["registry", "restore", "--incremental", "--data-dir", P("restored"), .. vault]);
+        Assert.Equal(32, changed.Code);
+        Assert.Contains("--replace-changed", changed.Stderr, StringComparison.Ordinal);
+        Assert.Equal(0, (await RunAsync(["registry", "restore", "--incremental", "--replace-changed", "--data-dir", P("restored"), .. vault])).Code);
+
+        var withoutIncremental = await RunAsync(["registry", "restore", "--replace-changed", "--data-dir", P("other"), .. vault]);
+        Assert.Equal(2, withoutIncremental.Code);
+        Assert.Contains("--replace-changed goes with --incremental", withoutIncremental.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Serve_CorruptDatabase_ExitsNamingTheRestoreCommand()
     {
         Directory.CreateDirectory(P("bad"));

@@ -150,12 +150,29 @@ internal static class RegistryCommands
     {
         var snapshot = new Option<string?>("--snapshot") { Description = "Snapshot id (prefix); default the newest registry snapshot" };
         var at = CommonOptions.At("Restore the newest registry backup at or before this time");
-        var command = new Command("restore", "Restore the registry from the vault into an EMPTY data directory (--data-dir) or through the API (--via-api URL)") { DataDir, Postgres, ViaApi, Repo, PasswordFile, WorkDir, snapshot, at };
+        var incremental = new Option<bool>("--incremental") { Description = "Restore a native point into the --data-dir an earlier restore made, reading only the artifacts that differ (the database is replaced)" };
+        var replaceChanged = new Option<bool>("--replace-changed") { Description = "With --incremental: replace the target even if its registry changed since that restore (what it holds since is lost)" };
+        var command = new Command("restore", "Restore the registry from the vault into an EMPTY data directory (--data-dir) or through the API (--via-api URL)") { DataDir, Postgres, ViaApi, Repo, PasswordFile, WorkDir, snapshot, at, incremental, replaceChanged };
         command.Run(async (context, ct) =>
         {
             var parse = context.Parse;
             var json = context.Json;
             var when = parse.GetValue(at);
+            if (parse.GetValue(replaceChanged) && !parse.GetValue(incremental))
+            {
+                throw new UsageException("--replace-changed goes with --incremental (a plain restore goes into an empty directory only)");
+            }
+
+            if (parse.GetValue(incremental))
+            {
+                if (parse.GetValue(ViaApi) is not null || PostgresOf(parse) is not null)
+                {
+                    throw new UsageException("--incremental restores into a SQLite --data-dir only: drop --via-api/--postgres ($LIFELINE_REGISTRY_POSTGRES), or restore without --incremental");
+                }
+
+                return await RestoreIncrementalAsync(context, parse.GetValue(snapshot) is { } sid ? RestorePointSpec.ById(sid) : when is { } w ? RestorePointSpec.AtOrBefore(w) : RestorePointSpec.Latest, parse.GetValue(replaceChanged), ct);
+            }
+
             var api = parse.GetValue(ViaApi) is { } url ? ClientFor(url) : null;
             if (api is null && PostgresOf(parse) is null)
             {
@@ -190,6 +207,36 @@ internal static class RegistryCommands
             return ExitCodes.Ok;
         });
         return command;
+    }
+
+    private static async Task<int> RestoreIncrementalAsync(CommandContext context, RestorePointSpec point, bool replaceChanged, CancellationToken ct)
+    {
+        var parse = context.Parse;
+        var target = DataDirectory(parse);
+        await using var vault = await context.OpenAsync(ct);
+        RegistryRestoreResult result;
+        try
+        {
+            result = await context.WithActivityAsync("registry restore (incremental)", () =>
+                RegistryVault.RestoreIncrementalAsync(vault, point, target, WorkDirectory(parse), context.Time, ct, replaceChanged));
+        }
+        catch (Vault.SnapshotCorruptException e) when (e.AsLatest)
+        {
+            throw new CliException(ExitCodes.CheckFailed, VaultCommands.CorruptLatest(e, previous => $"lifeline registry restore --incremental --snapshot {previous} ..."), e);
+        }
+
+        var stats = result.Incremental!;
+        Print(context, new
+        {
+            snapshot = result.Snapshot.Id,
+            snapshotTime = result.Snapshot.Time,
+            mode = result.Manifest.Mode,
+            counts = result.Manifest.Counts,
+            incremental = new { stats.ReusedFiles, stats.ReusedBytes, stats.HashedFiles, stats.FetchedFiles, stats.FetchedBytes, stats.RemovedFiles },
+            seconds = result.Duration.TotalSeconds,
+        }, $"registry restored incrementally from snapshot {result.Snapshot.ShortId} (taken {result.Snapshot.Time:u}) into {Path.GetFullPath(target)}: "
+           + $"{stats.FetchedFiles} artifacts fetched ({stats.FetchedBytes} bytes), {stats.ReusedFiles} kept, {stats.RemovedFiles} removed, database replaced in {result.Duration.TotalSeconds:F1}s");
+        return ExitCodes.Ok;
     }
 
     private static Command ExportCommand()

@@ -102,6 +102,10 @@ internal static partial class ErrorTable
 
         // registry and services
         Row<RegistryCorruptException>("registry: corrupt database", ExitCodes.RegistryCorrupt, e => e.Message),
+        Row<Lifeline.Registry.Backup.IncrementalRestoreRefusedException>("registry: not a restore target", ExitCodes.RegistryNotRestoreTarget, e => e.Reason == Lifeline.Registry.Backup.IncrementalRefusal.NotARestoreTarget ? e.Message : null),
+        Row<Lifeline.Registry.Backup.IncrementalRestoreRefusedException>("registry: changed since its restore", ExitCodes.RegistryChangedSinceRestore, e => e.Reason == Lifeline.Registry.Backup.IncrementalRefusal.ChangedSinceRestore
+            ? e.Message + " (--replace-changed replaces it; what it holds since is lost)" : null),
+        Row<Lifeline.Registry.Backup.IncrementalRestoreRefusedException>("registry: not a native point", ExitCodes.RegistryNotNativePoint, e => e.Message),
         Row<MlflowException>("registry: token refused", ExitCodes.NotAuthorized, e => e.HttpStatus is 401 or 403
             ? $"the registry refused the request ({e.ErrorCode}): set ${RegistryTokenVariable} to a token with the needed role"
             : null),

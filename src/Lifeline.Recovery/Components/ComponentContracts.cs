@@ -86,6 +86,10 @@ public sealed record CaptureContext
 
     /// <summary>True for the policy's "full" run.</summary>
     public bool Full { get; init; }
+
+    /// <summary>A directory of the component's own kept between its captures on this host (under the same capture
+    /// lock), for staging an adapter updates instead of rebuilding (the registry's hard-link mirror); <c>null</c> when none.</summary>
+    public string? KeepDirectory { get; init; }
 }
 
 /// <summary>Takes a consistent recovery point of a component (a database snapshot, one table version, the set of

@@ -9,6 +9,26 @@ namespace Lifeline.Registry.Backup;
 /// <param name="RemovedFiles">Artifact files in the target that the restored point does not hold.</param>
 public sealed record IncrementalRestoreStats(long ReusedFiles, long ReusedBytes, long HashedFiles, long FetchedFiles, long FetchedBytes, long RemovedFiles);
 
+/// <summary>Why an incremental restore was refused (before anything was written).</summary>
+public enum IncrementalRefusal
+{
+    /// <summary>The target carries no restore record: it was not made by a registry restore.</summary>
+    NotARestoreTarget,
+
+    /// <summary>The target's database is not as its restore left it (a registry that has served since), and replacing it was not asked.</summary>
+    ChangedSinceRestore,
+
+    /// <summary>The point is an API export, which restores only into an empty registry.</summary>
+    NotNative,
+}
+
+/// <summary>An incremental restore refused before anything was written; <see cref="Reason"/> says why.</summary>
+public sealed class IncrementalRestoreRefusedException(IncrementalRefusal reason, string message) : InvalidOperationException(message)
+{
+    /// <summary>Why it was refused.</summary>
+    public IncrementalRefusal Reason { get; } = reason;
+}
+
 /// <summary>The files an incremental restore must fetch and remove, decided before anything is written.</summary>
 internal sealed record IncrementalPlan(RegistryBackupManifest Manifest, IReadOnlyList<ArtifactEntry> Fetch, IReadOnlyList<string> Remove, long ReusedFiles, long ReusedBytes, long HashedFiles, RestoreRecord Record);
 
@@ -26,7 +46,7 @@ internal static class IncrementalRestore
     public static async Task<IncrementalPlan> PlanAsync(RegistryBackupManifest manifest, string dataDirectory, bool replaceChanged, bool rehashAll, CancellationToken ct)
     {
         var record = await RestoreRecord.ReadAsync(dataDirectory, ct)
-            ?? throw new InvalidOperationException($"{dataDirectory} is not the target of an earlier restore (no {RestoreRecord.FileName}): an incremental restore goes only into a directory a registry restore made; restore into an empty directory instead");
+            ?? throw new IncrementalRestoreRefusedException(IncrementalRefusal.NotARestoreTarget, $"{dataDirectory} is not the target of an earlier restore (no {RestoreRecord.FileName}): an incremental restore goes only into a directory a registry restore made; restore into an empty directory instead");
         var database = new FileInfo(Path.Combine(dataDirectory, NativeBackup.DatabaseFile));
         var inUse = File.Exists(database.FullName + "-wal") || File.Exists(database.FullName + "-shm");
         var changed = record.Complete
@@ -34,7 +54,7 @@ internal static class IncrementalRestore
             : database.Exists;
         if (changed && !replaceChanged)
         {
-            throw new InvalidOperationException($"{dataDirectory} has changed since restore {record.Point} left it ({NativeBackup.DatabaseFile} is not as the restore wrote it{(inUse ? ", and it is open" : "")}): it may be a live registry. Stop it and ask to replace it, or restore into an empty directory");
+            throw new IncrementalRestoreRefusedException(IncrementalRefusal.ChangedSinceRestore, $"{dataDirectory} has changed since restore {record.Point} left it ({NativeBackup.DatabaseFile} is not as the restore wrote it{(inUse ? ", and it is open" : "")}): it may be a live registry. Stop it and ask to replace it, or restore into an empty directory");
         }
 
         var artifactDirectory = Path.Combine(dataDirectory, "artifacts");

@@ -51,10 +51,29 @@ internal static class NativeBackup
     /// SQLite through its online backup API; PostgreSQL by copying every table inside one REPEATABLE READ snapshot into
     /// a SQLite file of the same schema (so both backends back up to, and restore from, the same format).
     /// </summary>
-    public static async Task<RegistryBackupManifest> CreateAsync(RegistryOptions source, string stagingDirectory, TimeProvider time, CancellationToken ct)
+    public static async Task<RegistryBackupManifest> CreateAsync(RegistryOptions source, string stagingDirectory, TimeProvider time, CancellationToken ct) =>
+        (await CreateAsync(source, stagingDirectory, time, ct, keepStaging: false)).Manifest;
+
+    /// <summary>
+    /// As <see cref="CreateAsync(RegistryOptions, string, TimeProvider, CancellationToken)"/>; with <paramref name="keepStaging"/>
+    /// the staging directory may hold what an earlier backup of the same registry staged there: its <c>artifacts/</c>
+    /// is updated as a mirror of hard links (<see cref="ArtifactMirror"/>) instead of being rebuilt, so the artifacts
+    /// that did not change keep their inode and ctime and are neither hashed nor read again by the vault. The caller
+    /// keeps the directory between backups (one backup of it at a time) and removes it when the stats show copies
+    /// (<see cref="StagingStats.AllLinked"/> false), which would hold a second copy of the artifacts.
+    /// </summary>
+    public static async Task<(RegistryBackupManifest Manifest, StagingStats Staging)> CreateAsync(RegistryOptions source, string stagingDirectory, TimeProvider time, CancellationToken ct, bool keepStaging)
     {
         var dataDirectory = source.DataDirectory;
-        RequireEmpty(stagingDirectory);
+        if (keepStaging)
+        {
+            ClearAllBut(stagingDirectory, "artifacts");
+        }
+        else
+        {
+            RequireEmpty(stagingDirectory);
+        }
+
         var stagedDatabase = Path.Combine(stagingDirectory, DatabaseFile);
         string description;
         if (!string.IsNullOrEmpty(source.PostgresConnectionString))
@@ -121,7 +140,7 @@ internal static class NativeBackup
 
         // Artifacts are written before the version that points at them, so copying after the database snapshot
         // captures every artifact the snapshot references.
-        var artifacts = await CopyArtifactsAsync(new FileSystemObjectStore(Path.Combine(dataDirectory, "artifacts")), Path.Combine(stagingDirectory, "artifacts"), ct, Path.Combine(dataDirectory, "artifacts"));
+        var (artifacts, staging) = await ArtifactMirror.UpdateAsync(Path.Combine(dataDirectory, "artifacts"), Path.Combine(stagingDirectory, "artifacts"), keepStaging ? ArtifactMirror.CacheFileOf(stagingDirectory) : null, ct);
         counts["artifacts"] = artifacts.Count;
         var manifest = new RegistryBackupManifest
         {
@@ -134,7 +153,29 @@ internal static class NativeBackup
         };
         await WriteManifestAsync(stagingDirectory, manifest, ct);
         SqliteConnection.ClearAllPools();
-        return manifest;
+        return (manifest, staging);
+    }
+
+    /// <summary>Removes every entry of <paramref name="directory"/> (creating it) except the one named <paramref name="keep"/>.</summary>
+    internal static void ClearAllBut(string directory, string keep)
+    {
+        Directory.CreateDirectory(directory);
+        foreach (var entry in Directory.EnumerateFileSystemEntries(directory).ToList())
+        {
+            if (Path.GetFileName(entry) == keep && Directory.Exists(entry) && !new DirectoryInfo(entry).Attributes.HasFlag(FileAttributes.ReparsePoint))
+            {
+                continue;
+            }
+
+            if (Directory.Exists(entry) && !new DirectoryInfo(entry).Attributes.HasFlag(FileAttributes.ReparsePoint))
+            {
+                Directory.Delete(entry, recursive: true);
+            }
+            else
+            {
+                File.Delete(entry);
+            }
+        }
     }
 
     /// <summary>Restores a native backup directory into <paramref name="dataDirectory"/>, which must hold no registry yet.</summary>
@@ -277,43 +318,6 @@ internal static class NativeBackup
         }
 
         return full;
-    }
-
-    internal static async Task<List<ArtifactEntry>> CopyArtifactsAsync(IObjectStore source, string targetDirectory, CancellationToken ct, string? sourceRoot = null)
-    {
-        var entries = new List<ArtifactEntry>();
-        var buffer = new byte[81920];
-        await foreach (var info in source.ListAsync("", ct))
-        {
-            var staged = Path.Combine(targetDirectory, info.Key.Replace('/', Path.DirectorySeparatorChar));
-            if (sourceRoot is not null && HardLink.TryCreate(Path.Combine(sourceRoot, info.Key.Replace('/', Path.DirectorySeparatorChar)), staged))
-            {
-                // A hard link costs no space: the file-system store never writes a file in place (a new version is a
-                // new file renamed over the name), so the linked inode keeps the bytes it had when linked.
-                var (size, sha) = await HashFileAsync(staged, ct);
-                entries.Add(new ArtifactEntry(info.Key, size, sha));
-                continue;
-            }
-
-            // Streamed and hashed on the way: memory stays at one buffer whatever the artifact's size.
-            await using var read = await source.OpenReadAsync(info.Key, cancellationToken: ct);
-            var path = Path.Combine(targetDirectory, info.Key.Replace('/', Path.DirectorySeparatorChar));
-            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-            await using (var file = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, 1, FileOptions.Asynchronous))
-            {
-                int n;
-                while ((n = await read.ReadAsync(buffer, ct)) > 0)
-                {
-                    hash.AppendData(buffer, 0, n);
-                    await file.WriteAsync(buffer.AsMemory(0, n), ct);
-                }
-            }
-
-            entries.Add(new ArtifactEntry(info.Key, read.Length, Convert.ToHexStringLower(hash.GetHashAndReset())));
-        }
-
-        return entries;
     }
 
     internal static void VerifySha(ArtifactEntry entry, byte[] bytes)

@@ -91,6 +91,23 @@ public sealed class RegistryComponent : IRecoveryPointSource, IRestorer, IVerifi
                 throw new RecoveryException($"no registry at {Path.GetFullPath(_registry.DataDirectory)} (no registry.db): start it there ('lifeline up'), or point the plan's components.{Name}.data (or sources.data) at its data directory, or back it up through `api:`");
             }
 
+            if (context.KeepDirectory is { } keep)
+            {
+                // the staged artifacts are kept between captures as hard links, so unchanged ones are neither hashed nor read again
+                var kept = Path.Combine(keep, StageName);
+                var (point, staging) = await NativeBackup.CreateAsync(_registry, kept, _time, cancellationToken, keepStaging: true);
+                return new CapturedPoint([kept], RegistryVault.Tags(point.Mode, point.CreatedAt, Name), () =>
+                {
+                    NativeBackup.ClearAllBut(kept, "artifacts");
+                    if (!staging.AllLinked)
+                    {
+                        ArtifactMirror.Delete(kept); // copies, not links: keeping them would hold a second copy of the artifacts
+                    }
+
+                    return ValueTask.CompletedTask;
+                }) { Force = context.Full };
+            }
+
             manifest = await NativeBackup.CreateAsync(_registry, stage, _time, cancellationToken);
         }
 

@@ -9,7 +9,14 @@ using Lifeline.Vault;
 namespace Lifeline.Recovery.Components.Registry;
 
 /// <summary>The outcome of a registry backup into the vault.</summary>
-public sealed record RegistryBackupResult(SnapshotInfo Snapshot, RegistryBackupManifest Manifest, TimeSpan Duration);
+public sealed record RegistryBackupResult(SnapshotInfo Snapshot, RegistryBackupManifest Manifest, TimeSpan Duration)
+{
+    /// <summary>The vault's own figures of the backup (files unchanged since the parent, bytes added, ...).</summary>
+    public BackupResult? Vault { get; init; }
+
+    /// <summary>What updating the kept staging did (native backups): artifacts kept, linked anew, removed, hashed.</summary>
+    public StagingStats? Staging { get; init; }
+}
 
 /// <summary>The outcome of a registry restore from the vault.</summary>
 public sealed record RegistryRestoreResult(SnapshotInfo Snapshot, RegistryBackupManifest Manifest, ImportResult? Import, TimeSpan Duration, IncrementalRestoreStats? Incremental = null);
@@ -39,17 +46,71 @@ public static class RegistryVault
     /// <summary>Native backup of the registry <paramref name="source"/> configures (SQLite or PostgreSQL metadata, artifacts in its data directory).</summary>
     public static async Task<RegistryBackupResult> BackupNativeAsync(VaultRepository vault, RegistryOptions source, string workDirectory, TimeProvider time, CancellationToken ct)
     {
+        ArgumentNullException.ThrowIfNull(vault);
+        ArgumentNullException.ThrowIfNull(source);
         var start = time.GetTimestamp();
-        var staging = Staging(workDirectory);
+        var staging = KeptStaging(workDirectory, source.DataDirectory);
+        using var held = HoldStaging(staging);
+        var kept = true; // a failed run leaves the links for the next backup, which updates them
         try
         {
-            var manifest = await NativeBackup.CreateAsync(source, staging, time, ct);
+            var (manifest, stats) = await NativeBackup.CreateAsync(source, staging, time, ct, keepStaging: true);
             var result = await vault.BackupAsync(new BackupRequest { Paths = [staging], Source = SourceName, Tags = Tags("native", manifest.CreatedAt).Encode() }, ct: ct);
-            return new RegistryBackupResult(result.Snapshot, manifest, time.GetElapsedTime(start));
+            // The artifacts' links stay for the next backup; the database copy and the manifest are written anew each time.
+            NativeBackup.ClearAllBut(staging, "artifacts");
+            kept = stats.AllLinked;
+            return new RegistryBackupResult(result.Snapshot, manifest, time.GetElapsedTime(start)) { Vault = result, Staging = stats };
         }
         finally
         {
-            TryDelete(staging);
+            if (!kept)
+            {
+                // copies (no hard links here) would hold a second copy of the artifacts: not kept
+                TryDeleteKept(staging);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The staging directory kept between native backups of the registry in <paramref name="dataDirectory"/>: one
+    /// stable path per data directory under <paramref name="workDirectory"/>, so the vault finds the previous
+    /// snapshot of the same path as parent and the kept hard links let it skip every unchanged artifact.
+    /// </summary>
+    internal static string KeptStaging(string workDirectory, string dataDirectory)
+    {
+        var id = Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(Path.TrimEndingDirectorySeparator(Path.GetFullPath(dataDirectory)))))[..16];
+        return Path.Combine(workDirectory, KeptPrefix + id);
+    }
+
+    /// <summary>The name prefix of the kept staging directories in a work directory.</summary>
+    internal const string KeptPrefix = "registry-native-";
+
+    private static FileStream HoldStaging(string staging)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(staging)!);
+        try
+        {
+            return new FileStream(staging + ".lock", FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.DeleteOnClose);
+        }
+        catch (IOException e)
+        {
+            throw new InvalidOperationException($"another native backup of this registry is running with the work directory {Path.GetDirectoryName(staging)} ({staging}.lock is held): wait for it to finish", e);
+        }
+    }
+
+    private static void TryDeleteKept(string staging)
+    {
+        try
+        {
+            ArtifactMirror.Delete(staging);
+        }
+        catch (IOException)
+        {
+            // left for the next backup, which updates it
+        }
+        catch (UnauthorizedAccessException)
+        {
+            // left for the next backup, which updates it
         }
     }
 
@@ -137,7 +198,7 @@ public static class RegistryVault
             var directory = FindBackupDirectory(restored);
             if (ModeOf(directory) != "native")
             {
-                throw new InvalidOperationException($"snapshot {snapshot.ShortId} is an API registry backup: an incremental restore takes native points; restore it into an empty directory");
+                throw new IncrementalRestoreRefusedException(IncrementalRefusal.NotNative, $"snapshot {snapshot.ShortId} is an API registry backup: an incremental restore takes native points; restore it into an empty directory");
             }
 
             var manifest = await NativeBackup.ReadManifestAsync(directory, "native", ct);

@@ -62,7 +62,8 @@ public sealed class RegistryIncrementalRestoreTests
         var (version, bytes) = await ProductionAsync(target, "model-0");
         Assert.Equal("3", version);
         Assert.Equal(points.NewPayload, bytes);
-        Assert.Empty(Directory.EnumerateFileSystemEntries(dir.Combine("work")));
+        // only the native backups' kept staging (hard links and their hash cache) stays in the work directory
+        Assert.All(Directory.EnumerateFileSystemEntries(dir.Combine("work")), e => Assert.StartsWith(RegistryVault.KeptPrefix, Path.GetFileName(e), StringComparison.Ordinal));
 
         // Back to the first point: the two artifacts it does not hold are removed, nothing is fetched.
         var back = await RegistryVault.RestoreIncrementalAsync(points.Vault, RestorePointSpec.ById(points.First), target, dir.Combine("work"), Time, Ct);
@@ -98,7 +99,7 @@ public sealed class RegistryIncrementalRestoreTests
         var live = dir.Combine("source");
         var before = Directory.EnumerateFiles(live, "*", SearchOption.AllDirectories).Order().ToList();
 
-        var e = await Assert.ThrowsAsync<InvalidOperationException>(() => RegistryVault.RestoreIncrementalAsync(points.Vault, RestorePointSpec.ById(points.First), live, dir.Combine("work"), Time, Ct));
+        var e = await Assert.ThrowsAsync<IncrementalRestoreRefusedException>(() => RegistryVault.RestoreIncrementalAsync(points.Vault, RestorePointSpec.ById(points.First), live, dir.Combine("work"), Time, Ct));
 
         Assert.Contains("not the target of an earlier restore", e.Message, StringComparison.Ordinal);
         Assert.Equal(before, Directory.EnumerateFiles(live, "*", SearchOption.AllDirectories).Order().ToList());
@@ -117,7 +118,7 @@ public sealed class RegistryIncrementalRestoreTests
             await server.Client().CreateRegisteredModelAsync("written-after-the-restore");
         }
 
-        var e = await Assert.ThrowsAsync<InvalidOperationException>(() => RegistryVault.RestoreIncrementalAsync(points.Vault, RestorePointSpec.ById(points.Second), target, dir.Combine("work"), Time, Ct));
+        var e = await Assert.ThrowsAsync<IncrementalRestoreRefusedException>(() => RegistryVault.RestoreIncrementalAsync(points.Vault, RestorePointSpec.ById(points.Second), target, dir.Combine("work"), Time, Ct));
         Assert.Contains("may be a live registry", e.Message, StringComparison.Ordinal);
         Assert.Equal("2", (await ProductionAsync(target, "model-0")).Version);
 

@@ -53,7 +53,51 @@ public sealed class RegistryVaultTests
         }
 
         await Assert.ThrowsAsync<SnapshotNotFoundException>(() => RegistryVault.RestoreAsync(vault, RestorePointSpec.AtOrBefore(T("2026-11-26T09:00:00Z")), dir.Combine("none"), null, dir.Combine("work"), time, Ct));
-        Assert.Empty(Directory.EnumerateFileSystemEntries(dir.Combine("work")));
+        // only the native backups' kept staging (hard links and their hash cache) stays in the work directory
+        Assert.All(Directory.EnumerateFileSystemEntries(dir.Combine("work")), e => Assert.StartsWith(RegistryVault.KeptPrefix, Path.GetFileName(e), StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task BackupNative_SecondBackupUnchanged_ReadsNoArtifactAgainAndPicksUpChangedAndRemovedOnes()
+    {
+        using var dir = new TempDirectory();
+        var time = TimeProvider.System;
+        await using var vault = await VaultRepository.InitAsync(new FileSystemObjectStore(dir.Combine("vault")), "pw", VaultInitOptions.ForTests, time, Ct);
+        await using var source = await RegistryTestServer.StartAsync(dir.Combine("source"));
+        await RegistrySeed.SeedAsync(source.Client(), models: 2, versionsPerModel: 2);
+        var first = await RegistryVault.BackupNativeAsync(vault, source.DataDirectory, dir.Combine("work"), time, Ct);
+        var artifacts = first.Manifest.Artifacts.Count;
+        Assert.Equal((0L, (long)artifacts, (long)artifacts), (first.Staging!.Kept, first.Staging.Linked, first.Staging.Hashed));
+
+        var second = await RegistryVault.BackupNativeAsync(vault, source.DataDirectory, dir.Combine("work"), time, Ct);
+
+        // nothing hashed, and the vault found every artifact unchanged (only the database and manifest are read again)
+        Assert.Equal(((long)artifacts, 0L, 0L, 0L), (second.Staging!.Kept, second.Staging.Linked, second.Staging.Hashed, second.Staging.HashedBytes));
+        Assert.Equal(first.Snapshot.Id, second.Snapshot.ParentId);
+        Assert.Equal((long)artifacts, second.Vault!.FilesUnmodified);
+        Assert.Equal(first.Manifest.Artifacts, second.Manifest.Artifacts);
+
+        // one artifact changed in place (same inode, as a writer that ignores the store's rename would do), one removed
+        var root = Path.Combine(source.DataDirectory, "artifacts");
+        var changed = first.Manifest.Artifacts.First(a => a.Path.EndsWith("model.zip", StringComparison.Ordinal));
+        var removed = first.Manifest.Artifacts.First(a => a.Path.EndsWith("signature.json", StringComparison.Ordinal));
+        await using (var file = new FileStream(Path.Combine(root, changed.Path), FileMode.Open, FileAccess.ReadWrite))
+        {
+            var b = file.ReadByte();
+            file.Position = 0;
+            file.WriteByte((byte)(b ^ 0xFF));
+        }
+
+        File.Delete(Path.Combine(root, removed.Path));
+        var third = await RegistryVault.BackupNativeAsync(vault, source.DataDirectory, dir.Combine("work"), time, Ct);
+
+        Assert.Equal(((long)artifacts - 1, 0L, 1L, 1L), (third.Staging!.Kept, third.Staging.Linked, third.Staging.Removed, third.Staging.Hashed));
+        var entry = Assert.Single(third.Manifest.Artifacts, a => a.Path == changed.Path);
+        Assert.Equal(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(await File.ReadAllBytesAsync(Path.Combine(root, changed.Path)))), entry.Sha256);
+        Assert.NotEqual(changed.Sha256, entry.Sha256);
+        Assert.DoesNotContain(third.Manifest.Artifacts, a => a.Path == removed.Path);
+        Assert.Equal((long)artifacts - 2, third.Vault!.FilesUnmodified);
+        Assert.Equal(1, third.Vault.FilesChanged - second.Vault.FilesChanged); // the changed artifact read again, besides the database and manifest
     }
 
     [Fact]

@@ -16,7 +16,7 @@ public sealed partial class VaultRepository
         await RefreshIndexAsync(ct);
         var parent = await FindParentAsync(request, ct);
         var prepare = Time.GetElapsedTime(started);
-        var engine = new BackupEngine(this, request, progress, held, ct);
+        using var engine = new BackupEngine(this, request, progress, held, ct);
         var result = await engine.RunAsync(parent);
         return result with { Stages = result.Stages with { Prepare = prepare } };
     }

@@ -11,7 +11,7 @@ namespace Lifeline.Vault.Backup;
 /// writer stores each directory's tree once its chunks are hashed, in the reader's order; packs upload in the
 /// background; index files follow their packs; the snapshot is last.
 /// </summary>
-internal sealed class BackupEngine
+internal sealed class BackupEngine : IDisposable
 {
     // the reader's buffers: chunks are slices of them, so a few are in flight at once (bounded by the job channel)
     private const int ReadBufferSize = 16 * 1024 * 1024;
@@ -61,14 +61,19 @@ internal sealed class BackupEngine
         Workers = Math.Max(1, repo.Options.Workers ?? Environment.ProcessorCount);
         // the reader and the tree writer both hand blobs to the workers
         _jobs = Channel.CreateBounded<BlobJob>(new BoundedChannelOptions(Workers * 4) { SingleWriter = false, SingleReader = false });
-        // A private pool (freed when the run ends) that can keep every chunk buffer in flight at once (the channel's,
-        // one per worker, the reader's next): with fewer per size, chunks beyond it would be fresh large-object
-        // garbage. A pool only keeps what was out at the same time, so this bounds nothing more than the pipeline does.
-        _pool = System.Buffers.ArrayPool<byte>.Create(32 * 1024 * 1024, Math.Max(VaultBuffers.PerBucket, (Workers * 5) + 2));
+        // A pool that can keep every chunk buffer in flight at once (the channel's, one per worker, the reader's next):
+        // with fewer per size, chunks beyond it would be fresh large-object garbage. The runs' shared pool, so the next
+        // run reuses these buffers (docs/vault.md, "Memory"); a private one when more workers than it holds are asked.
+        var perBucket = Math.Max(VaultBuffers.PerBucket, (Workers * 5) + 2);
+        _pool = perBucket <= VaultBuffers.RunsPerBucket ? VaultBuffers.Runs : System.Buffers.ArrayPool<byte>.Create(32 * 1024 * 1024, perBucket);
         _packCapacity = repo.Config.PackSize;
     }
 
     public int Workers { get; }
+
+    /// <summary>Unhooks the run's cancellation from the caller's token (a long-lived one in <c>lifeline up</c>, which would
+    /// otherwise keep a registration per run).</summary>
+    public void Dispose() => _cts.Dispose();
 
     private CancellationToken Token => _cts.Token;
 

@@ -27,7 +27,7 @@ internal sealed class CopyEngine(VaultRepository src, VaultRepository dest, Copy
     private readonly Dictionary<BlobId, SourcePack> _plan = [];
     private readonly List<SourcePack> _order = [];
     private readonly HashSet<BlobId> _visited = [];
-    private readonly ArrayPool<byte> _pool = VaultBuffers.Create();
+    private readonly ArrayPool<byte> _pool = VaultBuffers.Runs;
     private readonly Lock _gate = new();
     private readonly List<(BlobId Pack, IReadOnlyList<PackEntry> Entries)> _pendingIndex = [];
     private readonly List<Task> _uploads = [];

@@ -12,6 +12,9 @@
 # CPU time is little affected by other load). bench/Lifeline.SoakPlot fits a line to each series after a 20 % warm-up and says whether it is flat (the
 # bound is in its header: memory rises < 5 % of its mean over the window, fds and threads < 2), and draws docs/soak.png.
 # Prints the table for docs/benchmarks.md, the load generator's summary and the registry writer's counts.
+# With TRACE_POOLS_AT=SECONDS, traces up's ArrayPool events for 40 s from that second of the run (dotnet-trace, in
+# ~/.dotnet/tools) and prints, per renter, the large buffers rented and those the pools had to allocate afresh
+# (bench/Lifeline.PoolTrace): how the soak's large-object churn was found (docs/benchmarks.md, "Soak").
 # Usage: bench/soak.sh [DURATION=600] [RATE=4000] [SAMPLE=5] [PNG=docs/soak.png]   (one hour: bench/soak.sh 3600)
 set -euo pipefail
 duration=${1:-600}; rate=${2:-4000}; sample=${3:-5}
@@ -19,7 +22,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 png=${4:-$root/docs/soak.png}
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 if [ "${SKIP_BUILD:-0}" != 1 ]; then
-  for p in src/Lifeline.Cli bench/Lifeline.OpenLoop bench/Lifeline.SoakPlot; do dotnet build "$root/$p" -c Release -v q -nologo >/dev/null; done
+  for p in src/Lifeline.Cli bench/Lifeline.OpenLoop bench/Lifeline.SoakPlot ${TRACE_POOLS_AT:+bench/Lifeline.PoolTrace}; do dotnet build "$root/$p" -c Release -v q -nologo >/dev/null; done
 fi
 lifeline="$root/src/Lifeline.Cli/bin/Release/net10.0/lifeline"
 openloop="$root/bench/Lifeline.OpenLoop/bin/Release/net10.0/Lifeline.OpenLoop.dll"
@@ -58,7 +61,12 @@ load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 dotnet "$openloop" "$scoring/score-lead" "$rate" "$duration" 16 "$work/body.json" >"$work/openloop.out" 2>"$work/openloop.err" &
 load=$!
 echo "seconds,rss_bytes,live_after_full_gc_bytes,fds,threads,cpu_ticks,heap_after_any_gc_bytes" >"$work/samples.csv"
+started=$(date +%s); tracer=""
 while kill -0 "$load" 2>/dev/null; do
+  if [ -n "${TRACE_POOLS_AT:-}" ] && [ -z "$tracer" ] && [ $(( $(date +%s) - started )) -ge "$TRACE_POOLS_AT" ]; then
+    ~/.dotnet/tools/dotnet-trace collect -p "$pid" --providers System.Buffers.ArrayPoolEventSource:0xFFFFFFFF:5 --duration 00:00:00:40 -o "$work/pools.nettrace" >"$work/trace.log" 2>&1 &
+    tracer=$!
+  fi
   # an up that died ends the sampling (the summary below says so); a sample that fails to read is skipped
   kill -0 "$pid" 2>/dev/null || { echo "up (pid $pid) ended during the soak; last lines of its log:" >&2; tail -20 "$work/up.log" >&2; break; }
   rss=$(awk '/^VmRSS:/ {print $2 * 1024}' "/proc/$pid/status" 2>/dev/null || true)
@@ -84,3 +92,8 @@ echo "scoring (open loop): $(cat "$work/openloop.out")"
 read -r wok wfailed <"$work/writer.count" || true
 echo "registry writer: ${wok:-0} runs with a metric stored, ${wfailed:-0} refused or failed"
 cp "$work/samples.csv" "${png%.png}.csv"
+if [ -n "${tracer:-}" ]; then
+  wait "$tracer" || true
+  echo "large buffers rented and allocated afresh over the 40 s traced from second $TRACE_POOLS_AT:"
+  dotnet "$root/bench/Lifeline.PoolTrace/bin/Release/net10.0/Lifeline.PoolTrace.dll" "$work/pools.nettrace" 1048576 40 || cat "$work/trace.log"
+fi

@@ -291,7 +291,8 @@ public sealed class ChangeProtectorTests
 
         // the poll is ten minutes away: only the log watcher can have started the round that copied it
         await ProtectionFixture.WaitForAsync(async () => await ReplicatedAsync(f) == version, $"leads version {version} in b", seconds: 20);
-        Assert.Contains(rounds, r => r is { Trigger: "watch", Stage: "ended", VersionsCopied: > 0 });
+        // a round reports its end after its copies land: wait for the report rather than race it
+        await ProtectionFixture.WaitForAsync(() => Task.FromResult(rounds.Any(r => r is { Trigger: "watch", Stage: "ended", VersionsCopied: > 0 })), "a watch round's end that copied the commit", seconds: 20);
         Assert.All(rounds, r => Assert.Contains(r.Trigger, new[] { "start", "watch" }));
     }
 }

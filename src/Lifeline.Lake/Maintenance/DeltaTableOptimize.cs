@@ -235,31 +235,18 @@ public sealed partial class DeltaTable
     private static string PartitionText(DataFile file, IReadOnlyList<string> partitionColumns) =>
         string.Join('\u0001', partitionColumns.Select(c => file.Add.PartitionValues.TryGetValue(c, out var v) ? v ?? "\u0000" : "\u0000"));
 
-    private async Task<AddAction> WriteCompactedFileAsync(StructType dataSchema, IReadOnlyList<string> partitionColumns,
+    private Task<AddAction> WriteCompactedFileAsync(StructType dataSchema, IReadOnlyList<string> partitionColumns,
         IReadOnlyDictionary<string, string?> sourcePartitionValues, List<IReadOnlyDictionary<string, object?>> rows, CancellationToken ct)
     {
         // the partition values are the input files' own text (not re-formatted), so the file lands in the same partition
         var partitionValues = new Dictionary<string, string?>(StringComparer.Ordinal);
-        var dir = new StringBuilder();
         foreach (var c in partitionColumns)
         {
             sourcePartitionValues.TryGetValue(c, out var text);
             partitionValues[c] = text;
-            dir.Append(EscapePartition(c)).Append('=').Append(text is null ? "__HIVE_DEFAULT_PARTITION__" : EscapePartition(text)).Append('/');
         }
 
-        var relative = dir + $"part-00000-{Guid.NewGuid()}.c000.snappy.parquet";
-        var (data, stats) = await ParquetFileWriter.WriteAsync(dataSchema, rows, ct);
-        await Store.PutAsync(Root + relative, data, ct);
-        return new AddAction
-        {
-            Path = EncodePath(relative),
-            PartitionValues = partitionValues,
-            Size = data.Length,
-            ModificationTime = Options.TimeProvider.GetUtcNow().ToUnixTimeMilliseconds(),
-            DataChange = false,
-            Stats = stats,
-        };
+        return WriteFileAsync(dataSchema, partitionColumns, partitionValues, rows, dataChange: false, ct);
     }
 
     /// <summary>Spark's OPTIMIZE operationMetrics (all values strings, as Spark writes them).</summary>

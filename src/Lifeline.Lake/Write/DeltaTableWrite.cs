@@ -261,14 +261,26 @@ public sealed partial class DeltaTable
     private static string PartitionKey(IReadOnlyDictionary<string, object?> row, IReadOnlyList<string> partitionColumns) =>
         partitionColumns.Count == 0 ? "" : string.Join('\u0001', partitionColumns.Select(c => ValueConverter.FormatPartitionValue(row.TryGetValue(c, out var v) ? v : null) ?? "\u0000"));
 
-    private async Task<AddAction> WriteDataFileAsync(StructType dataSchema, IReadOnlyList<string> partitionColumns, List<IReadOnlyDictionary<string, object?>> rows, CancellationToken ct)
+    private Task<AddAction> WriteDataFileAsync(StructType dataSchema, IReadOnlyList<string> partitionColumns, List<IReadOnlyDictionary<string, object?>> rows, CancellationToken ct)
     {
         var partitionValues = new Dictionary<string, string?>(StringComparer.Ordinal);
+        foreach (var c in partitionColumns)
+        {
+            partitionValues[c] = ValueConverter.FormatPartitionValue(rows[0].TryGetValue(c, out var v) ? v : null);
+        }
+
+        return WriteFileAsync(dataSchema, partitionColumns, partitionValues, rows, dataChange: true, ct);
+    }
+
+    /// <summary>Writes <paramref name="rows"/> as one Parquet file in the partition <paramref name="partitionValues"/>
+    /// names (its text, in <paramref name="partitionColumns"/>' order) and returns its add action.</summary>
+    private async Task<AddAction> WriteFileAsync(StructType dataSchema, IReadOnlyList<string> partitionColumns, Dictionary<string, string?> partitionValues,
+        List<IReadOnlyDictionary<string, object?>> rows, bool dataChange, CancellationToken ct)
+    {
         var dir = new StringBuilder();
         foreach (var c in partitionColumns)
         {
-            var text = ValueConverter.FormatPartitionValue(rows[0].TryGetValue(c, out var v) ? v : null);
-            partitionValues[c] = text;
+            var text = partitionValues[c];
             dir.Append(EscapePartition(c)).Append('=').Append(text is null ? "__HIVE_DEFAULT_PARTITION__" : EscapePartition(text)).Append('/');
         }
 
@@ -281,7 +293,7 @@ public sealed partial class DeltaTable
             PartitionValues = partitionValues,
             Size = data.Length,
             ModificationTime = Options.TimeProvider.GetUtcNow().ToUnixTimeMilliseconds(),
-            DataChange = true,
+            DataChange = dataChange,
             Stats = stats,
         };
     }

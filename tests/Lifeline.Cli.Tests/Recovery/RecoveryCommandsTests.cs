@@ -109,6 +109,20 @@ public sealed class RecoveryCommandsTests
     }
 
     [Fact]
+    public async Task BackupAndRestore_PlanWithADataDirectory_StageUnderItsWorkDirectoryNotInTemp()
+    {
+        using var env = await RecoveryEnvironment.CreateAsync("staging");
+        (await env.RunAsync("backup", "configuration")).ShouldSucceed();
+        (await env.RunAsync("restore", "configuration", "--as", "restored")).ShouldSucceed();
+
+        // the plan's data directory is the default lifeline-data beside it: the captures' stable staging lives there
+        var work = env.App("lifeline-data", "work", "recovery");
+        Assert.True(Directory.Exists(Path.Combine(work, "capture", "configuration")), $"no capture staging in {work}");
+        Assert.True(Directory.Exists(Path.Combine(work, "restore")), $"no restore staging in {work}");
+        Assert.False(Directory.Exists(env.Dir.Combine("tmp", "lifeline-recovery")), "the recovery staging went to TMPDIR");
+    }
+
+    [Fact]
     public async Task ForgetDryRun_RemovesNothing_AndARuleSelectingNothingExits63()
     {
         using var env = await RecoveryEnvironment.CreateAsync("forget", extraComponent: true);
@@ -203,7 +217,7 @@ public sealed class RecoveryCommandsTests
             Runner.Environment["APP_API_TOKEN"] = SecretValue;
             Runner.Environment["APP_MODE"] = "production";
             Runner.Environment["AZURE_STORAGE_CONNECTION_STRING"] = AzuriteConnectionString;
-            Runner.Environment["TMPDIR"] = dir.Combine("tmp"); // staging and the capture lock of this test only
+            Runner.Environment["TMPDIR"] = dir.Combine("tmp"); // temporary files of this test only (the staging is in the data directory)
         }
 
         public TestDirectory Dir { get; }

@@ -35,6 +35,18 @@ public sealed class RetryingObjectStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task TryGetAsync_TwoTransientFailures_SucceedsOnThirdAttemptAndAMissingKeyIsNull()
+    {
+        var (sut, faults, log) = CreateSut();
+        await sut.PutAsync("k", "v"u8.ToArray());
+        faults.Add(new FaultRule { Operation = ObjectStoreOperation.Get, MaxHits = 2 });
+        Assert.Equal("v"u8.ToArray(), await sut.TryGetAsync("k"));
+        Assert.Equal(2, faults.Injected.Count);
+        Assert.Equal(2, log.Entries.Count(e => e.EventId == 1000));
+        Assert.Null(await sut.TryGetAsync("missing"));
+    }
+
+    [Fact]
     public async Task GetAsync_PersistentTransientFailure_GivesUpAfterMaxAttemptsWithTheFault()
     {
         var (sut, faults, log) = CreateSut();

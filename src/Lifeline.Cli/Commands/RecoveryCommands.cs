@@ -573,19 +573,8 @@ internal sealed class RecoverySession : IAsyncDisposable
         var path = Path.GetFullPath(planPath);
         if (plan is null)
         {
-            if (!File.Exists(path))
-            {
-                throw new CliException(ExitCodes.PlanHasErrors, $"no plan file at {path}: run 'lifeline plan init' to write one, or name it with --plan FILE");
-            }
-
-            var parsed = await PlanFile.LoadAsync(path, ct);
-            if (!parsed.Succeeded)
-            {
-                var more = parsed.Errors.Count > 1 ? $" ({parsed.Errors.Count - 1} more: run 'lifeline plan check --plan {planPath}')" : "";
-                throw new CliException(ExitCodes.PlanHasErrors, $"the plan cannot be read: {parsed.Errors[0]}{more}");
-            }
-
-            plan = adjust is null ? parsed.Plan! : adjust(parsed.Plan!);
+            var (loaded, _) = await PlanAndData.LoadAsync(planPath, countMoreErrors: true, ct);
+            plan = adjust is null ? loaded : adjust(loaded);
         }
 
         var directory = Path.GetDirectoryName(path)!;

@@ -123,6 +123,19 @@ public sealed class RecoveryCommandsTests
     }
 
     [Fact]
+    public async Task Backup_PlanWithTwoErrors_OneLineWithTheFirstAndHowManyMoreExit50()
+    {
+        using var env = await RecoveryEnvironment.CreateAsync("two-errors");
+        var plan = env.App("lifeline.yaml");
+        await File.WriteAllTextAsync(plan, (await File.ReadAllTextAsync(plan)).Replace("    files:", "    fils:", StringComparison.Ordinal).Replace("    env:", "    envs:", StringComparison.Ordinal));
+
+        var line = (await env.RunAsync("backup", "--all", "--plan", "lifeline.yaml")).ShouldFailWith(ExitCodes.PlanHasErrors);
+        Assert.Contains("the plan cannot be read: ", line, StringComparison.Ordinal);
+        Assert.Contains("unknown key 'fils'", line, StringComparison.Ordinal);
+        Assert.EndsWith("(1 more: run 'lifeline plan check --plan lifeline.yaml')", line, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task ForgetDryRun_RemovesNothing_AndARuleSelectingNothingExits63()
     {
         using var env = await RecoveryEnvironment.CreateAsync("forget", extraComponent: true);

@@ -69,6 +69,15 @@ public sealed class TableCompactorTests
         return (sut, table, log);
     }
 
+    /// <summary>As <see cref="CreateSutAsync(IObjectStore)"/>, over a store that injects <paramref name="fault"/> once the table is seeded.</summary>
+    private static async Task<(TableCompactor Sut, DeltaTable Table, RecordingLogger Log)> CreateSutAsync(TempDir dir, FaultRule fault)
+    {
+        var store = new FaultInjectingObjectStore(new FileSystemObjectStore(dir.Path));
+        var created = await CreateSutAsync(store);
+        store.Add(fault);
+        return created;
+    }
+
     private static readonly string CompactionCommit = "predictions/" + LogFiles.LogDir + LogFiles.CommitName(13);
 
     [Fact]
@@ -101,10 +110,8 @@ public sealed class TableCompactorTests
     public async Task RunOnceAsync_StoreFailsTheCommit_LoggedAsAWarningNamingTheTableAndTheReason()
     {
         using var dir = new TempDir();
-        var store = new FaultInjectingObjectStore(new FileSystemObjectStore(dir.Path));
-        var (sut, table, log) = await CreateSutAsync(store);
+        var (sut, table, log) = await CreateSutAsync(dir, new FaultRule { Operation = ObjectStoreOperation.PutIfAbsent, KeyPrefix = CompactionCommit, Exception = _ => new IOException("disk on fire") });
         await using var _ = sut;
-        store.Add(new FaultRule { Operation = ObjectStoreOperation.PutIfAbsent, KeyPrefix = CompactionCommit, Exception = _ => new IOException("disk on fire") });
 
         var outcome = Assert.Single(await sut.RunOnceAsync());
 
@@ -118,10 +125,8 @@ public sealed class TableCompactorTests
     public async Task RunOnceAsync_CheckpointFailsAfterTheCompactionCommitted_CompactionStandsAndOnlyTheCheckpointIsReported()
     {
         using var dir = new TempDir();
-        var store = new FaultInjectingObjectStore(new FileSystemObjectStore(dir.Path));
-        var (sut, table, log) = await CreateSutAsync(store);
+        var (sut, _, log) = await CreateSutAsync(dir, new FaultRule { Operation = ObjectStoreOperation.Put, KeyPrefix = "predictions/" + LogFiles.LogDir + "00000000000000000013.checkpoint", Exception = _ => new IOException("disk full") });
         await using var _ = sut;
-        store.Add(new FaultRule { Operation = ObjectStoreOperation.Put, KeyPrefix = "predictions/" + LogFiles.LogDir + "00000000000000000013.checkpoint", Exception = _ => new IOException("disk full") });
 
         var outcome = Assert.Single(await sut.RunOnceAsync());
 

@@ -35,6 +35,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 3009, Level = LogLevel.Information, Message = "{Table}: compacted {Removed} small files into {Added} (version {Version}) and checkpointed")]
     public static partial void Compacted(ILogger logger, string table, int removed, int added, long version);
 
-    [LoggerMessage(EventId = 3010, Level = LogLevel.Warning, Message = "{Table}: compaction skipped this round ({Reason}); it runs again next round")]
+    [LoggerMessage(EventId = 3010, Level = LogLevel.Warning, Message = "{Table}: compaction did not complete this round ({Reason}); the next round tries again")]
     public static partial void CompactionFailed(ILogger logger, string table, string reason);
+
+    [LoggerMessage(EventId = 3011, Level = LogLevel.Information, Message = "{Table}: compaction gave way to a concurrent commit this round ({Reason}); the next round tries again")]
+    public static partial void CompactionLostRace(ILogger logger, string table, string reason);
 }

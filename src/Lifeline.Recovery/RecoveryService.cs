@@ -27,7 +27,9 @@ public sealed record RecoveryServiceOptions
     /// <summary>Where the service logs; default none.</summary>
     public ILogger? Logger { get; init; }
 
-    /// <summary>Staging for captures and restores; default <c>TEMP/lifeline-recovery</c>. Captures use a stable
+    /// <summary>Staging for captures and restores; default <c>TEMP/lifeline-recovery</c>, for a caller without a data
+    /// directory (the CLI and <c>up</c> pass <see cref="Hosting.DeploymentLayout.RecoveryWork"/>, <c>DATA/work/recovery</c>:
+    /// the captures keep hard links to the live files there, which need the same file system). Captures use a stable
     /// directory per component (so the vault finds the parent snapshot and reads only what changed).</summary>
     public string? WorkDirectory { get; init; }
 
@@ -412,7 +414,7 @@ public sealed partial class RecoveryService
             try
             {
                 var workDir = Path.Combine(_work, "capture", name);
-                // the staging directory is stable per component: one backup of it at a time on this host
+                // the staging directory is stable per component: one backup of it at a time per work directory (the data directory's, or TEMP's)
                 using var running = HoldCaptureLock(workDir + ".lock", name);
                 ResetDirectory(workDir);
                 Report(progress, opId, name, "capture", null);

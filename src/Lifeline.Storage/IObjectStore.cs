@@ -21,6 +21,8 @@ namespace Lifeline.Storage;
 /// <item><see cref="GetAsync"/> of a missing key throws <see cref="ObjectNotFoundException"/> (with or without a range);
 /// a range beyond the end is clipped to the object's length, so an offset at or past the end returns no bytes; a
 /// negative offset or length throws <see cref="ArgumentOutOfRangeException"/>.</item>
+/// <item><see cref="TryGetAsync"/> of a missing key returns <c>null</c>; of a present one, what <see cref="GetAsync"/>
+/// returns.</item>
 /// <item><see cref="StatAsync"/> of a missing key returns <c>null</c>; sizes are exact, times are the backend's.</item>
 /// <item><see cref="ListAsync"/> yields every object that existed for the whole listing, in ordinal key order,
 /// at most once each; objects created or deleted during the listing may or may not appear. The prefix is a plain
@@ -68,6 +70,24 @@ public interface IObjectStore
     /// <exception cref="InvalidOperationException">The range holds more bytes than one array can (about 2 GiB): use
     /// <see cref="OpenReadAsync"/>.</exception>
     Task<byte[]> GetAsync(string key, long offset = 0, long? length = null, CancellationToken cancellationToken = default);
+
+    /// <summary>Reads the whole object, or returns <c>null</c> when no object has the key: for an object that is often
+    /// absent (a hint file), where <see cref="GetAsync"/> would throw on every read.</summary>
+    /// <remarks>The default calls <see cref="GetAsync"/> and turns <see cref="ObjectNotFoundException"/> into <c>null</c>
+    /// (a decorator that does not forward it still answers correctly, through its own <see cref="GetAsync"/>); the
+    /// backends override it so that an absent object costs no exception of theirs where the platform allows (the file
+    /// system looks before it opens; the cloud SDKs throw on a 404 themselves, which is taken as the answer).</remarks>
+    async Task<byte[]?> TryGetAsync(string key, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            return await GetAsync(key, cancellationToken: cancellationToken);
+        }
+        catch (ObjectNotFoundException)
+        {
+            return null;
+        }
+    }
 
     /// <summary>
     /// Writes the object from <paramref name="content"/> (read from its current position to its end), replacing any

@@ -4,8 +4,9 @@ using Lifeline.Recovery.Plan;
 
 namespace Lifeline.Cli.Commands;
 
-/// <summary>How the commands that read what <c>lifeline up</c> keeps (<c>incidents</c>, <c>notify</c>) open the plan
-/// file and find the data directory: <c>--data</c>, else the plan's default beside the plan file.</summary>
+/// <summary>How the commands open the plan file (the recovery commands through <see cref="RecoverySession"/>), and how
+/// those that read what <c>lifeline up</c> keeps (<c>incidents</c>, <c>notify</c>) find the data directory:
+/// <c>--data</c>, else the plan's default beside the plan file.</summary>
 internal static class PlanAndData
 {
     /// <summary>The plan at <paramref name="planPath"/>, read and valid, and its data directory.</summary>
@@ -18,7 +19,12 @@ internal static class PlanAndData
 
     /// <summary>The plan at <paramref name="planPath"/>, read and valid, and its full path.</summary>
     /// <exception cref="CliException">No plan file there, or it cannot be read (exit 50).</exception>
-    public static async Task<(LifelinePlan Plan, string PlanPath)> LoadAsync(string planPath, CancellationToken ct)
+    public static Task<(LifelinePlan Plan, string PlanPath)> LoadAsync(string planPath, CancellationToken ct) => LoadAsync(planPath, countMoreErrors: false, ct);
+
+    /// <summary>The plan at <paramref name="planPath"/>, read and valid, and its full path; with
+    /// <paramref name="countMoreErrors"/> the message of a plan with several errors says how many more and where to see them.</summary>
+    /// <exception cref="CliException">No plan file there, or it cannot be read (exit 50).</exception>
+    public static async Task<(LifelinePlan Plan, string PlanPath)> LoadAsync(string planPath, bool countMoreErrors, CancellationToken ct)
     {
         var path = Path.GetFullPath(planPath);
         if (!File.Exists(path))
@@ -29,7 +35,8 @@ internal static class PlanAndData
         var parsed = await PlanFile.LoadAsync(path, ct);
         if (!parsed.Succeeded)
         {
-            throw new CliException(ExitCodes.PlanHasErrors, $"the plan cannot be read: {parsed.Errors[0]}");
+            var more = countMoreErrors && parsed.Errors.Count > 1 ? $" ({parsed.Errors.Count - 1} more: run 'lifeline plan check --plan {planPath}')" : "";
+            throw new CliException(ExitCodes.PlanHasErrors, $"the plan cannot be read: {parsed.Errors[0]}{more}");
         }
 
         return (parsed.Plan!, path);

@@ -4,6 +4,7 @@ using Lifeline.Cli.Infrastructure;
 using Lifeline.Recovery;
 using Lifeline.Recovery.Audit;
 using Lifeline.Recovery.Configuration;
+using Lifeline.Recovery.Hosting;
 using Lifeline.Recovery.Locations;
 using Lifeline.Recovery.Plan;
 using Lifeline.Recovery.Status;
@@ -572,19 +573,8 @@ internal sealed class RecoverySession : IAsyncDisposable
         var path = Path.GetFullPath(planPath);
         if (plan is null)
         {
-            if (!File.Exists(path))
-            {
-                throw new CliException(ExitCodes.PlanHasErrors, $"no plan file at {path}: run 'lifeline plan init' to write one, or name it with --plan FILE");
-            }
-
-            var parsed = await PlanFile.LoadAsync(path, ct);
-            if (!parsed.Succeeded)
-            {
-                var more = parsed.Errors.Count > 1 ? $" ({parsed.Errors.Count - 1} more: run 'lifeline plan check --plan {planPath}')" : "";
-                throw new CliException(ExitCodes.PlanHasErrors, $"the plan cannot be read: {parsed.Errors[0]}{more}");
-            }
-
-            plan = adjust is null ? parsed.Plan! : adjust(parsed.Plan!);
+            var (loaded, _) = await PlanAndData.LoadAsync(planPath, countMoreErrors: true, ct);
+            plan = adjust is null ? loaded : adjust(loaded);
         }
 
         var directory = Path.GetDirectoryName(path)!;
@@ -603,9 +593,26 @@ internal sealed class RecoverySession : IAsyncDisposable
         {
             Time = context.Time,
             HookDirectory = directory,
+            WorkDirectory = WorkDirectoryOf(plan, directory),
             Arguments = context.Parse.Tokens.Select(t => t.Value).ToList(),
         });
         return new RecoverySession(plan, locations, service);
+    }
+
+    /// <summary>The staging of the plan's data directory (<c>sources.data</c>, which <c>up</c> sets to its
+    /// <c>--data</c>): <c>DATA/work/recovery</c>; null (the service's temp default) when the data directory is an
+    /// object-store URL or names an unset variable (that error is reported where the adapters use it).</summary>
+    internal static string? WorkDirectoryOf(LifelinePlan plan, string planDirectory)
+    {
+        try
+        {
+            var data = new ComponentSources(plan, planDirectory).DataDirectory;
+            return ComponentSources.IsUrl(data) ? null : DeploymentLayout.For(data).RecoveryWork;
+        }
+        catch (RecoveryException)
+        {
+            return null;
+        }
     }
 
     public ValueTask DisposeAsync() => Locations.DisposeAsync();

@@ -1,6 +1,7 @@
 using Lifeline.Cli.Infrastructure;
 using Lifeline.Recovery;
 using Lifeline.Recovery.Audit;
+using Lifeline.Recovery.Hosting;
 using Lifeline.Recovery.Incidents;
 using Lifeline.Recovery.Locations;
 using Lifeline.Recovery.Notifications;
@@ -88,7 +89,7 @@ internal static class VerifyDemo
 
         VerificationRunResult first, second;
         IReadOnlyList<IncidentRecord> opened;
-        await using (var session = Open(plan, directory, password, steps.Time))
+        await using (var session = Open(plan, directory, data, password, steps.Time))
         {
             await steps.RunAsync("verify: back up", async () =>
             {
@@ -128,7 +129,7 @@ internal static class VerifyDemo
         var damaged = Path.Combine(directory, "vaults", Secondary + ".damaged");
         Directory.Move(Path.Combine(directory, "vaults", Secondary), damaged);
         VerificationRunResult third;
-        await using (var session = Open(plan, directory, password, steps.Time))
+        await using (var session = Open(plan, directory, data, password, steps.Time))
         {
             await steps.RunAsync("verify: repair b from a", async () =>
             {
@@ -165,7 +166,7 @@ internal static class VerifyDemo
     }
 
     /// <summary>The plan's locations and recovery service, built as the CLI's commands build theirs (one per command).</summary>
-    private static Session Open(LifelinePlan plan, string directory, string password, TimeProvider time)
+    private static Session Open(LifelinePlan plan, string directory, string data, string password, TimeProvider time)
     {
         var locations = LocationSet.FromPlan(plan, new LocationSetOptions { Password = password, BaseDirectory = directory, InitializeMissing = true }, time);
         var adapters = RecoveryService.BuiltInAdapters(plan, new PlanAdapterOptions { BaseDirectory = directory, Time = time });
@@ -173,7 +174,7 @@ internal static class VerifyDemo
         {
             Time = time,
             HookDirectory = directory,
-            WorkDirectory = Path.Combine(directory, "work"),
+            WorkDirectory = DeploymentLayout.For(data).RecoveryWork,
             Arguments = ["demo"],
         }));
     }

@@ -72,6 +72,12 @@ internal sealed class DelayingObjectStore(IObjectStore inner, IReadOnlyDictionar
         return await inner.GetAsync(key, offset, length, cancellationToken);
     }
 
+    public async Task<byte[]?> TryGetAsync(string key, CancellationToken cancellationToken = default)
+    {
+        await DelayAsync("get", cancellationToken);
+        return await inner.TryGetAsync(key, cancellationToken);
+    }
+
     public async Task PutStreamAsync(string key, Stream content, CancellationToken cancellationToken = default)
     {
         await DelayAsync("put", cancellationToken);

@@ -28,8 +28,9 @@ public sealed record CompactionOutcome(string Table, int SmallFiles, OptimizeRes
 /// <see cref="TableCompactionOptions.SmallFileThreshold"/> small files is optimized (<see cref="DeltaTable.OptimizeAsync"/>)
 /// and a checkpoint of the new version is written at once, so the next reader and the next checkpoint hold the few
 /// compacted files instead of the many small ones. VACUUM is not run here: the removed files stay for the table's
-/// retention. A round that fails for one table (a conflicting concurrent commit, a store error) is logged and retried
-/// the next round; the other tables go on.
+/// retention. A round that does not complete for one table is logged and tried again the next round (a concurrent
+/// commit that conflicts at Information, event 3011; a store error or a damaged table at Warning, event 3010); the
+/// other tables go on. A checkpoint that fails after the compaction committed is event 3001: the compaction stands.
 /// </summary>
 public sealed class TableCompactor : IAsyncDisposable
 {
@@ -112,17 +113,22 @@ public sealed class TableCompactor : IAsyncDisposable
                 }
 
                 var result = await table.OptimizeAsync(new OptimizeOptions { TargetFileSize = Options.TargetFileSize, MinFileSize = Options.MinFileSize }, cancellationToken);
-                if (result.Version is not null)
+                if (result.Version is { } version)
                 {
-                    await table.WriteCheckpointAsync(await table.GetSnapshotAsync(null, cancellationToken), cancellationToken);
-                    Log.Compacted(_logger, table.Location, result.FilesRemoved, result.FilesAdded, result.Version.Value);
+                    await CheckpointAsync(table, result, version, cancellationToken);
                 }
 
                 outcomes.Add(new CompactionOutcome(name, small, result, null));
             }
-            catch (Exception e) when (e is DeltaProtocolException or IOException or TimeoutException or UnauthorizedAccessException)
+            catch (DeltaConcurrentModificationException e)
             {
-                // DeltaConcurrentModificationException is a DeltaProtocolException: rerun next round
+                // a concurrent commit removed an input file or changed the metadata (appends OPTIMIZE merges itself):
+                // its new files are deleted, the table is as before, and the next round counts the small files again
+                Log.CompactionLostRace(_logger, table.Location, e.Message);
+                outcomes.Add(new CompactionOutcome(name, small, null, e.Message));
+            }
+            catch (Exception e) when (IsRoundFailure(e))
+            {
                 Log.CompactionFailed(_logger, table.Location, e.Message);
                 outcomes.Add(new CompactionOutcome(name, small, null, e.Message));
             }
@@ -133,6 +139,23 @@ public sealed class TableCompactor : IAsyncDisposable
         RoundCompleted?.Invoke(outcomes);
         return outcomes;
     }
+
+    /// <summary>The checkpoint of the compacted version. The compaction is committed whatever happens here: a failed
+    /// checkpoint is only the readers replaying the commits since the previous one until the next (event 3001).</summary>
+    private async Task CheckpointAsync(DeltaTable table, OptimizeResult result, long version, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await table.WriteCheckpointAsync(await table.GetSnapshotAsync(null, cancellationToken), cancellationToken);
+            Log.Compacted(_logger, table.Location, result.FilesRemoved, result.FilesAdded, version);
+        }
+        catch (Exception e) when (IsRoundFailure(e))
+        {
+            Log.CheckpointSkipped(_logger, table.Location, version, e.Message);
+        }
+    }
+
+    private static bool IsRoundFailure(Exception e) => e is DeltaProtocolException or IOException or TimeoutException or UnauthorizedAccessException;
 
     /// <summary>Stops the timer and waits for a round in progress to end (cancelled).</summary>
     public async Task StopAsync()

@@ -51,12 +51,9 @@ internal sealed class LogReader(IObjectStore store, string root, ILogger logger)
     {
         try
         {
-            var bytes = await store.GetAsync(LogPrefix + LogFiles.LastCheckpoint, cancellationToken: ct);
-            return JsonNode.Parse(bytes, documentOptions: LogJsonOptions) is JsonObject o ? ActionJson.Long(o, "version") : null;
-        }
-        catch (ObjectNotFoundException)
-        {
-            return null;
+            // absent in most tables (no checkpoint yet) and read on every full load: an absence costs no exception
+            return await store.TryGetAsync(LogPrefix + LogFiles.LastCheckpoint, ct) is { } bytes
+                && JsonNode.Parse(bytes, documentOptions: LogJsonOptions) is JsonObject o ? ActionJson.Long(o, "version") : null;
         }
         catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException)
         {

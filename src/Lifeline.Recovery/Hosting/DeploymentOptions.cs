@@ -124,6 +124,10 @@ public sealed record DeploymentLayout(string Root)
     /// <summary>The up process's pid, ports and status URL, for <c>lifeline status</c>.</summary>
     public string StateFile => Path.Combine(Root, "lifeline.state.json");
 
+    /// <summary>The recovery service's staging for captures and restores (<c>work/recovery</c>): under the data
+    /// directory, since the captures keep a mirror of hard links to the live files (the same file system).</summary>
+    public string RecoveryWork => Path.Combine(Root, "work", "recovery");
+
     /// <summary>The layout of <paramref name="dataDirectory"/> (made absolute).</summary>
     public static DeploymentLayout For(string dataDirectory) => new(Path.GetFullPath(dataDirectory));
 

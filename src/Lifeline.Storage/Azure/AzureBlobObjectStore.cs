@@ -226,7 +226,15 @@ public sealed class AzureBlobObjectStore : IObjectStore
     }
 
     /// <inheritdoc />
-    public async Task<byte[]> GetAsync(string key, long offset = 0, long? length = null, CancellationToken cancellationToken = default)
+    public async Task<byte[]> GetAsync(string key, long offset = 0, long? length = null, CancellationToken cancellationToken = default) =>
+        (await ReadAsync(key, offset, length, missingIsNull: false, cancellationToken))!;
+
+    /// <inheritdoc />
+    /// <remarks>The SDK throws on the 404 itself; that is the answer here, with no exception of this store.</remarks>
+    public Task<byte[]?> TryGetAsync(string key, CancellationToken cancellationToken = default) =>
+        ReadAsync(key, 0, null, missingIsNull: true, cancellationToken);
+
+    private async Task<byte[]?> ReadAsync(string key, long offset, long? length, bool missingIsNull, CancellationToken cancellationToken)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(offset);
         if (length is < 0)
@@ -258,7 +266,7 @@ public sealed class AzureBlobObjectStore : IObjectStore
         }
         catch (RequestFailedException e) when (e.Status == 404)
         {
-            throw new ObjectNotFoundException(key, Location, e);
+            return missingIsNull ? null : throw new ObjectNotFoundException(key, Location, e);
         }
         catch (RequestFailedException e) when (e.Status == 416)
         {

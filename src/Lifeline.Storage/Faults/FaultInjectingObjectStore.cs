@@ -96,7 +96,8 @@ public sealed record InjectedFault(ObjectStoreOperation Operation, string Key, F
 /// Streaming calls count as the operation they stream (a put, a put-if-absent, a get). On them, <see cref="FaultKind.Fail"/>
 /// throws without reading the stream; <see cref="FaultKind.DropWrite"/> reads the stream to its end and stores nothing;
 /// <see cref="FaultKind.TearWrite"/> buffers the stream in memory to cut it (so it alone is not bounded in memory);
-/// <see cref="FaultKind.CorruptRead"/> flips bytes as they pass through the read stream.
+/// <see cref="FaultKind.CorruptRead"/> flips bytes as they pass through the read stream. <see cref="IObjectStore.TryGetAsync"/>
+/// is a get: the interface's default reads through <see cref="GetAsync"/>, so the get rules apply to it.
 /// </remarks>
 public sealed class FaultInjectingObjectStore : IObjectStore
 {

@@ -170,6 +170,26 @@ public sealed class FileSystemObjectStore : IObjectStore
     }
 
     /// <inheritdoc />
+    /// <remarks>.NET opens no file without throwing when it is missing: the common absence is seen by a look first, and
+    /// only an object deleted between the look and the open costs the exception.</remarks>
+    public async Task<byte[]?> TryGetAsync(string key, CancellationToken cancellationToken = default)
+    {
+        if (!File.Exists(PathOf(key)))
+        {
+            return null; // missing, or a directory (a folder of other keys)
+        }
+
+        try
+        {
+            return await GetAsync(key, cancellationToken: cancellationToken);
+        }
+        catch (ObjectNotFoundException)
+        {
+            return null;
+        }
+    }
+
+    /// <inheritdoc />
     /// <remarks>The open file handle keeps the version it opened: a replace (a rename over it) or a delete does not affect it.</remarks>
     public Task<ObjectReadStream> OpenReadAsync(string key, long offset = 0, long? length = null, CancellationToken cancellationToken = default)
     {

@@ -217,6 +217,13 @@ public sealed class RetryingObjectStore : IObjectStore
     }
 
     /// <inheritdoc />
+    public Task<byte[]?> TryGetAsync(string key, CancellationToken cancellationToken = default)
+    {
+        ObjectKeys.Validate(key);
+        return RunAsync("get", ct => new ValueTask<byte[]?>(_inner.TryGetAsync(key, ct)), cancellationToken);
+    }
+
+    /// <inheritdoc />
     public Task<ObjectInfo?> StatAsync(string key, CancellationToken cancellationToken = default)
     {
         ObjectKeys.Validate(key);

@@ -350,7 +350,15 @@ public sealed class S3ObjectStore : IObjectStore, IDisposable
     }
 
     /// <inheritdoc />
-    public async Task<byte[]> GetAsync(string key, long offset = 0, long? length = null, CancellationToken cancellationToken = default)
+    public async Task<byte[]> GetAsync(string key, long offset = 0, long? length = null, CancellationToken cancellationToken = default) =>
+        (await ReadAsync(key, offset, length, missingIsNull: false, cancellationToken))!;
+
+    /// <inheritdoc />
+    /// <remarks>The SDK throws on the 404 itself; that is the answer here, with no exception of this store.</remarks>
+    public Task<byte[]?> TryGetAsync(string key, CancellationToken cancellationToken = default) =>
+        ReadAsync(key, 0, null, missingIsNull: true, cancellationToken);
+
+    private async Task<byte[]?> ReadAsync(string key, long offset, long? length, bool missingIsNull, CancellationToken cancellationToken)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(offset);
         if (length is < 0)
@@ -380,7 +388,7 @@ public sealed class S3ObjectStore : IObjectStore, IDisposable
         }
         catch (AmazonS3Exception e) when (e.StatusCode == HttpStatusCode.NotFound)
         {
-            throw new ObjectNotFoundException(key, Location, e);
+            return missingIsNull ? null : throw new ObjectNotFoundException(key, Location, e);
         }
         catch (AmazonS3Exception e) when (e.StatusCode == HttpStatusCode.RequestedRangeNotSatisfiable)
         {

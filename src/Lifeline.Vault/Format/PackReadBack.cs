@@ -33,30 +33,8 @@ internal static class PackReadBack
     /// reading the pack into a buffer of <paramref name="pool"/> instead of a fresh array (no large-object garbage
     /// per pack).
     /// </summary>
-    public static async Task VerifyAsync(IObjectStore store, BlobId id, int expectedLength, IReadOnlyList<PackEntry> entries, Sealer sealer, string phase, System.Buffers.ArrayPool<byte> pool, CancellationToken ct)
-    {
-        // one byte more than expected, so that a longer pack is seen
-        var buffer = pool.Rent(expectedLength + 1);
-        try
-        {
-            int n;
-            try
-            {
-                await using var stream = await store.OpenReadAsync(VaultRepository.PackKey(id), cancellationToken: ct);
-                n = await stream.ReadAtLeastAsync(buffer.AsMemory(0, expectedLength + 1), expectedLength + 1, throwOnEndOfStream: false, ct);
-            }
-            catch (ObjectNotFoundException)
-            {
-                throw new PackReadBackException(id.ToString(), store.Location, phase, "it is not there (the write was lost)");
-            }
-
-            Verify(store, id, expectedLength, n, lengthExact: n <= expectedLength, buffer.AsSpan(0, Math.Min(n, expectedLength)), entries, sealer, phase);
-        }
-        finally
-        {
-            pool.Return(buffer);
-        }
-    }
+    public static Task VerifyAsync(IObjectStore store, BlobId id, int expectedLength, IReadOnlyList<PackEntry> entries, Sealer sealer, string phase, ArrayPool<byte> pool, CancellationToken ct) =>
+        VerifyPooledAsync(store, id, expectedLength, digest: null, entries, sealer, phase, pool, ct);
 
     /// <summary>
     /// The digest that stands in for a second SHA-256 of a pack in the read-back: XXH128 of the bytes, taken right
@@ -73,8 +51,14 @@ internal static class PackReadBack
     /// must have that digest (in place of hashing them to the id once more) and the header must decrypt and list the
     /// blobs written.
     /// </summary>
-    public static async Task VerifyDigestAsync(IObjectStore store, BlobId id, int expectedLength, UInt128 digest, IReadOnlyList<PackEntry> entries, Sealer sealer, string phase, ArrayPool<byte> pool, CancellationToken ct)
+    public static Task VerifyDigestAsync(IObjectStore store, BlobId id, int expectedLength, UInt128 digest, IReadOnlyList<PackEntry> entries, Sealer sealer, string phase, ArrayPool<byte> pool, CancellationToken ct) =>
+        VerifyPooledAsync(store, id, expectedLength, digest, entries, sealer, phase, pool, ct);
+
+    /// <summary>Reads the pack into a buffer of <paramref name="pool"/> and verifies it: against <paramref name="digest"/>
+    /// when given, else by hashing it to its id.</summary>
+    private static async Task VerifyPooledAsync(IObjectStore store, BlobId id, int expectedLength, UInt128? digest, IReadOnlyList<PackEntry> entries, Sealer sealer, string phase, ArrayPool<byte> pool, CancellationToken ct)
     {
+        // one byte more than expected, so that a longer pack is seen
         var buffer = pool.Rent(expectedLength + 1);
         try
         {

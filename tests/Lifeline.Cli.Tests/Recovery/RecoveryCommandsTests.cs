@@ -109,6 +109,33 @@ public sealed class RecoveryCommandsTests
     }
 
     [Fact]
+    public async Task BackupAndRestore_PlanWithADataDirectory_StageUnderItsWorkDirectoryNotInTemp()
+    {
+        using var env = await RecoveryEnvironment.CreateAsync("staging");
+        (await env.RunAsync("backup", "configuration")).ShouldSucceed();
+        (await env.RunAsync("restore", "configuration", "--as", "restored")).ShouldSucceed();
+
+        // the plan's data directory is the default lifeline-data beside it: the captures' stable staging lives there
+        var work = env.App("lifeline-data", "work", "recovery");
+        Assert.True(Directory.Exists(Path.Combine(work, "capture", "configuration")), $"no capture staging in {work}");
+        Assert.True(Directory.Exists(Path.Combine(work, "restore")), $"no restore staging in {work}");
+        Assert.False(Directory.Exists(env.Dir.Combine("tmp", "lifeline-recovery")), "the recovery staging went to TMPDIR");
+    }
+
+    [Fact]
+    public async Task Backup_PlanWithTwoErrors_OneLineWithTheFirstAndHowManyMoreExit50()
+    {
+        using var env = await RecoveryEnvironment.CreateAsync("two-errors");
+        var plan = env.App("lifeline.yaml");
+        await File.WriteAllTextAsync(plan, (await File.ReadAllTextAsync(plan)).Replace("    files:", "    fils:", StringComparison.Ordinal).Replace("    env:", "    envs:", StringComparison.Ordinal));
+
+        var line = (await env.RunAsync("backup", "--all", "--plan", "lifeline.yaml")).ShouldFailWith(ExitCodes.PlanHasErrors);
+        Assert.Contains("the plan cannot be read: ", line, StringComparison.Ordinal);
+        Assert.Contains("unknown key 'fils'", line, StringComparison.Ordinal);
+        Assert.EndsWith("(1 more: run 'lifeline plan check --plan lifeline.yaml')", line, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task ForgetDryRun_RemovesNothing_AndARuleSelectingNothingExits63()
     {
         using var env = await RecoveryEnvironment.CreateAsync("forget", extraComponent: true);
@@ -203,7 +230,7 @@ public sealed class RecoveryCommandsTests
             Runner.Environment["APP_API_TOKEN"] = SecretValue;
             Runner.Environment["APP_MODE"] = "production";
             Runner.Environment["AZURE_STORAGE_CONNECTION_STRING"] = AzuriteConnectionString;
-            Runner.Environment["TMPDIR"] = dir.Combine("tmp"); // staging and the capture lock of this test only
+            Runner.Environment["TMPDIR"] = dir.Combine("tmp"); // temporary files of this test only (the staging is in the data directory)
         }
 
         public TestDirectory Dir { get; }

@@ -8,8 +8,8 @@ namespace Lifeline.Cli.Tests.Recovery;
 /// <summary>
 /// A plan with one configuration component (small random files under <c>app/data</c>) protected in three locations:
 /// <c>vault-a</c> and <c>vault-b</c> on the file system and a fresh Azurite container (127.0.0.1:10000) as the
-/// tertiary <c>c</c>. Commands run as the real <c>lifeline</c> in <c>app/</c>, with <c>TMPDIR</c> (the recovery
-/// staging) inside the test directory.
+/// tertiary <c>c</c>. Commands run as the real <c>lifeline</c> in <c>app/</c> (the recovery staging in the plan's
+/// data directory, <c>app/lifeline-data</c>), with <c>TMPDIR</c> inside the test directory.
 /// </summary>
 internal sealed class RecoveryCrashEnvironment : IDisposable
 {
@@ -44,8 +44,8 @@ internal sealed class RecoveryCrashEnvironment : IDisposable
 
     public string VaultB => Dir.Combine("vault-b");
 
-    /// <summary>Where the core stages restores (<c>TMPDIR/lifeline-recovery/restore</c>).</summary>
-    public string RestoreStaging => Dir.Combine("tmp", "lifeline-recovery", "restore");
+    /// <summary>Where the core stages restores (the plan's data directory's <c>work/recovery/restore</c>).</summary>
+    public string RestoreStaging => App("lifeline-data", "work", "recovery", "restore");
 
     /// <summary>Creates the directories, the data (<paramref name="files"/> random files of 1 MiB) and the plan;
     /// <paramref name="hooks"/> is a YAML line of the component, <paramref name="primary"/> the primary's URL.</summary>

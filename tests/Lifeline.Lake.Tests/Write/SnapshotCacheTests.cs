@@ -52,6 +52,29 @@ public sealed class SnapshotCacheTests
     }
 
     [Fact]
+    public async Task GetSnapshotAsync_FullLoadOfATableWithoutCheckpoint_SameSnapshotAndNoExceptionThrown()
+    {
+        using var dir = new TempDir();
+        var writer = Open(dir);
+        await writer.CreateAsync(Simple, ["part"]);
+        await writer.AppendAsync(Rows(1));
+        await writer.AppendAsync(Rows(2));
+        var written = await writer.GetSnapshotAsync();
+        Assert.False(File.Exists(Path.Combine(dir.Path, "tables", "t", "_delta_log", LogFiles.LastCheckpoint)));
+
+        // a new reader loads in full, which reads the _last_checkpoint hint: absent, and no exception for it
+        var reader = Open(dir);
+        var (snapshot, thrown) = await FirstChanceExceptions.CollectAsync(() => reader.GetSnapshotAsync());
+
+        Assert.Empty(thrown.Select(e => $"{e.GetType().Name}: {e.Message}"));
+        Assert.Equal(1, reader.LogReader.FullLoads);
+        Assert.Null(snapshot.CheckpointVersion);
+        Assert.Equal(written.Version, snapshot.Version);
+        Assert.Equal(written.Files.Select(f => f.RelativePath).Order(StringComparer.Ordinal), snapshot.Files.Select(f => f.RelativePath).Order(StringComparer.Ordinal));
+        Assert.Equal(2, (await reader.ReadRowsAsync(snapshot)).Count);
+    }
+
+    [Fact]
     public async Task GetSnapshotAsync_ReaderWhileAnotherWriterCommits_AdvancesAndReloadsAfterTheBound()
     {
         using var dir = new TempDir();

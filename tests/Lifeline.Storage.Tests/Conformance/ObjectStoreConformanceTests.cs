@@ -161,6 +161,30 @@ public abstract partial class ObjectStoreConformanceTests
     }
 
     [Fact]
+    public async Task TryGetAsync_MissingKeyOrAFolderOfKeys_ReturnsNull()
+    {
+        var store = await CreateSutAsync();
+        await store.PutAsync("a/b/c", Utf8("c"));
+        Assert.Null(await store.TryGetAsync("no/such"));
+        Assert.Null(await store.TryGetAsync("a/b"));
+        Assert.Null(await store.TryGetAsync("a"));
+    }
+
+    [Fact]
+    public async Task TryGetAsync_ExistingKey_ReturnsWhatGetReturns()
+    {
+        var store = await CreateSutAsync();
+        var data = RandomBytes(70_000, seed: 11);
+        await store.PutAsync("d/k", data);
+        await store.PutAsync("d/empty", ReadOnlyMemory<byte>.Empty);
+        Assert.Equal(data, await store.TryGetAsync("d/k"));
+        Assert.Equal(await store.GetAsync("d/k"), await store.TryGetAsync("d/k"));
+        Assert.Equal(Array.Empty<byte>(), await store.TryGetAsync("d/empty"));
+        await store.DeleteAsync("d/k");
+        Assert.Null(await store.TryGetAsync("d/k"));
+    }
+
+    [Fact]
     public async Task GetAsync_OffsetAndLength_ReturnsThatSlice()
     {
         var store = await CreateSutAsync();
@@ -379,6 +403,7 @@ public abstract partial class ObjectStoreConformanceTests
         await Assert.ThrowsAnyAsync<ArgumentException>(() => store.PutAsync(key, Utf8("x")));
         await Assert.ThrowsAnyAsync<ArgumentException>(() => store.PutIfAbsentAsync(key, Utf8("x")));
         await Assert.ThrowsAnyAsync<ArgumentException>(() => store.GetAsync(key));
+        await Assert.ThrowsAnyAsync<ArgumentException>(() => store.TryGetAsync(key));
         await Assert.ThrowsAnyAsync<ArgumentException>(() => store.StatAsync(key));
         await Assert.ThrowsAnyAsync<ArgumentException>(() => store.DeleteAsync(key));
         Assert.Empty(await ListAllAsync(store, string.Empty));

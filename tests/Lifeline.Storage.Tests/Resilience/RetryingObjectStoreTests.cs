@@ -23,13 +23,15 @@ public sealed class RetryingObjectStoreTests : IDisposable
         return (new RetryingObjectStore(faults, options ?? NoDelay, time, log), faults, log);
     }
 
-    [Fact]
-    public async Task GetAsync_TwoTransientFailures_SucceedsOnThirdAttempt()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task GetAsyncOrTryGetAsync_TwoTransientFailures_SucceedsOnThirdAttempt(bool tryGet)
     {
         var (sut, faults, log) = CreateSut();
         await sut.PutAsync("k", "v"u8.ToArray());
         faults.Add(new FaultRule { Operation = ObjectStoreOperation.Get, MaxHits = 2 });
-        Assert.Equal("v"u8.ToArray(), await sut.GetAsync("k"));
+        Assert.Equal("v"u8.ToArray(), tryGet ? await sut.TryGetAsync("k") : await sut.GetAsync("k"));
         Assert.Equal(2, faults.Injected.Count);
         Assert.Equal(2, log.Entries.Count(e => e.EventId == 1000));
     }

@@ -22,38 +22,71 @@ internal static class ParquetFileWriter
             nodes.Add((schema.Fields[i], ParquetSchemaMapper.Build(parquetSchema.Fields[i], schema.Fields[i].Type, false)));
         }
 
-        var columns = new Dictionary<LeafNode, LeafBuffer>();
-        foreach (var (_, node) in nodes)
-        {
-            foreach (var leaf in node.Leaves)
-            {
-                columns[leaf] = new LeafBuffer(rows.Count);
-            }
-        }
-
-        foreach (var row in rows)
-        {
-            foreach (var (field, node) in nodes)
-            {
-                row.TryGetValue(field.Name, out var value);
-                Stripe(node, value, 0, 0, columns, field.Name);
-            }
-        }
-
         using var stream = new MemoryStream();
         await using (var writer = await ParquetWriter.CreateAsync(parquetSchema, stream, Options, false, cancellationToken))
         {
-            using var rg = writer.CreateRowGroup();
+            var columns = new Dictionary<LeafNode, LeafBuffer>();
             foreach (var (_, node) in nodes)
             {
                 foreach (var leaf in node.Leaves)
                 {
-                    await WriteLeafAsync(rg, leaf, columns[leaf], cancellationToken);
+                    columns[leaf] = new LeafBuffer(Math.Min(rows.Count, 4096));
                 }
+            }
+
+            // Row groups of bounded size: Parquet.Net writes a column chunk as one page and compresses it into a buffer
+            // rented from ArrayPool<byte>.Shared, which keeps one array of each size per thread. One row group for all
+            // rows made those rents grow with the file (a checkpoint grows with the table), so every thread of a
+            // long-lived process came to keep a 4, then 8 MiB array: the soak's memory growth (docs/benchmarks.md).
+            long bytes = 0;
+            var buffered = 0;
+            foreach (var row in rows)
+            {
+                foreach (var (field, node) in nodes)
+                {
+                    row.TryGetValue(field.Name, out var value);
+                    bytes += Stripe(node, value, 0, 0, columns, field.Name);
+                }
+
+                buffered++;
+                if (bytes >= RowGroupBytes)
+                {
+                    await WriteRowGroupAsync(writer, nodes, columns, cancellationToken);
+                    bytes = 0;
+                    buffered = 0;
+                }
+            }
+
+            if (buffered > 0 || rows.Count == 0)
+            {
+                await WriteRowGroupAsync(writer, nodes, columns, cancellationToken);
             }
         }
 
         return (stream.ToArray(), Stats(schema, rows));
+    }
+
+    /// <summary>
+    /// The values a row group holds at most, about (strings and binaries by length, other values as 8 bytes, plus
+    /// their levels): 1 MiB keeps every column chunk's page, and the buffer Parquet.Net rents to compress it, at most
+    /// about that size whatever the number of rows.
+    /// </summary>
+    internal const long RowGroupBytes = 1 << 20;
+
+    private const int LevelBytes = 8; // a definition and a repetition level
+
+    private static async Task WriteRowGroupAsync(ParquetWriter writer, List<(Schema.StructField Field, LevelNode Node)> nodes,
+        Dictionary<LeafNode, LeafBuffer> columns, CancellationToken cancellationToken)
+    {
+        using var rg = writer.CreateRowGroup();
+        foreach (var (_, node) in nodes)
+        {
+            foreach (var leaf in node.Leaves)
+            {
+                await WriteLeafAsync(rg, leaf, columns[leaf], cancellationToken);
+                columns[leaf].Clear();
+            }
+        }
     }
 
     private sealed class LeafBuffer(int capacity)
@@ -61,9 +94,17 @@ internal static class ParquetFileWriter
         public List<object> Values { get; } = new(capacity);
         public List<int> Def { get; } = new(capacity);
         public List<int> Rep { get; } = new(capacity);
+
+        public void Clear()
+        {
+            Values.Clear();
+            Def.Clear();
+            Rep.Clear();
+        }
     }
 
-    private static void Stripe(LevelNode node, object? value, int rep, int parentDef, Dictionary<LeafNode, LeafBuffer> columns, string path)
+    /// <summary>Stripes one value into its leaves' buffers; returns about how many bytes it added (see <see cref="RowGroupBytes"/>).</summary>
+    private static long Stripe(LevelNode node, object? value, int rep, int parentDef, Dictionary<LeafNode, LeafBuffer> columns, string path)
     {
         if (value is null)
         {
@@ -78,7 +119,7 @@ internal static class ParquetFileWriter
                 columns[leaf].Rep.Add(rep);
             }
 
-            return;
+            return LevelBytes * node.Leaves.Count;
         }
 
         switch (node)
@@ -88,14 +129,20 @@ internal static class ParquetFileWriter
                 buffer.Values.Add(value);
                 buffer.Def.Add(leaf.PresentDef);
                 buffer.Rep.Add(rep);
-                break;
+                return LevelBytes + value switch
+                {
+                    string str => str.Length,
+                    byte[] bin => bin.Length,
+                    _ => 8,
+                };
             case StructNode s:
+                long structBytes = 0;
                 foreach (var (name, child) in s.Children)
                 {
-                    Stripe(child, GetMember(value, name, path), rep, s.PresentDef, columns, path + "." + name);
+                    structBytes += Stripe(child, GetMember(value, name, path), rep, s.PresentDef, columns, path + "." + name);
                 }
 
-                break;
+                return structBytes;
             case ListNode l:
                 var items = value as IList ?? throw new ArgumentException($"column '{path}' expects a list, got {value.GetType().Name}");
                 if (items.Count == 0)
@@ -105,14 +152,17 @@ internal static class ParquetFileWriter
                         columns[lf].Def.Add(l.PresentDef);
                         columns[lf].Rep.Add(rep);
                     }
+
+                    return LevelBytes * l.Leaves.Count;
                 }
 
+                long listBytes = 0;
                 for (var i = 0; i < items.Count; i++)
                 {
-                    Stripe(l.Item, items[i], i == 0 ? rep : l.RepLevel, l.ElementDef, columns, path + "[]");
+                    listBytes += Stripe(l.Item, items[i], i == 0 ? rep : l.RepLevel, l.ElementDef, columns, path + "[]");
                 }
 
-                break;
+                return listBytes;
             case MapNode m:
                 var map = value as IDictionary ?? throw new ArgumentException($"column '{path}' expects a map, got {value.GetType().Name}");
                 if (map.Count == 0)
@@ -122,18 +172,23 @@ internal static class ParquetFileWriter
                         columns[lf].Def.Add(m.PresentDef);
                         columns[lf].Rep.Add(rep);
                     }
+
+                    return LevelBytes * m.Leaves.Count;
                 }
 
+                long mapBytes = 0;
                 var first = true;
                 foreach (DictionaryEntry entry in map)
                 {
                     var r = first ? rep : m.RepLevel;
                     first = false;
-                    Stripe(m.Key, entry.Key, r, m.ElementDef, columns, path + ".key");
-                    Stripe(m.Value, entry.Value, r, m.ElementDef, columns, path + ".value");
+                    mapBytes += Stripe(m.Key, entry.Key, r, m.ElementDef, columns, path + ".key");
+                    mapBytes += Stripe(m.Value, entry.Value, r, m.ElementDef, columns, path + ".value");
                 }
 
-                break;
+                return mapBytes;
+            default:
+                return 0;
         }
     }
 

@@ -125,16 +125,22 @@ internal sealed class BackgroundBatcher<T> : IHostedService, IDisposable
         _stopping.Dispose();
     }
 
-    /// <summary>Appends everything queued now, in batches of at most the maximum batch size.</summary>
+    /// <summary>
+    /// Appends everything queued now, in batches of at most the maximum batch size: what is queued when the flush
+    /// starts, not what arrives during its appends, which waits for the next tick (one append per flush interval
+    /// under steady load, not one after another; see SpoolDrainer.DrainAsync).
+    /// </summary>
     internal async Task FlushAsync(CancellationToken cancellationToken)
     {
-        var batch = new List<T>(Math.Min(_maxBatch, Math.Max(16, _channel.Reader.Count)));
+        var pending = _channel.Reader.CanCount ? _channel.Reader.Count : int.MaxValue;
+        var batch = new List<T>(Math.Min(_maxBatch, Math.Max(16, pending)));
         while (true)
         {
             batch.Clear();
-            while (batch.Count < _maxBatch && _channel.Reader.TryRead(out var record))
+            while (batch.Count < _maxBatch && pending > 0 && _channel.Reader.TryRead(out var record))
             {
                 batch.Add(record);
+                pending--;
             }
 
             if (batch.Count == 0)

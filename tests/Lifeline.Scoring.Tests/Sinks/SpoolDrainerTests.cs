@@ -141,6 +141,47 @@ public class SpoolDrainerTests
         Assert.Equal(spool.Written, spool.Checkpoint);
     }
 
+    [Fact]
+    public async Task DrainAsync_RecordsArrivingDuringTheAppend_WaitForTheNextFlush()
+    {
+        // under steady load records arrive while a batch is being appended; the drain takes what was written when
+        // it started (one sink commit), and leaves the rest for the next flush instead of chasing it commit by commit
+        using var dir = new TempDir();
+        var time = new FakeTimeProvider();
+        using var spool = Spool.Open(new SpoolOptions { Directory = dir.Sub("spool") }, time);
+        var batches = new List<int>();
+        var next = 0;
+        async Task AppendMore(int count)
+        {
+            for (var i = 0; i < count; i++)
+            {
+                await Append(spool, JsonSerializer.SerializeToUtf8Bytes(Record(next++), ScoringJsonContext.Default.PredictionRecord));
+            }
+        }
+
+        async Task Sink(IReadOnlyList<PredictionRecord> batch, CancellationToken ct)
+        {
+            batches.Add(batch.Count);
+            if (batches.Count <= 3)
+            {
+                await AppendMore(5); // arrive during this append
+            }
+        }
+
+        using var drainer = new SpoolDrainer<PredictionRecord>("predictions", spool, ScoringJsonContext.Default.PredictionRecord, Sink, null,
+            TimeSpan.FromSeconds(1), 1000, time, new ScoringMetrics(), new QueueAlertSink(new ConcurrentQueue<Alert>()), NullLogger.Instance);
+        await AppendMore(5);
+
+        await drainer.DrainAsync(CancellationToken.None);
+
+        Assert.Equal([5], batches);
+        Assert.Equal(5, drainer.Written);
+        Assert.True(spool.Written > spool.Checkpoint, "the records that arrived during the append wait in the spool");
+
+        await drainer.DrainAsync(CancellationToken.None); // the next flush takes them in one batch
+        Assert.Equal([5, 5], batches);
+    }
+
     private sealed class QueueAlertSink(ConcurrentQueue<Alert> alerts) : IAlertSink
     {
         public Task RaiseAsync(Alert alert, CancellationToken cancellationToken)

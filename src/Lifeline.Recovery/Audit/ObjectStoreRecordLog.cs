@@ -12,16 +12,88 @@ namespace Lifeline.Recovery.Audit;
 /// is still made, a record is fetched once), so a service that reads the log every round pays for the new records
 /// only. Records are never changed once written, so a cached one stays true. Not thread-safe: one reader at a time.
 /// </summary>
+/// <remarks>
+/// Made with a <c>group</c>, the cache is bounded: after each read it keeps only the newest <c>keepPerGroup</c>
+/// records of each group (ids sort by time) and lets go of the older ones, remembering only the newest id it let go
+/// of; a later read skips every id at or below that mark instead of fetching it again. A long-running reader (the
+/// incidents service of <c>lifeline up</c>, which needs the newest records of each component and outcome) then holds a
+/// bounded number of records however many are written (an on-change backup writes two a second under a busy
+/// registry): it held every record ever read, and grew by them (docs/benchmarks.md, "Soak"). The price: a record
+/// that appears after the reader passed its time (written late with an old time, or only in a store unreachable
+/// until then) and older than the mark is not read by this cache; a new cache (a restart, or any other reader) reads it.
+/// </remarks>
 /// <typeparam name="T">The record type.</typeparam>
 public sealed class RecordLogCache<T>
     where T : class
 {
+    private readonly Func<T, string>? _group;
+    private readonly int _keepPerGroup;
+
+    /// <summary>An unbounded cache: it holds every record read.</summary>
+    public RecordLogCache()
+    {
+    }
+
+    /// <summary>A bounded cache: at most <paramref name="keepPerGroup"/> records of each <paramref name="group"/> (the newest).</summary>
+    public RecordLogCache(Func<T, string> group, int keepPerGroup)
+    {
+        ArgumentNullException.ThrowIfNull(group);
+        ArgumentOutOfRangeException.ThrowIfLessThan(keepPerGroup, 1);
+        _group = group;
+        _keepPerGroup = keepPerGroup;
+    }
+
     internal SortedDictionary<string, T> Records { get; } = new(StringComparer.Ordinal);
 
     internal HashSet<string> NotRecords { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>The newest id let go of (null while none was): ids at or below it are not fetched again.</summary>
+    internal string? ReleasedThrough { get; private set; }
+
     /// <summary>How many records the cache holds.</summary>
     public int Count => Records.Count;
+
+    /// <summary>Whether the record <paramref name="id"/> needs no fetch: held, or let go of.</summary>
+    internal bool Knows(string id) =>
+        Records.ContainsKey(id) || (ReleasedThrough is { } mark && string.CompareOrdinal(id, mark) <= 0);
+
+    /// <summary>Lets go of all but the newest records of each group (a bounded cache; nothing for an unbounded one).</summary>
+    internal void Trim()
+    {
+        if (_group is null || Records.Count <= _keepPerGroup)
+        {
+            return;
+        }
+
+        var seen = new Dictionary<string, int>(StringComparer.Ordinal);
+        List<string>? release = null;
+        foreach (var (id, record) in Records.Reverse())
+        {
+            var g = _group(record);
+            var n = seen.TryGetValue(g, out var c) ? c + 1 : 1;
+            seen[g] = n;
+            if (n > _keepPerGroup)
+            {
+                (release ??= []).Add(id);
+            }
+        }
+
+        if (release is null)
+        {
+            return;
+        }
+
+        foreach (var id in release)
+        {
+            Records.Remove(id);
+        }
+
+        // release holds the ids newest first
+        if (ReleasedThrough is null || string.CompareOrdinal(release[0], ReleasedThrough) > 0)
+        {
+            ReleasedThrough = release[0];
+        }
+    }
 }
 
 /// <summary>
@@ -91,7 +163,7 @@ internal sealed class ObjectStoreRecordLog<T>(
                     var id = o.Key[prefix.Length..];
                     id = id.EndsWith(".json", StringComparison.Ordinal) ? id[..^5] : id;
                     var where = store.Location + "\n" + o.Key;
-                    if (cache.Records.ContainsKey(id) || cache.NotRecords.Contains(where))
+                    if (cache.Knows(id) || cache.NotRecords.Contains(where))
                     {
                         continue;
                     }
@@ -116,6 +188,7 @@ internal sealed class ObjectStoreRecordLog<T>(
             }
         }
 
+        cache.Trim();
         return [.. cache.Records.Values];
     }
 }

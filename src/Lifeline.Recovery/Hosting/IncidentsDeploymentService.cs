@@ -23,9 +23,14 @@ internal sealed class IncidentsDeploymentService(DeploymentContext context) : ID
     private readonly ILogger _logger = context.LoggerFactory.CreateLogger("Lifeline.Incidents");
     private readonly CancellationTokenSource _stopping = new();
     private readonly SemaphoreSlim _round = new(1, 1);
-    // what the rounds have read of the audit and the evidence: each round fetches only the records written since
-    private readonly RecordLogCache<AuditRecord> _audit = new();
-    private readonly RecordLogCache<Verification.EvidenceRecord> _evidence = new();
+    // what the rounds have read of the audit and the evidence: each round fetches only the records written since. The
+    // sources need the newest records of each component, action and outcome (the status: the newest backups and the
+    // history's depth; the locations and read-back incidents: the newest per component), so the caches keep that many
+    // of each and let go of the rest: bounded however long up runs and however often it backs up.
+    internal const int KeepPerGroup = 64;
+    private readonly RecordLogCache<AuditRecord> _audit = new(r => $"{r.Action}\n{r.Component}\n{r.Outcome}", KeepPerGroup);
+    private readonly RecordLogCache<Verification.EvidenceRecord> _evidence =
+        new(r => $"{Verification.VerificationRunner.CauseOf(r)}\n{r.Check}\n{r.Passed}", KeepPerGroup);
     private IncidentManager? _manager;
     private IncidentTimeline? _timeline;
     private Task? _loop;

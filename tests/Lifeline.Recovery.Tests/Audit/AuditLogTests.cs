@@ -69,6 +69,46 @@ public sealed class AuditLogTests
         Assert.Contains(report.Findings, f => f.Rule == "rpo-unmet" && f.Subject == "registry" && f.Message.Contains("backup 20m", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task ReadAsync_BoundedCache_KeepsTheNewestOfEachGroupAndNeverFetchesWhatItLetGoOf()
+    {
+        using var dir = new TempDirectory();
+        var log = new ObjectStoreAuditLog([new FileSystemObjectStore(dir.Combine("a"))]);
+        for (var i = 0; i < 50; i++)
+        {
+            await log.AppendAsync(Record(T0.AddSeconds(i), AuditActions.Backup, ["up"]) with { Component = "registry" });
+        }
+
+        await log.AppendAsync(Record(T0.AddSeconds(-10), AuditActions.Backup, ["up"]) with { Component = "leads" });
+        var cache = new RecordLogCache<AuditRecord>(r => $"{r.Action}/{r.Component}/{r.Outcome}", 10);
+
+        var first = await log.ReadAsync(cache);
+
+        // the ten newest registry backups and the one of leads (older than all of them, but the newest of its group)
+        Assert.Equal(11, first.Count);
+        Assert.Equal(11, cache.Count);
+        Assert.Equal(Enumerable.Range(40, 10).Select(i => T0.AddSeconds(i)), first.Where(r => r.Component == "registry").Select(r => r.Time));
+        Assert.Single(first, r => r.Component == "leads");
+
+        // a record let go of is not fetched again: rewrite the oldest registry record; a re-fetch would read it back
+        var files = Directory.GetFiles(dir.Combine("a", "lifeline", "audit")).Order(StringComparer.Ordinal).ToList();
+        var oldest = files.First(f => File.ReadAllText(f).Contains("\"registry\"", StringComparison.Ordinal));
+        File.WriteAllText(oldest, File.ReadAllText(oldest).Replace("\"registry\"", "\"rewritten\"", StringComparison.Ordinal));
+        for (var i = 50; i < 55; i++)
+        {
+            await log.AppendAsync(Record(T0.AddSeconds(i), AuditActions.Backup, ["up"]) with { Component = "registry" });
+        }
+
+        var second = await log.ReadAsync(cache);
+
+        Assert.Equal(Enumerable.Range(45, 10).Select(i => T0.AddSeconds(i)), second.Where(r => r.Component == "registry").Select(r => r.Time));
+        Assert.DoesNotContain(second, r => r.Component == "rewritten");
+        Assert.Equal(11, cache.Count);
+
+        // an unbounded cache (and a fresh reader) still reads every record
+        Assert.Equal(56, (await log.ReadAsync(new RecordLogCache<AuditRecord>())).Count);
+    }
+
     private static AuditRecord Record(DateTimeOffset time, string action, string[] args) => new()
     {
         Time = time,

@@ -24,7 +24,8 @@ public sealed record OptimizeOptions
 
     /// <summary>
     /// At most this many rows per compacted file (from the input files' statistics; a file without statistics counts
-    /// as 0). Bounds memory: one output file's rows are decoded at a time. Default: 1,000,000, the writer's own limit.
+    /// as 0). Default: 1,000,000, the writer's own limit. Memory does not depend on it: the rows are streamed from the
+    /// input files into the output's row groups, one input row group decoded at a time.
     /// </summary>
     public long MaxRowsPerFile { get; init; } = 1_000_000;
 
@@ -111,19 +112,23 @@ public sealed partial class DeltaTable
         {
             foreach (var bin in bins)
             {
-                var rows = new List<IReadOnlyDictionary<string, object?>>();
-                foreach (var file in bin)
+                // streamed: one input row group is decoded at a time and its rows go straight into the output's
+                // current row group (a bin's rows held as dictionaries took over 1 GB under lifeline up)
+                async IAsyncEnumerable<IReadOnlyDictionary<string, object?>> Rows()
                 {
-                    await foreach (var batch in ReadFileAsync(read, file, dataColumns, cancellationToken))
+                    foreach (var file in bin)
                     {
-                        for (var i = 0; i < batch.RowCount; i++)
+                        await foreach (var batch in ReadFileAsync(read, file, dataColumns, cancellationToken))
                         {
-                            rows.Add(batch.Row(i));
+                            for (var i = 0; i < batch.RowCount; i++)
+                            {
+                                yield return batch.Row(i);
+                            }
                         }
                     }
                 }
 
-                var add = await WriteCompactedFileAsync(dataSchema, partitionColumns, bin[0].Add.PartitionValues, rows, cancellationToken);
+                var add = await WriteCompactedFileAsync(dataSchema, partitionColumns, bin[0].Add.PartitionValues, Rows(), cancellationToken);
                 written.Add(Uri.UnescapeDataString(add.Path));
                 adds.Add(add);
             }
@@ -236,7 +241,7 @@ public sealed partial class DeltaTable
         string.Join('\u0001', partitionColumns.Select(c => file.Add.PartitionValues.TryGetValue(c, out var v) ? v ?? "\u0000" : "\u0000"));
 
     private Task<AddAction> WriteCompactedFileAsync(StructType dataSchema, IReadOnlyList<string> partitionColumns,
-        IReadOnlyDictionary<string, string?> sourcePartitionValues, List<IReadOnlyDictionary<string, object?>> rows, CancellationToken ct)
+        IReadOnlyDictionary<string, string?> sourcePartitionValues, IAsyncEnumerable<IReadOnlyDictionary<string, object?>> rows, CancellationToken ct)
     {
         // the partition values are the input files' own text (not re-formatted), so the file lands in the same partition
         var partitionValues = new Dictionary<string, string?>(StringComparer.Ordinal);
@@ -246,7 +251,7 @@ public sealed partial class DeltaTable
             partitionValues[c] = text;
         }
 
-        return WriteFileAsync(dataSchema, partitionColumns, partitionValues, rows, dataChange: false, ct);
+        return WriteFileAsync(dataSchema, partitionColumns, partitionValues, (null, rows), dataChange: false, ct);
     }
 
     /// <summary>Spark's OPTIMIZE operationMetrics (all values strings, as Spark writes them).</summary>

@@ -13,7 +13,15 @@ internal static class ParquetFileWriter
     private static readonly ParquetOptions Options = new() { CompressionMethod = CompressionMethod.Snappy };
 
     /// <summary>Encodes the rows; returns the file bytes and the Delta statistics JSON (numRecords, minValues, maxValues, nullCount).</summary>
-    public static async Task<(byte[] Data, string Stats)> WriteAsync(StructType schema, IReadOnlyList<IReadOnlyDictionary<string, object?>> rows, CancellationToken cancellationToken)
+    public static Task<(byte[] Data, string Stats)> WriteAsync(StructType schema, IReadOnlyList<IReadOnlyDictionary<string, object?>> rows, CancellationToken cancellationToken) =>
+        WriteAsync(schema, Enumerate(rows), cancellationToken);
+
+    /// <summary>
+    /// Encodes the rows as they come: only the row group being filled is held (about <see cref="RowGroupBytes"/> of
+    /// values), never the rows already written, so OPTIMIZE streams the files it compacts through here (it held a
+    /// whole output file's rows as dictionaries: over 1 GB for 600 one-second files of predictions).
+    /// </summary>
+    public static async Task<(byte[] Data, string Stats)> WriteAsync(StructType schema, IAsyncEnumerable<IReadOnlyDictionary<string, object?>> rows, CancellationToken cancellationToken)
     {
         var parquetSchema = ParquetSchemaMapper.ToParquet(schema);
         var nodes = new List<(Schema.StructField Field, LevelNode Node)>();
@@ -22,6 +30,7 @@ internal static class ParquetFileWriter
             nodes.Add((schema.Fields[i], ParquetSchemaMapper.Build(parquetSchema.Fields[i], schema.Fields[i].Type, false)));
         }
 
+        var stats = new StatsBuilder(schema);
         using var stream = new MemoryStream();
         await using (var writer = await ParquetWriter.CreateAsync(parquetSchema, stream, Options, false, cancellationToken))
         {
@@ -30,18 +39,19 @@ internal static class ParquetFileWriter
             {
                 foreach (var leaf in node.Leaves)
                 {
-                    columns[leaf] = new LeafBuffer(Math.Min(rows.Count, 4096));
+                    columns[leaf] = new LeafBuffer(1024);
                 }
             }
 
             // Row groups of bounded size: Parquet.Net writes a column chunk as one page and compresses it into a buffer
             // rented from ArrayPool<byte>.Shared, which keeps one array of each size per thread. One row group for all
-            // rows made those rents grow with the file (a checkpoint grows with the table), so every thread of a
-            // long-lived process came to keep a 4, then 8 MiB array: the soak's memory growth (docs/benchmarks.md).
+            // rows made those rents grow with the file (a checkpoint grows with the table), and every thread of a
+            // long-lived process came to keep such an array (docs/benchmarks.md, "Soak").
             long bytes = 0;
             var buffered = 0;
-            foreach (var row in rows)
+            await foreach (var row in rows.WithCancellation(cancellationToken))
             {
+                stats.Add(row);
                 foreach (var (field, node) in nodes)
                 {
                     row.TryGetValue(field.Name, out var value);
@@ -57,13 +67,23 @@ internal static class ParquetFileWriter
                 }
             }
 
-            if (buffered > 0 || rows.Count == 0)
+            if (buffered > 0 || stats.Rows == 0)
             {
                 await WriteRowGroupAsync(writer, nodes, columns, cancellationToken);
             }
         }
 
-        return (stream.ToArray(), Stats(schema, rows));
+        return (stream.ToArray(), stats.ToJson());
+    }
+
+    private static async IAsyncEnumerable<IReadOnlyDictionary<string, object?>> Enumerate(IReadOnlyList<IReadOnlyDictionary<string, object?>> rows)
+    {
+        foreach (var row in rows)
+        {
+            yield return row;
+        }
+
+        await Task.CompletedTask;
     }
 
     /// <summary>
@@ -289,52 +309,73 @@ internal static class ParquetFileWriter
     /// <summary>Delta file statistics for top-level primitive columns.</summary>
     internal static string Stats(StructType schema, IReadOnlyList<IReadOnlyDictionary<string, object?>> rows)
     {
-        var min = new JsonObject();
-        var max = new JsonObject();
-        var nulls = new JsonObject();
-        foreach (var field in schema.Fields)
+        var stats = new StatsBuilder(schema);
+        foreach (var row in rows)
         {
-            if (field.Type is not PrimitiveType p || p.Name is "binary" or "boolean")
+            stats.Add(row);
+        }
+
+        return stats.ToJson();
+    }
+
+    /// <summary>Delta file statistics gathered row by row: numRecords, and per top-level primitive column its null count
+    /// and (not for binary and boolean) its minimum and maximum.</summary>
+    private sealed class StatsBuilder(StructType schema)
+    {
+        private readonly List<(string Name, bool MinMax)> _fields = [.. schema.Fields
+            .Where(f => f.Type is PrimitiveType)
+            .Select(f => (f.Name, ((PrimitiveType)f.Type).Name is not ("binary" or "boolean")))];
+
+        private readonly Dictionary<string, (long Nulls, IComparable? Lo, IComparable? Hi)> _columns = new(StringComparer.Ordinal);
+
+        public long Rows { get; private set; }
+
+        public void Add(IReadOnlyDictionary<string, object?> row)
+        {
+            Rows++;
+            foreach (var (name, minMax) in _fields)
             {
-                if (field.Type is PrimitiveType)
+                var (nulls, lo, hi) = _columns.TryGetValue(name, out var c) ? c : default;
+                if (!row.TryGetValue(name, out var value) || value is null)
                 {
-                    nulls[field.Name] = rows.Count(r => !r.TryGetValue(field.Name, out var v) || v is null);
+                    nulls++;
+                }
+                else if (minMax)
+                {
+                    var v = (IComparable)value;
+                    if (lo is null || v.CompareTo(lo) < 0)
+                    {
+                        lo = v;
+                    }
+
+                    if (hi is null || v.CompareTo(hi) > 0)
+                    {
+                        hi = v;
+                    }
                 }
 
-                continue;
-            }
-
-            long nullCount = 0;
-            IComparable? lo = null, hi = null;
-            foreach (var row in rows)
-            {
-                if (!row.TryGetValue(field.Name, out var value) || value is null)
-                {
-                    nullCount++;
-                    continue;
-                }
-
-                var c = (IComparable)value;
-                if (lo is null || c.CompareTo(lo) < 0)
-                {
-                    lo = c;
-                }
-
-                if (hi is null || c.CompareTo(hi) > 0)
-                {
-                    hi = c;
-                }
-            }
-
-            nulls[field.Name] = nullCount;
-            if (lo is not null && hi is not null && StatValue(lo) is { } l && StatValue(hi) is { } h)
-            {
-                min[field.Name] = l;
-                max[field.Name] = h;
+                _columns[name] = (nulls, lo, hi);
             }
         }
 
-        return new JsonObject { ["numRecords"] = rows.Count, ["minValues"] = min, ["maxValues"] = max, ["nullCount"] = nulls }.ToJsonString();
+        public string ToJson()
+        {
+            var min = new JsonObject();
+            var max = new JsonObject();
+            var nulls = new JsonObject();
+            foreach (var (name, _) in _fields)
+            {
+                var (n, lo, hi) = _columns.TryGetValue(name, out var c) ? c : default;
+                nulls[name] = n;
+                if (lo is not null && hi is not null && StatValue(lo) is { } l && StatValue(hi) is { } h)
+                {
+                    min[name] = l;
+                    max[name] = h;
+                }
+            }
+
+            return new JsonObject { ["numRecords"] = Rows, ["minValues"] = min, ["maxValues"] = max, ["nullCount"] = nulls }.ToJsonString();
+        }
     }
 
     private static JsonNode? StatValue(object value) => value switch

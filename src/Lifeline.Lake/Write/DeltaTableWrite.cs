@@ -269,13 +269,14 @@ public sealed partial class DeltaTable
             partitionValues[c] = ValueConverter.FormatPartitionValue(rows[0].TryGetValue(c, out var v) ? v : null);
         }
 
-        return WriteFileAsync(dataSchema, partitionColumns, partitionValues, rows, dataChange: true, ct);
+        return WriteFileAsync(dataSchema, partitionColumns, partitionValues, (rows, null), dataChange: true, ct);
     }
 
-    /// <summary>Writes <paramref name="rows"/> as one Parquet file in the partition <paramref name="partitionValues"/>
-    /// names (its text, in <paramref name="partitionColumns"/>' order) and returns its add action.</summary>
+    /// <summary>Writes the rows (a list, or a stream of them: OPTIMIZE's, so a compacted file's rows are never all in
+    /// memory) as one Parquet file in the partition <paramref name="partitionValues"/> names (its text, in
+    /// <paramref name="partitionColumns"/>' order) and returns its add action.</summary>
     private async Task<AddAction> WriteFileAsync(StructType dataSchema, IReadOnlyList<string> partitionColumns, Dictionary<string, string?> partitionValues,
-        List<IReadOnlyDictionary<string, object?>> rows, bool dataChange, CancellationToken ct)
+        (IReadOnlyList<IReadOnlyDictionary<string, object?>>? List, IAsyncEnumerable<IReadOnlyDictionary<string, object?>>? Stream) rows, bool dataChange, CancellationToken ct)
     {
         var dir = new StringBuilder();
         foreach (var c in partitionColumns)
@@ -285,7 +286,9 @@ public sealed partial class DeltaTable
         }
 
         var relative = dir + $"part-00000-{Guid.NewGuid()}.c000.snappy.parquet";
-        var (data, stats) = await ParquetFileWriter.WriteAsync(dataSchema, rows, ct);
+        var (data, stats) = rows.Stream is { } stream
+            ? await ParquetFileWriter.WriteAsync(dataSchema, stream, ct)
+            : await ParquetFileWriter.WriteAsync(dataSchema, rows.List!, ct);
         await Store.PutAsync(Root + relative, data, ct);
         return new AddAction
         {

@@ -56,6 +56,44 @@ public sealed class RowGroupTests
     }
 
     [Fact]
+    public async Task Write_AStreamOfRows_HoldsOnlyTheRowGroupBeingFilled()
+    {
+        // OPTIMIZE streams the files it compacts through the writer: the rows already written must not be kept alive
+        var padding = new string('x', 1000);
+        var early = new List<WeakReference>();
+        var collectedBeforeTheEnd = false;
+        async IAsyncEnumerable<IReadOnlyDictionary<string, object?>> Rows()
+        {
+            for (var i = 0; i < 5000; i++)
+            {
+                if (i == 4000)
+                {
+                    GC.Collect();
+                    GC.WaitForPendingFinalizers();
+                    GC.Collect();
+                    collectedBeforeTheEnd = early.All(w => !w.IsAlive);
+                }
+
+                var row = WriteTests.AllTypesRow(i);
+                row["name"] = $"{i}-{padding}";
+                if (i < 100)
+                {
+                    early.Add(new WeakReference(row));
+                }
+
+                yield return row;
+                await Task.Yield();
+            }
+        }
+
+        var (data, stats) = await ParquetFileWriter.WriteAsync(WriteTests.AllTypes, Rows(), CancellationToken.None);
+
+        Assert.True(collectedBeforeTheEnd, "the first rows were still alive after 4 row groups had been written");
+        Assert.Equal(5000L, (await ParquetFileReader.ReadFooterAsync(data, CancellationToken.None)).Rows);
+        Assert.Contains("\"numRecords\":5000", stats, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Write_FewRows_IsOneRowGroup_AndNoRowsIsAValidEmptyFile()
     {
         var rows = Enumerable.Range(0, 10).Select(i => (IReadOnlyDictionary<string, object?>)WriteTests.AllTypesRow(i)).ToList();

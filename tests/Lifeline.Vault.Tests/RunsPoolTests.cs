@@ -2,17 +2,22 @@ using Lifeline.Vault.Format;
 
 namespace Lifeline.Vault.Tests;
 
-/// <summary>The pool backup and copy runs share (VaultBuffers.Runs): reuse between runs, release when idle.</summary>
+/// <summary>The pool backup and copy runs share (VaultBuffers.Runs): reuse between runs, arrays unused for a while let go of.</summary>
 public sealed class RunsPoolTests
 {
+    private long _now = 1_000_000;
+
+    private TrimmingArrayPool Pool(int perBucket = 4) => new(perBucket, TimeSpan.FromSeconds(30), () => _now);
+
     [Fact]
-    public void Rent_AfterAReturnWhileBusy_GetsTheSameArrayBack()
+    public void Rent_AfterAReturn_GetsTheSameArrayBack()
     {
-        var pool = new IdleReleasingPool(4, TimeSpan.FromHours(1));
+        var pool = Pool();
         var first = pool.Rent(16 << 20);
         pool.Return(first);
+        _now += 10_000;
 
-        Assert.False(pool.ReleaseIfIdle()); // rented a moment ago: kept
+        Assert.Equal(0, pool.Trim()); // returned 10 s ago: kept
         var second = pool.Rent(16 << 20);
 
         Assert.Same(first, second);
@@ -20,31 +25,52 @@ public sealed class RunsPoolTests
     }
 
     [Fact]
-    public void ReleaseIfIdle_NothingRentedForTheIdleTime_LetsGoOfTheKeptArrays()
+    public void Trim_WhileBusy_LetsGoOfOnlyTheArraysBeyondWhatIsInUseAtOnce()
     {
-        var pool = new IdleReleasingPool(4, TimeSpan.Zero);
-        var first = pool.Rent(16 << 20);
-        pool.Return(first);
+        // a peak of three at once, then one at a time: the two spare arrays age out, the one in use stays
+        var pool = Pool();
+        var peak = new[] { pool.Rent(1 << 20), pool.Rent(1 << 20), pool.Rent(1 << 20) };
+        foreach (var a in peak)
+        {
+            pool.Return(a);
+        }
 
-        Assert.True(pool.ReleaseIfIdle());
-        Assert.False(pool.ReleaseIfIdle()); // nothing rented since: nothing to let go of
-        var second = pool.Rent(16 << 20);
+        for (var second = 0; second < 40; second++)
+        {
+            _now += 1000;
+            pool.Return(pool.Rent(1 << 20));
+            pool.Trim();
+        }
 
-        Assert.NotSame(first, second);
+        Assert.Equal(1, pool.Kept);
     }
 
     [Fact]
-    public void Return_OfAnArrayRentedBeforeTheRelease_IsAcceptedAndTheNextRentStillServes()
+    public void Rent_AfterEverythingAgedOut_AllocatesAfresh()
     {
-        var pool = new IdleReleasingPool(4, TimeSpan.Zero);
-        var held = pool.Rent(1 << 20);
-        Assert.True(pool.ReleaseIfIdle());
+        var pool = Pool();
+        var first = pool.Rent(4 << 20);
+        pool.Return(first);
+        _now += 30_000;
 
-        pool.Return(held); // the new pool lent nothing of that size: it lets the array go (no throw, nothing kept)
-        var next = pool.Rent(1 << 20);
+        Assert.Equal(1, pool.Trim());
+        Assert.Equal(0, pool.Kept);
+        Assert.NotSame(first, pool.Rent(4 << 20));
+    }
 
-        Assert.Equal(1 << 20, next.Length);
-        pool.Return(next);
-        Assert.Same(next, pool.Rent(1 << 20));
+    [Fact]
+    public void Return_BeyondTheBound_IsLetGo_AndSizesAreThePowersOfTwo()
+    {
+        var pool = Pool(perBucket: 2);
+        var arrays = Enumerable.Range(0, 3).Select(_ => pool.Rent(1000)).ToList();
+        Assert.All(arrays, a => Assert.Equal(1024, a.Length));
+        foreach (var a in arrays)
+        {
+            pool.Return(a);
+        }
+
+        Assert.Equal(2, pool.Kept);
+        Assert.Throws<ArgumentException>(() => pool.Return(new byte[1000]));
+        Assert.Equal(64 << 20, pool.Rent(64 << 20).Length); // larger than the largest size: not pooled
     }
 }

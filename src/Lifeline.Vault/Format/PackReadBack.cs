@@ -130,7 +130,7 @@ internal static class PackReadBack
             throw new PackReadBackException(id.ToString(), store.Location, phase, "it is not there (the write was lost)");
         }
 
-        var buffer = ArrayPool<byte>.Shared.Rent(Piece);
+        var buffer = VaultBuffers.Runs.Rent(Piece);
         try
         {
             await using (stream)
@@ -155,7 +155,7 @@ internal static class PackReadBack
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            VaultBuffers.Runs.Return(buffer);
         }
     }
 }

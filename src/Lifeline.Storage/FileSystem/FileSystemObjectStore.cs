@@ -81,6 +81,12 @@ public sealed class FileSystemObjectStore : IObjectStore
 
             File.Move(temp, path, overwrite: true); // rename(2): atomic replace
         }
+        catch (IOException) when (Directory.Exists(path))
+        {
+            // a concurrent write made the key a folder after the check above: the same conflict
+            TryDelete(temp);
+            throw FolderConflict(key);
+        }
         catch
         {
             TryDelete(temp);
@@ -108,6 +114,11 @@ public sealed class FileSystemObjectStore : IObjectStore
             }
 
             moved = NativeFileOps.TryMoveNoReplace(temp, path);
+        }
+        catch (IOException) when (Directory.Exists(path))
+        {
+            TryDelete(temp);
+            throw FolderConflict(key);
         }
         catch
         {
@@ -418,6 +429,23 @@ public sealed class FileSystemObjectStore : IObjectStore
         return Path.Combine(_root, key.Replace('/', Path.DirectorySeparatorChar));
     }
 
+    private InvalidOperationException InsideObject(string key, string file) =>
+        new($"object key '{key}' would put an object inside object '{Path.GetRelativePath(_root, file).Replace(Path.DirectorySeparatorChar, '/')}'; the file-system store cannot hold both 'a/b' and 'a/b/c'");
+
+    /// <summary>The file at <paramref name="dir"/> or above it (under the root), if one is there: what makes a folder impossible.</summary>
+    private string? FileAbove(string dir)
+    {
+        for (var d = dir; d.Length > _root.Length; d = Path.GetDirectoryName(d)!)
+        {
+            if (File.Exists(d))
+            {
+                return d;
+            }
+        }
+
+        return null;
+    }
+
     private static InvalidOperationException FolderConflict(string key) =>
         new($"object key '{key}' is already a folder of other keys; the file-system store cannot hold both 'a/b' and 'a/b/c'");
 
@@ -432,6 +460,11 @@ public sealed class FileSystemObjectStore : IObjectStore
             await using var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, FileOptions.Asynchronous);
             await write(stream, cancellationToken);
             stream.Flush(flushToDisk: true);
+        }
+        catch (IOException) when (FileAbove(dir) is { } file)
+        {
+            TryDelete(temp);
+            throw InsideObject(key, file);
         }
         catch
         {
@@ -455,14 +488,22 @@ public sealed class FileSystemObjectStore : IObjectStore
         {
             if (File.Exists(d))
             {
-                var conflicting = Path.GetRelativePath(_root, d).Replace(Path.DirectorySeparatorChar, '/');
-                throw new InvalidOperationException($"object key '{key}' would put an object inside object '{conflicting}'; the file-system store cannot hold both 'a/b' and 'a/b/c'");
+                throw InsideObject(key, d);
             }
 
             missing.Push(d);
         }
 
-        Directory.CreateDirectory(dir);
+        try
+        {
+            Directory.CreateDirectory(dir);
+        }
+        catch (IOException) when (FileAbove(dir) is { } file)
+        {
+            // a concurrent write put an object where a folder of this key goes, after the check above
+            throw InsideObject(key, file);
+        }
+
         foreach (var created in missing)
         {
             NativeFileOps.FsyncDirectory(Path.GetDirectoryName(created)!);

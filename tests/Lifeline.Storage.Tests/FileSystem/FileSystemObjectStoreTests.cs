@@ -144,4 +144,32 @@ public sealed class FileSystemObjectStoreTests : IDisposable
         Assert.Equal([0, 0, 0, .. marker], back);
         Assert.Equal(0, await tail.ReadAsync(new byte[1]));
     }
+
+    [Fact]
+    public async Task PutStream_ConcurrentClashingKeys_SucceedOrFolderConflictNeverIOException()
+    {
+        // "a/b", "a/b/c" and "a/b/c/d" written at once: whichever lands first, the others get the documented
+        // folder conflict (InvalidOperationException), never the IOException of a race between the check and the rename
+        var store = new FileSystemObjectStore(Path.Combine(_temp.Path, "clash"));
+        var outcomes = await Task.WhenAll(Enumerable.Range(0, 200).SelectMany(i => new[] { $"r{i}/b", $"r{i}/b/c", $"r{i}/b/c/d" }).Select(async key =>
+        {
+            await Task.Yield();
+            try
+            {
+                await store.PutStreamAsync(key, new MemoryStream("bytes"u8.ToArray()));
+                return "ok";
+            }
+            catch (InvalidOperationException)
+            {
+                return "conflict";
+            }
+            catch (Exception e)
+            {
+                return $"{key}: {e.GetType().Name}: {e.Message}";
+            }
+        }));
+
+        Assert.All(outcomes, o => Assert.True(o is "ok" or "conflict", o));
+        Assert.Contains("ok", outcomes);
+    }
 }

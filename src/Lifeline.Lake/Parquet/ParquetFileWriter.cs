@@ -76,7 +76,8 @@ internal static class ParquetFileWriter
         return (stream.ToArray(), stats.ToJson());
     }
 
-    private static async IAsyncEnumerable<IReadOnlyDictionary<string, object?>> Enumerate(IReadOnlyList<IReadOnlyDictionary<string, object?>> rows)
+    /// <summary>A list of rows as the stream <see cref="WriteAsync(StructType, IAsyncEnumerable{IReadOnlyDictionary{string, object?}}, CancellationToken)"/> takes.</summary>
+    internal static async IAsyncEnumerable<IReadOnlyDictionary<string, object?>> Enumerate(IReadOnlyList<IReadOnlyDictionary<string, object?>> rows)
     {
         foreach (var row in rows)
         {
@@ -304,18 +305,6 @@ internal static class ParquetFileWriter
         {
             await rg.WriteAllPartsAsync<T>(df, values, def, rep, ct);
         }
-    }
-
-    /// <summary>Delta file statistics for top-level primitive columns.</summary>
-    internal static string Stats(StructType schema, IReadOnlyList<IReadOnlyDictionary<string, object?>> rows)
-    {
-        var stats = new StatsBuilder(schema);
-        foreach (var row in rows)
-        {
-            stats.Add(row);
-        }
-
-        return stats.ToJson();
     }
 
     /// <summary>Delta file statistics gathered row by row: numRecords, and per top-level primitive column its null count

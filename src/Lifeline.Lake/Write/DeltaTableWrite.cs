@@ -269,14 +269,13 @@ public sealed partial class DeltaTable
             partitionValues[c] = ValueConverter.FormatPartitionValue(rows[0].TryGetValue(c, out var v) ? v : null);
         }
 
-        return WriteFileAsync(dataSchema, partitionColumns, partitionValues, (rows, null), dataChange: true, ct);
+        return WriteFileAsync(dataSchema, partitionColumns, partitionValues, ParquetFileWriter.Enumerate(rows), dataChange: true, ct);
     }
 
-    /// <summary>Writes the rows (a list, or a stream of them: OPTIMIZE's, so a compacted file's rows are never all in
-    /// memory) as one Parquet file in the partition <paramref name="partitionValues"/> names (its text, in
-    /// <paramref name="partitionColumns"/>' order) and returns its add action.</summary>
+    /// <summary>Writes the rows, as they come (OPTIMIZE's are never all in memory), as one Parquet file in the partition
+    /// <paramref name="partitionValues"/> names (its text, in <paramref name="partitionColumns"/>' order) and returns its add action.</summary>
     private async Task<AddAction> WriteFileAsync(StructType dataSchema, IReadOnlyList<string> partitionColumns, Dictionary<string, string?> partitionValues,
-        (IReadOnlyList<IReadOnlyDictionary<string, object?>>? List, IAsyncEnumerable<IReadOnlyDictionary<string, object?>>? Stream) rows, bool dataChange, CancellationToken ct)
+        IAsyncEnumerable<IReadOnlyDictionary<string, object?>> rows, bool dataChange, CancellationToken ct)
     {
         var dir = new StringBuilder();
         foreach (var c in partitionColumns)
@@ -286,9 +285,7 @@ public sealed partial class DeltaTable
         }
 
         var relative = dir + $"part-00000-{Guid.NewGuid()}.c000.snappy.parquet";
-        var (data, stats) = rows.Stream is { } stream
-            ? await ParquetFileWriter.WriteAsync(dataSchema, stream, ct)
-            : await ParquetFileWriter.WriteAsync(dataSchema, rows.List!, ct);
+        var (data, stats) = await ParquetFileWriter.WriteAsync(dataSchema, rows, ct);
         await Store.PutAsync(Root + relative, data, ct);
         return new AddAction
         {

@@ -49,6 +49,12 @@ public sealed record ChangeProtectorOptions
     /// shorter); default 5 s.</summary>
     public TimeSpan MaxGather { get; init; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>Least time between the starts of two backups of a registry, configuration or jobs component under
+    /// continuous change: a change after a quiet spell is backed up after the debounce, changes within this interval
+    /// of the last backup wait for its end and go in one backup. Default the policy's <c>coalesce</c>, else 1 minute
+    /// (what the plan checker counts in the component's recovery point).</summary>
+    public TimeSpan? BackupInterval { get; init; }
+
     /// <summary>The safety-net rescan of the configuration files (a watcher can miss events); default 5 s.</summary>
     public TimeSpan ConfigurationRescan { get; init; } = TimeSpan.FromSeconds(5);
 
@@ -201,6 +207,7 @@ public sealed class ChangeProtector : IDeploymentService, IAsyncDisposable
 
             var secondary = named.FirstOrDefault(n => n.Role == "secondary").Location ?? named[0].Location;
             var gather = Min(policy.Coalesce ?? _options.MaxGather, _options.MaxGather);
+            var interval = _options.BackupInterval ?? policy.Coalesce ?? TimeSpan.FromMinutes(1);
             switch (PlanChecker.KindOf(c))
             {
                 case ComponentKind.LakeTable:
@@ -214,13 +221,13 @@ public sealed class ChangeProtector : IDeploymentService, IAsyncDisposable
                     if (_options.Registry?.ApiUrl is null && string.IsNullOrEmpty(registry.PostgresConnectionString))
                     {
                         var db = Path.GetFullPath(Path.Combine(registry.DataDirectory, NativeBackup.DatabaseFile));
-                        _watched.Add(new Watched(c.Name, ComponentKind.Registry, secondary.Name, gather, () => RegistryStamp(db), null, TimeSpan.Zero));
+                        _watched.Add(new Watched(c.Name, ComponentKind.Registry, secondary.Name, gather, interval, () => RegistryStamp(db), null, TimeSpan.Zero));
                     }
                     else if (_options.Registry?.ApiUrl is null && registry.PostgresConnectionString is { Length: > 0 } postgres)
                     {
                         // PostgreSQL metadata: a cheap query every second (streaming replication is the real tool: docs/protection.md)
                         var stamp = new PostgresChangeStamp(postgres);
-                        _watched.Add(new Watched(c.Name, ComponentKind.Registry, secondary.Name, gather, stamp.Stamp, null, _options.PostgresPollInterval));
+                        _watched.Add(new Watched(c.Name, ComponentKind.Registry, secondary.Name, gather, interval, stamp.Stamp, null, _options.PostgresPollInterval));
                     }
 
                     break;
@@ -229,11 +236,11 @@ public sealed class ChangeProtector : IDeploymentService, IAsyncDisposable
                     var jobsBase = Path.GetFullPath(_options.Jobs?.BaseDirectory ?? Directory.GetCurrentDirectory());
                     var planFile = _options.Jobs?.PlanFile is { } pf ? Path.GetFullPath(Path.Combine(jobsBase, pf)) : null;
                     var store = _options.Jobs?.JobStore is { } js ? Path.GetFullPath(Path.Combine(jobsBase, js)) : null;
-                    _watched.Add(new Watched(c.Name, ComponentKind.Jobs, secondary.Name, gather, () => JobsStamp(c, jobsBase, planFile, store), null, _options.ConfigurationRescan));
+                    _watched.Add(new Watched(c.Name, ComponentKind.Jobs, secondary.Name, gather, interval, () => JobsStamp(c, jobsBase, planFile, store), null, _options.ConfigurationRescan));
                     break;
                 case ComponentKind.Configuration:
                     var config = new ConfigurationComponent(c, _options.Configuration);
-                    _watched.Add(new Watched(c.Name, ComponentKind.Configuration, secondary.Name, gather, () => ConfigurationStamp(config),
+                    _watched.Add(new Watched(c.Name, ComponentKind.Configuration, secondary.Name, gather, interval, () => ConfigurationStamp(config),
                         WatchDirectories(c, _options.Configuration), _options.ConfigurationRescan));
                     break;
             }
@@ -695,6 +702,8 @@ public sealed class ChangeProtector : IDeploymentService, IAsyncDisposable
                 continue;
             }
 
+            w.LastBackup = now;
+
             Log.ChangeDetected(_logger, w.Name);
             var versions = _tables.ToDictionary(t => t.Name, t => t.Known); // read before the registry is captured
             try
@@ -727,7 +736,7 @@ public sealed class ChangeProtector : IDeploymentService, IAsyncDisposable
                     w.Error = OneLine(e);
                 }
 
-                w.MarkChanged(now); // tried again after the debounce
+                w.MarkChanged(now); // tried again once the interval since this attempt has passed
                 Log.ProtectionFailed(_logger, w.Name, w.Error);
             }
         }
@@ -1050,8 +1059,8 @@ public sealed class ChangeProtector : IDeploymentService, IAsyncDisposable
 
     /// <summary>A component whose change is detected by a stamp (files' sizes and times, or the configuration's
     /// fingerprints): a watcher or a poll marks it changed; it is due once quiet for the debounce or gathered for
-    /// its maximum.</summary>
-    private sealed class Watched(string name, ComponentKind kind, string secondary, TimeSpan maxGather, Func<string> stamp, IReadOnlyList<(string Directory, bool Recursive)>? directories, TimeSpan rescanEvery) : IDisposable
+    /// its maximum, and no sooner than its interval after the last backup started.</summary>
+    private sealed class Watched(string name, ComponentKind kind, string secondary, TimeSpan maxGather, TimeSpan interval, Func<string> stamp, IReadOnlyList<(string Directory, bool Recursive)>? directories, TimeSpan rescanEvery) : IDisposable
     {
         private readonly List<FileSystemWatcher> _watchers = [];
         private readonly Lock _lock = new();
@@ -1068,6 +1077,9 @@ public sealed class ChangeProtector : IDeploymentService, IAsyncDisposable
         public string? Point { get; set; }
         public DateTimeOffset? PointTime { get; set; }
         public string? Error { get; set; }
+
+        /// <summary>When the last backup started (null before the first: a start backs up at once).</summary>
+        public DateTimeOffset? LastBackup { get; set; }
 
         public string Stamp() => stamp();
 
@@ -1141,7 +1153,8 @@ public sealed class ChangeProtector : IDeploymentService, IAsyncDisposable
         {
             lock (_lock)
             {
-                return _firstChange is { } first && (now - _lastChange >= debounce || now - first >= maxGather);
+                return _firstChange is { } first && (now - _lastChange >= debounce || now - first >= maxGather)
+                    && (LastBackup is not { } last || now - last >= interval);
             }
         }
 

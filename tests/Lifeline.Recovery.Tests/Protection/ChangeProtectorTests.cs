@@ -130,6 +130,39 @@ public sealed class ChangeProtectorTests
     }
 
     [Fact]
+    public async Task RegistryWrites_EveryFewHundredMilliseconds_AreBackedUpAtMostOncePerCoalesce()
+    {
+        // writes spaced wider than the debounce (200 ms) each look quiet; the policy's coalesce (2 s) is the least time
+        // between two backups, so eight seconds of them make about four backups, not one per write
+        await using var f = await ProtectionFixture.CreateAsync(registry: true);
+        await f.SeedLakeAsync();
+        await using var registry = await RegistryTestServer.StartAsync(f.RegistryDirectory);
+        await registry.Client().CreateRegisteredModelAsync("first");
+        await using var sut = f.CreateSut();
+        await sut.StartAsync(CancellationToken.None);
+        await ProtectionFixture.WaitForAsync(() => sut.Counters.RegistryBackups >= 1, "the start's registry backup");
+        var before = sut.Counters.RegistryBackups;
+
+        var writes = 0;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        using var pace = new PeriodicTimer(TimeSpan.FromMilliseconds(400)); // the load's pace, not a synchronisation
+        while (clock.Elapsed < TimeSpan.FromSeconds(8))
+        {
+            await registry.Client().CreateRegisteredModelAsync($"model-{writes++}");
+            await pace.WaitForNextTickAsync();
+        }
+
+        var afterWrites = sut.Counters.RegistryBackups;
+        await ProtectionFixture.WaitForAsync(() => sut.Counters.RegistryBackups > afterWrites, "the backup of the last writes", seconds: 20);
+        var backups = sut.Counters.RegistryBackups - before;
+        Assert.True(writes >= 15, $"{writes} writes");
+        Assert.InRange(backups, 2, 6); // 8 s / 2 s, the first may come at once, and the last writes' own
+        var last = sut.Positions.Single(p => p.Component == "registry");
+        var inB = await Lifeline.Recovery.Locations.PointCatalog.ListAsync(f.Locations, "b", "registry", CancellationToken.None);
+        Assert.Contains(inB.Points, p => p.Point.Id == last.Point);
+    }
+
+    [Fact]
     public async Task RegistryOnPostgres_Write_IsDetectedByTheChangeQueryAndBackedUp()
     {
         await using var schema = await Lifeline.Recovery.Tests.Scheduling.PostgresSchema.CreateAsync();

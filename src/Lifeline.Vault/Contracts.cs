@@ -80,6 +80,10 @@ public sealed record VaultOpenOptions
     /// <see cref="PackReadBackException"/> when it is not what was written. Default true (docs/verification.md).
     /// </summary>
     public bool ReadBackPacks { get; init; } = true;
+
+    /// <summary>The pool of the backup's and the copy's large buffers; default the process's shared one
+    /// (<c>VaultBuffers.Runs</c>). Tests pass a pool that checks each buffer goes back once.</summary>
+    internal System.Buffers.ArrayPool<byte>? BufferPool { get; init; }
 }
 
 /// <summary>What to back up.</summary>

@@ -30,14 +30,36 @@ internal sealed class FaultStore(IObjectStore inner) : IObjectStore
             ? throw new IOException($"injected fault: renewal of {key}")
             : inner.PutAsync(key, data, cancellationToken);
 
-    public Task<bool> PutIfAbsentAsync(string key, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
+    /// <summary>Pack puts wait for this before they go on (or fail); default none.</summary>
+    public Task? HoldPackPuts { get; set; }
+
+    private int _packPutsWaiting;
+
+    /// <summary>Pack puts waiting on <see cref="HoldPackPuts"/> now.</summary>
+    public int PackPutsWaiting => Volatile.Read(ref _packPutsWaiting);
+
+    public async Task<bool> PutIfAbsentAsync(string key, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
     {
-        if (key.StartsWith("data/", StringComparison.Ordinal) && Interlocked.Increment(ref _packPuts) >= FailPackPutFrom)
+        var pack = key.StartsWith("data/", StringComparison.Ordinal);
+        if (pack && HoldPackPuts is { } hold)
+        {
+            Interlocked.Increment(ref _packPutsWaiting);
+            try
+            {
+                await hold;
+            }
+            finally
+            {
+                Interlocked.Decrement(ref _packPutsWaiting);
+            }
+        }
+
+        if (pack && Interlocked.Increment(ref _packPuts) >= FailPackPutFrom)
         {
             throw new IOException($"injected fault: put of pack {key}");
         }
 
-        return inner.PutIfAbsentAsync(key, data, cancellationToken);
+        return await inner.PutIfAbsentAsync(key, data, cancellationToken);
     }
 
     /// <summary>Fail the Nth read of a pack (GetAsync or OpenReadAsync, 1-based) and every later one.</summary>
@@ -65,8 +87,13 @@ internal sealed class FaultStore(IObjectStore inner) : IObjectStore
         return inner.PutStreamIfAbsentAsync(key, content, cancellationToken);
     }
 
+    private int _packStreams;
+
+    /// <summary>Packs opened for streaming (OpenReadAsync: what a copy reads whole packs or ranges with) so far.</summary>
+    public int PackStreamsOpened => Volatile.Read(ref _packStreams);
+
     public Task<ObjectReadStream> OpenReadAsync(string key, long offset = 0, long? length = null, CancellationToken cancellationToken = default)
-        => key.StartsWith("data/", StringComparison.Ordinal) && Interlocked.Increment(ref _packGets) >= FailPackGetFrom
+        => key.StartsWith("data/", StringComparison.Ordinal) && Interlocked.Increment(ref _packStreams) > 0 && Interlocked.Increment(ref _packGets) >= FailPackGetFrom
             ? throw new IOException($"injected fault: read of pack {key}")
             : inner.OpenReadAsync(key, offset, length, cancellationToken);
 

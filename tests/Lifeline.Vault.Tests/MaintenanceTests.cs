@@ -259,6 +259,51 @@ public sealed class MaintenanceTests
     }
 
     [Fact]
+    public async Task Copy_FailingWhileWorkersWaitForAnUploadSlot_ReturnsEveryBufferToItsPoolExactlyOnce()
+    {
+        // Whole packs of a shared-key copy: four uploads hold the slots (their puts held), both workers hold a pack
+        // waiting for a slot, then the puts fail and the run is cancelled. A cancelled wait used to give the buffer back
+        // and the worker gave it back again; in the process's shared pool the one array was then lent twice and a later
+        // backup's packs overwrote each other (the CI failure of 2026-12-02: "damaged on read-back").
+        using var tmp = new TempDir();
+        var srcStore = new FaultStore(Vaults.Store(tmp, "primary"));
+        await using var src = await Vaults.CreateAsync(srcStore);
+        var dir = tmp.Sub("src");
+        for (var i = 0; i < 12; i++)
+        {
+            File.WriteAllBytes(Path.Combine(dir, $"f{i}.bin"), Vaults.RandomBytes(900_000, 100 + i)); // a pack or more each
+        }
+
+        await src.BackupAsync(new BackupRequest { Paths = [dir] });
+        var destStore = new FaultStore(Vaults.Store(tmp, "secondary")); // not a file-system store itself: four upload slots
+        var ledger = new LedgerPool();
+        await using var dest = await VaultRepository.InitAsync(destStore, Vaults.Password, Vaults.Small with { CopyChunkerParamsFrom = src, CopyMasterKeyFrom = src },
+            new VaultOpenOptions { Host = "test-host", Workers = 2, BufferPool = ledger });
+        var hold = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        destStore.HoldPackPuts = hold.Task;
+        destStore.FailPackPutFrom = 1;
+
+        var before = srcStore.PackStreamsOpened; // the backup's read-backs
+
+        var copy = src.CopyToAsync(dest);
+        // 9 packs read = 4 in uploads, 2 in the workers' hands, 2 in the channel, 1 in the reader's
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!(destStore.PackPutsWaiting == 4 && srcStore.PackStreamsOpened - before == 9))
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"the copy did not fill its pipeline: {destStore.PackPutsWaiting} puts held, {srcStore.PackStreamsOpened - before} packs read");
+            Assert.False(copy.IsCompleted, "the copy ended before its pipeline filled");
+            await Task.Delay(10); // polling a condition with a deadline
+        }
+
+        hold.SetResult();
+        var e = await Assert.ThrowsAsync<IOException>(() => copy);
+
+        Assert.Contains("injected fault: put of pack", e.Message, StringComparison.Ordinal);
+        Assert.Empty(ledger.WrongReturns);
+        Assert.Equal(0, ledger.Outstanding);
+    }
+
+    [Fact]
     public async Task Copy_ToAVaultSharingTheMasterKey_WritesWholePacksAsTheyAreAndRestores()
     {
         using var tmp = new TempDir();

@@ -46,6 +46,21 @@ public sealed class RunsPoolTests
     }
 
     [Fact]
+    public void Return_TheSameArrayTwice_RefusesTheSecondAndLendsItOnlyOnce()
+    {
+        var pool = Pool();
+        var array = pool.Rent(1 << 20);
+        pool.Return(array);
+
+        var e = Assert.Throws<InvalidOperationException>(() => pool.Return(array));
+
+        Assert.Contains("returned to the vault's pool twice", e.Message, StringComparison.Ordinal);
+        Assert.Equal(1, pool.Kept);
+        Assert.Same(array, pool.Rent(1 << 20));
+        Assert.NotSame(array, pool.Rent(1 << 20)); // a second renter gets its own array
+    }
+
+    [Fact]
     public void Rent_AfterEverythingAgedOut_AllocatesAfresh()
     {
         var pool = Pool();

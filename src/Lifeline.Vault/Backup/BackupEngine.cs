@@ -65,7 +65,7 @@ internal sealed class BackupEngine : IDisposable
         // with fewer per size, chunks beyond it would be fresh large-object garbage. The runs' shared pool, so the next
         // run reuses these buffers (docs/vault.md, "Memory"); a private one when more workers than it holds are asked.
         var perBucket = Math.Max(VaultBuffers.PerBucket, (Workers * 5) + 2);
-        _pool = perBucket <= VaultBuffers.RunsPerBucket ? VaultBuffers.Runs : System.Buffers.ArrayPool<byte>.Create(32 * 1024 * 1024, perBucket);
+        _pool = repo.Options.BufferPool ?? (perBucket <= VaultBuffers.RunsPerBucket ? VaultBuffers.Runs : System.Buffers.ArrayPool<byte>.Create(32 * 1024 * 1024, perBucket));
         _packCapacity = repo.Config.PackSize;
     }
 

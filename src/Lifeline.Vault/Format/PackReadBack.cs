@@ -117,7 +117,7 @@ internal static class PackReadBack
     /// (read in 1 MiB pieces into one pooled buffer) proves what the hash and the header check prove, without a second
     /// SHA-256 of the pack and without a pack-sized array per read.
     /// </summary>
-    public static async Task VerifySameBytesAsync(IObjectStore store, BlobId id, ReadOnlyMemory<byte> written, string phase, CancellationToken ct)
+    public static async Task VerifySameBytesAsync(IObjectStore store, BlobId id, ReadOnlyMemory<byte> written, string phase, ArrayPool<byte> pool, CancellationToken ct)
     {
         const int Piece = 1024 * 1024;
         ObjectReadStream stream;
@@ -130,7 +130,7 @@ internal static class PackReadBack
             throw new PackReadBackException(id.ToString(), store.Location, phase, "it is not there (the write was lost)");
         }
 
-        var buffer = VaultBuffers.Runs.Rent(Piece);
+        var buffer = pool.Rent(Piece);
         try
         {
             await using (stream)
@@ -155,7 +155,7 @@ internal static class PackReadBack
         }
         finally
         {
-            VaultBuffers.Runs.Return(buffer);
+            pool.Return(buffer);
         }
     }
 }

@@ -162,6 +162,15 @@ internal sealed class TrimmingArrayPool : ArrayPool<byte>
         {
             lock (_arrays)
             {
+                for (var i = 0; i < _count; i++)
+                {
+                    if (ReferenceEquals(_arrays[i], array))
+                    {
+                        // kept, it would be lent to two renters at once: their bytes would overwrite each other's
+                        throw new InvalidOperationException("a buffer was returned to the vault's pool twice (a bug in its caller); the pool did not keep it again");
+                    }
+                }
+
                 if (_count < _arrays.Length)
                 {
                     _arrays[_count] = array;

@@ -27,7 +27,7 @@ internal sealed class CopyEngine(VaultRepository src, VaultRepository dest, Copy
     private readonly Dictionary<BlobId, SourcePack> _plan = [];
     private readonly List<SourcePack> _order = [];
     private readonly HashSet<BlobId> _visited = [];
-    private readonly ArrayPool<byte> _pool = VaultBuffers.Runs;
+    private readonly ArrayPool<byte> _pool = dest.Options.BufferPool ?? VaultBuffers.Runs;
     private readonly Lock _gate = new();
     private readonly List<(BlobId Pack, IReadOnlyList<PackEntry> Entries)> _pendingIndex = [];
     private readonly List<Task> _uploads = [];
@@ -372,21 +372,23 @@ internal sealed class CopyEngine(VaultRepository src, VaultRepository dest, Copy
         }
     }
 
-    /// <summary>Starts one upload when a slot is free; the upload owns <paramref name="bytes"/> and calls <paramref name="release"/> when done.</summary>
-    private async Task StartUploadAsync(BlobId id, ReadOnlyMemory<byte> bytes, IReadOnlyList<PackEntry> entries, Action release, CancellationToken token)
+    /// <summary>Waits for a free upload slot; <see cref="StartUpload"/> then takes it. When the wait throws (the run
+    /// was cancelled), nothing was handed over: the caller still owns its bytes.</summary>
+    private async Task WaitForUploadSlotAsync(CancellationToken token)
     {
         var t0 = Stopwatch.GetTimestamp();
-        try
-        {
-            await _uploadSlots.WaitAsync(token);
-        }
-        catch
-        {
-            release();
-            throw;
-        }
-
+        await _uploadSlots.WaitAsync(token);
         Interlocked.Add(ref _waitUpload, Stopwatch.GetTimestamp() - t0);
+    }
+
+    /// <summary>Starts one upload in the slot <see cref="WaitForUploadSlotAsync"/> took; from here the upload owns
+    /// <paramref name="bytes"/> and calls <paramref name="release"/> once when done, whatever happens (it does not throw).
+    /// Handing over at one point, after the only wait, is what keeps a buffer from being returned twice: it was, when a
+    /// cancelled wait released the bytes and the caller, seeing the wait throw, returned them again. The copy's pool is
+    /// shared by every run of the process, so the same array was lent twice later and corrupted a later backup's packs
+    /// (caught by the read-back).</summary>
+    private void StartUpload(BlobId id, ReadOnlyMemory<byte> bytes, IReadOnlyList<PackEntry> entries, Action release)
+    {
         var upload = Guard(async () =>
         {
             try
@@ -413,7 +415,7 @@ internal sealed class CopyEngine(VaultRepository src, VaultRepository dest, Copy
         if (_dest.Options.ReadBackPacks)
         {
             t0 = Stopwatch.GetTimestamp();
-            await PackReadBack.VerifySameBytesAsync(_dest.Store, id, bytes, "after-copy", token);
+            await PackReadBack.VerifySameBytesAsync(_dest.Store, id, bytes, "after-copy", _pool, token);
             Interlocked.Add(ref _readBackTicks, Stopwatch.GetTimestamp() - t0);
             Interlocked.Increment(ref _readBack);
         }
@@ -496,8 +498,10 @@ internal sealed class CopyEngine(VaultRepository src, VaultRepository dest, Copy
                 Interlocked.Add(ref engine._pack, Stopwatch.GetTimestamp() - t);
                 Count(header);
                 Interlocked.Increment(ref engine._packsWhole);
+                // the buffer is still ours (the caller returns it) until the upload starts with it
+                await engine.WaitForUploadSlotAsync(token);
                 var buffer = read.Buffer;
-                await engine.StartUploadAsync(pack.Id, bytes, header, () => engine._pool.Return(buffer), token);
+                engine.StartUpload(pack.Id, bytes, header, () => engine._pool.Return(buffer));
                 return true;
             }
 
@@ -646,8 +650,9 @@ internal sealed class CopyEngine(VaultRepository src, VaultRepository dest, Copy
             var t = Stopwatch.GetTimestamp();
             var (id, bytes) = builder.Finish(engine._dest.Key.Data);
             Interlocked.Add(ref engine._pack, Stopwatch.GetTimestamp() - t);
+            await engine.WaitForUploadSlotAsync(token); // until it starts, the builder is ours (ReturnPending disposes it)
             _builder = null;
-            await engine.StartUploadAsync(id, bytes, [.. builder.Entries], builder.Dispose, token);
+            engine.StartUpload(id, bytes, [.. builder.Entries], builder.Dispose);
         }
 
         public void ReturnPending()

@@ -9,7 +9,7 @@ namespace Lifeline.Vault.Tests;
 internal sealed class LedgerPool : ArrayPool<byte>
 {
     private readonly Lock _gate = new();
-    private readonly HashSet<byte[]> _out = new(ReferenceEqualityComparer.Instance);
+    private readonly Dictionary<byte[], string> _out = new(ReferenceEqualityComparer.Instance);
     private readonly List<string> _wrong = [];
 
     public int Outstanding
@@ -19,6 +19,18 @@ internal sealed class LedgerPool : ArrayPool<byte>
             lock (_gate)
             {
                 return _out.Count;
+            }
+        }
+    }
+
+    /// <summary>Where each array still out was rented (for the failure message).</summary>
+    public string OutstandingRenters
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return string.Join("\n---\n", _out.Values);
             }
         }
     }
@@ -39,7 +51,7 @@ internal sealed class LedgerPool : ArrayPool<byte>
         var array = new byte[Math.Max(minimumLength, 16)];
         lock (_gate)
         {
-            _out.Add(array);
+            _out.Add(array, Environment.StackTrace);
         }
 
         return array;

@@ -303,6 +303,40 @@ public sealed class MaintenanceTests
         Assert.Equal(0, ledger.Outstanding);
     }
 
+    [Theory]
+    [InlineData(1, false)]
+    [InlineData(4, false)]
+    [InlineData(9, false)]
+    [InlineData(1, true)]
+    [InlineData(4, true)]
+    [InlineData(9, true)]
+    public async Task BackupAndCopy_FailingAtTheNthPackPut_ReturnEveryBufferExactlyOnce(int failAt, bool sharedMasterKey)
+    {
+        using var tmp = new TempDir();
+        var dir = tmp.Sub("src");
+        for (var i = 0; i < 12; i++)
+        {
+            File.WriteAllBytes(Path.Combine(dir, $"f{i}.bin"), Vaults.RandomBytes(900_000, 200 + i));
+        }
+
+        var backupLedger = new LedgerPool();
+        var srcStore = new FaultStore(Vaults.Store(tmp, "primary")) { FailPackPutFrom = failAt };
+        await using var src = await VaultRepository.InitAsync(srcStore, Vaults.Password, Vaults.Small, new VaultOpenOptions { Host = "test-host", BufferPool = backupLedger });
+        await Assert.ThrowsAsync<IOException>(() => src.BackupAsync(new BackupRequest { Paths = [dir] }));
+        Assert.Empty(backupLedger.WrongReturns);
+        Assert.True(backupLedger.Outstanding == 0, backupLedger.OutstandingRenters);
+
+        srcStore.FailPackPutFrom = null;
+        await src.BackupAsync(new BackupRequest { Paths = [dir] });
+        var copyLedger = new LedgerPool();
+        var destStore = new FaultStore(Vaults.Store(tmp, "secondary")) { FailPackPutFrom = failAt };
+        await using var dest = await VaultRepository.InitAsync(destStore, Vaults.Password, Vaults.Small with { CopyChunkerParamsFrom = src, CopyMasterKeyFrom = sharedMasterKey ? src : null },
+            new VaultOpenOptions { Host = "test-host", BufferPool = copyLedger });
+        await Assert.ThrowsAsync<IOException>(() => src.CopyToAsync(dest));
+        Assert.Empty(copyLedger.WrongReturns);
+        Assert.True(copyLedger.Outstanding == 0, copyLedger.OutstandingRenters);
+    }
+
     [Fact]
     public async Task Copy_ToAVaultSharingTheMasterKey_WritesWholePacksAsTheyAreAndRestores()
     {

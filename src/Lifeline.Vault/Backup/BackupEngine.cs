@@ -190,6 +190,12 @@ internal sealed class BackupEngine : IDisposable
             }
         }
 
+        // a failed run leaves jobs in the channel that no worker took: their buffers and holds go back
+        while (_jobs.Reader.TryRead(out var left))
+        {
+            left.Done(_pool);
+        }
+
         Task[] uploads;
         lock (_uploads)
         {
@@ -624,7 +630,15 @@ internal sealed class BackupEngine : IDisposable
         {
             var buffer = _pool.Rent(bytes.Length);
             bytes.CopyTo(buffer, 0);
-            await _jobs.Writer.WriteAsync(new BlobJob(BlobType.Tree, id, buffer, bytes.Length), Token);
+            try
+            {
+                await _jobs.Writer.WriteAsync(new BlobJob(BlobType.Tree, id, buffer, bytes.Length), Token);
+            }
+            catch
+            {
+                _pool.Return(buffer);
+                throw;
+            }
         }
 
         return id;
@@ -752,7 +766,16 @@ internal sealed class BackupEngine : IDisposable
                     owner.ChunkSent();
                     _segment.Retain();
                     var t3 = System.Diagnostics.Stopwatch.GetTimestamp();
-                    await _jobs.Writer.WriteAsync(new BlobJob(BlobType.Data, default, buf, cut, chunkRef, owner, _segment, start), Token);
+                    try
+                    {
+                        await _jobs.Writer.WriteAsync(new BlobJob(BlobType.Data, default, buf, cut, chunkRef, owner, _segment, start), Token);
+                    }
+                    catch
+                    {
+                        _segment.Release(); // the job never reached the workers: its hold goes with it
+                        throw;
+                    }
+
                     _tWaitWorkers += System.Diagnostics.Stopwatch.GetTimestamp() - t3;
 
                     start += cut;

@@ -6,36 +6,12 @@ namespace Lifeline.Vault.Format;
 
 /// <summary>
 /// Reads a pack back from its store right after it was written (docs/verification.md, "Read-back"): the bytes must
-/// hash to the pack's id (computed when the pack was built, so the read costs one SHA-256 of the pack and no second
-/// hash of the data), and its header must decrypt and list the blobs that were written. Identical bytes under an
-/// authenticated header decrypt as the writer sealed them, so the blobs are not decrypted one by one.
+/// be those that were hashed to the pack's id (checked by an XXH128 digest taken when the pack was built, or by a byte
+/// comparison where the writer still holds them), and its header must decrypt and list the blobs that were written.
+/// Identical bytes under an authenticated header decrypt as the writer sealed them, so the blobs are not decrypted one by one.
 /// </summary>
 internal static class PackReadBack
 {
-    /// <summary>Throws <see cref="PackReadBackException"/> when the stored pack is not the one written.</summary>
-    public static async Task VerifyAsync(IObjectStore store, BlobId id, int expectedLength, IReadOnlyList<PackEntry> entries, Sealer sealer, string phase, CancellationToken ct)
-    {
-        byte[] stored;
-        try
-        {
-            stored = await store.GetAsync(VaultRepository.PackKey(id), cancellationToken: ct);
-        }
-        catch (ObjectNotFoundException)
-        {
-            throw new PackReadBackException(id.ToString(), store.Location, phase, "it is not there (the write was lost)");
-        }
-
-        Verify(store, id, expectedLength, stored.Length, lengthExact: true, stored, entries, sealer, phase);
-    }
-
-    /// <summary>
-    /// As <see cref="VerifyAsync(IObjectStore, BlobId, int, IReadOnlyList{PackEntry}, Sealer, string, CancellationToken)"/>,
-    /// reading the pack into a buffer of <paramref name="pool"/> instead of a fresh array (no large-object garbage
-    /// per pack).
-    /// </summary>
-    public static Task VerifyAsync(IObjectStore store, BlobId id, int expectedLength, IReadOnlyList<PackEntry> entries, Sealer sealer, string phase, ArrayPool<byte> pool, CancellationToken ct) =>
-        VerifyPooledAsync(store, id, expectedLength, digest: null, entries, sealer, phase, pool, ct);
-
     /// <summary>
     /// The digest that stands in for a second SHA-256 of a pack in the read-back: XXH128 of the bytes, taken right
     /// after they were hashed to name the pack (so over the very bytes the id is the SHA-256 of). Stored bytes with the
@@ -46,17 +22,12 @@ internal static class PackReadBack
     public static UInt128 Digest(ReadOnlySpan<byte> pack) => System.IO.Hashing.XxHash128.HashToUInt128(pack);
 
     /// <summary>
-    /// As the pooled <see cref="VerifyAsync(IObjectStore, BlobId, int, IReadOnlyList{PackEntry}, Sealer, string, ArrayPool{byte}, CancellationToken)"/>,
-    /// for a writer that took <paramref name="digest"/> (<see cref="Digest"/>) when it named the pack: the stored bytes
-    /// must have that digest (in place of hashing them to the id once more) and the header must decrypt and list the
-    /// blobs written.
+    /// Throws <see cref="PackReadBackException"/> when the stored pack is not the one written, for a writer that took
+    /// <paramref name="digest"/> (<see cref="Digest"/>) when it named the pack: the stored bytes, read into a buffer of
+    /// <paramref name="pool"/> (no large-object garbage per pack), must have that digest (in place of hashing them to
+    /// the id once more) and the header must decrypt and list the blobs written.
     /// </summary>
-    public static Task VerifyDigestAsync(IObjectStore store, BlobId id, int expectedLength, UInt128 digest, IReadOnlyList<PackEntry> entries, Sealer sealer, string phase, ArrayPool<byte> pool, CancellationToken ct) =>
-        VerifyPooledAsync(store, id, expectedLength, digest, entries, sealer, phase, pool, ct);
-
-    /// <summary>Reads the pack into a buffer of <paramref name="pool"/> and verifies it: against <paramref name="digest"/>
-    /// when given, else by hashing it to its id.</summary>
-    private static async Task VerifyPooledAsync(IObjectStore store, BlobId id, int expectedLength, UInt128? digest, IReadOnlyList<PackEntry> entries, Sealer sealer, string phase, ArrayPool<byte> pool, CancellationToken ct)
+    public static async Task VerifyDigestAsync(IObjectStore store, BlobId id, int expectedLength, UInt128 digest, IReadOnlyList<PackEntry> entries, Sealer sealer, string phase, ArrayPool<byte> pool, CancellationToken ct)
     {
         // one byte more than expected, so that a longer pack is seen
         var buffer = pool.Rent(expectedLength + 1);
@@ -81,7 +52,7 @@ internal static class PackReadBack
         }
     }
 
-    private static void Verify(IObjectStore store, BlobId id, int expectedLength, long storedLength, bool lengthExact, ReadOnlySpan<byte> stored, IReadOnlyList<PackEntry> entries, Sealer sealer, string phase, UInt128? digest = null)
+    private static void Verify(IObjectStore store, BlobId id, int expectedLength, long storedLength, bool lengthExact, ReadOnlySpan<byte> stored, IReadOnlyList<PackEntry> entries, Sealer sealer, string phase, UInt128 digest)
     {
         if (storedLength != expectedLength)
         {
@@ -90,7 +61,7 @@ internal static class PackReadBack
                 : $"it reads back longer than the {expectedLength} bytes written");
         }
 
-        if (digest is { } expected ? Digest(stored) != expected : BlobId.Hash(stored) != id)
+        if (Digest(stored) != digest)
         {
             throw new PackReadBackException(id.ToString(), store.Location, phase, "its bytes do not hash to its id");
         }

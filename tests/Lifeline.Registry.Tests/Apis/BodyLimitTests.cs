@@ -6,7 +6,7 @@ using System.Text.Json;
 
 namespace Lifeline.Registry.Tests.Apis;
 
-/// <summary>Not run beside other tests: one of them reads the process's allocation counter.</summary>
+/// <summary>Not run beside other tests: BodyLimitTests and ArtifactStreamingTests read the process's allocation counter, which counts every test running at the time.</summary>
 [CollectionDefinition(nameof(BodyLimitCollection), DisableParallelization = true)]
 public sealed class BodyLimitCollection;
 

@@ -44,7 +44,7 @@ internal static class PackReadBack
                 throw new PackReadBackException(id.ToString(), store.Location, phase, "it is not there (the write was lost)");
             }
 
-            Verify(store, id, expectedLength, n, lengthExact: n <= expectedLength, buffer.AsSpan(0, Math.Min(n, expectedLength)), entries, sealer, phase, digest);
+            Verify(store, id, expectedLength, n, buffer.AsSpan(0, Math.Min(n, expectedLength)), entries, sealer, phase, digest);
         }
         finally
         {
@@ -52,11 +52,12 @@ internal static class PackReadBack
         }
     }
 
-    private static void Verify(IObjectStore store, BlobId id, int expectedLength, long storedLength, bool lengthExact, ReadOnlySpan<byte> stored, IReadOnlyList<PackEntry> entries, Sealer sealer, string phase, UInt128 digest)
+    private static void Verify(IObjectStore store, BlobId id, int expectedLength, int storedLength, ReadOnlySpan<byte> stored, IReadOnlyList<PackEntry> entries, Sealer sealer, string phase, UInt128 digest)
     {
         if (storedLength != expectedLength)
         {
-            throw new PackReadBackException(id.ToString(), store.Location, phase, lengthExact
+            // only one byte more than expected is read, so a longer pack's length is not known
+            throw new PackReadBackException(id.ToString(), store.Location, phase, storedLength < expectedLength
                 ? $"it reads back as {storedLength} bytes, {expectedLength} were written"
                 : $"it reads back longer than the {expectedLength} bytes written");
         }

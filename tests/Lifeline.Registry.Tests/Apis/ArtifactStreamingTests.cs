@@ -5,11 +5,11 @@ using System.Security.Cryptography;
 namespace Lifeline.Registry.Tests.Apis;
 
 /// <summary>
-/// Artifact uploads and downloads stream between HTTP and the store instead of buffering the artifact. Not run beside
-/// other tests: the round trip reads the process's allocation counter, which counts every test running at the time
-/// (a clean-clone run counted 33 MiB while other classes ran beside it; alone the round trip allocates about 4 MiB).
+/// Artifact uploads and downloads stream between HTTP and the store instead of buffering the artifact. The round trip
+/// reads the allocation counter, so the class runs alone (a clean-clone run beside other classes counted 33 MiB;
+/// alone the round trip allocates about 4 MiB).
 /// </summary>
-[Collection(nameof(BodyLimitCollection))]
+[Collection(nameof(AllocationCounterCollection))]
 public sealed class ArtifactStreamingTests
 {
     private const string ArtifactsApi = "/api/2.0/mlflow-artifacts/artifacts/";

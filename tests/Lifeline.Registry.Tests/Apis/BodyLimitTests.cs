@@ -6,16 +6,12 @@ using System.Text.Json;
 
 namespace Lifeline.Registry.Tests.Apis;
 
-/// <summary>Not run beside other tests: BodyLimitTests and ArtifactStreamingTests read the process's allocation counter, which counts every test running at the time.</summary>
-[CollectionDefinition(nameof(BodyLimitCollection), DisableParallelization = true)]
-public sealed class BodyLimitCollection;
-
 /// <summary>
 /// Per-endpoint body limits (JSON endpoints 1 MiB, log-batch 4 MiB, artifact uploads <c>MaxArtifactBytes</c>): a body
 /// over the limit is refused with 413 (401 first when the caller may not write) before it is read, and a body
 /// without a declared length is cut off at the limit, so a 200 MB body costs the server no memory.
 /// </summary>
-[Collection(nameof(BodyLimitCollection))]
+[Collection(nameof(AllocationCounterCollection))]
 public sealed class BodyLimitTests
 {
     private const long Huge = 200L << 20;

@@ -9,7 +9,8 @@
 # heap after the last GC of any kind, lifeline_gc_heap_after_last_gc_bytes, is kept in the CSV too, but it counts the
 # dead gen2 and large objects that only a full GC frees, so it rises between full GCs without a leak), open file
 # descriptors (/proc/PID/fd), threads, and up's CPU time (utime+stime of /proc/PID/stat, in clock ticks: per-process
-# CPU time is little affected by other load). bench/Lifeline.SoakPlot fits a line to each series after a 20 % warm-up and says whether it is flat (the
+# CPU time is little affected by other load), and the vault pool's idle buffers at the last full GC
+# (lifeline_vault_pool_idle_bytes_at_last_full_gc: live to the GC, not objects in use). bench/Lifeline.SoakPlot fits a line to each series after a 20 % warm-up and says whether it is flat (the
 # bound is in its header: memory rises < 5 % of its mean over the window, fds and threads < 2), and draws docs/soak.png.
 # Prints the table for docs/benchmarks.md, the load generator's summary and the registry writer's counts.
 # With TRACE_POOLS_AT=SECONDS, traces up's ArrayPool events for 40 s from that second of the run (dotnet-trace, in
@@ -60,7 +61,7 @@ writer=$!
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 dotnet "$openloop" "$scoring/score-lead" "$rate" "$duration" 16 "$work/body.json" >"$work/openloop.out" 2>"$work/openloop.err" &
 load=$!
-echo "seconds,rss_bytes,live_after_full_gc_bytes,fds,threads,cpu_ticks,heap_after_any_gc_bytes" >"$work/samples.csv"
+echo "seconds,rss_bytes,live_after_full_gc_bytes,fds,threads,cpu_ticks,heap_after_any_gc_bytes,pool_idle_at_full_gc_bytes" >"$work/samples.csv"
 started=$(date +%s); tracer=""
 while kill -0 "$load" 2>/dev/null; do
   if [ -n "${TRACE_POOLS_AT:-}" ] && [ -z "$tracer" ] && [ $(( $(date +%s) - started )) -ge "$TRACE_POOLS_AT" ]; then
@@ -76,9 +77,10 @@ while kill -0 "$load" 2>/dev/null; do
   metrics=$(curl -s -m 5 "$status/metrics" || true)
   live=$(awk '/^lifeline_gc_live_bytes_after_last_full_gc / {printf "%.0f", $2}' <<<"$metrics")
   heap=$(awk '/^lifeline_gc_heap_after_last_gc_bytes / {printf "%.0f", $2}' <<<"$metrics")
+  pool=$(awk '/^lifeline_vault_pool_idle_bytes_at_last_full_gc / {printf "%.0f", $2}' <<<"$metrics")
   # 0 before up's first full GC: not a sample of the live heap yet
   [ "${live:-0}" = 0 ] && live=NaN
-  [ -n "$rss" ] && [ -n "$ticks" ] && echo "$(date +%s),$rss,${live:-NaN},$fds,$threads,$ticks,${heap:-NaN}" >>"$work/samples.csv"
+  [ -n "$rss" ] && [ -n "$ticks" ] && echo "$(date +%s),$rss,${live:-NaN},$fds,$threads,$ticks,${heap:-NaN},${pool:-NaN}" >>"$work/samples.csv"
   sleep "$sample"
 done
 kill "$load" 2>/dev/null || true; wait "$load" || true

@@ -1,6 +1,8 @@
-// Reads the samples bench/soak.sh wrote (CSV: seconds,rss_bytes,live_after_full_gc_bytes,fds,threads[,cpu_ticks,...]), fits a least-squares
+// Reads the samples bench/soak.sh wrote (CSV: seconds,rss_bytes,live_after_full_gc_bytes,fds,threads[,cpu_ticks,heap_after_any_gc_bytes,
+// pool_idle_at_full_gc_bytes]), fits a least-squares
 // line to each series after the warm-up, prints a markdown table (start, end, fitted slope per hour, the rise the fitted
-// line makes over the measured window, the bound, flat or not) and draws the four series into one PNG. With the CPU
+// line makes over the measured window, the bound, flat or not) and draws the series into one PNG (with the pool column, a
+// fifth: the live heap less the vault pool's idle buffers). With the CPU
 // column (utime+stime of up in clock ticks of 1/100 s), it also prints up's CPU as % of one core over the window after
 // the warm-up and over its first and last fifth: a per-commit cost that grows with the table shows there.
 //
@@ -28,13 +30,22 @@ if (rows.Count < 10)
     return 1;
 }
 
-var series = new (string Name, string Unit, int Column, double Scale, bool Relative, double Bound)[]
+const double MiB = 1.0 / (1024 * 1024);
+var series = new List<(string Name, string Unit, Func<double[], double> Value, bool Relative, double Bound)>
 {
-    ("RSS", "MiB", 1, 1.0 / (1024 * 1024), true, 0.05),
-    ("managed heap live after full GC", "MiB", 2, 1.0 / (1024 * 1024), true, 0.05),
-    ("open file descriptors", "", 3, 1, false, 2),
-    ("threads", "", 4, 1, false, 2),
+    ("RSS", "MiB", r => r[1] * MiB, true, 0.05),
+    ("managed heap live after full GC", "MiB", r => r[2] * MiB, true, 0.05),
 };
+
+// with the pool column (soak.sh since 2026-12-03): the live heap less the vault pool's idle buffers at that GC, the
+// objects that stay; the pool keeps 16 and 32 MiB buffers for 30 s after their last use, which swings the live heap
+if (rows.All(r => r.Length > 7 && !double.IsNaN(r[7])))
+{
+    series.Add(("live after full GC less the vault pool's idle buffers", "MiB", r => (r[2] - r[7]) * MiB, true, 0.05));
+}
+
+series.Add(("open file descriptors", "", r => r[3], false, 2));
+series.Add(("threads", "", r => r[4], false, 2));
 
 var start = rows[0][0];
 var minutes = rows.Select(r => (r[0] - start) / 60).ToArray();
@@ -44,11 +55,11 @@ Console.WriteLine($"| series | at start | at end | fitted slope per hour | fitte
 Console.WriteLine("|---|---:|---:|---:|---:|---:|---|");
 var flatAll = true;
 const int Width = 900, Height = 300;
-using var surface = SkiaSharp.SKSurface.Create(new SkiaSharp.SKImageInfo(Width, Height * series.Length));
-for (var s = 0; s < series.Length; s++)
+using var surface = SkiaSharp.SKSurface.Create(new SkiaSharp.SKImageInfo(Width, Height * series.Count));
+for (var s = 0; s < series.Count; s++)
 {
-    var (name, unit, column, scale, relative, bound) = series[s];
-    var ys = rows.Select(r => r[column] * scale).ToArray();
+    var (name, unit, value, relative, bound) = series[s];
+    var ys = rows.Select(value).ToArray();
     var (slope, intercept) = Fit(minutes[from..], ys[from..]);
     var rise = slope * window;
     var mean = ys[from..].Average();

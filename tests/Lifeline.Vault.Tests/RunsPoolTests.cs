@@ -25,6 +25,22 @@ public sealed class RunsPoolTests
     }
 
     [Fact]
+    public void KeptBytes_CountsTheArraysInThePoolNotThoseLentOut()
+    {
+        var pool = Pool();
+        var lent = pool.Rent(16 << 20);
+        pool.Return(pool.Rent(1 << 20));
+        pool.Return(pool.Rent(32 << 20));
+
+        Assert.Equal((1L << 20) + (32L << 20), pool.KeptBytes);
+        pool.Return(lent);
+        Assert.Equal((1L << 20) + (16L << 20) + (32L << 20), pool.KeptBytes);
+        _now += 31_000;
+        pool.Trim();
+        Assert.Equal(0, pool.KeptBytes);
+    }
+
+    [Fact]
     public void Trim_WhileBusy_LetsGoOfOnlyTheArraysBeyondWhatIsInUseAtOnce()
     {
         // a peak of three at once, then one at a time: the two spare arrays age out, the one in use stays

@@ -45,6 +45,24 @@ public sealed class LeadScoringLake
             new("spool_backlog_bytes", Lng), new("spool_rejected", Lng), new("dead_letters", Lng), new("date", PrimitiveType.Date)]), ["date"]),
     };
 
+    /// <summary>
+    /// Table properties each table is created with, and that an existing table without them is given once when the
+    /// lake opens (a property already set, by the user or an earlier open, is left as it is). The predictions table
+    /// takes one commit a second from the scoring service and is compacted every 10 minutes, so Delta's defaults
+    /// (30 days of log, 7 days of removed files) would keep about 3,600 tombstones and 3,600 commits an hour for
+    /// weeks: in every cached snapshot and checkpoint, and in every backup's view of the log. It keeps 10 minutes of
+    /// both instead, as the heartbeat table does; its history is kept by the vault's recovery points, which protection
+    /// on change takes after every commit (docs/lake.md, "Retention"). The other tables keep Delta's defaults.
+    /// </summary>
+    public static readonly IReadOnlyDictionary<string, IReadOnlyDictionary<string, string?>> DefaultProperties = new Dictionary<string, IReadOnlyDictionary<string, string?>>
+    {
+        ["predictions"] = new Dictionary<string, string?>
+        {
+            ["delta.logRetentionDuration"] = "interval 10 minutes",
+            ["delta.deletedFileRetentionDuration"] = "interval 10 minutes",
+        },
+    };
+
     private readonly Dictionary<string, DeltaTable> _tables;
 
     private LeadScoringLake(Dictionary<string, DeltaTable> tables) => _tables = tables;
@@ -90,19 +108,51 @@ public sealed class LeadScoringLake
             throw new ArgumentException($"'{name}' is not a lead-scoring table ({string.Join(", ", TableNames)})", nameof(name));
         }
 
+        var properties = DefaultProperties.GetValueOrDefault(name);
         if (await table.ExistsAsync(cancellationToken))
+        {
+            await EnsurePropertiesAsync(table, properties, cancellationToken);
+            return;
+        }
+
+        try
+        {
+            await table.CreateAsync(definition.Schema, definition.PartitionColumns, properties, name, cancellationToken);
+        }
+        catch (DeltaProtocolException) when (!cancellationToken.IsCancellationRequested)
+        {
+            // created concurrently by another process: fine if it now exists
+            if (!await table.ExistsAsync(cancellationToken))
+            {
+                throw;
+            }
+        }
+    }
+
+    // a table created before its default properties existed gets those it has not set (one commit, once)
+    private static async Task EnsurePropertiesAsync(DeltaTable table, IReadOnlyDictionary<string, string?>? properties, CancellationToken cancellationToken)
+    {
+        if (properties is null)
+        {
+            return;
+        }
+
+        var snapshot = await table.GetSnapshotAsync(null, cancellationToken);
+        var missing = properties.Where(p => snapshot.Property(p.Key) is null).ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal);
+        if (missing.Count == 0)
         {
             return;
         }
 
         try
         {
-            await table.CreateAsync(definition.Schema, definition.PartitionColumns, name: name, cancellationToken: cancellationToken);
+            await table.SetPropertiesAsync(missing, cancellationToken);
         }
-        catch (DeltaProtocolException) when (!cancellationToken.IsCancellationRequested)
+        catch (DeltaConcurrentModificationException)
         {
-            // created concurrently by another process: fine if it now exists
-            if (!await table.ExistsAsync(cancellationToken))
+            // another process opening the lake set them first: fine if they are set now
+            snapshot = await table.GetSnapshotAsync(null, cancellationToken);
+            if (missing.Keys.Any(k => snapshot.Property(k) is null))
             {
                 throw;
             }

@@ -235,6 +235,83 @@ public sealed partial class DeltaTable
     }
 
     /// <summary>
+    /// Sets table properties (Delta's <c>ALTER TABLE SET TBLPROPERTIES</c>): one commit of the metadata with
+    /// <paramref name="properties"/> merged into its configuration (a null value removes the key). Returns the commit,
+    /// or the current version with <see cref="CommitResult.Skipped"/> when every property already has its value. A
+    /// commit lost to a concurrent append is retried at the next version; one lost to a concurrent change of the
+    /// metadata or protocol fails with <see cref="DeltaConcurrentModificationException"/>. A retention property must
+    /// parse (<c>interval N unit</c>); concurrent writers that read the old metadata fail their commit and retry.
+    /// </summary>
+    public async Task<CommitResult> SetPropertiesAsync(IReadOnlyDictionary<string, string?> properties, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(properties);
+        foreach (var (key, value) in properties)
+        {
+            if (string.IsNullOrWhiteSpace(key))
+            {
+                throw new ArgumentException("a table property has an empty name", nameof(properties));
+            }
+
+            if (value is not null && key.EndsWith("Duration", StringComparison.Ordinal) && key.StartsWith("delta.", StringComparison.Ordinal))
+            {
+                _ = ParseInterval(value); // throws DeltaProtocolException naming the bad interval
+            }
+        }
+
+        var read = await GetSnapshotAsync(null, cancellationToken);
+        var configuration = new Dictionary<string, string?>(read.Metadata.Configuration, StringComparer.Ordinal);
+        var changed = false;
+        foreach (var (key, value) in properties)
+        {
+            var had = configuration.TryGetValue(key, out var old);
+            if (value is null ? had : !had || old != value)
+            {
+                changed = true;
+            }
+
+            if (value is null)
+            {
+                configuration.Remove(key);
+            }
+            else
+            {
+                configuration[key] = value;
+            }
+        }
+
+        if (!changed)
+        {
+            return new CommitResult(read.Version, 0, 0, 0, Skipped: true);
+        }
+
+        var metadata = new JsonObject { ["metaData"] = (read.Metadata with { Configuration = configuration }).ToJson() };
+        var parameters = new JsonObject { ["properties"] = new JsonObject([.. properties.Select(p => KeyValuePair.Create(p.Key, (JsonNode?)p.Value))]).ToJsonString() };
+        var version = read.Version + 1;
+        for (var attempt = 1; ; attempt++)
+        {
+            var actions = new List<JsonObject> { CommitInfo("SET TBLPROPERTIES", parameters, read.Version, false), metadata };
+            if (await Store.PutIfAbsentAsync(_log.LogPrefix + LogFiles.CommitName(version), Encode(actions), cancellationToken))
+            {
+                Log.Committed(Options.Logger, Location, version, "SET TBLPROPERTIES");
+                await MaybeCheckpointAsync(version, cancellationToken);
+                return new CommitResult(version, 0, 0, attempt);
+            }
+
+            if (attempt > Options.MaxCommitRetries)
+            {
+                throw new DeltaConcurrentModificationException($"{Location}: SET TBLPROPERTIES: gave up after {attempt} attempts lost to concurrent commits; run it again");
+            }
+
+            if ((await _log.ReadCommitAsync(version, cancellationToken)).Any(a => a.Metadata is not null || a.Protocol is not null))
+            {
+                throw new DeltaConcurrentModificationException($"{Location}: SET TBLPROPERTIES: version {version}, a concurrent commit, changed the table's metadata or protocol; run it again");
+            }
+
+            version++;
+        }
+    }
+
+    /// <summary>
     /// Deletes log files older than <c>delta.logRetentionDuration</c> that come before the newest checkpoint that is
     /// itself older than the retention, so the table stays reconstructable from that checkpoint. Returns the count.
     /// </summary>

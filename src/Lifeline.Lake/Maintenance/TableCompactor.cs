@@ -17,20 +17,33 @@ public sealed record TableCompactionOptions
 
     /// <summary>Files at or above this size are left alone, so that a file is rewritten only until it reaches it. Default: 32 MiB.</summary>
     public long MinFileSize { get; init; } = 32L * 1024 * 1024;
+
+    /// <summary>
+    /// After each table's compaction, its expired log files are cleaned up (<see cref="DeltaTable.CleanupLogAsync"/>,
+    /// <c>delta.logRetentionDuration</c>) and then the files it no longer references are vacuumed
+    /// (<see cref="DeltaTable.VacuumAsync"/>, <c>delta.deletedFileRetentionDuration</c>), each by the table's own
+    /// retention. Default: true.
+    /// </summary>
+    public bool Vacuum { get; init; } = true;
 }
 
-/// <summary>What one round of <see cref="TableCompactor"/> did for one table.</summary>
-public sealed record CompactionOutcome(string Table, int SmallFiles, OptimizeResult? Result, string? Error);
+/// <summary>What one round of <see cref="TableCompactor"/> did for one table: the compaction (<paramref name="Result"/>,
+/// null when under the threshold or failed) and the retention pass (<paramref name="LogFilesDeleted"/> by log
+/// clean-up, <paramref name="Vacuum"/>: null when off or failed).</summary>
+public sealed record CompactionOutcome(string Table, int SmallFiles, OptimizeResult? Result, string? Error, int LogFilesDeleted = 0, VacuumResult? Vacuum = null);
 
 /// <summary>
 /// Unattended compaction of tables that are appended to often (the scoring service's predictions, one commit a
 /// second): every <see cref="TableCompactionOptions.Interval"/>, each table with at least
 /// <see cref="TableCompactionOptions.SmallFileThreshold"/> small files is optimized (<see cref="DeltaTable.OptimizeAsync"/>)
 /// and a checkpoint of the new version is written at once, so the next reader and the next checkpoint hold the few
-/// compacted files instead of the many small ones. VACUUM is not run here: the removed files stay for the table's
-/// retention. A round that does not complete for one table is logged and tried again the next round (a concurrent
-/// commit that conflicts at Information, event 3011; a store error or a damaged table at Warning, event 3010); the
-/// other tables go on. A checkpoint that fails after the compaction committed is event 3001: the compaction stands.
+/// compacted files instead of the many small ones. Then (<see cref="TableCompactionOptions.Vacuum"/>) each table's
+/// retention pass runs: log clean-up first, VACUUM after, each by the table's own retention properties, so the files
+/// a compaction removed leave the disk once <c>delta.deletedFileRetentionDuration</c> has passed (a replica copies
+/// what the source still has: <see cref="Recovery.TableReplicator"/>). A round that does not complete for
+/// one table is logged and tried again the next round (a concurrent commit that conflicts at Information, event
+/// 3011; a store error or a damaged table at Warning, event 3010; a retention pass that fails at Warning, event 3012);
+/// the other tables go on. A checkpoint that fails after the compaction committed is event 3001: the compaction stands.
 /// </summary>
 public sealed class TableCompactor : IAsyncDisposable
 {
@@ -108,7 +121,7 @@ public sealed class TableCompactor : IAsyncDisposable
                 small = await table.CountSmallFilesAsync(Options.MinFileSize, cancellationToken);
                 if (small < Options.SmallFileThreshold)
                 {
-                    outcomes.Add(new CompactionOutcome(name, small, null, null));
+                    outcomes.Add(await RetainAsync(table, new CompactionOutcome(name, small, null, null), cancellationToken));
                     continue;
                 }
 
@@ -118,7 +131,7 @@ public sealed class TableCompactor : IAsyncDisposable
                     await CheckpointAsync(table, result, version, cancellationToken);
                 }
 
-                outcomes.Add(new CompactionOutcome(name, small, result, null));
+                outcomes.Add(await RetainAsync(table, new CompactionOutcome(name, small, result, null), cancellationToken));
             }
             catch (DeltaConcurrentModificationException e)
             {
@@ -152,6 +165,28 @@ public sealed class TableCompactor : IAsyncDisposable
         catch (Exception e) when (IsRoundFailure(e))
         {
             Log.CheckpointSkipped(_logger, table.Location, version, e.Message);
+        }
+    }
+
+    /// <summary>The retention pass: log clean-up, then VACUUM, by the table's own retention. A failure is logged (event
+    /// 3012) and the round goes on: nothing is lost, the files wait for the next round.</summary>
+    private async Task<CompactionOutcome> RetainAsync(DeltaTable table, CompactionOutcome outcome, CancellationToken cancellationToken)
+    {
+        if (!Options.Vacuum)
+        {
+            return outcome;
+        }
+
+        try
+        {
+            var logFiles = await table.CleanupLogAsync(cancellationToken);
+            outcome = outcome with { LogFilesDeleted = logFiles };
+            return outcome with { Vacuum = await table.VacuumAsync(null, false, false, cancellationToken) };
+        }
+        catch (Exception e) when (IsRoundFailure(e))
+        {
+            Log.RetentionFailed(_logger, table.Location, e.Message);
+            return outcome;
         }
     }
 

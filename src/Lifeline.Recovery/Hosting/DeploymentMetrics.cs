@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using Prometheus;
 
 namespace Lifeline.Recovery.Hosting;
@@ -20,10 +22,14 @@ public sealed class DeploymentMetrics
     private readonly Gauge _lastRun;
     private readonly Gauge _heapAfterGc;
     private readonly Gauge _liveAfterFullGc;
+    private readonly Gauge _poolIdle;
+    private readonly Gauge _poolIdleAtFullGc;
+    private readonly StrongBox<long> _poolIdleAtFullGcValue;
     private readonly MetricFactory _factory;
 
-    /// <summary>Creates the metrics; <paramref name="services"/> is read at every scrape for the service gauges.</summary>
-    public DeploymentMetrics(Func<IReadOnlyList<IDeploymentService>>? services = null)
+    /// <summary>Creates the metrics; <paramref name="services"/> is read at every scrape for the service gauges;
+    /// <paramref name="poolIdleBytes"/> reads the vault pool's idle bytes (default <see cref="Lifeline.Vault.VaultMemory.PooledIdleBytes"/>; tests give their own).</summary>
+    public DeploymentMetrics(Func<IReadOnlyList<IDeploymentService>>? services = null, Func<long>? poolIdleBytes = null)
     {
         _factory = Metrics.WithCustomRegistry(Registry);
         _up = _factory.CreateGauge("lifeline_service_up", "1 when the service of lifeline up is running (or running degraded), else 0", "service");
@@ -34,10 +40,15 @@ public sealed class DeploymentMetrics
         _lastRun = _factory.CreateGauge("lifeline_job_last_run_timestamp_seconds", "When the job last finished (Unix seconds)", "job", "outcome");
         _heapAfterGc = _factory.CreateGauge("lifeline_gc_heap_after_last_gc_bytes", "The managed heap's size after the last garbage collection of any kind (the sum of every generation's size after it, from GC.GetGCMemoryInfo()); after a gen0 or gen1 collection this counts the dead objects of gen2 and the large object heap that only a full collection frees: it rises between full collections without a leak");
         _liveAfterFullGc = _factory.CreateGauge("lifeline_gc_live_bytes_after_last_full_gc", "The bytes the objects still alive after the last full (gen2) garbage collection hold: every generation's size after it minus its fragmentation (GC.GetGCMemoryInfo(GCKind.FullBlocking or Background)); what a leak grows; 0 before the first full collection");
+        _poolIdle = _factory.CreateGauge("lifeline_vault_pool_idle_bytes", "The bytes of the buffers the vault's run pool keeps unused for the next backup or copy (let go of 30 s after their last use); live to the GC meanwhile");
+        _poolIdleAtFullGc = _factory.CreateGauge("lifeline_vault_pool_idle_bytes_at_last_full_gc", "lifeline_vault_pool_idle_bytes as it was when the last full (gen2) collection ended: the part of lifeline_gc_live_bytes_after_last_full_gc that is the pool's idle buffers, not objects in use; 0 before the first full collection");
+        _poolIdleAtFullGcValue = FullGcWatch.Start(this, poolIdleBytes ??= () => Lifeline.Vault.VaultMemory.PooledIdleBytes);
         Registry.AddBeforeCollectCallback(() =>
         {
             _heapAfterGc.Set(HeapAfterLastGc());
             _liveAfterFullGc.Set(LiveAfterLastFullGc());
+            _poolIdle.Set(poolIdleBytes());
+            _poolIdleAtFullGc.Set(Interlocked.Read(ref _poolIdleAtFullGcValue.Value));
         });
         if (services is not null)
         {
@@ -118,6 +129,48 @@ public sealed class DeploymentMetrics
         }
 
         return total;
+    }
+
+    /// <summary>
+    /// Reads a value right after each full collection into a box its owner keeps: an object nothing references, whose
+    /// finalizer runs after each collection that finds it dead (once it is in gen2, each full one), stores the value
+    /// and registers itself again (the runtime's own Gen2GcCallback does this; there is no public event for "a gen2
+    /// collection ended"). It stops once its owner is collected.
+    /// </summary>
+    private sealed class FullGcWatch
+    {
+        // a handle, not a WeakReference: that is finalizable itself, and unreachable with the watch, its finalizer may
+        // run first and free the handle, so the owner would look collected
+        private readonly GCHandle _owner;
+        private readonly StrongBox<long> _box;
+        private readonly Func<long> _read;
+
+        private FullGcWatch(object owner, StrongBox<long> box, Func<long> read) => (_owner, _box, _read) = (GCHandle.Alloc(owner, GCHandleType.Weak), box, read);
+
+        /// <summary>Starts a watch for <paramref name="owner"/>; the box holds the value read at the last full collection (0 before it).</summary>
+        public static StrongBox<long> Start(object owner, Func<long> read)
+        {
+            var box = new StrongBox<long>();
+            _ = new FullGcWatch(owner, box, read);
+            return box;
+        }
+
+        ~FullGcWatch()
+        {
+            if (Environment.HasShutdownStarted)
+            {
+                return;
+            }
+
+            if (_owner.Target is null)
+            {
+                _owner.Free();
+                return;
+            }
+
+            Interlocked.Exchange(ref _box.Value, _read());
+            GC.ReRegisterForFinalize(this);
+        }
     }
 
     /// <summary>The lower-case word of a status, as status and the metrics show it.</summary>

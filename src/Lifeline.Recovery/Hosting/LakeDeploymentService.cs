@@ -9,7 +9,8 @@ namespace Lifeline.Recovery.Hosting;
 /// The lake as a deployment service: opens the lead-scoring Delta tables in <c>&lt;data&gt;/lake</c> (leads,
 /// predictions, conversions, audit_logs, monitoring_metrics), creating those that are absent. It does not listen; the
 /// scoring service writes its predictions and audit records into these tables. While it runs, its
-/// <see cref="TableCompactor"/> compacts the tables that collect small files (<see cref="DeploymentOptions.LakeCompaction"/>).
+/// <see cref="TableCompactor"/> compacts the tables that collect small files and vacuums, by each table's retention, the
+/// files they no longer reference (<see cref="DeploymentOptions.LakeCompaction"/>).
 /// </summary>
 public sealed class LakeDeploymentService : IDeploymentService, IAsyncDisposable
 {
@@ -66,6 +67,7 @@ public sealed class LakeDeploymentService : IDeploymentService, IAsyncDisposable
         var failed = outcomes.Where(o => o.Error is not null).ToList();
         var summary = $"{_context.Time.GetUtcNow():HH:mm:ss}Z "
             + (done.Count == 0 ? "nothing to compact" : string.Join(", ", done.Select(o => $"{o.Table} {o.Result!.FilesRemoved}→{o.Result.FilesAdded} files")))
+            + (outcomes.Sum(o => o.Vacuum?.Deleted.Count ?? 0) is var vacuumed and > 0 ? $", {vacuumed} removed files vacuumed" : "")
             + (failed.Count == 0 ? "" : $", failed: {string.Join(", ", failed.Select(o => o.Table))} (retried next round)");
         if (_state.Status == DeploymentServiceStatus.Running)
         {

@@ -28,6 +28,9 @@ internal static class VaultBuffers
     /// </summary>
     public static ArrayPool<byte> Runs { get; } = new TrimmingArrayPool(RunsPerBucket, TimeSpan.FromSeconds(30));
 
+    /// <summary>The bytes the run pool (<see cref="Runs"/>) keeps unused now, for up's metrics (<see cref="VaultMemory"/>).</summary>
+    public static long RunsKeptBytes => ((TrimmingArrayPool)Runs).KeptBytes;
+
     /// <summary>A private bounded pool (tests, and callers that want their buffers freed with the pool).</summary>
     public static ArrayPool<byte> Create() => ArrayPool<byte>.Create(32 * 1024 * 1024, PerBucket);
 }
@@ -72,6 +75,9 @@ internal sealed class TrimmingArrayPool : ArrayPool<byte>
 
     /// <summary>The arrays the pool keeps now (tests).</summary>
     public int Kept => _buckets.Sum(b => b.Count);
+
+    /// <summary>The bytes of the arrays the pool keeps now: live to the GC, though no run uses them.</summary>
+    public long KeptBytes => _buckets.Sum(b => (long)b.Count * b.Size);
 
     public override byte[] Rent(int minimumLength)
     {

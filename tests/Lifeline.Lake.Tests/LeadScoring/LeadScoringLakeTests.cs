@@ -64,4 +64,53 @@ public sealed class LeadScoringLakeTests
         var again = await LeadScoringLake.OpenOrCreateAsync(store, "lake");
         Assert.Equal(3, (await again.Leads.GetSnapshotAsync()).Version);
     }
+
+    [Fact]
+    public async Task OpenOrCreate_NewLake_PredictionsKeepTenMinutesOfLogAndFilesAndTheOthersDeltasDefaults()
+    {
+        using var dir = new TempDir();
+        var lake = await LeadScoringLake.OpenOrCreateAsync(new FileSystemObjectStore(dir.Path), "lake");
+
+        var predictions = await lake.Predictions.GetSnapshotAsync();
+        Assert.Equal(0, predictions.Version); // created with them: no second commit
+        Assert.Equal((TimeSpan.FromMinutes(10), TimeSpan.FromMinutes(10)), (DeltaTable.LogRetention(predictions), DeltaTable.DeletedFileRetention(predictions)));
+        var leads = await lake.Leads.GetSnapshotAsync();
+        Assert.Equal((TimeSpan.FromDays(30), TimeSpan.FromDays(7)), (DeltaTable.LogRetention(leads), DeltaTable.DeletedFileRetention(leads)));
+    }
+
+    [Fact]
+    public async Task OpenOrCreate_PredictionsCreatedBeforeTheRetentionDefaults_GivenThemOnceAndTheRowsKept()
+    {
+        using var dir = new TempDir();
+        var store = new FileSystemObjectStore(dir.Path);
+        var old = new DeltaTable(store, "lake/predictions");
+        await old.CreateAsync(LeadScoringLake.Schemas["predictions"].Schema, LeadScoringLake.Schemas["predictions"].PartitionColumns, name: "predictions");
+        var lead = new LeadGenerator(1, Start).Generate(1).Leads[0];
+        var lake = await LeadScoringLake.OpenOrCreateAsync(store, "lake");
+        await lake.AppendPredictionsAsync([new PredictionRecord(lead, 0.5, "Medium", "1", Start, 1.0)]);
+
+        var reopened = await LeadScoringLake.OpenOrCreateAsync(store, "lake");
+
+        var snapshot = await reopened.Predictions.GetSnapshotAsync();
+        Assert.Equal(2, snapshot.Version); // 0 create, 1 the properties (the first open only), 2 the append
+        Assert.Equal(TimeSpan.FromMinutes(10), DeltaTable.DeletedFileRetention(snapshot));
+        Assert.Single(await reopened.ReadPredictionsAsync());
+    }
+
+    [Fact]
+    public async Task OpenOrCreate_PredictionsRetentionSetByTheUser_LeftAsItIs()
+    {
+        using var dir = new TempDir();
+        var store = new FileSystemObjectStore(dir.Path);
+        await LeadScoringLake.OpenOrCreateAsync(store, "lake");
+        var table = new DeltaTable(store, "lake/predictions");
+        await table.SetPropertiesAsync(new Dictionary<string, string?> { ["delta.deletedFileRetentionDuration"] = "interval 7 days" });
+
+        var lake = await LeadScoringLake.OpenOrCreateAsync(store, "lake");
+
+        var snapshot = await lake.Predictions.GetSnapshotAsync();
+        Assert.Equal(1, snapshot.Version);
+        Assert.Equal(TimeSpan.FromDays(7), DeltaTable.DeletedFileRetention(snapshot));
+        Assert.Equal(TimeSpan.FromMinutes(10), DeltaTable.LogRetention(snapshot));
+    }
 }

@@ -140,6 +140,93 @@ public sealed class TableCompactorTests
         Assert.Equal(10, snapshot.CheckpointVersion); // the seeding's; the compacted version replays from it
     }
 
+    [Fact]
+    public async Task RunOnceAsync_TableRetentionPassed_CompactedFilesVacuumedAndOldLogCleanedWithTheRowsKept()
+    {
+        using var dir = new TempDir();
+        var store = new FileSystemObjectStore(dir.Path);
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var table = new DeltaTable(store, "predictions", new DeltaTableOptions { TimeProvider = time });
+        await table.CreateAsync(Simple, ["part"], new Dictionary<string, string?>
+        {
+            ["delta.logRetentionDuration"] = "interval 10 minutes",
+            ["delta.deletedFileRetentionDuration"] = "interval 10 minutes",
+        });
+        for (var i = 0; i < 12; i++)
+        {
+            await table.AppendAsync([new Dictionary<string, object?> { ["id"] = (long)i, ["part"] = "p" }]);
+        }
+
+        var weekly = await SeedAsync(store, "conversions", 12, time); // Delta's defaults: 7 days of removed files
+        await using var sut = new TableCompactor([new("predictions", table), new("conversions", weekly)], new TableCompactionOptions { SmallFileThreshold = 5 }, time);
+        var partition = Path.Combine(dir.Path, "predictions", "part=p");
+
+        var first = await sut.RunOnceAsync(); // compacts both: the 12 small files are tombstones younger than the retention
+        Assert.Equal([12, 12], first.Select(o => o.Result!.FilesRemoved));
+        Assert.Empty(first[0].Vacuum!.Deleted);
+        Assert.Equal(13, Directory.GetFiles(partition).Length);
+
+        time.Advance(TimeSpan.FromMinutes(11));
+        var second = await sut.RunOnceAsync();
+
+        Assert.Null(second[0].Result); // nothing left to compact
+        Assert.Equal(12, second[0].Vacuum!.Deleted.Count);
+        Assert.Single(Directory.GetFiles(partition));
+        Assert.True(second[0].LogFilesDeleted > 0);
+        Assert.DoesNotContain(Directory.GetFiles(Path.Combine(dir.Path, "predictions", "_delta_log")), f => f.EndsWith(LogFiles.CommitName(0), StringComparison.Ordinal));
+        Assert.Empty(second[1].Vacuum!.Deleted); // the table with Delta's defaults keeps its removed files for 7 days
+        Assert.Equal(13, Directory.GetFiles(Path.Combine(dir.Path, "conversions", "part=p")).Length);
+        await table.WriteCheckpointAsync(await table.GetSnapshotAsync()); // as the next commits' checkpoints do (every 10)
+        var fresh = new DeltaTable(store, "predictions");
+        var snapshot = await fresh.GetSnapshotAsync();
+        Assert.Empty(snapshot.Tombstones); // expired: the checkpoint no longer carries them, nor the snapshots read from it
+        Assert.Equal(Enumerable.Range(0, 12).Select(i => (long)i), (await fresh.ReadRowsAsync(snapshot)).Select(r => (long)r["id"]!).Order());
+    }
+
+    [Fact]
+    public async Task RunOnceAsync_VacuumOff_RemovedFilesStayPastTheRetention()
+    {
+        using var dir = new TempDir();
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var table = await SeedAsync(dir, "predictions", 12, time);
+        await table.SetPropertiesAsync(new Dictionary<string, string?> { ["delta.deletedFileRetentionDuration"] = "interval 1 minutes" });
+        await using var sut = new TableCompactor([new("predictions", table)], new TableCompactionOptions { SmallFileThreshold = 5, Vacuum = false }, time);
+
+        await sut.RunOnceAsync();
+        time.Advance(TimeSpan.FromMinutes(5));
+        var outcome = Assert.Single(await sut.RunOnceAsync());
+
+        Assert.Null(outcome.Vacuum);
+        Assert.Equal(13, Directory.GetFiles(Path.Combine(dir.Path, "predictions", "part=p")).Length);
+    }
+
+    [Fact]
+    public async Task RunOnceAsync_VacuumFailsOnTheStore_LoggedAsAWarningAndTheNextRoundFinishesIt()
+    {
+        using var dir = new TempDir();
+        var store = new FaultInjectingObjectStore(new FileSystemObjectStore(dir.Path));
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var table = await SeedAsync(store, "predictions", 12, time);
+        await table.SetPropertiesAsync(new Dictionary<string, string?> { ["delta.deletedFileRetentionDuration"] = "interval 1 minutes" });
+        var log = new RecordingLogger();
+        await using var sut = new TableCompactor([new("predictions", table)], new TableCompactionOptions { SmallFileThreshold = 5 }, time, log);
+        Assert.Equal(12, Assert.Single(await sut.RunOnceAsync()).Result!.FilesRemoved);
+        store.Add(new FaultRule { Operation = ObjectStoreOperation.Delete, KeyPrefix = "predictions/part=p/", Exception = _ => new IOException("delete refused") });
+        time.Advance(TimeSpan.FromMinutes(5));
+
+        var outcome = Assert.Single(await sut.RunOnceAsync());
+
+        Assert.Null(outcome.Error);
+        Assert.Null(outcome.Vacuum);
+        var entry = Assert.Single(log.Entries, e => e.EventId == 3012);
+        Assert.Equal(LogLevel.Warning, entry.Level);
+        Assert.Equal($"{table.Location}: the retention pass (log clean-up and VACUUM) did not complete this round (delete refused); the next round tries again", entry.Message);
+
+        store.Clear();
+        Assert.Equal(12, Assert.Single(await sut.RunOnceAsync()).Vacuum!.Deleted.Count);
+        Assert.Single(Directory.GetFiles(Path.Combine(dir.Path, "predictions", "part=p")));
+    }
+
     /// <summary>Runs <paramref name="race"/> (another writer, on the store beneath) once, just before the put-if-absent
     /// of <paramref name="raceKey"/>: that writer's commit wins the version.</summary>
     private sealed class RacingStore(IObjectStore inner, string raceKey, Func<Task> race) : IObjectStore

@@ -346,4 +346,67 @@ public sealed class WriteTests
         Assert.Equal(7, (await table.ReadRowsAsync(snapshot)).Count);
         await Assert.ThrowsAnyAsync<DeltaProtocolException>(() => table.GetSnapshotAsync(2));
     }
+
+    [Fact]
+    public async Task SetProperties_MergesIntoTheConfigurationInOneCommitAndKeepsTheRows()
+    {
+        using var dir = new TempDir();
+        var table = CreateSut(dir);
+        await table.CreateAsync(Simple, properties: new Dictionary<string, string?> { ["owner"] = "scoring", ["delta.checkpointInterval"] = "5" });
+        await table.AppendAsync(Rows([1, 2]));
+
+        var result = await table.SetPropertiesAsync(new Dictionary<string, string?> { ["delta.deletedFileRetentionDuration"] = "interval 10 minutes", ["owner"] = null });
+
+        Assert.Equal((2L, false), (result.Version, result.Skipped));
+        var snapshot = await CreateSut(dir).GetSnapshotAsync(); // a fresh reader sees the commit
+        Assert.Equal(TimeSpan.FromMinutes(10), DeltaTable.DeletedFileRetention(snapshot));
+        Assert.Null(snapshot.Property("owner"));
+        Assert.Equal("5", snapshot.Property("delta.checkpointInterval"));
+        Assert.Equal([1L, 2L], (await table.ReadRowsAsync(snapshot)).Select(r => (long)r["id"]!).Order());
+        Assert.Equal("SET TBLPROPERTIES", (await table.GetHistoryAsync()).Last().Operation);
+    }
+
+    [Fact]
+    public async Task SetProperties_ValuesAlreadySet_SkippedWithoutACommit()
+    {
+        using var dir = new TempDir();
+        var table = CreateSut(dir);
+        await table.CreateAsync(Simple, properties: new Dictionary<string, string?> { ["delta.logRetentionDuration"] = "interval 1 hours" });
+
+        var result = await table.SetPropertiesAsync(new Dictionary<string, string?> { ["delta.logRetentionDuration"] = "interval 1 hours", ["absent"] = null });
+
+        Assert.Equal((0L, true), (result.Version, result.Skipped));
+        Assert.Equal(0, (await table.GetSnapshotAsync()).Version);
+    }
+
+    [Fact]
+    public async Task SetProperties_RetentionThatDoesNotParse_RefusedNamingItAndNothingCommitted()
+    {
+        using var dir = new TempDir();
+        var table = CreateSut(dir);
+        await table.CreateAsync(Simple);
+
+        var e = await Assert.ThrowsAsync<DeltaProtocolException>(() => table.SetPropertiesAsync(new Dictionary<string, string?> { ["delta.deletedFileRetentionDuration"] = "ten minutes" }));
+
+        Assert.Contains("ten minutes", e.Message, StringComparison.Ordinal);
+        Assert.Equal(0, (await table.GetSnapshotAsync()).Version);
+    }
+
+    [Fact]
+    public async Task SetProperties_ConcurrentAppendWonTheVersion_RetriedAtTheNextVersionWithTheAppendKept()
+    {
+        using var dir = new TempDir();
+        var store = new FileSystemObjectStore(dir.Path);
+        var table = new DeltaTable(store, "tables/t");
+        await table.CreateAsync(Simple);
+        await table.GetSnapshotAsync(); // this writer's cached snapshot is version 0
+        await new DeltaTable(store, "tables/t").AppendAsync(Rows([7])); // another writer commits version 1 meanwhile
+
+        var result = await table.SetPropertiesAsync(new Dictionary<string, string?> { ["delta.logRetentionDuration"] = "interval 2 hours" });
+
+        var snapshot = await new DeltaTable(store, "tables/t").GetSnapshotAsync();
+        Assert.Equal(snapshot.Version, result.Version);
+        Assert.Equal("interval 2 hours", snapshot.Property("delta.logRetentionDuration"));
+        Assert.Equal([7L], (await table.ReadRowsAsync(snapshot)).Select(r => (long)r["id"]!));
+    }
 }

@@ -32,8 +32,10 @@ internal static class VaultCopy
         await using var src = await VaultRepository.OpenAsync(srcStore, password);
         // VAULT_COPY_SAME_KEY=1: the destination shares the source's master key (whole verified packs are written as they are)
         var sameKey = Environment.GetEnvironmentVariable("VAULT_COPY_SAME_KEY") == "1";
+        // VAULT_READ_BACK=0 turns the read-back of each written pack off, for its A/B (bench/vault-readback.sh)
+        var readBack = Environment.GetEnvironmentVariable("VAULT_READ_BACK") != "0";
         await using var dest = await VaultRepository.InitAsync(new FileSystemObjectStore(args[1]), password,
-            new VaultInitOptions { CopyChunkerParamsFrom = src, CopyMasterKeyFrom = sameKey ? src : null });
+            new VaultInitOptions { CopyChunkerParamsFrom = src, CopyMasterKeyFrom = sameKey ? src : null }, new VaultOpenOptions { ReadBackPacks = readBack });
         using var self = Process.GetCurrentProcess();
         self.Refresh();
         var cpu0 = self.TotalProcessorTime;

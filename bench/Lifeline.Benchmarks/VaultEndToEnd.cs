@@ -118,14 +118,24 @@ internal static class VaultInProcessBackup
             options = options with { ReadAheadBytes = readAhead };
         }
 
-        await using var repo = await VaultRepository.OpenAsync(new FileSystemObjectStore(args[0]), password, options);
+        // VAULT_READ_BACK=0 turns the read-back of each written pack off, for its A/B (bench/vault-readback.sh)
+        options = options with { ReadBackPacks = Environment.GetEnvironmentVariable("VAULT_READ_BACK") != "0" };
+        // VAULT_INIT=1: an empty REPO is initialized first (real key derivation), outside the timed open
+        var store = new FileSystemObjectStore(args[0]);
+        if (Environment.GetEnvironmentVariable("VAULT_INIT") == "1" && await store.StatAsync("config") is null)
+        {
+            await (await VaultRepository.InitAsync(store, password, null, options)).DisposeAsync();
+        }
+
+        sw.Restart();
+        await using var repo = await VaultRepository.OpenAsync(store, password, options);
         var open = sw.Elapsed;
         sw.Restart();
         var r = await repo.BackupAsync(new BackupRequest { Paths = [args[1]] });
         var backup = sw.Elapsed;
         var s = r.Stages;
         var inv = System.Globalization.CultureInfo.InvariantCulture;
-        Console.WriteLine(string.Create(inv, $"inproc open={open.TotalSeconds:F3} backup={backup.TotalSeconds:F3} files_read={r.FilesNew + r.FilesChanged} added_bytes={r.DataAdded}"));
+        Console.WriteLine(string.Create(inv, $"inproc open={open.TotalSeconds:F3} backup={backup.TotalSeconds:F3} files_read={r.FilesNew + r.FilesChanged} added_bytes={r.DataAdded} packs_read_back={r.PacksReadBack} read_back={(options.ReadBackPacks ? 1 : 0)}"));
         Console.WriteLine(string.Create(inv,
             $"inproc-stages prepare={s.Prepare.TotalSeconds:F3} engine_wall={r.Duration.TotalSeconds:F3} reader: walk={s.Walk.TotalSeconds:F3} read={s.Read.TotalSeconds:F3} chunk={s.Chunk.TotalSeconds:F3} copy={s.Copy.TotalSeconds:F3} wait_workers={s.WaitForWorkers.TotalSeconds:F3} workers(summed): hash={s.Hash.TotalSeconds:F3} compress_encrypt={s.CompressEncrypt.TotalSeconds:F3} wait_upload={s.WaitForUpload.TotalSeconds:F3} uploads(summed): write={s.Write.TotalSeconds:F3} finish={s.Finish.TotalSeconds:F3} workers={s.Workers}"));
         Console.WriteLine(string.Create(inv, $"inproc-cpu cpu={s.Cpu.TotalSeconds:F3} cores={s.Cores} core_limit={s.CoreLimit.TotalSeconds:F3} engine_wall={r.Duration.TotalSeconds:F3} wall_over_limit={(s.CoreLimit > TimeSpan.Zero ? r.Duration / s.CoreLimit : 0):F2}"));

@@ -289,4 +289,24 @@ public sealed class BackupRestoreTests
         Assert.Contains("do not hash to its id", e.Message, StringComparison.Ordinal);
         Assert.Empty(await repo.ListSnapshotsAsync().ToListAsync());
     }
+
+    [Theory]
+    [InlineData(Lifeline.Storage.Faults.FaultKind.TearWrite, "it reads back as ")]
+    [InlineData(Lifeline.Storage.Faults.FaultKind.DropWrite, "it is not there (the write was lost)")]
+    public async Task Backup_PackWriteTornOrDropped_FailsTheReadBackSayingHowAndCommitsNothing(Lifeline.Storage.Faults.FaultKind kind, string says)
+    {
+        using var tmp = new TempDir();
+        var src = tmp.Sub("src");
+        Vaults.MakeTree(src);
+        var faults = new Lifeline.Storage.Faults.FaultInjectingObjectStore(Vaults.Store(tmp));
+        await using var repo = await Vaults.CreateAsync(faults);
+        // the store reports the pack written; what it holds is a prefix of it, or nothing
+        faults.Add(new Lifeline.Storage.Faults.FaultRule { Kind = kind, KeyPrefix = "data/", MaxHits = 1 });
+
+        var e = await Assert.ThrowsAsync<PackReadBackException>(() => repo.BackupAsync(new BackupRequest { Paths = [src] }));
+
+        Assert.Equal("after-write", e.Phase);
+        Assert.Contains(says, e.Message, StringComparison.Ordinal);
+        Assert.Empty(await repo.ListSnapshotsAsync().ToListAsync());
+    }
 }

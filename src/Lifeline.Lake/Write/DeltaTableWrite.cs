@@ -285,13 +285,30 @@ public sealed partial class DeltaTable
         }
 
         var relative = dir + $"part-00000-{Guid.NewGuid()}.c000.snappy.parquet";
-        var (data, stats) = await ParquetFileWriter.WriteAsync(dataSchema, rows, ct);
-        await Store.PutAsync(Root + relative, data, ct);
+        long size;
+        string stats;
+        if (dataChange)
+        {
+            // an append's rows are in memory already, and its file is small: built in memory, one put
+            (var data, stats) = await ParquetFileWriter.WriteAsync(dataSchema, rows, ct);
+            await Store.PutAsync(Root + relative, data, ct);
+            size = data.Length;
+        }
+        else
+        {
+            // OPTIMIZE's file grows to tens of MiB: spooled to a temporary file, then streamed to the store
+            await using var spool = new FileStream(Path.Combine(Path.GetTempPath(), $"lifeline-optimize-{Guid.NewGuid():N}.parquet"), FileMode.CreateNew,
+                FileAccess.ReadWrite, FileShare.None, 1 << 16, FileOptions.DeleteOnClose | FileOptions.Asynchronous);
+            (size, stats) = await ParquetFileWriter.WriteAsync(dataSchema, rows, spool, ct);
+            spool.Position = 0;
+            await Store.PutStreamAsync(Root + relative, spool, ct);
+        }
+
         return new AddAction
         {
             Path = EncodePath(relative),
             PartitionValues = partitionValues,
-            Size = data.Length,
+            Size = size,
             ModificationTime = Options.TimeProvider.GetUtcNow().ToUnixTimeMilliseconds(),
             DataChange = dataChange,
             Stats = stats,

@@ -111,7 +111,7 @@ internal static class NativeBackup
                     sourceConnection.BackupDatabase(targetConnection);
                     break;
                 }
-                catch (SqliteException e) when (e.SqliteErrorCode is 5 or 6 && attempt < 20)
+                catch (SqliteException e) when (IsTransientLock(e.SqliteErrorCode) && attempt < 20)
                 {
                     await Task.Delay(TimeSpan.FromMilliseconds(25 * attempt), ct); // real time: a lock held by another process
                 }
@@ -155,6 +155,13 @@ internal static class NativeBackup
         SqliteConnection.ClearAllPools();
         return (manifest, staging);
     }
+
+    /// <summary>
+    /// Whether a result code of SQLite's online backup is a lock held for a moment by a live connection, worth another
+    /// try: SQLITE_BUSY (5) or SQLITE_LOCKED (6), and their extended codes, which <c>sqlite3_backup_step</c> returns as
+    /// they are (e.g. 261, SQLITE_BUSY_RECOVERY, while another connection recovers the WAL; 517, SQLITE_BUSY_SNAPSHOT).
+    /// </summary>
+    internal static bool IsTransientLock(int resultCode) => (resultCode & 0xFF) is 5 or 6;
 
     /// <summary>Removes every entry of <paramref name="directory"/> (creating it) except the one named <paramref name="keep"/>.</summary>
     internal static void ClearAllBut(string directory, string keep)

@@ -903,6 +903,7 @@ internal sealed class BackupEngine : IDisposable
         var (id, bytes) = pack.Finish(_repo.Key.Data);
         // taken now, over the bytes just hashed into the id: the read-back checks it instead of a second SHA-256
         var digest = _repo.Options.ReadBackPacks ? PackReadBack.Digest(bytes.Span) : default;
+        var headerLength = PackReadBack.HeaderLength(bytes.Span);
         var entries = pack.Entries.ToArray();
         var task = Task.Run(async () =>
         {
@@ -913,7 +914,7 @@ internal sealed class BackupEngine : IDisposable
                 if (_repo.Options.ReadBackPacks)
                 {
                     // in the upload's own task: the next packs are built and written meanwhile
-                    await PackReadBack.VerifyDigestAsync(_repo.Store, id, bytes.Length, digest, entries, _repo.Key.Data, "after-write", _pool, Token);
+                    await PackReadBack.VerifyDigestAsync(_repo.Store, id, bytes.Length, digest, headerLength, entries, _repo.Key.Data, "after-write", _pool, Token);
                     Interlocked.Increment(ref _packsReadBack);
                 }
 

@@ -23,54 +23,84 @@ internal static class PackReadBack
 
     /// <summary>
     /// Throws <see cref="PackReadBackException"/> when the stored pack is not the one written, for a writer that took
-    /// <paramref name="digest"/> (<see cref="Digest"/>) when it named the pack: the stored bytes, read into a buffer of
-    /// <paramref name="pool"/> (no large-object garbage per pack), must have that digest (in place of hashing them to
-    /// the id once more) and the header must decrypt and list the blobs written.
+    /// <paramref name="digest"/> (<see cref="Digest"/>) when it named the pack: the stored bytes must have that digest
+    /// (in place of hashing them to the id once more) and the header must decrypt and list the blobs written. The pack
+    /// is read in 1 MiB pieces into one pooled buffer and digested as it comes (each piece hashed while it is still in
+    /// the CPU's cache; a pack-sized buffer read first and hashed after went through memory twice), keeping only its
+    /// last <paramref name="headerLength"/> + 4 bytes, the sealed header and its length, which the writer knows.
     /// </summary>
-    public static async Task VerifyDigestAsync(IObjectStore store, BlobId id, int expectedLength, UInt128 digest, IReadOnlyList<PackEntry> entries, Sealer sealer, string phase, ArrayPool<byte> pool, CancellationToken ct)
+    public static async Task VerifyDigestAsync(IObjectStore store, BlobId id, int expectedLength, UInt128 digest, int headerLength, IReadOnlyList<PackEntry> entries,
+        Sealer sealer, string phase, ArrayPool<byte> pool, CancellationToken ct)
     {
-        // one byte more than expected, so that a longer pack is seen
-        var buffer = pool.Rent(expectedLength + 1);
+        const int Piece = 1024 * 1024;
+        var tailLength = Math.Min(expectedLength, headerLength + 4);
+        var tailStart = expectedLength - tailLength;
+        var buffer = pool.Rent(Piece);
+        var tail = pool.Rent(tailLength);
         try
         {
-            int n;
+            var hash = new System.IO.Hashing.XxHash128();
+            long stored = 0;
             try
             {
                 await using var stream = await store.OpenReadAsync(VaultRepository.PackKey(id), cancellationToken: ct);
-                n = await stream.ReadAtLeastAsync(buffer.AsMemory(0, expectedLength + 1), expectedLength + 1, throwOnEndOfStream: false, ct);
+                int n;
+                while ((n = await stream.ReadAsync(buffer.AsMemory(0, Piece), ct)) > 0)
+                {
+                    // what lies beyond the written length is only counted: the pack reads back longer
+                    var within = (int)Math.Clamp(expectedLength - stored, 0, n);
+                    hash.Append(buffer.AsSpan(0, within));
+                    var from = Math.Max(stored, tailStart);
+                    var to = Math.Min(stored + within, expectedLength);
+                    if (from < to)
+                    {
+                        buffer.AsSpan((int)(from - stored), (int)(to - from)).CopyTo(tail.AsSpan((int)(from - tailStart)));
+                    }
+
+                    stored += n;
+                    if (stored > expectedLength)
+                    {
+                        break;
+                    }
+                }
             }
             catch (ObjectNotFoundException)
             {
                 throw new PackReadBackException(id.ToString(), store.Location, phase, "it is not there (the write was lost)");
             }
 
-            Verify(store, id, expectedLength, n, buffer.AsSpan(0, Math.Min(n, expectedLength)), entries, sealer, phase, digest);
+            if (stored != expectedLength)
+            {
+                throw new PackReadBackException(id.ToString(), store.Location, phase, stored < expectedLength
+                    ? $"it reads back as {stored} bytes, {expectedLength} were written"
+                    : $"it reads back longer than the {expectedLength} bytes written");
+            }
+
+            if (hash.GetCurrentHashAsUInt128() != digest)
+            {
+                throw new PackReadBackException(id.ToString(), store.Location, phase, "its bytes do not hash to its id");
+            }
+
+            VerifyHeader(store, id, tail.AsSpan(0, tailLength), entries, sealer, phase);
         }
         finally
         {
+            pool.Return(tail);
             pool.Return(buffer);
         }
     }
 
-    private static void Verify(IObjectStore store, BlobId id, int expectedLength, int storedLength, ReadOnlySpan<byte> stored, IReadOnlyList<PackEntry> entries, Sealer sealer, string phase, UInt128 digest)
+    /// <summary>The header length a pack's last four bytes give (the writer's own pack: <see cref="PackBuilder"/>).</summary>
+    public static int HeaderLength(ReadOnlySpan<byte> pack) =>
+        pack.Length < 4 ? 0 : (int)Math.Min(System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(pack[^4..]), (uint)(pack.Length - 4));
+
+    /// <summary>The header check on the stored pack's last bytes (its sealed header and length): it must decrypt and list the blobs written.</summary>
+    private static void VerifyHeader(IObjectStore store, BlobId id, ReadOnlySpan<byte> tail, IReadOnlyList<PackEntry> entries, Sealer sealer, string phase)
     {
-        if (storedLength != expectedLength)
-        {
-            // only one byte more than expected is read, so a longer pack's length is not known
-            throw new PackReadBackException(id.ToString(), store.Location, phase, storedLength < expectedLength
-                ? $"it reads back as {storedLength} bytes, {expectedLength} were written"
-                : $"it reads back longer than the {expectedLength} bytes written");
-        }
-
-        if (Digest(stored) != digest)
-        {
-            throw new PackReadBackException(id.ToString(), store.Location, phase, "its bytes do not hash to its id");
-        }
-
         List<PackEntry> header;
         try
         {
-            header = PackBuilder.ReadHeader(stored, sealer, id.ToString());
+            header = PackBuilder.ReadHeader(tail, sealer, id.ToString());
         }
         catch (VaultCorruptException)
         {

@@ -32,6 +32,19 @@ public sealed class RegistryBackupTests
         Assert.Contains("empty data directory", again.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData(5, true)] // SQLITE_BUSY
+    [InlineData(6, true)] // SQLITE_LOCKED
+    [InlineData(261, true)] // SQLITE_BUSY_RECOVERY: what the online backup returned once in this class's test below
+    [InlineData(517, true)] // SQLITE_BUSY_SNAPSHOT
+    [InlineData(262, true)] // SQLITE_LOCKED_SHAREDCACHE
+    [InlineData(11, false)] // SQLITE_CORRUPT
+    [InlineData(26, false)] // SQLITE_NOTADB
+    [InlineData(14, false)] // SQLITE_CANTOPEN
+    [InlineData(1, false)] // SQLITE_ERROR
+    public void IsTransientLock_BusyAndLockedWithTheirExtendedCodes_RetriedAndNothingElse(int resultCode, bool retried) =>
+        Assert.Equal(retried, NativeBackup.IsTransientLock(resultCode));
+
     [Fact]
     public async Task NativeBackup_WhileWritesRunThroughHttp_EachBackupIsAConsistentPoint()
     {

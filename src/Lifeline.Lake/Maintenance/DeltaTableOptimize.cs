@@ -251,7 +251,7 @@ public sealed partial class DeltaTable
             partitionValues[c] = text;
         }
 
-        return WriteFileAsync(dataSchema, partitionColumns, partitionValues, rows, dataChange: false, ct);
+        return WriteFileAsync(dataSchema, partitionColumns, partitionValues, rows, dataChange: false, spool: true, ct);
     }
 
     /// <summary>Spark's OPTIMIZE operationMetrics (all values strings, as Spark writes them).</summary>

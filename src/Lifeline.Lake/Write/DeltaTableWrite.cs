@@ -269,13 +269,15 @@ public sealed partial class DeltaTable
             partitionValues[c] = ValueConverter.FormatPartitionValue(rows[0].TryGetValue(c, out var v) ? v : null);
         }
 
-        return WriteFileAsync(dataSchema, partitionColumns, partitionValues, ParquetFileWriter.Enumerate(rows), dataChange: true, ct);
+        return WriteFileAsync(dataSchema, partitionColumns, partitionValues, ParquetFileWriter.Enumerate(rows), dataChange: true, spool: false, ct);
     }
 
     /// <summary>Writes the rows, as they come (OPTIMIZE's are never all in memory), as one Parquet file in the partition
-    /// <paramref name="partitionValues"/> names (its text, in <paramref name="partitionColumns"/>' order) and returns its add action.</summary>
+    /// <paramref name="partitionValues"/> names (its text, in <paramref name="partitionColumns"/>' order) and returns its add action.
+    /// With <paramref name="spool"/> (OPTIMIZE's files, tens of MiB) the file is written to a temporary file and streamed
+    /// to the store; else (an append's small file, its rows in memory already) it is built in memory and put at once.</summary>
     private async Task<AddAction> WriteFileAsync(StructType dataSchema, IReadOnlyList<string> partitionColumns, Dictionary<string, string?> partitionValues,
-        IAsyncEnumerable<IReadOnlyDictionary<string, object?>> rows, bool dataChange, CancellationToken ct)
+        IAsyncEnumerable<IReadOnlyDictionary<string, object?>> rows, bool dataChange, bool spool, CancellationToken ct)
     {
         var dir = new StringBuilder();
         foreach (var c in partitionColumns)
@@ -287,21 +289,19 @@ public sealed partial class DeltaTable
         var relative = dir + $"part-00000-{Guid.NewGuid()}.c000.snappy.parquet";
         long size;
         string stats;
-        if (dataChange)
+        if (!spool)
         {
-            // an append's rows are in memory already, and its file is small: built in memory, one put
             (var data, stats) = await ParquetFileWriter.WriteAsync(dataSchema, rows, ct);
             await Store.PutAsync(Root + relative, data, ct);
             size = data.Length;
         }
         else
         {
-            // OPTIMIZE's file grows to tens of MiB: spooled to a temporary file, then streamed to the store
-            await using var spool = new FileStream(Path.Combine(Path.GetTempPath(), $"lifeline-optimize-{Guid.NewGuid():N}.parquet"), FileMode.CreateNew,
+            await using var file = new FileStream(Path.Combine(Path.GetTempPath(), $"lifeline-optimize-{Guid.NewGuid():N}.parquet"), FileMode.CreateNew,
                 FileAccess.ReadWrite, FileShare.None, 1 << 16, FileOptions.DeleteOnClose | FileOptions.Asynchronous);
-            (size, stats) = await ParquetFileWriter.WriteAsync(dataSchema, rows, spool, ct);
-            spool.Position = 0;
-            await Store.PutStreamAsync(Root + relative, spool, ct);
+            (size, stats) = await ParquetFileWriter.WriteAsync(dataSchema, rows, file, ct);
+            file.Position = 0;
+            await Store.PutStreamAsync(Root + relative, file, ct);
         }
 
         return new AddAction

@@ -157,11 +157,6 @@ public sealed class DeploymentMetrics
 
         ~FullGcWatch()
         {
-            if (Environment.HasShutdownStarted)
-            {
-                return;
-            }
-
             if (_owner.Target is null)
             {
                 _owner.Free();

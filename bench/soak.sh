@@ -16,6 +16,11 @@
 # With TRACE_POOLS_AT=SECONDS, traces up's ArrayPool events for 40 s from that second of the run (dotnet-trace, in
 # ~/.dotnet/tools) and prints, per renter, the large buffers rented and those the pools had to allocate afresh
 # (bench/Lifeline.PoolTrace): how the soak's large-object churn was found (docs/benchmarks.md, "Soak").
+# With DUMPS_AT=S1,S2 (seconds of the run; pick the same phase of the 10-minute compaction cycle, e.g. 675,3075),
+# takes a full heap dump of up at each (dotnet-dump, in ~/.dotnet/tools; each freezes up for a few seconds, so the
+# latency tail of such a run is not a figure) with up's RssAnon/RssFile/RssShmem at that moment, and prints the
+# reachable objects' growth between the first and the last by type, and by string content (`dumpheap -stat -live`
+# and `dumpheap -strings -live`, digits folded): what the live heap's slope is made of.
 # Usage: bench/soak.sh [DURATION=600] [RATE=4000] [SAMPLE=5] [PNG=docs/soak.png]   (one hour: bench/soak.sh 3600)
 set -euo pipefail
 duration=${1:-600}; rate=${2:-4000}; sample=${3:-5}
@@ -62,11 +67,17 @@ load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 dotnet "$openloop" "$scoring/score-lead" "$rate" "$duration" 16 "$work/body.json" >"$work/openloop.out" 2>"$work/openloop.err" &
 load=$!
 echo "seconds,rss_bytes,live_after_full_gc_bytes,fds,threads,cpu_ticks,heap_after_any_gc_bytes,pool_idle_at_full_gc_bytes" >"$work/samples.csv"
-started=$(date +%s); tracer=""
+started=$(date +%s); tracer=""; dumps=(${DUMPS_AT//,/ }); dumped=0
 while kill -0 "$load" 2>/dev/null; do
   if [ -n "${TRACE_POOLS_AT:-}" ] && [ -z "$tracer" ] && [ $(( $(date +%s) - started )) -ge "$TRACE_POOLS_AT" ]; then
     ~/.dotnet/tools/dotnet-trace collect -p "$pid" --providers System.Buffers.ArrayPoolEventSource:0xFFFFFFFF:5 --duration 00:00:00:40 -o "$work/pools.nettrace" >"$work/trace.log" 2>&1 &
     tracer=$!
+  fi
+  if [ "$dumped" -lt "${#dumps[@]}" ] && [ $(( $(date +%s) - started )) -ge "${dumps[$dumped]}" ]; then
+    at=${dumps[$dumped]}
+    echo "second $at: $(grep -E '^Rss(Anon|File|Shmem)' "/proc/$pid/status" | tr -s ' \t' ' ' | tr '\n' ' ')" >>"$work/dumps.txt"
+    ~/.dotnet/tools/dotnet-dump collect -p "$pid" --type Heap -o "$work/up-$at.dmp" >/dev/null 2>&1 || echo "second $at: dump failed" >>"$work/dumps.txt"
+    dumped=$((dumped + 1))
   fi
   # an up that died ends the sampling (the summary below says so); a sample that fails to read is skipped
   kill -0 "$pid" 2>/dev/null || { echo "up (pid $pid) ended during the soak; last lines of its log:" >&2; tail -20 "$work/up.log" >&2; break; }
@@ -94,6 +105,25 @@ echo "scoring (open loop): $(cat "$work/openloop.out")"
 read -r wok wfailed <"$work/writer.count" || true
 echo "registry writer: ${wok:-0} runs with a metric stored, ${wfailed:-0} refused or failed"
 cp "$work/samples.csv" "${png%.png}.csv"
+if [ "${#dumps[@]}" -ge 2 ]; then
+  first=${dumps[0]}; last=${dumps[$((${#dumps[@]} - 1))]}
+  cat "$work/dumps.txt"
+  for at in "$first" "$last"; do
+    ~/.dotnet/tools/dotnet-dump analyze "$work/up-$at.dmp" -c "dumpheap -stat -live" -c exit >"$work/stat-$at.txt" 2>&1
+    ~/.dotnet/tools/dotnet-dump analyze "$work/up-$at.dmp" -c "eeheap -gc" -c exit >"$work/eeheap-$at.txt" 2>&1
+    ~/.dotnet/tools/dotnet-dump analyze "$work/up-$at.dmp" -c "dumpheap -strings -live" -c exit >"$work/strings-$at.txt" 2>&1
+    echo "second $at: $(grep -E '^Total [0-9,]+ objects' "$work/stat-$at.txt" | tail -1); $(grep -E 'GC Committed Heap Size' "$work/eeheap-$at.txt" | tail -1 | tr -s ' ')"
+  done
+  # the rows of `dumpheap -stat` are "MT count bytes type"; of `dumpheap -strings`, "count bytes text"
+  diffrows() { awk -v keycol="$1" -v bytecol="$2" -v countcol="$3" '
+    function key() { k = ""; for (i = keycol; i <= NF; i++) k = k (i > keycol ? " " : "") $i; if (fold) { gsub(/[0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f]+/, "H", k); gsub(/[0-9]+/, "N", k) } return substr(k, 1, 160) }
+    $bytecol ~ /^[0-9,]+$/ && $countcol ~ /^[0-9,]+$/ { b = $bytecol; c = $countcol; gsub(",", "", b); gsub(",", "", c); if (FNR == NR) { B[key()] -= b; C[key()] -= c } else { B[key()] += b; C[key()] += c } }
+    END { for (k in B) if (B[k] != 0) printf "%+12d %+8d  %s\n", B[k], C[k], k }' fold="$4" "$5" "$6" | sort -n | tail -25; }
+  echo "reachable growth from second $first to $last by type (bytes, objects, type):"
+  diffrows 4 3 2 0 "$work/stat-$first.txt" "$work/stat-$last.txt"
+  echo "reachable growth of the strings by content, digits folded (bytes, strings, text):"
+  diffrows 3 2 1 1 "$work/strings-$first.txt" "$work/strings-$last.txt"
+fi
 if [ -n "${tracer:-}" ]; then
   wait "$tracer" || true
   echo "large buffers rented and allocated afresh over the 40 s traced from second $TRACE_POOLS_AT:"

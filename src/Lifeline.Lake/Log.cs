@@ -38,7 +38,7 @@ internal static partial class Log
     [LoggerMessage(EventId = 3010, Level = LogLevel.Warning, Message = "{Table}: compaction did not complete this round ({Reason}); the next round tries again")]
     public static partial void CompactionFailed(ILogger logger, string table, string reason);
 
-    [LoggerMessage(EventId = 3011, Level = LogLevel.Information, Message = "{Table}: compaction gave way to a concurrent commit this round ({Reason}); the next round tries again")]
+    [LoggerMessage(EventId = 3011, Level = LogLevel.Warning, Message = "{Table}: compaction gave way to a concurrent commit this round ({Reason}); the next round tries again")]
     public static partial void CompactionLostRace(ILogger logger, string table, string reason);
 
     [LoggerMessage(EventId = 3012, Level = LogLevel.Warning, Message = "{Table}: the retention pass (log clean-up and VACUUM) did not complete this round ({Reason}); the next round tries again")]

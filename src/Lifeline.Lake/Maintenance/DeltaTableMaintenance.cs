@@ -38,6 +38,34 @@ public sealed partial class DeltaTable
         new("domainMetadata", new StructType([new("domain", S), new("configuration", S), new("removed", PrimitiveType.Boolean)])),
     ]);
 
+    /// <summary>
+    /// After a commit's put lost the race for <paramref name="version"/>: reads that winning commit and every one that
+    /// landed after it, asks <paramref name="conflict"/> of each (a reason the commit being made cannot go after it, or
+    /// null), and returns the first version not yet taken, to try next. As in Delta, any number of winners that do not
+    /// conflict are passed over in one retry: counting each as a lost attempt made a commit that took longer to build
+    /// than the table takes <see cref="DeltaTableOptions.MaxCommitRetries"/> commits (OPTIMIZE of a table that takes a
+    /// commit a second) give up every time.
+    /// </summary>
+    private async Task<(long Next, string? Conflict)> CatchUpAsync(long version, Func<long, List<LogAction>, string?> conflict, CancellationToken ct)
+    {
+        var winner = await _log.ReadCommitAsync(version, ct);
+        while (true)
+        {
+            if (conflict(version, winner) is { } reason)
+            {
+                return (version, reason);
+            }
+
+            version++;
+            if (await _log.TryReadCommitAsync(version, ct) is not { } next)
+            {
+                return (version, null);
+            }
+
+            winner = next;
+        }
+    }
+
     private async Task MaybeCheckpointAsync(long version, CancellationToken ct)
     {
         try
@@ -302,12 +330,14 @@ public sealed partial class DeltaTable
                 throw new DeltaConcurrentModificationException($"{Location}: SET TBLPROPERTIES: gave up after {attempt} attempts lost to concurrent commits; run it again");
             }
 
-            if ((await _log.ReadCommitAsync(version, cancellationToken)).Any(a => a.Metadata is not null || a.Protocol is not null))
+            var (next, conflict) = await CatchUpAsync(version, (v, winner) => winner.Any(a => a.Metadata is not null || a.Protocol is not null)
+                ? $"{Location}: SET TBLPROPERTIES: version {v}, a concurrent commit, changed the table's metadata or protocol; run it again" : null, cancellationToken);
+            if (conflict is not null)
             {
-                throw new DeltaConcurrentModificationException($"{Location}: SET TBLPROPERTIES: version {version}, a concurrent commit, changed the table's metadata or protocol; run it again");
+                throw new DeltaConcurrentModificationException(conflict);
             }
 
-            version++;
+            version = next;
         }
     }
 

@@ -187,24 +187,31 @@ public sealed partial class DeltaTable
                 }
 
                 // lost the race: appends only add files and never conflict; a commit that removed an input file does
-                var winner = await _log.ReadCommitAsync(version, cancellationToken);
-                foreach (var a in winner)
+                var (next, conflict) = await CatchUpAsync(version, (v, winner) =>
                 {
-                    if (a.Metadata is not null || a.Protocol is not null)
+                    foreach (var a in winner)
                     {
-                        await DeleteUncommittedAsync(written);
-                        throw new DeltaConcurrentModificationException($"{Location}: OPTIMIZE: version {version}, a concurrent commit, changed the table's metadata or protocol; run it again");
+                        if (a.Metadata is not null || a.Protocol is not null)
+                        {
+                            return $"{Location}: OPTIMIZE: version {v}, a concurrent commit, changed the table's metadata or protocol; run it again";
+                        }
+
+                        if (a.Remove is { } rm && removedPaths.Contains(LogReader.DecodePath(rm.Path, Location)))
+                        {
+                            return $"{Location}: OPTIMIZE: version {v}, a concurrent commit, removed file {rm.Path} that this OPTIMIZE compacts; run it again";
+                        }
                     }
 
-                    if (a.Remove is { } rm && removedPaths.Contains(LogReader.DecodePath(rm.Path, Location)))
-                    {
-                        await DeleteUncommittedAsync(written);
-                        throw new DeltaConcurrentModificationException($"{Location}: OPTIMIZE: version {version}, a concurrent commit, removed file {rm.Path} that this OPTIMIZE compacts; run it again");
-                    }
+                    return null;
+                }, cancellationToken);
+                if (conflict is not null)
+                {
+                    await DeleteUncommittedAsync(written);
+                    throw new DeltaConcurrentModificationException(conflict);
                 }
 
-                Log.CommitRetry(Options.Logger, Location, version, version + 1);
-                version++;
+                Log.CommitRetry(Options.Logger, Location, version, next);
+                version = next;
             }
         }
         catch (Exception) when (!committing)

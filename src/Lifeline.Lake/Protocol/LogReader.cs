@@ -62,6 +62,13 @@ internal sealed class LogReader(IObjectStore store, string root, ILogger logger)
         }
     }
 
+    /// <summary>The actions of commit <paramref name="version"/>, or <c>null</c> when no commit of that version exists (yet).</summary>
+    public async Task<List<LogAction>?> TryReadCommitAsync(long version, CancellationToken ct)
+    {
+        var name = LogFiles.CommitName(version);
+        return await store.TryGetAsync(LogPrefix + name, ct) is { } bytes ? ParseJsonLines(bytes, version, "_delta_log/" + name) : null;
+    }
+
     public async Task<List<LogAction>> ReadCommitAsync(long version, CancellationToken ct)
     {
         var name = LogFiles.CommitName(version);

@@ -181,11 +181,14 @@ public sealed partial class DeltaTable
                 throw new DeltaConcurrentModificationException($"{Location}: version {version}: gave up after {attempt} attempts lost to concurrent commits");
             }
 
-            // lost the race: check what the winner did, then try the next version
-            var winner = await _log.ReadCommitAsync(version, ct);
-            CheckConflict(kind, read, winner, removedPaths, predicate, options, version);
-            Log.CommitRetry(Options.Logger, Location, version, version + 1);
-            version++;
+            // lost the race: check what every winner since did, then try the version after the last
+            var (next, _) = await CatchUpAsync(version, (v, winner) =>
+            {
+                CheckConflict(kind, read, winner, removedPaths, predicate, options, v);
+                return null;
+            }, ct);
+            Log.CommitRetry(Options.Logger, Location, version, next);
+            version = next;
         }
     }
 

@@ -139,6 +139,35 @@ public sealed class OptimizeTests
     }
 
     [Fact]
+    public async Task Optimize_MoreConcurrentAppendsThanRetriesWhileItWrites_CommitsAfterThemInOneRetry()
+    {
+        // lifeline up's predictions table takes a commit a second: an OPTIMIZE that takes longer than
+        // MaxCommitRetries (10) seconds to write its files must still commit, after all of them, not give up
+        using var dir = new TempDir();
+        var table = await SeedAsync(dir);
+        var other = CreateSut(dir);
+        var before = await RowsOf(table);
+        const int appends = 25;
+
+        var result = await table.OptimizeAsync(new OptimizeOptions
+        {
+            BeforeCommit = async _ =>
+            {
+                for (var i = 0; i < appends; i++)
+                {
+                    await other.AppendAsync(Rows([1000 + i], "a"));
+                }
+            },
+        });
+
+        Assert.Equal((10L + appends + 1, 2), (result.Version, result.Attempts));
+        var after = await RowsOf(CreateSut(dir));
+        Assert.Equal(before.Count + appends, after.Count);
+        Assert.True(before.All(after.Contains));
+        Assert.Equal(2 + appends, (await CreateSut(dir).GetSnapshotAsync()).Files.Count); // two compacted + each append's
+    }
+
+    [Fact]
     public async Task Optimize_ConcurrentCommitRemovedAnInput_FailsAndLeavesTheTableAsItWas()
     {
         using var dir = new TempDir();

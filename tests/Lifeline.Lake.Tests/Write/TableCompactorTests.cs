@@ -81,7 +81,7 @@ public sealed class TableCompactorTests
     private static readonly string CompactionCommit = "predictions/" + LogFiles.LogDir + LogFiles.CommitName(13);
 
     [Fact]
-    public async Task RunOnceAsync_ConcurrentCommitRemovesAnInputFile_LoggedAtInformationAsARaceAndTheTableKept()
+    public async Task RunOnceAsync_ConcurrentCommitRemovesAnInputFile_LoggedAsAWarningOfARaceAndTheTableKept()
     {
         using var dir = new TempDir();
         var plain = new FileSystemObjectStore(dir.Path);
@@ -96,7 +96,7 @@ public sealed class TableCompactorTests
         Assert.Null(outcome.Result);
         Assert.Contains("concurrent commit", outcome.Error, StringComparison.Ordinal);
         var entry = Assert.Single(log.Entries);
-        Assert.Equal((3011, LogLevel.Information), (entry.EventId, entry.Level));
+        Assert.Equal((3011, LogLevel.Warning), (entry.EventId, entry.Level));
         Assert.StartsWith($"{table.Location}: compaction gave way to a concurrent commit this round (", entry.Message, StringComparison.Ordinal);
         var snapshot = await new DeltaTable(plain, "predictions").GetSnapshotAsync();
         Assert.Equal((13, 0), (snapshot.Version, snapshot.Files.Count)); // the other writer's commit, and no compacted file added

@@ -69,21 +69,9 @@ internal sealed class LogReader(IObjectStore store, string root, ILogger logger)
         return await store.TryGetAsync(LogPrefix + name, ct) is { } bytes ? ParseJsonLines(bytes, version, "_delta_log/" + name) : null;
     }
 
-    public async Task<List<LogAction>> ReadCommitAsync(long version, CancellationToken ct)
-    {
-        var name = LogFiles.CommitName(version);
-        byte[] bytes;
-        try
-        {
-            bytes = await store.GetAsync(LogPrefix + name, cancellationToken: ct);
-        }
-        catch (ObjectNotFoundException)
-        {
-            throw new DeltaVersionNotFoundException($"{Location}: version {version}: commit file _delta_log/{name} is missing");
-        }
-
-        return ParseJsonLines(bytes, version, "_delta_log/" + name);
-    }
+    public async Task<List<LogAction>> ReadCommitAsync(long version, CancellationToken ct) =>
+        await TryReadCommitAsync(version, ct)
+        ?? throw new DeltaVersionNotFoundException($"{Location}: version {version}: commit file _delta_log/{LogFiles.CommitName(version)} is missing");
 
     /// <summary>Parses the bytes of commit <paramref name="version"/> (read by the caller, e.g. to copy them as they are).</summary>
     public List<LogAction> ParseCommit(byte[] bytes, long version) => ParseJsonLines(bytes, version, "_delta_log/" + LogFiles.CommitName(version));

@@ -67,7 +67,7 @@ load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 dotnet "$openloop" "$scoring/score-lead" "$rate" "$duration" 16 "$work/body.json" >"$work/openloop.out" 2>"$work/openloop.err" &
 load=$!
 echo "seconds,rss_bytes,live_after_full_gc_bytes,fds,threads,cpu_ticks,heap_after_any_gc_bytes,pool_idle_at_full_gc_bytes" >"$work/samples.csv"
-started=$(date +%s); tracer=""; dumps=(${DUMPS_AT//,/ }); dumped=0
+started=$(date +%s); tracer=""; dumps=(${DUMPS_AT:+${DUMPS_AT//,/ }}); dumped=0
 while kill -0 "$load" 2>/dev/null; do
   if [ -n "${TRACE_POOLS_AT:-}" ] && [ -z "$tracer" ] && [ $(( $(date +%s) - started )) -ge "$TRACE_POOLS_AT" ]; then
     ~/.dotnet/tools/dotnet-trace collect -p "$pid" --providers System.Buffers.ArrayPoolEventSource:0xFFFFFFFF:5 --duration 00:00:00:40 -o "$work/pools.nettrace" >"$work/trace.log" 2>&1 &

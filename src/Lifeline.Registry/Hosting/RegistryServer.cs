@@ -18,7 +18,15 @@ public static class RegistryServer
     /// </summary>
     public static async Task<WebApplication> StartAsync(RegistryOptions options, string urls, Action<ILoggingBuilder>? logging = null, TimeProvider? time = null, CancellationToken cancellationToken = default, Action<WebApplication>? configure = null)
     {
-        var builder = WebApplication.CreateSlimBuilder();
+        // No appsettings.json watcher on the working directory: the default content root is the current directory, and
+        // its reload-on-change watcher is recursive, so under `lifeline up` it held an inotify watch on every directory
+        // beneath (the vaults, the lake, the work directories) and one more for each new one (docs/benchmarks.md,
+        // "Soak"). Configuration comes from code, as in the scoring and status hosts.
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            Args = ["--hostBuilder:reloadConfigOnChange=false"],
+            ContentRootPath = AppContext.BaseDirectory,
+        });
         builder.Logging.ClearProviders();
         if (logging is not null)
         {

@@ -29,19 +29,38 @@ internal static class Roles
 }
 
 /// <summary>AES-256-GCM with random nonces: stored form nonce(12) | ciphertext | tag(16).</summary>
+/// <remarks>
+/// AesGcm is not thread-safe, so each call takes an instance from a small pool and gives it back. It was one instance
+/// per thread (a tracking ThreadLocal), which kept the instance (and its native OpenSSL context) of every thread that
+/// ever used the key: in <c>lifeline up</c>, whose vaults stay open while the thread pool starts and retires threads, that
+/// grew by hundreds an hour (docs/benchmarks.md, "Soak"). The pool holds at most <see cref="PoolLimit"/>.
+/// </remarks>
 internal sealed class Sealer : IDisposable
 {
     public const int NonceSize = 12;
     public const int TagSize = 16;
     public const int Overhead = NonceSize + TagSize;
+    internal const int PoolLimit = 8;
 
-    // AesGcm is not thread-safe: one instance per thread.
-    private readonly ThreadLocal<AesGcm> _aes;
+    private readonly byte[] _key;
+    private readonly Stack<AesGcm> _idle = new();
+    private bool _disposed;
 
     public Sealer(byte[] key)
     {
-        var copy = (byte[])key.Clone();
-        _aes = new ThreadLocal<AesGcm>(() => new AesGcm(copy, TagSize), trackAllValues: true);
+        _key = (byte[])key.Clone();
+    }
+
+    /// <summary>Instances made so far that are idle in the pool (for tests).</summary>
+    internal int Idle
+    {
+        get
+        {
+            lock (_idle)
+            {
+                return _idle.Count;
+            }
+        }
     }
 
     public byte[] Seal(ReadOnlySpan<byte> plaintext, ReadOnlySpan<byte> role)
@@ -58,7 +77,16 @@ internal sealed class Sealer : IDisposable
         RandomNumberGenerator.Fill(nonce);
         var ct = destination.Slice(NonceSize, plaintext.Length);
         var tag = destination.Slice(NonceSize + plaintext.Length, TagSize);
-        _aes.Value!.Encrypt(nonce, plaintext, ct, tag, role);
+        var aes = Rent();
+        try
+        {
+            aes.Encrypt(nonce, plaintext, ct, tag, role);
+        }
+        finally
+        {
+            Return(aes);
+        }
+
         return plaintext.Length + Overhead;
     }
 
@@ -71,14 +99,19 @@ internal sealed class Sealer : IDisposable
         }
 
         var len = sealedData.Length - Overhead;
+        var aes = Rent();
         try
         {
-            _aes.Value!.Decrypt(sealedData[..NonceSize], sealedData.Slice(NonceSize, len), sealedData[(NonceSize + len)..], destination[..len], role);
+            aes.Decrypt(sealedData[..NonceSize], sealedData.Slice(NonceSize, len), sealedData[(NonceSize + len)..], destination[..len], role);
             return true;
         }
         catch (AuthenticationTagMismatchException)
         {
             return false;
+        }
+        finally
+        {
+            Return(aes);
         }
     }
 
@@ -95,12 +128,42 @@ internal sealed class Sealer : IDisposable
 
     public void Dispose()
     {
-        foreach (var aes in _aes.Values)
+        lock (_idle)
         {
-            aes.Dispose();
+            _disposed = true;
+            while (_idle.TryPop(out var aes))
+            {
+                aes.Dispose();
+            }
+        }
+    }
+
+    private AesGcm Rent()
+    {
+        lock (_idle)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (_idle.TryPop(out var aes))
+            {
+                return aes;
+            }
         }
 
-        _aes.Dispose();
+        return new AesGcm(_key, TagSize);
+    }
+
+    private void Return(AesGcm aes)
+    {
+        lock (_idle)
+        {
+            if (!_disposed && _idle.Count < PoolLimit)
+            {
+                _idle.Push(aes);
+                return;
+            }
+        }
+
+        aes.Dispose();
     }
 }
 

@@ -173,13 +173,13 @@ internal sealed class BlobEncoder : IDisposable
 {
     private const int SampleSize = 32 * 1024;
     private const int SampleThreshold = 64 * 1024;
-    private readonly NativeZstd.Compressor _sample = new(1);
+    private readonly NativeZstd.Compressor _sample = NativeZstd.RentCompressor(1);
     private readonly NativeZstd.Compressor _main;
     private byte[] _scratch = [];
 
     public BlobEncoder(int level = 1)
     {
-        _main = new NativeZstd.Compressor(Math.Clamp(level, 1, 19));
+        _main = NativeZstd.RentCompressor(Math.Clamp(level, 1, 19));
     }
 
     /// <summary>Returns the payload to seal: the zstd frame when it saves at least 3 %, else the input.</summary>
@@ -219,8 +219,8 @@ internal sealed class BlobEncoder : IDisposable
 
     public void Dispose()
     {
-        _sample.Dispose();
-        _main.Dispose();
+        NativeZstd.Return(_sample);
+        NativeZstd.Return(_main);
     }
 }
 
@@ -234,9 +234,6 @@ internal static class BlobDecoder
         Roles.BlobAd(id, ad);
         return sealer.TryOpen(stored, ad);
     }
-
-    [ThreadStatic]
-    private static NativeZstd.Decompressor? t_decompressor;
 
     /// <summary>Decrypts and decompresses into a new array of the raw length, and checks SHA-256 against the id.</summary>
     public static byte[] Decode(ReadOnlySpan<byte> stored, PackEntry entry, Sealer sealer, string packName)
@@ -287,8 +284,17 @@ internal static class BlobDecoder
                     throw new VaultCorruptException($"blob {entry.Id} in pack {packName} fails authentication");
                 }
 
-                t_decompressor ??= new NativeZstd.Decompressor();
-                var n = t_decompressor.Unwrap(payload.AsSpan(0, payloadLen), raw[..(int)entry.RawLength]);
+                var zstd = NativeZstd.RentDecompressor();
+                int n;
+                try
+                {
+                    n = zstd.Unwrap(payload.AsSpan(0, payloadLen), raw[..(int)entry.RawLength]);
+                }
+                finally
+                {
+                    NativeZstd.Return(zstd);
+                }
+
                 if (n < 0)
                 {
                     throw new VaultCorruptException($"blob {entry.Id} in pack {packName} does not decompress");

@@ -57,11 +57,107 @@ internal static partial class NativeZstd
         }
     }
 
-    /// <summary>A compression context (not thread-safe).</summary>
-    internal sealed class Compressor(int level) : IDisposable
+    /// <summary>Most idle contexts kept per kind (and per level for compressors); more are freed on return.</summary>
+    internal const int PoolLimit = 8;
+
+    private static readonly Stack<Decompressor> s_idleDecompressors = new();
+    private static readonly Dictionary<int, Stack<Compressor>> s_idleCompressors = [];
+    private static int s_live;
+
+    /// <summary>Contexts made and not yet freed, pooled or in use (for tests and the soak).</summary>
+    internal static int Live => Volatile.Read(ref s_live);
+
+    /// <summary>
+    /// A decompression context from the process-wide pool; give it back with <see cref="Return(Decompressor)"/>.
+    /// Pooled rather than one per thread: the thread pool starts and retires threads all day under `lifeline up`,
+    /// and a context per thread that ever decoded (about 100 KB of native memory each) grew the process by tens of
+    /// MiB an hour.
+    /// </summary>
+    public static Decompressor RentDecompressor()
     {
-        private readonly nint _native = s_available ? CreateCCtx() : 0;
-        private readonly ZstdSharp.Compressor? _managed = s_available ? null : new ZstdSharp.Compressor(level);
+        lock (s_idleDecompressors)
+        {
+            if (s_idleDecompressors.TryPop(out var d))
+            {
+                return d;
+            }
+        }
+
+        return new Decompressor();
+    }
+
+    public static void Return(Decompressor d)
+    {
+        lock (s_idleDecompressors)
+        {
+            if (s_idleDecompressors.Count < PoolLimit)
+            {
+                s_idleDecompressors.Push(d);
+                return;
+            }
+        }
+
+        d.Dispose();
+    }
+
+    /// <summary>A compression context for <paramref name="level"/> from the pool: each backup worker takes two and gives them back.</summary>
+    public static Compressor RentCompressor(int level)
+    {
+        lock (s_idleCompressors)
+        {
+            if (s_idleCompressors.TryGetValue(level, out var idle) && idle.TryPop(out var c))
+            {
+                return c;
+            }
+        }
+
+        return new Compressor(level);
+    }
+
+    public static void Return(Compressor c)
+    {
+        lock (s_idleCompressors)
+        {
+            if (!s_idleCompressors.TryGetValue(c.Level, out var idle))
+            {
+                s_idleCompressors[c.Level] = idle = new Stack<Compressor>();
+            }
+
+            if (idle.Count < PoolLimit)
+            {
+                idle.Push(c);
+                return;
+            }
+        }
+
+        c.Dispose();
+    }
+
+    /// <summary>A compression context (not thread-safe). Freed by Dispose, or by the finalizer if abandoned.</summary>
+    internal sealed class Compressor : IDisposable
+    {
+        private readonly ZstdSharp.Compressor? _managed;
+        private nint _native;
+        private int _freed;
+
+        public Compressor(int level)
+        {
+            Level = level;
+            if (s_available)
+            {
+                _native = CreateCCtx();
+            }
+            else
+            {
+                _managed = new ZstdSharp.Compressor(level);
+            }
+
+            Interlocked.Increment(ref s_live);
+        }
+
+        ~Compressor() => Free();
+
+        public int Level { get; }
 
         public int Wrap(ReadOnlySpan<byte> src, Span<byte> dst)
         {
@@ -70,25 +166,56 @@ internal static partial class NativeZstd
                 return _managed.Wrap(src, dst);
             }
 
-            var n = CompressCCtx(_native, ref MemoryMarshal.GetReference(dst), (nuint)dst.Length, ref MemoryMarshal.GetReference(src), (nuint)src.Length, level);
+            var n = CompressCCtx(_native, ref MemoryMarshal.GetReference(dst), (nuint)dst.Length, ref MemoryMarshal.GetReference(src), (nuint)src.Length, Level);
             return IsError(n) != 0 ? throw new InvalidOperationException("zstd compression failed") : (int)n;
         }
 
         public void Dispose()
         {
+            Free();
+            GC.SuppressFinalize(this);
+        }
+
+        private void Free()
+        {
+            if (Interlocked.Exchange(ref _freed, 1) != 0)
+            {
+                return;
+            }
+
             _managed?.Dispose();
             if (_native != 0)
             {
                 FreeCCtx(_native);
+                _native = 0;
             }
+
+            Interlocked.Decrement(ref s_live);
         }
     }
 
-    /// <summary>A decompression context (not thread-safe).</summary>
+    /// <summary>A decompression context (not thread-safe). Freed by Dispose, or by the finalizer if abandoned.</summary>
     internal sealed class Decompressor : IDisposable
     {
-        private readonly nint _native = s_available ? CreateDCtx() : 0;
-        private readonly ZstdSharp.Decompressor? _managed = s_available ? null : new ZstdSharp.Decompressor();
+        private readonly ZstdSharp.Decompressor? _managed;
+        private nint _native;
+        private int _freed;
+
+        public Decompressor()
+        {
+            if (s_available)
+            {
+                _native = CreateDCtx();
+            }
+            else
+            {
+                _managed = new ZstdSharp.Decompressor();
+            }
+
+            Interlocked.Increment(ref s_live);
+        }
+
+        ~Decompressor() => Free();
 
         /// <summary>Returns the decompressed length, or -1 when the frame is invalid.</summary>
         public int Unwrap(ReadOnlySpan<byte> src, Span<byte> dst)
@@ -111,11 +238,25 @@ internal static partial class NativeZstd
 
         public void Dispose()
         {
+            Free();
+            GC.SuppressFinalize(this);
+        }
+
+        private void Free()
+        {
+            if (Interlocked.Exchange(ref _freed, 1) != 0)
+            {
+                return;
+            }
+
             _managed?.Dispose();
             if (_native != 0)
             {
                 FreeDCtx(_native);
+                _native = 0;
             }
+
+            Interlocked.Decrement(ref s_live);
         }
     }
 }

@@ -469,7 +469,7 @@ internal sealed class CopyEngine(VaultRepository src, VaultRepository dest, Copy
     /// <summary>One verify worker: its decompressor, scratch buffers and the destination pack it is filling.</summary>
     private sealed class Worker(CopyEngine engine) : IDisposable
     {
-        private readonly NativeZstd.Decompressor _zstd = new();
+        private readonly NativeZstd.Decompressor _zstd = NativeZstd.RentDecompressor();
         private byte[] _payload = [];
         private byte[] _raw = [];
         private PackBuilder? _builder;
@@ -663,7 +663,7 @@ internal sealed class CopyEngine(VaultRepository src, VaultRepository dest, Copy
 
         public void Dispose()
         {
-            _zstd.Dispose();
+            NativeZstd.Return(_zstd);
             if (_payload.Length > 0)
             {
                 engine._pool.Return(_payload);

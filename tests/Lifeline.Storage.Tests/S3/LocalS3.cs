@@ -16,10 +16,10 @@ internal static class LocalS3
 
     public static string Endpoint => Env("LIFELINE_TEST_S3_ENDPOINT", "http://127.0.0.1:10050");
 
-    public static AmazonS3Client CreateClient(string? endpoint = null)
+    public static AmazonS3Client CreateClient(string? endpoint = null, int maxErrorRetry = 1)
     {
         var config = S3ObjectStore.CreateConfig(endpoint ?? Endpoint, "us-east-1");
-        config.MaxErrorRetry = 1;
+        config.MaxErrorRetry = maxErrorRetry;
         config.Timeout = TimeSpan.FromSeconds(30);
         return new AmazonS3Client(new BasicAWSCredentials(Env("LIFELINE_TEST_S3_ACCESS_KEY", "S3RVER"), Env("LIFELINE_TEST_S3_SECRET_KEY", "S3RVER")), config);
     }

@@ -30,6 +30,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 6008, Level = LogLevel.Information, Message = "Forget of {Component} in {Location}: keeps {Kept}, removes {Removed} (dry run: {DryRun})")]
     public static partial void Forgot(ILogger logger, string component, string location, int kept, int removed, bool dryRun);
 
+    [LoggerMessage(EventId = 6011, Level = LogLevel.Information, Message = "Prune of {Location}: {Packs} packs deleted, {Rewritten} rewritten, {Bytes} bytes freed")]
+    public static partial void Pruned(ILogger logger, string location, int packs, int rewritten, long bytes);
+
     [LoggerMessage(EventId = 6009, Level = LogLevel.Warning, Message = "Verification of {Component} point {PointId} in {Location} failed: {Reason}")]
     public static partial void VerifyFailed(ILogger logger, string component, string pointId, string location, string reason);
 

@@ -208,6 +208,10 @@ public sealed partial class RecoveryService
     private readonly ILogger _logger;
     private readonly string _work;
 
+    // backups share it, forget and prune hold it alone: a waiting prune holds new backups back (writer first), so a
+    // stream of on-change backups never starves it; across processes the vault locks' wait does the same
+    private readonly Nito.AsyncEx.AsyncReaderWriterLock _upkeep = new();
+
     /// <summary>Creates the service over <paramref name="plan"/>, its <paramref name="locations"/> and the adapters
     /// that protect its components (one per component name).</summary>
     public RecoveryService(LifelinePlan plan, LocationSet locations, IEnumerable<IProtectedComponent> adapters, RecoveryServiceOptions? options = null)
@@ -377,6 +381,7 @@ public sealed partial class RecoveryService
 
     private async Task<ComponentBackupResult> BackupOneAsync(string name, BackupRunOptions options, IProgress<RecoveryProgress>? progress, CancellationToken ct)
     {
+        using var shared = await _upkeep.ReaderLockAsync(ct);
         var started = _time.GetUtcNow();
         var clock = Stopwatch.StartNew();
         var opId = Guid.NewGuid().ToString("N")[..12];
@@ -786,6 +791,7 @@ public sealed partial class RecoveryService
         var clock = Stopwatch.StartNew();
         var names = components.Count == 0 ? _plan.Components.Select(c => c.Name).ToList() : components;
         var opId = Guid.NewGuid().ToString("N")[..12];
+        using var alone = dryRun ? null : await _upkeep.WriterLockAsync(cancellationToken);
         if (!dryRun)
         {
             foreach (var name in names)
@@ -872,6 +878,65 @@ public sealed partial class RecoveryService
         }
 
         return run;
+    }
+
+    /// <summary>Prunes every location a component's policy names (restic's <c>prune</c>): the data no snapshot uses
+    /// any more is deleted, partly used packs rewritten. A location that cannot be opened or pruned is a
+    /// <c>location-unavailable</c> finding; the others are still pruned. Appends one audit record (not on a dry run).</summary>
+    public async Task<PruneRunResult> PruneAsync(bool dryRun, CancellationToken cancellationToken = default)
+    {
+        var started = _time.GetUtcNow();
+        var clock = Stopwatch.StartNew();
+        var opId = Guid.NewGuid().ToString("N")[..12];
+        using var alone = dryRun ? null : await _upkeep.WriterLockAsync(cancellationToken);
+        if (!dryRun)
+        {
+            await AppendAuditAsync(StartRecord(started, AuditActions.Prune, null, opId), cancellationToken);
+        }
+
+        var locations = _plan.Components.Select(c => _plan.FindPolicy(c.Policy)).OfType<BackupPolicy>()
+            .SelectMany(p => _locations.For(p)).Select(l => l.Location).DistinctBy(l => l.Name).ToList();
+        var outcomes = new List<PruneOutcome>();
+        var findings = new List<RetentionFinding>();
+        foreach (var info in locations)
+        {
+            try
+            {
+                var vault = await _locations.OpenAsync(info.Name, cancellationToken: cancellationToken);
+                var result = await vault.PruneAsync(dryRun, progress: null, cancellationToken);
+                Log.Pruned(_logger, info.Name, result.PacksDeleted, result.PacksRewritten, result.BytesFreed);
+                outcomes.Add(new PruneOutcome(info.Name, result));
+            }
+            catch (Exception e) when (e is not OperationCanceledException and not WrongPasswordException)
+            {
+                findings.Add(new RetentionFinding("*", info.Name, "location-unavailable", OneLine(e)));
+            }
+        }
+
+        foreach (var f in findings)
+        {
+            Log.RetentionFinding(_logger, f.ToString());
+        }
+
+        if (!dryRun)
+        {
+            var freed = outcomes.Sum(o => o.Result.BytesFreed);
+            await AppendAuditAsync(new AuditRecord
+            {
+                Time = started,
+                Action = AuditActions.Prune,
+                Who = Who,
+                Host = Host,
+                Arguments = _options.Arguments,
+                Outcome = findings.Count == 0 ? AuditOutcomes.Ok : outcomes.Count == 0 ? AuditOutcomes.Failed : AuditOutcomes.Partial,
+                Message = $"pruned {outcomes.Count} locations: {outcomes.Sum(o => o.Result.PacksDeleted)} packs deleted, {freed} bytes freed"
+                          + (findings.Count == 0 ? "" : $"; {findings.Count} findings: {findings[0]}"),
+                Duration = clock.Elapsed,
+                Operation = opId,
+            }, cancellationToken);
+        }
+
+        return new PruneRunResult { Outcomes = outcomes, Findings = findings, DryRun = dryRun };
     }
 
     /// <summary>The status of every component, from the locations and the history.</summary>

@@ -53,6 +53,14 @@ public sealed record VaultOpenOptions
     /// <summary>Lock lease time-to-live. Default 60 s; the lease is renewed every TTL/3 while work runs.</summary>
     public TimeSpan LockTtl { get; init; } = TimeSpan.FromSeconds(60);
 
+    /// <summary>
+    /// How long to wait for a conflicting lock to be released before giving up with
+    /// <see cref="RepositoryLockedException"/> (restic's <c>--retry-lock</c>): a backup waits out a prune, a prune
+    /// waits for the running backups to finish. Polled with a growing delay (250 ms to 5 s) on the vault's clock.
+    /// Default zero: fail at once.
+    /// </summary>
+    public TimeSpan LockWait { get; init; }
+
     /// <summary>Host name recorded in snapshots, keys and locks. Default <see cref="Environment.MachineName"/>.</summary>
     public string? Host { get; init; }
 

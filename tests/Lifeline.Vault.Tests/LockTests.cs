@@ -32,6 +32,58 @@ public sealed class LockTests
     }
 
     [Fact]
+    public async Task Prune_WithLockWait_WaitsForTheLiveHolderAndRunsOnceItIsReleased()
+    {
+        using var tmp = new TempDir();
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
+        var store = Vaults.Store(tmp);
+        await using var a = await Vaults.CreateAsync(store, time: time, host: "host-a", lockTtl: TimeSpan.FromHours(1));
+        await using var b = await VaultRepository.OpenAsync(store, Vaults.Password, new VaultOpenOptions { Host = "host-b", LockWait = TimeSpan.FromMinutes(10) }, time);
+
+        var held = await a.LockAsync(exclusive: false, CancellationToken.None);
+        var prune = b.PruneAsync();
+        await AdvanceWhileAsync(time, () => time.GetUtcNow() < new DateTimeOffset(2026, 1, 1, 0, 5, 0, TimeSpan.Zero) && !prune.IsCompleted);
+        Assert.False(prune.IsCompleted, "prune ran while a live shared lock was held");
+        await held.DisposeAsync();
+        await AdvanceWhileAsync(time, () => !prune.IsCompleted);
+
+        Assert.False((await prune).DryRun);
+        Assert.Empty(await store.ListAsync("locks/").ToListAsync());
+    }
+
+    [Fact]
+    public async Task Prune_WithLockWait_GivesUpAtTheEndOfTheWaitNamingTheHolder()
+    {
+        using var tmp = new TempDir();
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
+        var store = Vaults.Store(tmp);
+        await using var a = await Vaults.CreateAsync(store, time: time, host: "host-a", lockTtl: TimeSpan.FromHours(1));
+        await using var b = await VaultRepository.OpenAsync(store, Vaults.Password, new VaultOpenOptions { Host = "host-b", LockWait = TimeSpan.FromSeconds(30) }, time);
+        await using var held = await a.LockAsync(exclusive: false, CancellationToken.None);
+
+        var prune = b.PruneAsync();
+        await AdvanceWhileAsync(time, () => !prune.IsCompleted);
+
+        var e = await Assert.ThrowsAsync<RepositoryLockedException>(() => prune);
+        Assert.Contains("host-a", e.Message, StringComparison.Ordinal);
+        Assert.InRange(time.GetUtcNow(), new DateTimeOffset(2026, 1, 1, 0, 0, 30, TimeSpan.Zero), new DateTimeOffset(2026, 1, 1, 0, 0, 40, TimeSpan.Zero));
+        Assert.Single(await store.ListAsync("locks/").ToListAsync()); // only the holder's: the waiter left none behind
+    }
+
+    /// <summary>Advances the fake clock a second at a time while <paramref name="condition"/> holds, letting the
+    /// waiter's continuations run between steps (deadline 20 s of real time).</summary>
+    private static async Task AdvanceWhileAsync(FakeTimeProvider time, Func<bool> condition)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        while (condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the condition did not change within 20 s");
+            time.Advance(TimeSpan.FromSeconds(1));
+            await Task.Delay(5);
+        }
+    }
+
+    [Fact]
     public async Task Lock_OfACrashedHolder_ExpiresAfterTtlAndUnlockRemovesIt()
     {
         using var tmp = new TempDir();

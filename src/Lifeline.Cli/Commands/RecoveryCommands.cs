@@ -10,6 +10,7 @@ using Lifeline.Recovery.Plan;
 using Lifeline.Recovery.Status;
 using Lifeline.Recovery.Tags;
 using Lifeline.Storage;
+using Lifeline.Vault;
 using Spectre.Console;
 
 namespace Lifeline.Cli.Commands;
@@ -27,6 +28,7 @@ internal static class RecoveryCommands
         root.Subcommands.Add(CreateBackup());
         root.Subcommands.Add(CreateRestore());
         root.Subcommands.Add(CreateForget());
+        root.Subcommands.Add(CreatePrune());
         root.Subcommands.Add(CreateStatus());
         root.Subcommands.Add(CreateAudit());
     }
@@ -321,6 +323,52 @@ internal static class RecoveryCommands
         return command;
     }
 
+    private static Command CreatePrune()
+    {
+        var dryRun = new Option<bool>("--dry-run") { Description = "Show what would be deleted; delete nothing" };
+        var plan = PlanOption();
+        var command = new Command("prune", $"Delete the data no snapshot uses from every location of the plan's policies (exit {ExitCodes.RetentionFinding} when a location could not be pruned)")
+        {
+            dryRun, plan,
+        };
+        command.Run(async (context, ct) =>
+        {
+            await using var session = await RecoverySession.OpenAsync(context, context.Get(plan)!, initializeMissing: false, restoreRoot: null, ct);
+            var result = await session.Service.PruneAsync(context.Get(dryRun), ct);
+            context.Console.Document(new
+            {
+                ok = result.Ok,
+                dryRun = result.DryRun,
+                outcomes = result.Outcomes.Select(o => new
+                {
+                    location = o.Location,
+                    packsDeleted = o.Result.PacksDeleted,
+                    packsRewritten = o.Result.PacksRewritten,
+                    blobsRemoved = o.Result.BlobsRemoved,
+                    bytesFreed = o.Result.BytesFreed,
+                }),
+                findings = result.Findings.Select(f => new { location = f.Location, rule = f.Rule, message = f.Message }),
+            });
+            context.Console.Table(
+                ["location", "packs deleted", "rewritten", "blobs removed", result.DryRun ? "would free" : "freed"],
+                result.Outcomes.Select(o => (IReadOnlyList<string>)[o.Location, Count(o.Result.PacksDeleted), Count(o.Result.PacksRewritten), Count(o.Result.BlobsRemoved), CliConsole.Bytes(o.Result.BytesFreed)]),
+                rightAligned: new HashSet<int> { 1, 2, 3, 4 });
+            foreach (var f in result.Findings)
+            {
+                context.Console.Line(f.ToString());
+            }
+
+            if (!result.Ok)
+            {
+                throw new CliException(ExitCodes.RetentionFinding,
+                    $"{result.Findings.Count} location{(result.Findings.Count == 1 ? " was" : "s were")} not pruned: {result.Findings[0]}");
+            }
+
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+
     private static Command CreateStatus()
     {
         var plan = PlanOption();
@@ -534,7 +582,7 @@ internal static class RecoveryCommands
 
     private static string Objective(TimeSpan? value) => value is { } v ? PlanDuration.Format(v) : "none";
 
-    private static string Count(int n) => n.ToString(CultureInfo.InvariantCulture);
+    private static string Count(long n) => n.ToString(CultureInfo.InvariantCulture);
 
     private static double Seconds(TimeSpan t) => Math.Round(t.TotalSeconds, 3);
 
@@ -557,6 +605,9 @@ internal sealed class RecoverySession : IAsyncDisposable
         Locations = locations;
         Service = service;
     }
+
+    /// <summary>How long a plan command waits for a conflicting vault lock (restic's <c>--retry-lock</c>).</summary>
+    internal static readonly TimeSpan LockWait = TimeSpan.FromMinutes(10);
 
     public LifelinePlan Plan { get; }
 
@@ -585,6 +636,9 @@ internal sealed class RecoverySession : IAsyncDisposable
             PasswordFor = needsPassword ? null : _ => null,
             BaseDirectory = directory,
             InitializeMissing = initializeMissing,
+            // a backup waits out a prune (of up's schedule, or a user's) rather than failing, and a forget or prune
+            // waits for the running backups; past the wait it is RepositoryLockedException, exit code as before
+            OpenOptions = new VaultOpenOptions { LockWait = LockWait },
             OpenStore = (url, env) => DelayingObjectStore.WrapFromEnvironment(ObjectStores.Open(url, env)), // the crash tests' hook
         }, context.Time);
         // where each component lives comes from the plan alone (sources and component fields, docs/plan.md)

@@ -18,6 +18,9 @@ public static class AuditActions
     /// <summary>A retention run (not a dry run).</summary>
     public const string Forget = "forget";
 
+    /// <summary>A prune of the locations (not a dry run): the data no snapshot uses is deleted.</summary>
+    public const string Prune = "prune";
+
     /// <summary>A vault key added or removed.</summary>
     public const string KeyChange = "key-change";
 

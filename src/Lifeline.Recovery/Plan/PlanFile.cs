@@ -267,12 +267,28 @@ internal static class PlanWriter
 
         root.Add("roles", roles);
         AddBatchJobs(root, plan.Jobs);
+        AddMaintenance(root, plan.Maintenance);
 
         var writer = new StringWriter { NewLine = "\n" };
         new YamlStream(new YamlDocument(root)).Save(writer, assignAnchors: false);
         var text = writer.ToString();
         // YamlStream.Save ends the document with "..."; a plan file is one document
         return text.EndsWith("...\n", StringComparison.Ordinal) ? text[..^4] : text;
+    }
+
+    /// <summary>The <c>maintenance:</c> section, only when it is not the default.</summary>
+    private static void AddMaintenance(YamlMappingNode root, MaintenancePlan maintenance)
+    {
+        if (maintenance == new MaintenancePlan())
+        {
+            return;
+        }
+
+        var node = new YamlMappingNode();
+        node.Add("forget", maintenance.Forget is { } forget ? Quoted(forget) : new YamlScalarNode("off"));
+        node.Add("prune", maintenance.Prune is { } prune ? Quoted(prune) : new YamlScalarNode("off"));
+        AddString(node, "timezone", maintenance.TimeZone);
+        root.Add("maintenance", node);
     }
 
     /// <summary>The <c>jobs:</c> section (scheduler batch jobs), only when the plan has some.</summary>

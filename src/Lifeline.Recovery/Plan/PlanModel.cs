@@ -38,6 +38,9 @@ public sealed record LifelinePlan
 
     /// <summary>Where the components live by default (the data directory and the lake root).</summary>
     public PlanSources Sources { get; init; } = new();
+    /// <summary>When the scheduler applies the retention and prunes the locations (<c>maintenance:</c>).</summary>
+    public MaintenancePlan Maintenance { get; init; } = new();
+
     /// <summary>User batch jobs the scheduler runs (<c>jobs:</c>), in file order.</summary>
     public IReadOnlyList<PlanBatchJob> Jobs { get; init; } = [];
 
@@ -625,4 +628,27 @@ public sealed record PlanSource(string File, IReadOnlyDictionary<string, SourceM
             path = path[..dot];
         }
     }
+}
+
+/// <summary>
+/// The repository upkeep the scheduler runs (<c>maintenance:</c>, docs/plan.md): applying every policy's retention
+/// (<c>lifeline forget</c>) and dropping the data no snapshot uses any more (<c>vault prune</c>) in every location, so
+/// that no cron job is needed beside <c>lifeline up</c>. Each is a cron expression or macro; null (<c>off</c>) = never.
+/// </summary>
+public sealed record MaintenancePlan
+{
+    /// <summary>Retention is applied every hour by default.</summary>
+    public const string DefaultForget = "@hourly";
+
+    /// <summary>The locations are pruned daily at 03:30 by default (pruning reads every index and rewrites partly used packs).</summary>
+    public const string DefaultPrune = "30 3 * * *";
+
+    /// <summary>When the retention of every policy that has one is applied; null = never.</summary>
+    public string? Forget { get; init; } = DefaultForget;
+
+    /// <summary>When every location is pruned; null = never.</summary>
+    public string? Prune { get; init; } = DefaultPrune;
+
+    /// <summary>The IANA time zone both schedules are read in; null = UTC.</summary>
+    public string? TimeZone { get; init; }
 }

@@ -20,7 +20,7 @@ public sealed record PlanParseResult(LifelinePlan? Plan, IReadOnlyList<PlanFindi
 internal sealed partial class PlanParser
 {
     internal static readonly string[] TopKeys =
-        ["version", "name", "owner", "objectives", "components", "policies", "locations", "verification", "drills", "notifications", "roles", "sources", "jobs"];
+        ["version", "name", "owner", "objectives", "components", "policies", "locations", "verification", "drills", "notifications", "roles", "sources", "jobs", "maintenance"];
 
     private static readonly string[] ObjectiveKeys = ["rto", "rpo", "scenarios"];
     private static readonly string[] PairKeys = ["target", "max"];
@@ -43,6 +43,7 @@ internal sealed partial class PlanParser
     private static readonly string[] ChannelKeys = ["kind", "target", "secret-env", "for", "url", "secret-file", "smtp", "from", "to", "username-env", "password-env", "tls"];
     private static readonly string[] HeartbeatKeys = ["url", "url-env", "every", "method"];
     private static readonly string[] PlanRoleKeys = ["title", "duty", "notify"];
+    private static readonly string[] MaintenanceKeys = ["forget", "prune", "timezone"];
     private static readonly string[] BatchJobKeys = ["command", "builtin", "args", "schedule", "timezone", "timeout", "retries", "retry-delay"];
 
     private readonly string _file;
@@ -124,6 +125,7 @@ internal sealed partial class PlanParser
             Roles = Entries(root, "roles").Select(e => ParseRole(e.Name, e.Value, e.Path)).ToList(),
             Sources = ParseSources(root),
             Jobs = ParseBatchJobs(root),
+            Maintenance = ParseMaintenance(root),
             Source = new PlanSource(_file, _marks),
         };
     }
@@ -607,6 +609,46 @@ internal sealed partial class PlanParser
     {
         var map = Map(node, path, $"role '{name}'", PlanRoleKeys) ?? YamlMap.Empty;
         return new PlanRole { Name = name, Title = String(map, "title", path), Duty = String(map, "duty", path), Notify = StringList(map, "notify", path) };
+    }
+
+    // ---- maintenance: when retention and prune run (docs/plan.md "maintenance") ----------------------------------
+
+    private MaintenancePlan ParseMaintenance(YamlMap root)
+    {
+        var map = Map(root.Value("maintenance"), "maintenance", "'maintenance'", MaintenanceKeys);
+        if (map is null)
+        {
+            return new MaintenancePlan();
+        }
+
+        string? Schedule(string key, string fallback)
+        {
+            var text = String(map, key, "maintenance");
+            if (text is null)
+            {
+                return fallback;
+            }
+
+            if (text == "off")
+            {
+                return null;
+            }
+
+            return Cron(text, Join("maintenance", key), "maintenance") ? text : fallback;
+        }
+
+        var timeZone = String(map, "timezone", "maintenance");
+        if (timeZone is not null && !TryFindTimeZone(timeZone, out _))
+        {
+            Error(PlanRules.BadValue, "maintenance", _marks[Join("maintenance", "timezone")], $"unknown time zone '{timeZone}'", "write an IANA zone such as UTC or Europe/London");
+        }
+
+        return new MaintenancePlan
+        {
+            Forget = Schedule("forget", MaintenancePlan.DefaultForget),
+            Prune = Schedule("prune", MaintenancePlan.DefaultPrune),
+            TimeZone = timeZone,
+        };
     }
 
     // ---- jobs: user batch jobs for the scheduler (docs/plan.md "jobs") --------------------------------------------

@@ -37,6 +37,27 @@ public sealed record ForgetRunResult
     public bool Ok => Findings.Count == 0;
 }
 
+/// <summary>What a prune did (or would do) in one location.</summary>
+/// <param name="Location">The location.</param>
+/// <param name="Result">The vault's answer.</param>
+public sealed record PruneOutcome(string Location, PruneResult Result);
+
+/// <summary>The outcome of a prune of the plan's locations.</summary>
+public sealed record PruneRunResult
+{
+    /// <summary>Per location, what was (or would be) deleted.</summary>
+    public IReadOnlyList<PruneOutcome> Outcomes { get; init; } = [];
+
+    /// <summary>The locations that could not be pruned, with why (rule <c>location-unavailable</c>).</summary>
+    public IReadOnlyList<RetentionFinding> Findings { get; init; } = [];
+
+    /// <summary>True when nothing was changed.</summary>
+    public bool DryRun { get; init; }
+
+    /// <summary>True when every location was pruned.</summary>
+    public bool Ok => Findings.Count == 0;
+}
+
 /// <summary>The plan's retention as the vault's: the same rules, restic's semantics.</summary>
 public static class RetentionRules
 {

@@ -127,6 +127,8 @@ internal sealed class JobRunner(SchedulerStore store, PlanSchedulerOptions optio
         ScheduledJobKind.Backup => BackupAsync(job, ct),
         ScheduledJobKind.Check => CheckAsync(job, ct),
         ScheduledJobKind.Drill => Task.FromResult<(string, string?)>((JobOutcomes.NotImplemented, "drills are not implemented until the drills issue; this run only records the slot")),
+        ScheduledJobKind.Forget => ForgetAsync(job, ct),
+        ScheduledJobKind.Prune => PruneAsync(ct),
         _ => BatchAsync(job, ct),
     };
 
@@ -150,6 +152,51 @@ internal sealed class JobRunner(SchedulerStore store, PlanSchedulerOptions optio
             ? $"{results.Count} backed up; not yet in every location: {string.Join(", ", partial)}"
             : $"{results.Count} backed up ({string.Join(", ", results.Select(r => r.Point?.ShortId is { } id ? $"{r.Component} {id}" : r.Component))})");
     }
+
+    /// <summary>The plan's retention (<c>lifeline forget</c>) for the components whose policy has one; failed when a
+    /// location could not be served or holds unreadable snapshots. A component with no snapshot yet in a location
+    /// (before its first backup) is a note, not a failure: there is nothing to thin out.</summary>
+    private async Task<(string, string?)> ForgetAsync(ScheduledJob job, CancellationToken ct)
+    {
+        if (options.Recovery is null)
+        {
+            return (JobOutcomes.Failed, "no recovery service is configured for the scheduler (PlanSchedulerOptions.Recovery)");
+        }
+
+        var service = await options.Recovery(_plan, ct);
+        var known = job.Components.Where(c => _plan.FindComponent(c) is not null).ToList();
+        var result = await service.ForgetAsync(known, dryRun: false, ct);
+        var removed = result.Outcomes.Sum(o => o.Result.Remove.Count);
+        var kept = result.Outcomes.Sum(o => o.Result.Keep.Count);
+        var failures = result.Findings.Where(f => f.Rule != "retention-selects-nothing").ToList();
+        if (failures.Count > 0)
+        {
+            return (JobOutcomes.Failed, $"{failures.Count} retention finding{(failures.Count == 1 ? "" : "s")}: {failures[0]}{More(failures.Count)}");
+        }
+
+        var empty = result.Findings.Select(f => f.Component).Distinct().ToList();
+        return (JobOutcomes.Ok, $"removed {removed} snapshots, kept {kept} in {result.Outcomes.Select(o => o.Location).Distinct().Count()} locations"
+                                + (empty.Count == 0 ? "" : $"; no snapshot yet of {string.Join(", ", empty)} in some location"));
+    }
+
+    /// <summary>Prunes every location of the plan's policies (<c>vault prune</c>); failed when one could not be pruned.</summary>
+    private async Task<(string, string?)> PruneAsync(CancellationToken ct)
+    {
+        if (options.Recovery is null)
+        {
+            return (JobOutcomes.Failed, "no recovery service is configured for the scheduler (PlanSchedulerOptions.Recovery)");
+        }
+
+        var service = await options.Recovery(_plan, ct);
+        var result = await service.PruneAsync(dryRun: false, ct);
+        var summary = $"{result.Outcomes.Count} locations pruned: {result.Outcomes.Sum(o => o.Result.PacksDeleted)} packs deleted, "
+                      + $"{result.Outcomes.Sum(o => o.Result.PacksRewritten)} rewritten, {result.Outcomes.Sum(o => o.Result.BytesFreed)} bytes freed";
+        return result.Ok
+            ? (JobOutcomes.Ok, summary)
+            : (JobOutcomes.Failed, $"{result.Findings.Count} of {result.Findings.Count + result.Outcomes.Count} locations not pruned: {result.Findings[0]}{More(result.Findings.Count)}; {summary}");
+    }
+
+    private static string More(int count) => count > 1 ? $" (and {count - 1} more)" : "";
 
     /// <summary>The plan check's <c>run:</c> list through the verification runner; failed when any check failed.</summary>
     private async Task<(string, string?)> CheckAsync(ScheduledJob job, CancellationToken ct)

@@ -16,6 +16,12 @@ public enum ScheduledJobKind
 
     /// <summary>A user batch job (<c>jobs</c>).</summary>
     Batch,
+
+    /// <summary>Applies the retention of every policy that has one (<c>maintenance.forget</c>).</summary>
+    Forget,
+
+    /// <summary>Drops the data no snapshot uses from every location (<c>maintenance.prune</c>).</summary>
+    Prune,
 }
 
 /// <summary>What happens to the slots a job missed while the scheduler was down (or the job was still running).</summary>
@@ -31,7 +37,7 @@ public enum MisfirePolicy
 /// <summary>One job the scheduler keeps, derived from the plan. Its name is what <c>lifeline jobs</c> takes.</summary>
 public sealed record ScheduledJob
 {
-    /// <summary>Unique name: <c>backup-POLICY</c>, <c>backup-POLICY-full</c>, <c>check-NAME</c>, <c>drill-NAME</c> or the batch job's own.</summary>
+    /// <summary>Unique name: <c>backup-POLICY</c>, <c>backup-POLICY-full</c>, <c>check-NAME</c>, <c>drill-NAME</c>, <c>forget</c>, <c>prune</c> or the batch job's own.</summary>
     public required string Name { get; init; }
 
     /// <summary>What it does.</summary>
@@ -55,7 +61,7 @@ public sealed record ScheduledJob
     /// <summary>What missed slots become.</summary>
     public required MisfirePolicy Misfire { get; init; }
 
-    /// <summary>For a backup: the components of the policy.</summary>
+    /// <summary>For a backup: the components of the policy; for a forget: the components whose policy has a retention.</summary>
     public IReadOnlyList<string> Components { get; init; } = [];
 
     /// <summary>For a backup: the policy's "full" re-read.</summary>
@@ -98,8 +104,12 @@ public static class PlanJobs
     /// <summary>A drill may run 4 hours.</summary>
     public static readonly TimeSpan DrillTimeout = TimeSpan.FromHours(4);
 
-    /// <summary>The jobs of <paramref name="plan"/>, in a stable order: backups (policy order), checks, drills, batch jobs.
-    /// On-change policies have no scheduled job (the change watchers back them up).</summary>
+    /// <summary>Retention and prune may run 2 hours.</summary>
+    public static readonly TimeSpan MaintenanceTimeout = TimeSpan.FromHours(2);
+
+    /// <summary>The jobs of <paramref name="plan"/>, in a stable order: backups (policy order), checks, drills,
+    /// <c>forget</c> and <c>prune</c>, batch jobs. On-change policies have no scheduled job (the change watchers back
+    /// them up); <c>forget</c> and <c>prune</c> exist when some component's policy has a retention.</summary>
     public static IReadOnlyList<ScheduledJob> FromPlan(LifelinePlan plan)
     {
         ArgumentNullException.ThrowIfNull(plan);
@@ -131,6 +141,17 @@ public static class PlanJobs
         {
             Name = $"drill-{d.Name}", Kind = ScheduledJobKind.Drill, Schedule = d.Schedule, Timeout = DrillTimeout, Misfire = MisfirePolicy.Skip,
         }));
+        var retained = plan.Components.Where(c => plan.FindPolicy(c.Policy)?.Retention is { IsEmpty: false }).Select(c => c.Name).ToList();
+        if (retained.Count > 0 && plan.Maintenance.Forget is { } forget)
+        {
+            jobs.Add(Maintenance("forget", ScheduledJobKind.Forget, forget, plan.Maintenance.TimeZone, retained));
+        }
+
+        if (retained.Count > 0 && plan.Maintenance.Prune is { } prune)
+        {
+            jobs.Add(Maintenance("prune", ScheduledJobKind.Prune, prune, plan.Maintenance.TimeZone, []));
+        }
+
         jobs.AddRange(plan.Jobs.Select(j => new ScheduledJob
         {
             Name = j.Name,
@@ -197,6 +218,20 @@ public static class PlanJobs
 
         return job.TimeZone is { } tz && PlanParser.TryFindTimeZone(tz, out var zone) ? cron.WithTimeZone(zone) : cron.WithTimeZone(TimeZoneInfo.Utc);
     }
+
+    // a failed upkeep is retried like a backup (a location may be down for minutes); missed slots are one run
+    private static ScheduledJob Maintenance(string name, ScheduledJobKind kind, string cron, string? timeZone, List<string> components) => new()
+    {
+        Name = name,
+        Kind = kind,
+        Schedule = cron,
+        TimeZone = timeZone,
+        Timeout = MaintenanceTimeout,
+        Retries = BackupRetries,
+        RetryDelay = BackupRetryDelay,
+        Misfire = MisfirePolicy.Coalesce,
+        Components = components,
+    };
 
     private static ScheduledJob Backup(string name, string cron, string? timeZone, List<string> components, bool full) => new()
     {

@@ -58,6 +58,32 @@ internal sealed class VaultLock : IAsyncDisposable
 
     public static async Task<VaultLock> AcquireAsync(VaultRepository repo, bool exclusive, bool renew, CancellationToken ct)
     {
+        var deadline = repo.Time.GetUtcNow() + repo.Options.LockWait;
+        var delay = TimeSpan.FromMilliseconds(250);
+        while (true)
+        {
+            try
+            {
+                return await TryAcquireAsync(repo, exclusive, renew, ct);
+            }
+            catch (RepositoryLockedException) when (repo.Time.GetUtcNow() < deadline)
+            {
+                // restic's --retry-lock: poll until the holder is gone or the wait is over; the jitter keeps two
+                // waiters that both wrote their lock file and saw each other from retrying in step
+                var left = deadline - repo.Time.GetUtcNow();
+                var wait = TimeSpan.FromTicks(Math.Min(left.Ticks, (long)(delay.Ticks * (0.75 + (Random.Shared.NextDouble() / 2)))));
+                if (wait > TimeSpan.Zero)
+                {
+                    await Task.Delay(wait, repo.Time, ct);
+                }
+
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(5).Ticks));
+            }
+        }
+    }
+
+    private static async Task<VaultLock> TryAcquireAsync(VaultRepository repo, bool exclusive, bool renew, CancellationToken ct)
+    {
         await ThrowIfConflictAsync(repo, exclusive, null, ct);
         var now = repo.Time.GetUtcNow();
         var content = new LockJson { Host = repo.Host, Pid = Environment.ProcessId, Exclusive = exclusive, Created = now, Expires = now + repo.Options.LockTtl };

@@ -160,6 +160,32 @@ public sealed class RecoveryCommandsTests
     }
 
     [Fact]
+    public async Task ForgetThenPrune_FreesTheForgottenDataInEveryLocationOnceAndTheRestStillRestores()
+    {
+        using var env = await RecoveryEnvironment.CreateAsync("prune");
+        for (var i = 0; i < 3; i++)
+        {
+            await File.WriteAllTextAsync(env.App("conf", "api.json"), $"{{ \"port\": {8090 + i}, \"pad\": \"{new string((char)('p' + i), 5000)}\" }}\n");
+            (await env.RunAsync("backup", "configuration")).ShouldSucceed();
+        }
+
+        (await env.RunAsync("forget", "configuration")).ShouldSucceed();
+        var dry = (await env.RunAsync("prune", "--dry-run", "--json")).ShouldSucceed().Json;
+        var real = (await env.RunAsync("prune", "--json")).ShouldSucceed().Json;
+        var again = (await env.RunAsync("prune")).ShouldSucceed();
+
+        Assert.True(dry.GetProperty("dryRun").GetBoolean());
+        var outcomes = real.GetProperty("outcomes").EnumerateArray().ToList();
+        Assert.Equal(3, outcomes.Count);
+        Assert.All(outcomes, o => Assert.True(o.GetProperty("bytesFreed").GetInt64() > 0, o.ToString()));
+        Assert.Equal(dry.GetProperty("outcomes").EnumerateArray().Select(o => o.GetProperty("blobsRemoved").GetInt64()), outcomes.Select(o => o.GetProperty("blobsRemoved").GetInt64()));
+        Assert.Contains("freed", again.Stdout, StringComparison.Ordinal);
+        Assert.Contains("0 B", again.Stdout, StringComparison.Ordinal); // nothing left to free
+        (await env.RunAsync("restore", "configuration", "--as", "after-prune")).ShouldSucceed();
+        env.AssertNoSecretPrinted();
+    }
+
+    [Fact]
     public async Task Status_NoBackupYet_RedWithTheReasonAndExit62()
     {
         using var env = await RecoveryEnvironment.CreateAsync("status-red");

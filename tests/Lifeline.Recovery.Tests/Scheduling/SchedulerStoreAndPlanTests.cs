@@ -52,7 +52,7 @@ public sealed class SchedulerStoreAndPlanTests
         await using var sut = new PlanScheduler(plan, options);
         await sut.StartAsync(CancellationToken.None);
 
-        Assert.Equal(["backup-config"], (await sut.ListJobsAsync()).Select(j => j.Job.Name));
+        Assert.Equal(["backup-config", "forget", "prune"], (await sut.ListJobsAsync()).Select(j => j.Job.Name));
         Advance(time, TimeSpan.FromMinutes(60) + TimeSpan.FromSeconds(10));
 
         var run = await WaitForRunAsync(sut, "backup-config", _ => true, "the scheduled backup", time, seconds: 120);
@@ -72,6 +72,56 @@ public sealed class SchedulerStoreAndPlanTests
         Assert.NotEmpty(backups);
         Assert.All(backups, b => Assert.Equal("configuration", b.Component));
         Assert.Contains(backups, b => b.Outcome == Lifeline.Recovery.Audit.AuditOutcomes.Ok && b.Snapshot is not null);
+        SqliteConnection.ClearAllPools();
+    }
+
+    [Fact]
+    public async Task Fire_ForgetThenPrune_ApplyThePolicysRetentionBesideTheHourlyBackupAndFreeTheData()
+    {
+        await using var fixture = await RecoveryFixture.CreateAsync(); // keep-last 2
+        for (var i = 0; i < 4; i++)
+        {
+            await File.WriteAllTextAsync(Path.Combine(fixture.App, "conf", "api.json"), $"{{ \"port\": {6000 + i}, \"pad\": \"{new string((char)('k' + i), 3000)}\" }}\n");
+            await fixture.Service.BackupComponentAsync("configuration");
+            fixture.Time.Advance(TimeSpan.FromMinutes(10));
+        }
+
+        // 12:40 now: forget at 13:00 (the default @hourly, the same slot as the policy's backup), prune at 13:05
+        var plan = fixture.Plan with { Components = [fixture.Plan.FindComponent("configuration")!], Maintenance = new MaintenancePlan { Prune = "5 * * * *" } };
+        var time = fixture.Time;
+        var options = Options(SchedulerStoreOptions.Sqlite(fixture.Dir.Combine("data", "scheduler.db")), time) with
+        {
+            Recovery = (_, _) => ValueTask.FromResult(fixture.Service),
+        };
+        await using var sut = new PlanScheduler(plan, options);
+        await sut.StartAsync(CancellationToken.None);
+
+        Advance(time, TimeSpan.FromMinutes(20) + TimeSpan.FromSeconds(10));
+        var forget = await WaitForRunAsync(sut, "forget", _ => true, "the hourly forget", time, seconds: 120);
+        var backup = await WaitForRunAsync(sut, "backup-config", _ => true, "the hourly backup", time, seconds: 120);
+        Advance(time, TimeSpan.FromMinutes(5));
+        var prune = await WaitForRunAsync(sut, "prune", _ => true, "the prune at 13:05", time, seconds: 120);
+
+        Assert.True(forget.Outcome == JobOutcomes.Ok, forget.Message);
+        Assert.True(backup.Outcome == JobOutcomes.Ok, backup.Message);
+        Assert.True(prune.Outcome == JobOutcomes.Ok, prune.Message);
+        Assert.Matches(@"^removed [1-9]\d* snapshots, kept \d+ in 3 locations$", forget.Message);
+        Assert.Matches(@"^3 locations pruned: \d+ packs deleted, \d+ rewritten, [1-9]\d* bytes freed$", prune.Message);
+        foreach (var location in new[] { "a", "b", "c" })
+        {
+            var vault = await fixture.Locations.OpenAsync(location);
+            Assert.True((await vault.CheckAsync(new Lifeline.Vault.CheckOptions { ReadData = true })).Ok, location);
+            Assert.InRange((await vault.ListSnapshotsAsync().ToListAsync()).Count, 2, 3); // keep-last 2, and 13:00's backup if it ran after the forget
+        }
+
+        var actions = new List<string>();
+        await foreach (var r in fixture.Service.Audit.ReadAsync())
+        {
+            actions.Add(r.Action);
+        }
+
+        Assert.Contains("forget", actions);
+        Assert.Contains("prune", actions);
         SqliteConnection.ClearAllPools();
     }
 
@@ -132,6 +182,75 @@ public sealed class SchedulerStoreAndPlanTests
         var jobs = PlanJobs.FromPlan(plan);
         Assert.All(jobs, j => Assert.Equal(MisfirePolicy.Coalesce, j.Misfire));
         Assert.Equal(PlanBatchJob.DefaultTimeout, jobs[1].Timeout);
+    }
+
+    [Fact]
+    public void FromPlan_PolicyWithRetention_ForgetsHourlyAndPrunesDailyByDefault()
+    {
+        var plan = PlanFile.Parse("""
+            version: 1
+            objectives: { rto: 4h, rpo: 1h }
+            components:
+              configuration: { policy: hourly }
+              leads: { policy: everything }
+            policies:
+              hourly:
+                schedule: "0 * * * *"
+                retention: { keep-last: 24 }
+              everything:
+                schedule: "0 * * * *"
+            """).Plan!;
+
+        var jobs = PlanJobs.FromPlan(plan);
+
+        var forget = Assert.Single(jobs, j => j.Kind == ScheduledJobKind.Forget);
+        var prune = Assert.Single(jobs, j => j.Kind == ScheduledJobKind.Prune);
+        Assert.Equal(("forget", "@hourly", MisfirePolicy.Coalesce, 2), (forget.Name, forget.Schedule, forget.Misfire, forget.Retries));
+        Assert.Equal(["configuration"], forget.Components); // leads' policy keeps everything: nothing to forget
+        Assert.Equal(("prune", "30 3 * * *"), (prune.Name, prune.Schedule));
+        Assert.Contains("forget", PlanJobs.DerivedNames(plan));
+    }
+
+    [Fact]
+    public void Parse_MaintenanceSection_SchedulesOffAndTimeZoneReadAndWrittenBack()
+    {
+        var plan = PlanFile.Parse("""
+            version: 1
+            objectives: { rto: 4h, rpo: 1h }
+            components:
+              configuration: { policy: hourly }
+            policies:
+              hourly:
+                schedule: "0 * * * *"
+                retention: { keep-last: 24 }
+            maintenance:
+              forget: "*/15 * * * *"
+              prune: off
+              timezone: Europe/London
+            """).Plan!;
+
+        Assert.Equal(new MaintenancePlan { Forget = "*/15 * * * *", Prune = null, TimeZone = "Europe/London" }, plan.Maintenance);
+        Assert.Equal(plan.Maintenance, PlanFile.Parse(PlanFile.Write(plan)).Plan!.Maintenance);
+        var forget = Assert.Single(PlanJobs.FromPlan(plan), j => j.Kind is ScheduledJobKind.Forget or ScheduledJobKind.Prune);
+        Assert.Equal(("forget", "Europe/London"), (forget.Name, forget.TimeZone));
+    }
+
+    [Theory]
+    [InlineData("forget: \"61 * * * *\"", "is not a cron expression")]
+    [InlineData("prun: off", "did you mean 'prune'")]
+    [InlineData("timezone: Mars/Olympus", "unknown time zone 'Mars/Olympus'")]
+    public void Parse_BadMaintenance_IsOneErrorNamingTheSection(string body, string expected)
+    {
+        var result = PlanFile.Parse($"""
+            version: 1
+            objectives: {"{"} rto: 4h, rpo: 1h {"}"}
+            maintenance:
+              {body}
+            """);
+
+        var error = Assert.Single(result.Errors);
+        Assert.Equal("maintenance", error.Subject);
+        Assert.Contains(expected, error.Message, StringComparison.Ordinal);
     }
 
     [Theory]

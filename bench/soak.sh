@@ -21,6 +21,9 @@
 # latency tail of such a run is not a figure) with up's RssAnon/RssFile/RssShmem at that moment, and prints the
 # reachable objects' growth between the first and the last by type, and by string content (`dumpheap -stat -live`
 # and `dumpheap -strings -live`, digits folded): what the live heap's slope is made of.
+# With MAINTENANCE='{ forget: "*/2 * * * *", prune: "*/10 * * * *" }' the plan gets that `maintenance:` section (up's
+# retention and prune jobs, docs/plan.md), and the summary counts every job's runs by outcome and the failed backups
+# in the audit: what the maintenance jobs' exclusive locks cost the backups running on change meanwhile.
 # Usage: bench/soak.sh [DURATION=600] [RATE=4000] [SAMPLE=5] [PNG=docs/soak.png]   (one hour: bench/soak.sh 3600)
 set -euo pipefail
 duration=${1:-600}; rate=${2:-4000}; sample=${3:-5}
@@ -40,6 +43,7 @@ trap cleanup EXIT
 
 export LIFELINE_PASSWORD=soak-password LIFELINE_REGISTRY_WRITE_TOKEN=soak-write-token
 (cd "$work" && "$lifeline" plan init --recommended --primary ./v/a --secondary ./v/b --tertiary ./v/c >/dev/null)
+[ -n "${MAINTENANCE:-}" ] && printf 'maintenance: %s\n' "$MAINTENANCE" >>"$work/lifeline.yaml"
 (cd "$work" && exec "$lifeline" up --plan lifeline.yaml --data "$work/data" --registry-port 0 --scoring-port 0 --status-port 0 >"$work/up.log" 2>&1) &
 pid=$!
 for _ in $(seq 600); do grep -q '"ready": true' "$work/data/lifeline.state.json" 2>/dev/null && break; kill -0 "$pid" || { cat "$work/up.log"; exit 1; }; sleep 0.5; done
@@ -98,6 +102,14 @@ kill "$load" 2>/dev/null || true; wait "$load" || true
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 kill "$writer" 2>/dev/null; wait "$writer" 2>/dev/null || true; writer=""
 code=0; kill -TERM "$pid" 2>/dev/null || true; wait "$pid" || code=$?; pid=""
+if [ -n "${MAINTENANCE:-}" ]; then
+  echo "scheduled runs by job and outcome (jobs history):"
+  (cd "$work" && "$lifeline" --json jobs history --limit 100000 --scheduler-store "$work/data/scheduler/jobs.db") \
+    | jq -r '.runs | group_by(.job + " " + .outcome)[] | "  \(.[0].job) \(.[0].outcome): \(length)"'
+  echo "backups in the audit by outcome (the on-change ones included):"
+  (cd "$work" && "$lifeline" --json audit --plan lifeline.yaml) \
+    | jq -r '[.records[] | select(.action == "backup")] | group_by(.outcome)[] | "  \(.[0].outcome): \(length)"'
+fi
 
 echo "soak $(date -u '+%Y-%m-%d %H:%M') UTC, ${duration}s at $rate requests/s, sampled every ${sample}s; load before $load_before, after $load_after; up's SIGTERM exit $code"
 dotnet "$plot" "$work/samples.csv" "$png" || true
